@@ -1,0 +1,54 @@
+#include "accumulator_spec.h"
+
+#include <stdexcept>
+
+namespace accsim {
+
+const char* to_string(Reduction r) { return r == Reduction::sequential ? "sequential" : "tree"; }
+
+const char* to_string(BiasMode b) {
+    switch (b) {
+        case BiasMode::last: return "last";
+        case BiasMode::first: return "first";
+        case BiasMode::none: return "none";
+    }
+    return "?";
+}
+
+int64_t AccumulatorSpec::span(std::size_t j, int64_t k) const {
+    if (j + 1 >= stages.size()) return k;
+    i128 s = 1;  // 128 bits: a product of several configured lengths may exceed 64 bits
+    for (std::size_t i = 0; i <= j; ++i) {
+        s *= *stages[i].length;
+        if (s >= k) return k;
+    }
+    return static_cast<int64_t>(s);
+}
+
+void AccumulatorSpec::check() const {
+    if (stages.empty()) throw std::logic_error("accumulator: no stages");
+    for (std::size_t j = 0; j < stages.size(); ++j) {
+        const StageSpec& s = stages[j];
+        if (s.bits < k_min_acc_bits || s.bits > k_max_acc_bits)
+            throw std::logic_error("accumulator: stage bits out of range");
+        const bool last = j + 1 == stages.size();
+        if (last && s.length) throw std::logic_error("accumulator: length on the last stage");
+        if (!last && (!s.length || *s.length <= 0))
+            throw std::logic_error("accumulator: inner stage without a positive length");
+    }
+}
+
+std::string AccumulatorSpec::describe() const {
+    std::string out;
+    for (std::size_t j = 0; j < stages.size(); ++j) {
+        const StageSpec& s = stages[j];
+        if (j) out += ",";
+        if (s.length) out += std::to_string(*s.length) + "x";
+        out += std::to_string(s.bits);
+        out += s.overflow == OverflowMode::wrap ? ":wrap" : ":sat";
+        if (s.reduction == Reduction::tree) out += ":tree";
+    }
+    return out;
+}
+
+}  // namespace accsim

@@ -1,0 +1,10 @@
+#include "operand_format.h"
+
+namespace accsim {
+
+std::string OperandFormat::describe() const {
+    return std::to_string(bits) + "-bit " + (is_signed ? "signed" : "unsigned") + " [" +
+           std::to_string(min()) + ", " + std::to_string(max()) + "]";
+}
+
+}  // namespace accsim

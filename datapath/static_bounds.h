@@ -1,0 +1,60 @@
+#pragma once
+// Static (data-independent) bounds of a layer with known weights: for each output channel,
+// its L1 norm (A2Q, A2Q+) and the exact worst-case range [S-, S+] of every tile of every
+// stage, compared with the configured stage widths to find the channels and tiles at risk.
+#include <cstdint>
+#include <vector>
+
+#include "accumulator_spec.h"
+#include "operand_format.h"
+#include "wide_int.h"
+
+namespace accsim {
+
+struct StageStaticBounds {
+    int exact_bits = 1;           // widest tile of this stage over all channels
+    uint64_t tiles = 0;           // (channel, tile) pairs
+    uint64_t tiles_at_risk = 0;   // pairs whose exact range does not fit the stage's register
+};
+
+class StaticBounds {
+public:
+    StaticBounds(const OperandFormat& x, const OperandFormat& q, int64_t k,
+                 const AccumulatorSpec& acc);
+
+    // Adds one output channel's weights, q[0..k) in the order the datapath adds them.
+    void add_channel(const int32_t* q);
+
+    int datatype_bits() const { return m_datatype_bits; }
+    int a2q_bits() const { return m_a2q_bits; }
+    int a2q_plus_bits() const { return m_a2q_plus_bits; }
+    int exact_bits() const { return m_stages.back().exact_bits; }
+    const std::vector<StageStaticBounds>& stages() const { return m_stages; }
+    uint64_t channels() const { return m_channels; }
+    uint64_t channels_at_risk() const { return m_channels_at_risk; }  // any tile of any stage
+    // Channels whose weights are not zero-centred enough for A2Q+: its bound is below exact.
+    uint64_t channels_a2q_plus_unsound() const { return m_a2q_plus_unsound; }
+
+private:
+    OperandFormat m_x;
+    int64_t m_k;
+    AccumulatorSpec m_acc;
+    std::vector<int64_t> m_spans;  // products per tile, per stage
+    int m_datatype_bits;
+    int m_a2q_bits = 1;
+    int m_a2q_plus_bits = 1;
+    std::vector<StageStaticBounds> m_stages;
+    uint64_t m_channels = 0;
+    uint64_t m_channels_at_risk = 0;
+    uint64_t m_a2q_plus_unsound = 0;
+};
+
+// [S-, S+] of a run of weights: every partial sum, in any order, of q_i * x_i with x_i in
+// the format's range lies inside, because x_min <= 0 <= x_max.
+struct ExactRange {
+    i128 lo = 0;
+    i128 hi = 0;
+};
+ExactRange exact_range(const int32_t* q, int64_t n, const OperandFormat& x);
+
+}  // namespace accsim

@@ -1,0 +1,211 @@
+#include "cli.h"
+
+#include <boost/program_options.hpp>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <string>
+#include <vector>
+
+#include "accsim_version.h"
+#include "datapath/input_error.h"
+#include "hw_config.h"
+#include "inspect.h"
+#include "layer_audit.h"
+#include "report.h"
+#include "traces/trace.h"
+
+namespace po = boost::program_options;
+
+namespace accsim {
+namespace {
+
+const char* const k_usage =
+    "accsim - bit-accurate accumulator simulator for quantized neural networks\n"
+    "\n"
+    "usage:\n"
+    "  accsim audit    --trace DIR (--config FILE | --acc SPEC) [options]   overflow audit, no timing\n"
+    "  accsim inspect  --trace DIR [--layers REGEX]                         layers, shapes, bits, value ranges\n"
+    "  accsim validate (--config FILE | --acc SPEC) [--set PATH=VALUE]...   check a config, print the effective one\n"
+    "  accsim COMMAND --help    options of one command\n"
+    "  accsim --version\n"
+    "\n"
+    "--acc SPEC: accumulator stages separated by commas, each [LENGTHx]BITS[:wrap|:sat][:tree];\n"
+    "  16 is one 16-bit wrapping register; 128x16,32:sat sums 16-bit tiles of 128 products in a\n"
+    "  saturating 32-bit register.\n";
+
+class UsageError : public InputError {
+public:
+    UsageError(const std::string& option, const std::string& what) : InputError("command line", option, what) {}
+};
+
+struct Common {
+    std::string trace;
+    std::string config;
+    std::string acc;
+    std::vector<std::string> sets;
+    std::string layers;
+    std::string out;
+    bool quiet = false;
+    bool help = false;
+};
+
+po::options_description options_for(const std::string& command, Common& c) {
+    po::options_description d("accsim " + command + " options");
+    auto add = d.add_options();
+    if (command != "validate") add("trace", po::value(&c.trace)->value_name("DIR"), "trace directory (format v1)");
+    if (command != "inspect") {
+        add("config", po::value(&c.config)->value_name("FILE"), "hardware configuration (JSON)");
+        add("acc", po::value(&c.acc)->value_name("SPEC"), "accumulator stages, e.g. 16 or 128x16,32:sat");
+        add("set", po::value(&c.sets)->value_name("PATH=VALUE")->composing(),
+            "override a config field, e.g. accumulator.stages.0.bits=16 (repeatable)");
+    }
+    if (command != "validate") add("layers", po::value(&c.layers)->value_name("REGEX"), "only layers whose name matches");
+    if (command == "audit") add("out", po::value(&c.out)->value_name("DIR"), "write report.json and layers.csv here");
+    add("quiet", po::bool_switch(&c.quiet), "print nothing but errors");
+    add("help", po::bool_switch(&c.help), "this help");
+    return d;
+}
+
+void parse(const std::string& command, const std::vector<std::string>& args, Common& c, std::ostream& out) {
+    po::options_description desc = options_for(command, c);
+    po::variables_map vm;
+    try {
+        po::store(po::command_line_parser(args).options(desc).style(po::command_line_style::unix_style ^
+                                                                    po::command_line_style::allow_guessing)
+                      .run(),
+                  vm);
+        po::notify(vm);
+    } catch (const po::unknown_option& e) {
+        throw UsageError(e.get_option_name(), "unknown option for " + command + " (see accsim " + command + " --help)");
+    } catch (const po::multiple_occurrences& e) {
+        throw UsageError(e.get_option_name(), "given more than once");
+    } catch (const po::error_with_option_name& e) {
+        throw UsageError(e.get_option_name().empty() ? command : e.get_option_name(), e.what());
+    } catch (const po::error& e) {
+        throw UsageError(command, e.what());
+    }
+    if (c.help) out << desc;
+    if (vm.count("trace") && c.trace.empty()) throw UsageError("--trace", "empty path");
+    if (vm.count("out") && c.out.empty()) throw UsageError("--out", "empty path");
+}
+
+ConfigSources config_sources(const Common& c) {
+    ConfigSources s;
+    if (!c.config.empty()) s.file = c.config;
+    if (!c.acc.empty()) s.acc = c.acc;
+    s.sets = c.sets;
+    if (!s.file && !s.acc) throw UsageError("--config", "give --config FILE or --acc SPEC");
+    return s;
+}
+
+std::vector<const LayerSpec*> select_layers(const Trace& t, const std::string& pattern) {
+    std::vector<const LayerSpec*> out;
+    if (pattern.empty()) {
+        for (const LayerSpec& l : t.layers()) out.push_back(&l);
+        return out;
+    }
+    std::regex re;
+    try {
+        re = std::regex(pattern, std::regex::ECMAScript);
+    } catch (const std::regex_error& e) {
+        throw UsageError("--layers", "invalid regular expression \"" + pattern + "\": " + e.what());
+    }
+    for (const LayerSpec& l : t.layers())
+        if (std::regex_search(l.name, re)) out.push_back(&l);
+    if (out.empty()) {
+        std::string names;
+        for (const LayerSpec& l : t.layers()) names += (names.empty() ? "" : ", ") + l.name;
+        if (names.size() > 200) names = names.substr(0, 197) + "...";
+        throw UsageError("--layers", "\"" + pattern + "\" matches no layer (layers: " + names + ")");
+    }
+    return out;
+}
+
+void write_file(const std::string& path, const std::string& text) {
+    std::ofstream f(path, std::ios::trunc);
+    f << text;
+    if (!f) throw InputError(path, "--out", "cannot write");
+}
+
+int cmd_audit(const std::vector<std::string>& args, std::ostream& out) {
+    Common c;
+    parse("audit", args, c, out);
+    if (c.help) return 0;
+    if (c.trace.empty()) throw UsageError("--trace", "audit needs --trace DIR");
+    const HwConfig config = load_config(config_sources(c));
+    const Trace trace = Trace::load(c.trace);
+    std::vector<LayerAudit> audits;
+    for (const LayerSpec* l : select_layers(trace, c.layers))
+        audits.push_back(audit_layer(*l, config, trace.manifest_path()));
+    const nlohmann::json report = build_report("audit", trace, config, audits);
+    if (!c.out.empty()) {
+        std::error_code ec;
+        std::filesystem::create_directories(c.out, ec);
+        if (ec) throw InputError(c.out, "--out", "cannot create directory: " + ec.message());
+        write_file(c.out + "/report.json", report.dump(2) + "\n");
+        write_file(c.out + "/layers.csv", render_csv(report));
+    }
+    if (!c.quiet) {
+        out << render_table(report);
+        if (!c.out.empty()) out << "\nwrote " << c.out << "/report.json, " << c.out << "/layers.csv\n";
+    }
+    return 0;
+}
+
+int cmd_inspect(const std::vector<std::string>& args, std::ostream& out) {
+    Common c;
+    parse("inspect", args, c, out);
+    if (c.help) return 0;
+    if (c.trace.empty()) throw UsageError("--trace", "inspect needs --trace DIR");
+    const Trace trace = Trace::load(c.trace);
+    const auto layers = select_layers(trace, c.layers);
+    if (!c.quiet) out << render_inspect(trace, layers);
+    return 0;
+}
+
+int cmd_validate(const std::vector<std::string>& args, std::ostream& out) {
+    Common c;
+    parse("validate", args, c, out);
+    if (c.help) return 0;
+    const HwConfig config = load_config(config_sources(c));
+    if (!c.quiet) out << config.effective.dump(2) << "\n" << (c.config.empty() ? "--acc" : c.config) << ": ok\n";
+    return 0;
+}
+
+}  // namespace
+
+int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& err) {
+    std::vector<std::string> args(argv + 1, argv + argc);
+    try {
+        if (args.empty()) {
+            err << k_usage;
+            return 2;
+        }
+        const std::string command = args[0];
+        args.erase(args.begin());
+        if (command == "--help" || command == "-h" || command == "help") {
+            out << k_usage;
+            return 0;
+        }
+        if (command == "--version") {
+            out << "accsim " << k_version << "\n";
+            return 0;
+        }
+        if (command == "audit") return cmd_audit(args, out);
+        if (command == "inspect") return cmd_inspect(args, out);
+        if (command == "validate") return cmd_validate(args, out);
+        throw UsageError(command, "unknown command (commands: audit, inspect, validate; see accsim --help)");
+    } catch (const InputError& e) {
+        err << "accsim: error: " << e.what() << "\n";
+        return 2;
+    } catch (const std::bad_alloc&) {
+        err << "accsim: error: out of memory\n";
+        return 1;
+    } catch (const std::exception& e) {
+        err << "accsim: internal error: " << e.what() << "\n";
+        return 1;
+    }
+}
+
+}  // namespace accsim

@@ -1,0 +1,202 @@
+#include "hw_config.h"
+
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "acc_shorthand.h"
+#include "datapath/input_error.h"
+#include "json_set.h"
+#include "traces/json_cursor.h"
+
+namespace accsim {
+
+const char* to_string(Target t) {
+    return t == Target::asic ? "asic" : t == Target::fpga ? "fpga" : "gpu";
+}
+
+namespace {
+
+constexpr int64_t k_max_dim = int64_t{1} << 20;  // array dimensions, lane counts, MMA shapes
+
+int64_t positive(const JsonCursor& c, int64_t hi = k_max_dim) {
+    const nlohmann::json& v = c.value();
+    if (v.is_number() && v.get<double>() <= 0)
+        c.fail("expected a positive integer, got " + brief(v));
+    return c.as_int(1, hi);
+}
+
+ArraySpec parse_array(const JsonCursor& a) {
+    a.require_object();
+    ArraySpec s;
+    const std::string kind = a.at("kind").as_enum({"systolic", "vector", "tensor_core"});
+    if (kind == "systolic") {
+        a.allow_keys({"kind", "rows", "cols", "dataflow"});
+        s.kind = ArrayKind::systolic;
+        s.rows = positive(a.at("rows"));
+        s.cols = positive(a.at("cols"));
+        const std::string df = a.at("dataflow").as_enum({"os", "ws", "is"});
+        s.dataflow = df == "os" ? Dataflow::os : df == "ws" ? Dataflow::ws : Dataflow::is;
+    } else if (kind == "vector") {
+        a.allow_keys({"kind", "pe", "simd"});
+        s.kind = ArrayKind::vector;
+        s.pe = positive(a.at("pe"));
+        s.simd = positive(a.at("simd"));
+    } else {
+        a.allow_keys({"kind", "m", "n", "k", "units", "mma_cycles"});
+        s.kind = ArrayKind::tensor_core;
+        s.m = positive(a.at("m"));
+        s.n = positive(a.at("n"));
+        s.k = positive(a.at("k"));
+        s.units = positive(a.at("units"));
+        s.mma_cycles = positive(a.at("mma_cycles"));
+    }
+    return s;
+}
+
+nlohmann::json array_json(const ArraySpec& s) {
+    switch (s.kind) {
+        case ArrayKind::systolic:
+            return {{"kind", "systolic"}, {"rows", s.rows}, {"cols", s.cols}, {"dataflow", to_string(s.dataflow)}};
+        case ArrayKind::vector:
+            return {{"kind", "vector"}, {"pe", s.pe}, {"simd", s.simd}};
+        case ArrayKind::tensor_core:
+            return {{"kind", "tensor_core"}, {"m", s.m}, {"n", s.n}, {"k", s.k}, {"units", s.units},
+                    {"mma_cycles", s.mma_cycles}};
+    }
+    return nullptr;
+}
+
+AccumulatorSpec parse_accumulator(const JsonCursor& a) {
+    a.require_object();
+    a.allow_keys({"stages", "bias"});
+    AccumulatorSpec acc;
+    if (auto b = a.find("bias")) {
+        const std::string bias = b->as_enum({"last", "first", "none"});
+        acc.bias = bias == "last" ? BiasMode::last : bias == "first" ? BiasMode::first : BiasMode::none;
+    }
+    const JsonCursor stages = a.at("stages");
+    if (stages.size() == 0) stages.fail("expected at least one stage");
+    for (std::size_t j = 0; j < stages.size(); ++j) {
+        const JsonCursor st = stages.at(j);
+        st.require_object();
+        st.allow_keys({"bits", "length", "overflow", "reduction"});
+        StageSpec s;
+        s.bits = static_cast<int>(st.at("bits").as_int(k_min_acc_bits, k_max_acc_bits));
+        const bool last = j + 1 == stages.size();
+        if (auto len = st.find("length")) {
+            if (last)
+                len->fail("the last stage takes no length: its one tile covers the whole dot product");
+            s.length = positive(*len, INT64_MAX);
+        } else if (!last) {
+            st.fail("missing required key \"length\" (every stage but the last splits its inputs into tiles)");
+        }
+        if (auto o = st.find("overflow"))
+            s.overflow = o->as_enum({"wrap", "saturate"}) == "wrap" ? OverflowMode::wrap : OverflowMode::saturate;
+        if (auto r = st.find("reduction"))
+            s.reduction = r->as_enum({"sequential", "tree"}) == "tree" ? Reduction::tree : Reduction::sequential;
+        acc.stages.push_back(s);
+    }
+    return acc;
+}
+
+nlohmann::json accumulator_json(const AccumulatorSpec& acc) {
+    nlohmann::json stages = nlohmann::json::array();
+    for (const StageSpec& s : acc.stages) {
+        nlohmann::json j = {{"bits", s.bits}, {"overflow", to_string(s.overflow)}, {"reduction", to_string(s.reduction)}};
+        if (s.length) j["length"] = *s.length;
+        stages.push_back(j);
+    }
+    return {{"stages", stages}, {"bias", to_string(acc.bias)}};
+}
+
+nlohmann::json read_json_file(const std::string& path) {
+    std::ifstream f(path, std::ios::binary);
+    if (!f) throw InputError(path, "file", "cannot open");
+    std::stringstream ss;
+    ss << f.rdbuf();
+    try {
+        return nlohmann::json::parse(ss.str());
+    } catch (const nlohmann::json::parse_error& e) {
+        throw InputError(path, "/", std::string("invalid JSON: ") + e.what());
+    }
+}
+
+}  // namespace
+
+HwConfig parse_config(const nlohmann::json& doc, const std::string& file, bool hardware_required) {
+    const JsonCursor root(doc, file);
+    root.require_object();
+    root.allow_keys({"name", "description", "target", "clock_mhz", "array", "mapping", "accumulator"});
+    HwConfig c;
+    c.name = root.at("name").as_string();
+    if (auto d = root.find("description")) d->as_string();
+    auto section = [&](const char* key) { return hardware_required ? std::optional(root.at(key)) : root.find(key); };
+    if (auto t = section("target")) {
+        const std::string target = t->as_enum({"asic", "fpga", "gpu"});
+        c.target = target == "asic" ? Target::asic : target == "fpga" ? Target::fpga : Target::gpu;
+    }
+    if (auto clk = section("clock_mhz")) {
+        const double mhz = clk->as_number();
+        if (!(mhz > 0 && mhz <= 1e5)) clk->fail("expected a clock in MHz in (0, 100000], got " + brief(clk->value()));
+        c.clock_mhz = mhz;
+    }
+    if (auto a = section("array")) c.array = parse_array(*a);
+    if (auto m = root.find("mapping")) {
+        m->require_object();
+        m->allow_keys({"k_order"});
+        if (auto k = m->find("k_order"))
+            c.k_order = k->as_enum({"c_kh_kw", "kh_kw_c"}) == "c_kh_kw" ? KOrder::c_kh_kw : KOrder::kh_kw_c;
+    }
+    c.accumulator = parse_accumulator(root.at("accumulator"));
+
+    nlohmann::json& e = c.effective;
+    e["name"] = c.name;
+    if (auto d = root.find("description")) e["description"] = d->value();
+    e["target"] = c.target ? nlohmann::json(to_string(*c.target)) : nlohmann::json(nullptr);
+    e["clock_mhz"] = c.clock_mhz ? nlohmann::json(*c.clock_mhz) : nlohmann::json(nullptr);
+    e["array"] = c.array ? array_json(*c.array) : nlohmann::json(nullptr);
+    e["mapping"] = {{"k_order", to_string(c.k_order)}};
+    e["accumulator"] = accumulator_json(c.accumulator);
+    return c;
+}
+
+HwConfig load_config(const ConfigSources& src) {
+    nlohmann::json doc;
+    std::string file;
+    if (src.file) {
+        file = *src.file;
+        doc = read_json_file(file);
+        if (!doc.is_object()) throw InputError(file, "/", "expected a JSON object, got " + brief(doc));
+    } else {
+        if (!src.acc) throw InputError("command line", "--config", "give --config FILE or --acc SPEC");
+        file = "--acc";
+        doc = {{"name", "acc " + *src.acc}, {"accumulator", {{"stages", nlohmann::json::array()}}}};
+    }
+    // Which source set each overridden JSON pointer, so errors name --set or --acc, not the file.
+    std::vector<std::pair<std::string, std::string>> origins;
+    for (const std::string& s : src.sets) origins.emplace_back(apply_json_set(doc, s), "--set");
+    if (src.acc) {
+        if (!doc.contains("accumulator") || !doc["accumulator"].is_object()) doc["accumulator"] = nlohmann::json::object();
+        doc["accumulator"]["stages"] = parse_acc_shorthand(*src.acc);
+        origins.emplace_back("/accumulator/stages", "--acc");
+    }
+    try {
+        return parse_config(doc, file, src.file.has_value());
+    } catch (const InputError& e) {
+        std::string origin;
+        std::size_t best = 0;
+        for (const auto& [ptr, who] : origins) {
+            const bool prefix = e.field().compare(0, ptr.size(), ptr) == 0 &&
+                                (e.field().size() == ptr.size() || e.field()[ptr.size()] == '/');
+            if (prefix && ptr.size() >= best) {
+                best = ptr.size();
+                origin = who;
+            }
+        }
+        if (origin.empty() || origin == e.file()) throw;
+        throw InputError(origin, e.field(), e.problem());
+    }
+}
+
+}  // namespace accsim

@@ -1,0 +1,41 @@
+#pragma once
+// A hardware configuration (CONTRACT section 6), validated once from JSON (a file, --set
+// overrides, --acc) into immutable specs. The effective config is echoed into every report.
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "datapath/accumulator_spec.h"
+#include "models/array_spec.h"
+#include "traces/lowering.h"
+
+namespace accsim {
+
+enum class Target { asic, fpga, gpu };
+const char* to_string(Target t);
+
+struct HwConfig {
+    std::string name;
+    // Absent only for audit-only configs built from --acc without a file.
+    std::optional<Target> target;
+    std::optional<double> clock_mhz;
+    std::optional<ArraySpec> array;
+    KOrder k_order = KOrder::c_kh_kw;
+    AccumulatorSpec accumulator;
+    nlohmann::json effective;  // every field, defaults filled in
+};
+
+struct ConfigSources {
+    std::optional<std::string> file;  // --config
+    std::vector<std::string> sets;    // --set, in order
+    std::optional<std::string> acc;   // --acc
+};
+
+// Throws InputError naming the file, or "--set" / "--acc" for fields those overrode.
+HwConfig load_config(const ConfigSources& sources);
+
+// The parts of a config that are validated without a file: used by load_config and tests.
+HwConfig parse_config(const nlohmann::json& doc, const std::string& file, bool hardware_required);
+
+}  // namespace accsim

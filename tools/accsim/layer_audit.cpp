@@ -1,0 +1,94 @@
+#include "layer_audit.h"
+
+#include <chrono>
+#include <cmath>
+#include <limits>
+
+#include "datapath/bounds.h"
+#include "datapath/input_error.h"
+#include "datapath/reference_reducer.h"
+#include "traces/lowering.h"
+
+namespace accsim {
+namespace {
+
+std::string index_str(const std::vector<int64_t>& shape, int64_t i) {
+    std::vector<int64_t> idx(shape.size());
+    for (std::size_t d = shape.size(); d-- > 0;) {
+        idx[d] = i % shape[d];
+        i /= shape[d];
+    }
+    std::string s = "[";
+    for (std::size_t d = 0; d < idx.size(); ++d) s += (d ? ", " : "") + std::to_string(idx[d]);
+    return s + "]";
+}
+
+// Real value of one accumulator unit per output channel (input scale x weight scale), or NaN.
+std::vector<double> unit_scales(const LayerSpec& l) {
+    const double nan = std::numeric_limits<double>::quiet_NaN();
+    std::vector<double> out(static_cast<std::size_t>(l.shape.channels), nan);
+    double sx = nan;
+    if (l.x.scale) sx = *l.x.scale;
+    else if (l.x.scale_tensor) sx = read_f32(*l.x.scale_tensor->info, 0);
+    for (int64_t c = 0; c < l.shape.channels; ++c) {
+        double sq = nan;
+        if (l.q.scale) sq = *l.q.scale;
+        else if (l.q.scale_tensor) sq = read_f32(*l.q.scale_tensor->info, l.q.scale_tensor->info->numel == 1 ? 0 : c);
+        out[c] = sx * sq;
+    }
+    return out;
+}
+
+}  // namespace
+
+LayerAudit audit_layer(const LayerSpec& layer, const HwConfig& config, const std::string& manifest_path) {
+    const auto t0 = std::chrono::steady_clock::now();
+    LayerAudit a;
+    a.layer = &layer;
+    a.overflow = OverflowStats(config.accumulator.stages.size());
+    a.datatype_bits = datatype_bits(layer.shape.k, layer.x.format, layer.q.format);
+
+    const LoweredLayer low(layer, config.k_order);
+    const int64_t k = low.k();
+    if (layer.has_static_weights()) {
+        a.bounds.emplace(layer.x.format, layer.q.format, k, config.accumulator);
+        for (int64_t c = 0; c < layer.shape.channels; ++c) a.bounds->add_channel(low.weights(c));
+    }
+
+    std::vector<int64_t> bias;
+    if (layer.bias) bias = read_int64(layer.bias->tensor);
+    const TensorInfo* expected = layer.output ? layer.output->info : nullptr;
+    const std::vector<double> scales = unit_scales(layer);
+
+    ReferenceReducer reducer(config.accumulator);
+    DotOutcome d;
+    std::vector<int32_t> x(static_cast<std::size_t>(k)), scratch(static_cast<std::size_t>(k));
+    std::vector<int64_t> products(static_cast<std::size_t>(k));
+    for (int64_t pos = 0; pos < low.positions(); ++pos) {
+        low.gather_x(pos, x.data());
+        for (int64_t j = 0; j < low.per_position(); ++j) {
+            const int32_t* q = low.q(pos, j, scratch.data());
+            for (int64_t i = 0; i < k; ++i) products[i] = int64_t{q[i]} * x[i];
+            const int64_t c = low.channel(pos, j);
+            const std::optional<int64_t> b = layer.bias ? std::optional<int64_t>(bias[c]) : std::nullopt;
+            reducer.reduce(products.data(), static_cast<std::size_t>(k), b, d);
+            a.overflow.add(d, scales[c]);
+            if (expected) {
+                const int64_t o = low.output_index(pos, j);
+                const i128 want = d.exact_dot + (b ? *b : 0);
+                const int64_t got = read_int(*expected, o);
+                if (got != want)
+                    throw InputError(manifest_path, "/layers/" + std::to_string(layer.index) + "/output",
+                                     "layer \"" + layer.name + "\": " + layer.output->name +
+                                         index_str(layer.shape.output_shape, o) + " is " + std::to_string(got) +
+                                         " in the trace, but the exact replay gives " + to_string(want) +
+                                         (layer.bias ? " (dot product + bias)" : " (dot product)"));
+            }
+        }
+    }
+    a.output_verified = expected != nullptr;
+    a.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    return a;
+}
+
+}  // namespace accsim

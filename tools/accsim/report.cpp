@@ -1,0 +1,133 @@
+#include "report.h"
+
+#include "accsim_version.h"
+#include "datapath/bounds.h"
+
+namespace accsim {
+
+nlohmann::json wide_to_json(u128 v) {
+    if (v <= static_cast<u128>(UINT64_MAX)) return static_cast<uint64_t>(v);
+    return static_cast<double>(v);
+}
+
+namespace {
+
+nlohmann::json or_null(bool has, const nlohmann::json& v) { return has ? v : nlohmann::json(nullptr); }
+
+nlohmann::json layer_json(const LayerAudit& a, const HwConfig& config) {
+    const LayerSpec& l = *a.layer;
+    const OverflowStats& ov = a.overflow;
+    const AccumulatorSpec& acc = config.accumulator;
+    const bool st = a.bounds.has_value();
+
+    nlohmann::json stages = nlohmann::json::array();
+    bool statically_at_risk = false;
+    for (std::size_t j = 0; j < acc.stages.size(); ++j) {
+        const StageSpec& s = acc.stages[j];
+        nlohmann::json sj;
+        sj["bits"] = s.bits;
+        const int64_t span = acc.span(j, l.shape.k);
+        sj["tile_products"] = span;
+        const int dt = datatype_bits(span, l.x.format, l.q.format);
+        sj["datatype_bits"] = dt;
+        sj["exact_bits"] = or_null(st, st ? a.bounds->stages()[j].exact_bits : 0);
+        sj["observed_bits"] = ov.observed_by_stage[j].bits();
+        sj["tiles"] = or_null(st, st ? a.bounds->stages()[j].tiles : 0);
+        sj["tiles_at_risk"] = or_null(st, st ? a.bounds->stages()[j].tiles_at_risk : 0);
+        // Known weights: a tile at risk of its exact range. Activation x activation: the
+        // data-type bound of a tile is all that is known.
+        if (st ? a.bounds->stages()[j].tiles_at_risk > 0 : dt > s.bits) statically_at_risk = true;
+        stages.push_back(sj);
+    }
+
+    nlohmann::json overflow = {
+        {"events", ov.events},
+        {"events_by_stage", ov.events_by_stage},
+        {"outputs_with_events", ov.outputs_with_events},
+        {"outputs_corrupted", ov.outputs_corrupted},
+        {"transient_outputs", ov.outputs_with_events - ov.outputs_corrupted},
+        {"max_abs_error", wide_to_json(ov.max_abs_error)},
+        {"mean_abs_error", ov.mean_abs_error()},
+        {"max_abs_error_real", or_null(ov.has_real_error, ov.max_abs_error_real)},
+        {"mean_abs_error_real", or_null(ov.has_real_error, ov.mean_abs_error_real())},
+    };
+    nlohmann::json bounds = {
+        {"datatype_bits", a.datatype_bits},
+        {"a2q_bits", or_null(st, st ? a.bounds->a2q_bits() : 0)},
+        {"a2q_plus_bits", or_null(st, st ? a.bounds->a2q_plus_bits() : 0)},
+        {"a2q_plus_below_exact", or_null(st, st && a.bounds->a2q_plus_bits() < a.bounds->exact_bits())},
+        {"exact_bits", or_null(st, st ? a.bounds->exact_bits() : 0)},
+        {"observed_bits", ov.observed_bits()},
+        {"channels", l.shape.channels},
+        {"channels_at_risk", or_null(st, st ? a.bounds->channels_at_risk() : 0)},
+        {"stages", stages},
+    };
+    // at_risk: something can overflow on some input (static), or did on this trace.
+    const bool observed_risk = ov.events > 0;
+    std::string status = ov.outputs_corrupted ? "corrupted"
+                         : ov.events          ? "overflow"
+                         : statically_at_risk ? "at_risk"
+                                              : "safe";
+    return {
+        {"name", l.name},
+        {"op", to_string(l.op)},
+        {"dot_length", l.shape.k},
+        {"outputs", l.shape.outputs},
+        {"macs", l.macs()},
+        {"input_bits", l.x.format.bits},
+        {"input_signed", l.x.format.is_signed},
+        {"weight_bits", l.q.format.bits},
+        {"weight_signed", l.q.format.is_signed},
+        {"output_verified", or_null(a.output_verified, true)},
+        {"status", status},
+        {"at_risk", statically_at_risk || observed_risk},
+        {"overflow", overflow},
+        {"bounds", bounds},
+        {"cycles", nullptr},
+        {"energy_pj", nullptr},
+        {"replay_seconds", a.seconds},
+    };
+}
+
+}  // namespace
+
+nlohmann::json build_report(const std::string& command, const Trace& trace, const HwConfig& config,
+                            const std::vector<LayerAudit>& audits) {
+    nlohmann::json layers = nlohmann::json::array();
+    uint64_t macs = 0, events = 0, corrupted = 0, with_events = 0, outputs = 0;
+    uint64_t at_risk = 0;
+    for (const LayerAudit& a : audits) {
+        layers.push_back(layer_json(a, config));
+        macs += static_cast<uint64_t>(a.layer->macs());
+        outputs += a.overflow.outputs;
+        events += a.overflow.events;
+        corrupted += a.overflow.outputs_corrupted;
+        with_events += a.overflow.outputs_with_events;
+        at_risk += layers.back()["at_risk"].get<bool>();
+    }
+    return {
+        {"schema", k_report_schema},
+        {"tool", {{"name", "accsim"}, {"version", k_version}}},
+        {"command", command},
+        {"trace",
+         {{"path", trace.dir()},
+          {"model", trace.model()},
+          {"source", trace.source()},
+          {"tensor_files", trace.tensor_files()},
+          {"layers_in_trace", trace.layers().size()},
+          {"layers_reported", audits.size()}}},
+        {"config", config.effective},
+        {"layers", layers},
+        {"totals",
+         {{"layers", audits.size()},
+          {"layers_at_risk", at_risk},
+          {"macs", macs},
+          {"outputs", outputs},
+          {"overflow", {{"events", events}, {"outputs_with_events", with_events}, {"outputs_corrupted", corrupted}}},
+          {"cycles", nullptr},
+          {"energy_pj", nullptr},
+          {"power_mw", nullptr}}},
+    };
+}
+
+}  // namespace accsim

@@ -1,0 +1,124 @@
+#include "json_cursor.h"
+
+#include "datapath/input_error.h"
+
+namespace accsim {
+
+std::string brief(const nlohmann::json& v) {
+    std::string s = v.dump();
+    if (s.size() > 60) s = s.substr(0, 57) + "...";
+    return s;
+}
+
+JsonCursor::JsonCursor(const nlohmann::json& value, std::string file, std::string pointer)
+    : m_value(&value), m_file(std::move(file)), m_pointer(std::move(pointer)) {}
+
+void JsonCursor::fail(const std::string& what) const { throw InputError(m_file, pointer(), what); }
+
+std::string JsonCursor::escape(const std::string& key) {
+    std::string out;
+    for (char c : key) {
+        if (c == '~') out += "~0";
+        else if (c == '/') out += "~1";
+        else out += c;
+    }
+    return out;
+}
+
+const JsonCursor& JsonCursor::require_object() const {
+    if (!m_value->is_object()) fail("expected an object, got " + brief(*m_value));
+    return *this;
+}
+
+JsonCursor JsonCursor::at(const std::string& key) const {
+    require_object();
+    const auto it = m_value->find(key);
+    if (it == m_value->end()) fail("missing required key \"" + key + "\"");
+    return JsonCursor(*it, m_file, m_pointer + "/" + escape(key));
+}
+
+std::optional<JsonCursor> JsonCursor::find(const std::string& key) const {
+    require_object();
+    const auto it = m_value->find(key);
+    if (it == m_value->end()) return std::nullopt;
+    return JsonCursor(*it, m_file, m_pointer + "/" + escape(key));
+}
+
+void JsonCursor::allow_keys(std::initializer_list<const char*> allowed) const {
+    require_object();
+    for (auto it = m_value->begin(); it != m_value->end(); ++it) {
+        bool ok = false;
+        for (const char* a : allowed) ok = ok || it.key() == a;
+        if (ok) continue;
+        std::string valid;
+        for (const char* a : allowed) valid += (valid.empty() ? "" : ", ") + std::string(a);
+        fail("unknown key \"" + it.key() + "\" (valid: " + valid + ")");
+    }
+}
+
+std::size_t JsonCursor::size() const {
+    if (!m_value->is_array()) fail("expected a list, got " + brief(*m_value));
+    return m_value->size();
+}
+
+JsonCursor JsonCursor::at(std::size_t index) const {
+    if (index >= size()) fail("index " + std::to_string(index) + " out of range");
+    return JsonCursor((*m_value)[index], m_file, m_pointer + "/" + std::to_string(index));
+}
+
+std::vector<JsonCursor> JsonCursor::items() const {
+    std::vector<JsonCursor> out;
+    for (std::size_t i = 0; i < size(); ++i) out.push_back(at(i));
+    return out;
+}
+
+int64_t JsonCursor::as_int(int64_t lo, int64_t hi) const {
+    const std::string range = "[" + std::to_string(lo) + ", " + std::to_string(hi) + "]";
+    const nlohmann::json& v = *m_value;
+    bool ok = false;
+    int64_t x = 0;
+    if (v.is_number_integer()) {
+        if (v.is_number_unsigned() && v.get<uint64_t>() > static_cast<uint64_t>(INT64_MAX)) {
+            ok = false;
+        } else {
+            x = v.get<int64_t>();
+            ok = true;
+        }
+    } else if (v.is_number_float()) {
+        // 16.0 is accepted as 16; 16.5 is not an integer.
+        const double d = v.get<double>();
+        if (d == static_cast<double>(static_cast<int64_t>(d)) && d > -9.2e18 && d < 9.2e18) {
+            x = static_cast<int64_t>(d);
+            ok = true;
+        }
+    }
+    if (!ok || x < lo || x > hi) fail("expected an integer in " + range + ", got " + brief(v));
+    return x;
+}
+
+double JsonCursor::as_number() const {
+    if (!m_value->is_number()) fail("expected a number, got " + brief(*m_value));
+    return m_value->get<double>();
+}
+
+bool JsonCursor::as_bool() const {
+    if (!m_value->is_boolean()) fail("expected true or false, got " + brief(*m_value));
+    return m_value->get<bool>();
+}
+
+std::string JsonCursor::as_string() const {
+    if (!m_value->is_string()) fail("expected a string, got " + brief(*m_value));
+    return m_value->get<std::string>();
+}
+
+std::string JsonCursor::as_enum(std::initializer_list<const char*> choices) const {
+    std::string list;
+    for (const char* c : choices) list += (list.empty() ? "\"" : ", \"") + std::string(c) + "\"";
+    if (!m_value->is_string()) fail("expected one of " + list + ", got " + brief(*m_value));
+    const std::string s = m_value->get<std::string>();
+    for (const char* c : choices)
+        if (s == c) return s;
+    fail("expected one of " + list + ", got \"" + s + "\"");
+}
+
+}  // namespace accsim

@@ -1,0 +1,55 @@
+#pragma once
+// Reads a JSON document field by field while knowing where it is: every accessor that finds
+// a problem throws InputError(file, JSON pointer, what), e.g.
+//   configs/x.json: /accumulator/stages/1/bits: expected an integer in [2, 64], got 80
+#include <cstdint>
+#include <initializer_list>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace accsim {
+
+class JsonCursor {
+public:
+    JsonCursor(const nlohmann::json& value, std::string file, std::string pointer = "");
+
+    const nlohmann::json& value() const { return *m_value; }
+    const std::string& file() const { return m_file; }
+    // The JSON pointer of this value; "/" for the document root.
+    std::string pointer() const { return m_pointer.empty() ? "/" : m_pointer; }
+
+    [[noreturn]] void fail(const std::string& what) const;
+
+    // Object access. `at` requires the key; `find` returns nullopt when it is absent.
+    JsonCursor at(const std::string& key) const;
+    std::optional<JsonCursor> find(const std::string& key) const;
+    // Every key must be one of `allowed`: unknown key "overfow" (valid: bits, length, ...).
+    void allow_keys(std::initializer_list<const char*> allowed) const;
+    const JsonCursor& require_object() const;
+
+    // Array access.
+    std::size_t size() const;  // requires an array
+    JsonCursor at(std::size_t index) const;
+    std::vector<JsonCursor> items() const;  // requires an array
+
+    int64_t as_int(int64_t lo, int64_t hi) const;
+    double as_number() const;
+    bool as_bool() const;
+    std::string as_string() const;
+    // One of `choices`: expected one of "wrap", "saturate", got "wrp".
+    std::string as_enum(std::initializer_list<const char*> choices) const;
+
+    static std::string escape(const std::string& key);  // JSON-pointer escaping (~0, ~1)
+
+private:
+    const nlohmann::json* m_value;
+    std::string m_file;
+    std::string m_pointer;
+};
+
+// A short rendering of a JSON value for messages (long values are cut).
+std::string brief(const nlohmann::json& v);
+
+}  // namespace accsim

@@ -1,0 +1,170 @@
+#include "safetensors.h"
+
+#include <cstring>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <stdexcept>
+
+#include "datapath/input_error.h"
+#include "datapath/wide_int.h"
+
+namespace accsim {
+namespace {
+
+// safetensors' own limit on the header size; anything larger is a corrupt length field.
+constexpr uint64_t k_max_header = 100ull << 20;
+
+template <typename T>
+T load_le(const uint8_t* p) {
+    T v;
+    std::memcpy(&v, p, sizeof v);  // x86 and ARM are little-endian, as the format is
+    return v;
+}
+
+}  // namespace
+
+SafetensorsFile::SafetensorsFile(std::string path) : m_path(std::move(path)) {
+    m_file = std::make_unique<MappedFile>(m_path);
+    const uint8_t* base = m_file->data();
+    const uint64_t size = m_file->size();
+    auto fail = [&](const std::string& field, const std::string& what) {
+        throw InputError(m_path, field, what);
+    };
+    if (size < 8)
+        fail("header", "file is " + std::to_string(size) +
+                           " bytes, too short for the 8-byte header length (truncated?)");
+    const uint64_t n = load_le<uint64_t>(base);
+    if (n > size - 8)
+        fail("header", "header length " + std::to_string(n) + " runs past the end of the file (" +
+                           std::to_string(size - 8) + " bytes follow the length field)");
+    if (n > k_max_header) fail("header", "header length " + std::to_string(n) + " is implausibly large");
+    nlohmann::json header;
+    try {
+        header = nlohmann::json::parse(base + 8, base + 8 + n);
+    } catch (const nlohmann::json::parse_error& e) {
+        fail("header", std::string("invalid JSON: ") + e.what());
+    }
+    if (!header.is_object()) fail("header", "expected a JSON object");
+    const uint8_t* data = base + 8 + n;
+    const uint64_t data_size = size - 8 - n;
+
+    for (auto it = header.begin(); it != header.end(); ++it) {
+        const std::string& name = it.key();
+        if (name == "__metadata__") continue;
+        const nlohmann::json& e = it.value();
+        if (!e.is_object() || !e.contains("dtype") || !e.contains("shape") ||
+            !e.contains("data_offsets"))
+            fail(name, "expected an object with dtype, shape and data_offsets");
+        if (!e["dtype"].is_string()) fail(name, "dtype: expected a string");
+        const auto dt = parse_dtype(e["dtype"].get<std::string>());
+        if (!dt) fail(name, "unknown dtype \"" + e["dtype"].get<std::string>() + "\"");
+        TensorInfo t;
+        t.name = name;
+        t.dtype = *dt;
+        if (!e["shape"].is_array()) fail(name, "shape: expected a list of integers");
+        i128 numel = 1;
+        for (const auto& d : e["shape"]) {
+            if (!d.is_number_integer() || d.get<int64_t>() < 0)
+                fail(name, "shape: expected non-negative integers, got " + e["shape"].dump());
+            t.shape.push_back(d.get<int64_t>());
+            numel *= d.get<int64_t>();
+            if (numel > (i128{1} << 48)) fail(name, "shape: " + e["shape"].dump() + " is too large");
+        }
+        t.numel = static_cast<int64_t>(numel);
+        const auto& off = e["data_offsets"];
+        if (!off.is_array() || off.size() != 2 || !off[0].is_number_unsigned() ||
+            !off[1].is_number_unsigned())
+            fail(name, "data_offsets: expected [begin, end], got " + off.dump());
+        const uint64_t b = off[0].get<uint64_t>();
+        const uint64_t en = off[1].get<uint64_t>();
+        if (b > en) fail(name, "data_offsets: begin " + std::to_string(b) + " > end " + std::to_string(en));
+        if (en > data_size)
+            fail(name, "data_offsets [" + std::to_string(b) + ", " + std::to_string(en) +
+                           "] run past the end of the data (" + std::to_string(data_size) +
+                           " bytes; truncated file?)");
+        const uint64_t want = static_cast<uint64_t>(t.numel) * dtype_size(t.dtype);
+        if (en - b != want)
+            fail(name, "data_offsets span " + std::to_string(en - b) + " bytes, but " +
+                           to_string(t.dtype) + " " + e["shape"].dump() + " needs " +
+                           std::to_string(want));
+        t.data = data + b;
+        m_tensors.emplace(name, std::move(t));
+    }
+}
+
+const TensorInfo* SafetensorsFile::find(const std::string& name) const {
+    const auto it = m_tensors.find(name);
+    return it == m_tensors.end() ? nullptr : &it->second;
+}
+
+int64_t read_int(const TensorInfo& t, int64_t i) {
+    const uint8_t* p = t.data + i * dtype_size(t.dtype);
+    switch (t.dtype) {
+        case DType::I8: return load_le<int8_t>(p);
+        case DType::U8: return load_le<uint8_t>(p);
+        case DType::I16: return load_le<int16_t>(p);
+        case DType::U16: return load_le<uint16_t>(p);
+        case DType::I32: return load_le<int32_t>(p);
+        case DType::U32: return load_le<uint32_t>(p);
+        case DType::I64: return load_le<int64_t>(p);
+        default: throw std::logic_error("read_int on a non-integer tensor " + t.name);
+    }
+}
+
+float read_f32(const TensorInfo& t, int64_t i) {
+    if (t.dtype != DType::F32) throw std::logic_error("read_f32 on a non-F32 tensor " + t.name);
+    return load_le<float>(t.data + i * 4);
+}
+
+void write_safetensors(const std::string& path, const std::vector<TensorBlob>& tensors) {
+    nlohmann::json header = nlohmann::json::object();
+    uint64_t offset = 0;
+    for (const TensorBlob& t : tensors) {
+        header[t.name] = {{"dtype", to_string(t.dtype)},
+                          {"shape", t.shape},
+                          {"data_offsets", {offset, offset + t.bytes.size()}}};
+        offset += t.bytes.size();
+    }
+    std::string h = header.dump();
+    while (h.size() % 8) h.push_back(' ');
+    std::ofstream f(path, std::ios::binary | std::ios::trunc);
+    if (!f) throw InputError(path, "file", "cannot open for writing");
+    const uint64_t n = h.size();
+    uint8_t len[8];
+    std::memcpy(len, &n, 8);
+    f.write(reinterpret_cast<const char*>(len), 8);
+    f.write(h.data(), static_cast<std::streamsize>(h.size()));
+    for (const TensorBlob& t : tensors)
+        f.write(reinterpret_cast<const char*>(t.bytes.data()), static_cast<std::streamsize>(t.bytes.size()));
+    if (!f) throw InputError(path, "file", "write failed");
+}
+
+TensorBlob make_int_blob(std::string name, DType dtype, std::vector<int64_t> shape,
+                         const std::vector<int64_t>& values) {
+    TensorBlob b{std::move(name), dtype, std::move(shape), {}};
+    const int sz = dtype_size(dtype);
+    b.bytes.resize(values.size() * sz);
+    for (std::size_t i = 0; i < values.size(); ++i) {
+        const int64_t v = values[i];
+        uint8_t* p = b.bytes.data() + i * sz;
+        switch (dtype) {
+            case DType::I8: { const int8_t x = static_cast<int8_t>(v); std::memcpy(p, &x, 1); break; }
+            case DType::U8: { const uint8_t x = static_cast<uint8_t>(v); std::memcpy(p, &x, 1); break; }
+            case DType::I16: { const int16_t x = static_cast<int16_t>(v); std::memcpy(p, &x, 2); break; }
+            case DType::U16: { const uint16_t x = static_cast<uint16_t>(v); std::memcpy(p, &x, 2); break; }
+            case DType::I32: { const int32_t x = static_cast<int32_t>(v); std::memcpy(p, &x, 4); break; }
+            case DType::I64: std::memcpy(p, &v, 8); break;
+            default: throw std::logic_error("make_int_blob: not an integer dtype");
+        }
+    }
+    return b;
+}
+
+TensorBlob make_f32_blob(std::string name, std::vector<int64_t> shape, const std::vector<float>& values) {
+    TensorBlob b{std::move(name), DType::F32, std::move(shape), {}};
+    b.bytes.resize(values.size() * 4);
+    std::memcpy(b.bytes.data(), values.data(), b.bytes.size());
+    return b;
+}
+
+}  // namespace accsim

@@ -1,0 +1,59 @@
+#pragma once
+// The safetensors container, parsed by us: 8-byte little-endian header length N, N bytes of
+// JSON header (name -> dtype, shape, data_offsets), then the raw little-endian data.
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "dtype.h"
+#include "mapped_file.h"
+
+namespace accsim {
+
+struct TensorInfo {
+    std::string name;
+    DType dtype = DType::I8;
+    std::vector<int64_t> shape;
+    int64_t numel = 1;
+    const uint8_t* data = nullptr;  // numel * dtype_size(dtype) bytes, not necessarily aligned
+};
+
+class SafetensorsFile {
+public:
+    // Maps and validates the file: header length, JSON, dtypes, shapes, offsets within the data.
+    explicit SafetensorsFile(std::string path);
+
+    const std::string& path() const { return m_path; }
+    const TensorInfo* find(const std::string& name) const;
+    const std::map<std::string, TensorInfo>& tensors() const { return m_tensors; }
+
+private:
+    std::string m_path;
+    std::unique_ptr<MappedFile> m_file;
+    std::map<std::string, TensorInfo> m_tensors;
+};
+
+// Element i of an integer tensor (I8 U8 I16 U16 I32 I64 U32), sign- or zero-extended.
+int64_t read_int(const TensorInfo& t, int64_t i);
+// Element i of an F32 tensor.
+float read_f32(const TensorInfo& t, int64_t i);
+
+// A tensor to write: raw little-endian bytes in C order.
+struct TensorBlob {
+    std::string name;
+    DType dtype = DType::I8;
+    std::vector<int64_t> shape;
+    std::vector<uint8_t> bytes;
+};
+// Writes a safetensors file (header padded with spaces to a multiple of 8 bytes).
+void write_safetensors(const std::string& path, const std::vector<TensorBlob>& tensors);
+
+// Builds a blob from integer values, encoding each in `dtype` (which must hold it).
+TensorBlob make_int_blob(std::string name, DType dtype, std::vector<int64_t> shape,
+                         const std::vector<int64_t>& values);
+TensorBlob make_f32_blob(std::string name, std::vector<int64_t> shape,
+                         const std::vector<float>& values);
+
+}  // namespace accsim

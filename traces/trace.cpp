@@ -1,0 +1,430 @@
+#include "trace.h"
+
+#include <sys/stat.h>
+
+#include <cmath>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "datapath/input_error.h"
+#include "json_cursor.h"
+
+namespace accsim {
+
+const char* to_string(LayerOp op) {
+    switch (op) {
+        case LayerOp::linear: return "linear";
+        case LayerOp::conv2d: return "conv2d";
+        case LayerOp::matmul: return "matmul";
+    }
+    return "?";
+}
+
+std::vector<std::string> Trace::tensor_files() const {
+    std::vector<std::string> out;
+    for (const auto& f : m_files) out.push_back(f->path());
+    return out;
+}
+
+namespace {
+
+std::string shape_str(const std::vector<int64_t>& s) {
+    std::string out = "[";
+    for (std::size_t i = 0; i < s.size(); ++i) out += (i ? ", " : "") + std::to_string(s[i]);
+    return out + "]";
+}
+
+// "[0, 1, 2]" for flat index i of a tensor of shape s.
+std::string index_str(const std::vector<int64_t>& s, int64_t i) {
+    std::vector<int64_t> idx(s.size());
+    for (std::size_t d = s.size(); d-- > 0;) {
+        idx[d] = s[d] ? i % s[d] : 0;
+        i = s[d] ? i / s[d] : 0;
+    }
+    return shape_str(idx);
+}
+
+bool is_dir(const std::string& p) {
+    struct stat st {};
+    return ::stat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+}  // namespace
+
+class TraceLoader {
+public:
+    explicit TraceLoader(Trace& t) : m_t(t) {}
+
+    void load(const std::string& path) {
+        if (is_dir(path) || path.empty()) {
+            m_t.m_dir = path.empty() ? "." : path;
+            while (m_t.m_dir.size() > 1 && m_t.m_dir.back() == '/') m_t.m_dir.pop_back();
+            m_t.m_manifest_path = m_t.m_dir + "/manifest.json";
+        } else {
+            m_t.m_manifest_path = path;
+            const auto slash = path.rfind('/');
+            m_t.m_dir = slash == std::string::npos ? "." : path.substr(0, slash);
+        }
+        read_manifest();
+        const JsonCursor root(m_t.m_manifest, m_t.m_manifest_path);
+        root.require_object();
+        root.allow_keys({"format", "version", "model", "source", "tensors", "layers", "meta"});
+        const JsonCursor format = root.at("format");
+        if (format.as_string() != "accsim-trace")
+            format.fail("expected \"accsim-trace\", got " + brief(format.value()));
+        const JsonCursor version = root.at("version");
+        if (!version.value().is_number_integer() || version.value().get<int64_t>() != 1)
+            version.fail("unsupported version " + brief(version.value()) + " (this accsim reads version 1)");
+        m_t.m_model = root.at("model").as_string();
+        if (auto s = root.find("source")) m_t.m_source = s->as_string();
+        if (auto m = root.find("meta")) m->require_object();
+        open_tensor_files(root.at("tensors"));
+
+        const JsonCursor layers = root.at("layers");
+        if (layers.size() == 0) layers.fail("no layers");
+        std::set<std::string> names;
+        for (const JsonCursor& l : layers.items()) {
+            LayerSpec spec = parse_layer(l);
+            if (!names.insert(spec.name).second)
+                l.at("name").fail("duplicate layer name \"" + spec.name + "\"");
+            spec.index = m_t.m_layers.size();
+            m_t.m_layers.push_back(std::move(spec));
+        }
+    }
+
+private:
+    void read_manifest() {
+        std::ifstream f(m_t.m_manifest_path, std::ios::binary);
+        if (!f) {
+            const std::string what = is_dir(m_t.m_dir) || m_t.m_dir == "."
+                                         ? "cannot open the manifest (is this a trace directory?)"
+                                         : "cannot open: no such trace directory";
+            throw InputError(m_t.m_manifest_path, "file", what);
+        }
+        std::stringstream ss;
+        ss << f.rdbuf();
+        try {
+            m_t.m_manifest = nlohmann::json::parse(ss.str());
+        } catch (const nlohmann::json::parse_error& e) {
+            throw InputError(m_t.m_manifest_path, "/", std::string("invalid JSON: ") + e.what());
+        }
+    }
+
+    void open_tensor_files(const JsonCursor& c) {
+        std::vector<JsonCursor> names;
+        if (c.value().is_array()) {
+            if (c.size() == 0) c.fail("expected at least one safetensors file");
+            names = c.items();
+        } else {
+            names.push_back(c);
+        }
+        for (const JsonCursor& n : names) {
+            const std::string file = n.as_string();
+            if (file.empty()) n.fail("empty file name");
+            const std::string path = !file.empty() && file[0] == '/' ? file : m_t.m_dir + "/" + file;
+            m_t.m_files.push_back(std::make_unique<SafetensorsFile>(path));
+            for (const auto& kv : m_t.m_files.back()->tensors()) {
+                const auto [it, fresh] = m_tensors.emplace(kv.first, TensorRef{kv.first, m_t.m_files.back().get(), &kv.second});
+                if (!fresh)
+                    n.fail("tensor \"" + kv.first + "\" appears in both " + it->second.file->path() +
+                           " and " + m_t.m_files.back()->path());
+            }
+        }
+    }
+
+    TensorRef tensor(const JsonCursor& c) const {
+        const std::string name = c.as_string();
+        const auto it = m_tensors.find(name);
+        if (it == m_tensors.end()) {
+            std::string files;
+            for (const auto& f : m_t.m_files) files += (files.empty() ? "" : ", ") + f->path();
+            c.fail("tensor \"" + name + "\" not found in " + files);
+        }
+        return it->second;
+    }
+
+    // Checks every stored value against [lo, hi] (once per tensor and range).
+    void check_values(const TensorRef& t, int64_t lo, int64_t hi, const std::string& declared,
+                      const std::string& where, int64_t& min_v, int64_t& max_v) {
+        const TensorInfo& info = *t.info;
+        min_v = INT64_MAX;
+        max_v = INT64_MIN;
+        for (int64_t i = 0; i < info.numel; ++i) {
+            const int64_t v = read_int(info, i);
+            if (v < lo || v > hi)
+                throw InputError(t.file->path(), t.name,
+                                 "value " + std::to_string(v) + " at " + index_str(info.shape, i) +
+                                     " is outside the declared " + declared + " (" + where + ")");
+            if (v < min_v) min_v = v;
+            if (v > max_v) max_v = v;
+        }
+        if (info.numel == 0) min_v = max_v = 0;
+    }
+
+    OperandSpec parse_operand(const JsonCursor& c, const std::string& role) {
+        c.require_object();
+        c.allow_keys({"tensor", "bits", "signed", "zero_point", "scale"});
+        OperandSpec op;
+        op.role = role;
+        op.tensor = tensor(c.at("tensor"));
+        op.format.bits = static_cast<int>(c.at("bits").as_int(OperandFormat::k_min_bits, OperandFormat::k_max_bits));
+        op.format.is_signed = c.at("signed").as_bool();
+        if (!is_integer_code_dtype(op.tensor.info->dtype))
+            c.at("tensor").fail("tensor \"" + op.tensor.name + "\" has dtype " +
+                                to_string(op.tensor.info->dtype) +
+                                "; operand codes must be I8, U8, I16, U16 or I32");
+        if (auto z = c.find("zero_point")) op.zero_point = z->as_int(op.format.min(), op.format.max());
+        if (auto s = c.find("scale")) {
+            if (s->value().is_string()) {
+                TensorRef st = tensor(*s);
+                if (st.info->dtype != DType::F32)
+                    s->fail("scale tensor \"" + st.name + "\" has dtype " + to_string(st.info->dtype) + ", expected F32");
+                for (int64_t i = 0; i < st.info->numel; ++i) {
+                    const float v = read_f32(*st.info, i);
+                    if (!(std::isfinite(v) && v > 0))
+                        throw InputError(st.file->path(), st.name,
+                                         "scale " + std::to_string(v) + " at " + index_str(st.info->shape, i) +
+                                             " is not a positive finite number");
+                }
+                op.scale_tensor = st;
+            } else {
+                const double v = s->as_number();
+                if (!(std::isfinite(v) && v > 0)) s->fail("expected a positive number, got " + brief(s->value()));
+                op.scale = v;
+            }
+        }
+        check_values(op.tensor, op.format.min(), op.format.max(), op.format.describe() + " range",
+                     c.pointer(), op.min_value, op.max_value);
+        return op;
+    }
+
+    void parse_conv_params(const JsonCursor& c, Conv2dParams& p) {
+        c.require_object();
+        c.allow_keys({"stride", "padding", "dilation", "groups"});
+        // An integer, or a list of the given lengths, each in [lo, hi].
+        auto ints = [](const JsonCursor& v, std::initializer_list<std::size_t> lengths, int64_t lo,
+                       const char* what) {
+            std::vector<int64_t> out;
+            const int64_t hi = int64_t{1} << 30;
+            if (v.value().is_array()) {
+                bool ok = false;
+                for (std::size_t n : lengths) ok = ok || v.size() == n;
+                if (!ok) {
+                    std::string forms;
+                    for (std::size_t n : lengths) forms += (forms.empty() ? "" : " or ") + std::to_string(n);
+                    v.fail(std::string("expected ") + what + ": an integer or a list of " + forms +
+                           " integers, got " + brief(v.value()));
+                }
+                for (const JsonCursor& e : v.items()) out.push_back(e.as_int(lo, hi));
+            } else {
+                out.push_back(v.as_int(lo, hi));
+            }
+            return out;
+        };
+        if (auto s = c.find("stride")) {
+            const auto v = ints(*s, {2}, 1, "a stride");
+            p.stride_h = v[0];
+            p.stride_w = v.size() > 1 ? v[1] : v[0];
+        }
+        if (auto s = c.find("padding")) {
+            const auto v = ints(*s, {2, 4}, 0, "a padding");
+            if (v.size() == 4) {
+                p.pad_top = v[0], p.pad_left = v[1], p.pad_bottom = v[2], p.pad_right = v[3];
+            } else {
+                p.pad_top = p.pad_bottom = v[0];
+                p.pad_left = p.pad_right = v.size() > 1 ? v[1] : v[0];
+            }
+        }
+        if (auto s = c.find("dilation")) {
+            const auto v = ints(*s, {2}, 1, "a dilation");
+            p.dilation_h = v[0];
+            p.dilation_w = v.size() > 1 ? v[1] : v[0];
+        }
+        if (auto g = c.find("groups")) p.groups = g->as_int(1, int64_t{1} << 30);
+    }
+
+    void shape_linear(const JsonCursor& l, LayerSpec& s) {
+        const auto& w = s.q.tensor.shape();
+        const auto& x = s.x.tensor.shape();
+        if (w.size() != 2)
+            l.at("weight").fail("weight \"" + s.q.tensor.name + "\" has shape " + shape_str(w) + ", expected [out, in]");
+        if (x.empty())
+            l.at("input").fail("input \"" + s.x.tensor.name + "\" is a scalar, expected [..., in]");
+        if (x.back() != w[1])
+            l.at("input").fail("input \"" + s.x.tensor.name + "\" has " + std::to_string(x.back()) +
+                               " features (shape " + shape_str(x) + ") but the weight expects " +
+                               std::to_string(w[1]) + " (shape " + shape_str(w) + ")");
+        LayerShape& sh = s.shape;
+        sh.k = w[1];
+        sh.channels = w[0];
+        sh.rows = 1;
+        for (std::size_t d = 0; d + 1 < x.size(); ++d) sh.rows *= x[d];
+        sh.output_shape.assign(x.begin(), x.end() - 1);
+        sh.output_shape.push_back(w[0]);
+        sh.outputs = sh.rows * sh.channels;
+    }
+
+    void shape_conv2d(const JsonCursor& l, LayerSpec& s) {
+        const auto& w = s.q.tensor.shape();
+        const auto& x = s.x.tensor.shape();
+        const Conv2dParams& p = s.conv;
+        if (w.size() != 4)
+            l.at("weight").fail("weight \"" + s.q.tensor.name + "\" has shape " + shape_str(w) +
+                                ", expected [C_out, C_in/groups, kH, kW]");
+        if (x.size() != 4)
+            l.at("input").fail("input \"" + s.x.tensor.name + "\" has shape " + shape_str(x) + ", expected [B, C_in, H, W]");
+        LayerShape& sh = s.shape;
+        sh.batch = x[0], sh.c_in = x[1], sh.height = x[2], sh.width = x[3];
+        sh.channels = w[0], sh.kernel_h = w[2], sh.kernel_w = w[3];
+        const JsonCursor groups_at = l.find("conv2d") && l.at("conv2d").find("groups") ? l.at("conv2d").at("groups") : l.at("op");
+        if (sh.c_in % p.groups)
+            groups_at.fail("groups " + std::to_string(p.groups) + " does not divide the input's " +
+                           std::to_string(sh.c_in) + " channels");
+        if (sh.channels % p.groups)
+            groups_at.fail("groups " + std::to_string(p.groups) + " does not divide the weight's " +
+                           std::to_string(sh.channels) + " output channels");
+        if (w[1] != sh.c_in / p.groups)
+            l.at("weight").fail("weight \"" + s.q.tensor.name + "\" has " + std::to_string(w[1]) +
+                                " input channels per group (shape " + shape_str(w) + "), but the input has " +
+                                std::to_string(sh.c_in) + " channels in " + std::to_string(p.groups) +
+                                " groups (shape " + shape_str(x) + ")");
+        const int64_t eff_h = p.dilation_h * (sh.kernel_h - 1) + 1;
+        const int64_t eff_w = p.dilation_w * (sh.kernel_w - 1) + 1;
+        const int64_t span_h = sh.height + p.pad_top + p.pad_bottom - eff_h;
+        const int64_t span_w = sh.width + p.pad_left + p.pad_right - eff_w;
+        if (span_h < 0 || span_w < 0 || sh.kernel_h == 0 || sh.kernel_w == 0)
+            l.at("weight").fail("kernel " + std::to_string(sh.kernel_h) + "x" + std::to_string(sh.kernel_w) +
+                                " (dilated " + std::to_string(eff_h) + "x" + std::to_string(eff_w) +
+                                ") does not fit the padded input " + std::to_string(sh.height + p.pad_top + p.pad_bottom) +
+                                "x" + std::to_string(sh.width + p.pad_left + p.pad_right));
+        sh.out_h = span_h / p.stride_h + 1;
+        sh.out_w = span_w / p.stride_w + 1;
+        sh.k = w[1] * sh.kernel_h * sh.kernel_w;
+        sh.output_shape = {sh.batch, sh.channels, sh.out_h, sh.out_w};
+        sh.outputs = sh.batch * sh.channels * sh.out_h * sh.out_w;
+    }
+
+    void shape_matmul(const JsonCursor& l, LayerSpec& s) {
+        const auto& a = s.x.tensor.shape();
+        const auto& b = s.q.tensor.shape();
+        if (a.size() < 2) l.at("lhs").fail("lhs \"" + s.x.tensor.name + "\" has shape " + shape_str(a) + ", expected [..., M, K]");
+        if (b.size() < 2) l.at("rhs").fail("rhs \"" + s.q.tensor.name + "\" has shape " + shape_str(b) + ", expected [..., K, N]");
+        if (a.back() != b[b.size() - 2])
+            l.at("rhs").fail("lhs " + shape_str(a) + " and rhs " + shape_str(b) +
+                             " disagree on K (" + std::to_string(a.back()) + " vs " + std::to_string(b[b.size() - 2]) + ")");
+        LayerShape& sh = s.shape;
+        sh.lhs_batch_shape.assign(a.begin(), a.end() - 2);
+        sh.rhs_batch_shape.assign(b.begin(), b.end() - 2);
+        const std::size_t nb = std::max(sh.lhs_batch_shape.size(), sh.rhs_batch_shape.size());
+        sh.batch_shape.assign(nb, 1);
+        for (std::size_t d = 0; d < nb; ++d) {
+            const std::size_t da = d + sh.lhs_batch_shape.size();
+            const std::size_t db = d + sh.rhs_batch_shape.size();
+            const int64_t ea = da >= nb ? sh.lhs_batch_shape[da - nb] : 1;
+            const int64_t eb = db >= nb ? sh.rhs_batch_shape[db - nb] : 1;
+            if (ea != eb && ea != 1 && eb != 1)
+                l.at("rhs").fail("batch dimensions of lhs " + shape_str(a) + " and rhs " + shape_str(b) + " do not broadcast");
+            sh.batch_shape[d] = ea == 1 ? eb : ea;
+        }
+        sh.k = a.back();
+        sh.rows = a[a.size() - 2];
+        sh.channels = b.back();
+        sh.output_shape = sh.batch_shape;
+        sh.output_shape.push_back(sh.rows);
+        sh.output_shape.push_back(sh.channels);
+        int64_t batches = 1;
+        for (int64_t e : sh.batch_shape) batches *= e;
+        sh.outputs = batches * sh.rows * sh.channels;
+    }
+
+    LayerSpec parse_layer(const JsonCursor& l) {
+        l.require_object();
+        LayerSpec s;
+        s.name = l.at("name").as_string();
+        if (s.name.empty()) l.at("name").fail("empty layer name");
+        const std::string op = l.at("op").as_enum({"linear", "conv2d", "matmul"});
+        s.op = op == "linear" ? LayerOp::linear : op == "conv2d" ? LayerOp::conv2d : LayerOp::matmul;
+        if (s.op == LayerOp::matmul) {
+            l.allow_keys({"name", "op", "lhs", "rhs", "bias", "output", "meta"});
+            s.x = parse_operand(l.at("lhs"), "lhs");
+            s.q = parse_operand(l.at("rhs"), "rhs");
+        } else if (s.op == LayerOp::linear) {
+            l.allow_keys({"name", "op", "input", "weight", "bias", "output", "meta"});
+        } else {
+            l.allow_keys({"name", "op", "input", "weight", "bias", "output", "conv2d", "meta"});
+        }
+        if (s.op != LayerOp::matmul) {
+            s.x = parse_operand(l.at("input"), "input");
+            s.q = parse_operand(l.at("weight"), "weight");
+        }
+        if (auto m = l.find("meta")) m->require_object();
+        if (s.op == LayerOp::conv2d) {
+            if (auto c = l.find("conv2d")) parse_conv_params(*c, s.conv);
+            shape_conv2d(l, s);
+        } else if (s.op == LayerOp::linear) {
+            shape_linear(l, s);
+        } else {
+            shape_matmul(l, s);
+        }
+        if (s.shape.k < 1) l.at("op").fail("the dot length K is 0 (shapes give no products to add)");
+        if (s.shape.k > k_max_dot_length)
+            l.at("op").fail("the dot length K = " + std::to_string(s.shape.k) + " exceeds " + std::to_string(k_max_dot_length));
+        if (s.shape.outputs < 1) l.at("op").fail("the shapes give no outputs");
+        if (s.q.scale_tensor) {
+            const int64_t n = s.q.scale_tensor->info->numel;
+            if (n != 1 && n != s.shape.channels)
+                l.at(s.q.role).at("scale").fail("scale tensor \"" + s.q.scale_tensor->name + "\" has " + std::to_string(n) +
+                                                " values; expected 1 or one per output channel (" +
+                                                std::to_string(s.shape.channels) + ")");
+        }
+        if (s.x.scale_tensor && s.x.scale_tensor->info->numel != 1)
+            l.at(s.x.role).at("scale").fail("an " + s.x.role + " scale tensor must hold one value, \"" +
+                                            s.x.scale_tensor->name + "\" has " + std::to_string(s.x.scale_tensor->info->numel));
+        if (auto b = l.find("bias")) s.bias = parse_bias(*b, s);
+        if (auto o = l.find("output")) {
+            o->require_object();
+            o->allow_keys({"tensor"});
+            const TensorRef t = tensor(o->at("tensor"));
+            if (!is_wide_integer_dtype(t.info->dtype))
+                o->at("tensor").fail("output \"" + t.name + "\" has dtype " + to_string(t.info->dtype) + ", expected I32 or I64");
+            if (t.shape() != s.shape.output_shape)
+                o->at("tensor").fail("output \"" + t.name + "\" has shape " + shape_str(t.shape()) +
+                                     ", but the layer computes " + shape_str(s.shape.output_shape));
+            s.output = t;
+        }
+        return s;
+    }
+
+    BiasSpec parse_bias(const JsonCursor& b, const LayerSpec& s) {
+        b.require_object();
+        b.allow_keys({"tensor", "bits"});
+        BiasSpec bias;
+        bias.tensor = tensor(b.at("tensor"));
+        if (auto bits = b.find("bits")) bias.bits = static_cast<int>(bits->as_int(1, 64));
+        if (!is_wide_integer_dtype(bias.tensor.info->dtype))
+            b.at("tensor").fail("bias \"" + bias.tensor.name + "\" has dtype " + to_string(bias.tensor.info->dtype) +
+                                ", expected an integer dtype (I8, U8, I16, U16, I32, I64)");
+        const auto& sh = bias.tensor.shape();
+        if (sh.size() != 1 || sh[0] != s.shape.channels)
+            b.at("tensor").fail("bias \"" + bias.tensor.name + "\" has shape " + shape_str(sh) + ", expected [" +
+                                std::to_string(s.shape.channels) + "] (one per output channel)");
+        const int64_t lo = bias.bits == 64 ? INT64_MIN : -(int64_t{1} << (bias.bits - 1));
+        const int64_t hi = bias.bits == 64 ? INT64_MAX : (int64_t{1} << (bias.bits - 1)) - 1;
+        check_values(bias.tensor, lo, hi, std::to_string(bias.bits) + "-bit signed range", b.pointer(),
+                     bias.min_value, bias.max_value);
+        return bias;
+    }
+
+    Trace& m_t;
+    std::map<std::string, TensorRef> m_tensors;
+};
+
+Trace Trace::load(const std::string& path) {
+    Trace t;
+    TraceLoader(t).load(path);
+    return t;
+}
+
+}  // namespace accsim
