@@ -1,0 +1,407 @@
+#!/usr/bin/python3
+"""Checks of traces/python/accsim_trace.py: reference math, safetensors, writer, CLI.
+
+Run with Debian's Python (it has numpy):  /usr/bin/python3 tests/unit/test_accsim_trace_py.py
+No pytest needed: every function named test_* runs; the exit status is 0 when all pass.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import traceback
+
+import numpy as np
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+MODULE = os.path.join(ROOT, "traces", "python", "accsim_trace.py")
+sys.path.insert(0, os.path.dirname(MODULE))
+import accsim_trace as at  # noqa: E402
+
+
+def raises(fn, *words):
+    """Assert fn() raises ValueError whose message contains every word."""
+    try:
+        fn()
+    except ValueError as exc:
+        for word in words:
+            assert word in str(exc), f"{word!r} not in error message {str(exc)!r}"
+        return str(exc)
+    raise AssertionError(f"no ValueError (expected one mentioning {words})")
+
+
+# ---------------------------------------------------------------- reference math
+
+
+def naive_conv2d(x, w, bias, stride, padding, dilation, groups, pad_value):
+    """Direct nested-loop conv2d, Python integers: the definition in FORMAT.md."""
+    batch, c_in, height, width = x.shape
+    c_out, c_group, k_h, k_w = w.shape
+    (s_h, s_w), (d_h, d_w) = stride, dilation
+    top, left, bottom, right = padding
+    o_h = (height + top + bottom - d_h * (k_h - 1) - 1) // s_h + 1
+    o_w = (width + left + right - d_w * (k_w - 1) - 1) // s_w + 1
+    per_group = c_out // groups
+    y = np.zeros((batch, c_out, o_h, o_w), dtype=object)
+    for b in range(batch):
+        for co in range(c_out):
+            g = co // per_group
+            for oh in range(o_h):
+                for ow in range(o_w):
+                    acc = 0
+                    for c in range(c_group):
+                        for i in range(k_h):
+                            for j in range(k_w):
+                                h = oh * s_h + i * d_h - top
+                                v = ow * s_w + j * d_w - left
+                                inside = 0 <= h < height and 0 <= v < width
+                                xv = int(x[b, g * c_group + c, h, v]) if inside else pad_value
+                                acc += int(w[co, c, i, j]) * xv
+                    y[b, co, oh, ow] = acc + (int(bias[co]) if bias is not None else 0)
+    return y
+
+
+def test_ref_conv2d_matches_nested_loops():
+    rng = np.random.default_rng(7)
+    cases = [
+        # (B, C_in, H, W, C_out, groups, kH, kW, stride, padding[t,l,b,r], dilation, pad_value)
+        (1, 3, 8, 8, 4, 1, 3, 3, (1, 1), (1, 1, 1, 1), (1, 1), 0),
+        (2, 4, 9, 7, 6, 2, 3, 2, (2, 1), (0, 2, 1, 0), (1, 2), 5),
+        (1, 6, 10, 10, 6, 6, 3, 3, (2, 2), (1, 1, 1, 1), (1, 1), 0),  # depthwise
+        (1, 4, 11, 9, 8, 4, 3, 3, (1, 2), (2, 0, 3, 1), (2, 2), 3),  # depthwise x2, dilated
+        (2, 8, 6, 6, 4, 2, 1, 1, (1, 1), (0, 0, 0, 0), (1, 1), 0),  # pointwise, grouped
+        (1, 2, 5, 5, 3, 1, 5, 5, (3, 3), (2, 2, 2, 2), (1, 1), 200),
+        (1, 3, 7, 12, 2, 1, 2, 4, (1, 3), (0, 0, 1, 1), (3, 1), 17),
+    ]
+    for k in range(6):  # plus random cases
+        groups = int(rng.choice([1, 2, 3]))
+        c_in, c_out = groups * int(rng.integers(1, 4)), groups * int(rng.integers(1, 4))
+        k_h, k_w = int(rng.integers(1, 4)), int(rng.integers(1, 4))
+        dil = (int(rng.integers(1, 3)), int(rng.integers(1, 3)))
+        pad = tuple(int(v) for v in rng.integers(0, 3, 4))
+        height = dil[0] * (k_h - 1) + 1 + int(rng.integers(0, 6))
+        width = dil[1] * (k_w - 1) + 1 + int(rng.integers(0, 6))
+        stride = (int(rng.integers(1, 4)), int(rng.integers(1, 4)))
+        cases.append((int(rng.integers(1, 3)), c_in, height, width, c_out, groups, k_h, k_w, stride, pad, dil,
+                      int(rng.integers(0, 256))))
+    for (b, c_in, h, w_, c_out, groups, k_h, k_w, stride, pad, dil, zp) in cases:
+        x = rng.integers(0, 256, (b, c_in, h, w_))
+        w = rng.integers(-128, 128, (c_out, c_in // groups, k_h, k_w))
+        bias = rng.integers(-1000, 1000, c_out)
+        got = at.ref_conv2d(x, w, bias, stride=list(stride), padding=list(pad), dilation=list(dil),
+                            groups=groups, pad_value=zp)
+        want = naive_conv2d(x, w, bias, stride, pad, dil, groups, zp)
+        assert got.dtype == np.int64
+        assert got.shape == want.shape, (got.shape, want.shape)
+        assert np.array_equal(got, want.astype(np.int64)), f"mismatch for case {stride, pad, dil, groups}"
+    # padding shorthands: int and [h, w]
+    x = rng.integers(0, 16, (1, 2, 5, 6))
+    w = rng.integers(-8, 8, (3, 2, 3, 3))
+    assert np.array_equal(at.ref_conv2d(x, w, padding=1), at.ref_conv2d(x, w, padding=[1, 1, 1, 1]))
+    assert np.array_equal(at.ref_conv2d(x, w, padding=[2, 1]), at.ref_conv2d(x, w, padding=[2, 1, 2, 1]))
+
+
+def test_ref_conv2d_is_exact_beyond_float53():
+    # 16-bit x 16-bit products over a long K exceed 2^53 only in int64; check one exactly.
+    x = np.full((1, 64, 4, 4), -32768)
+    w = np.full((1, 64, 4, 4), -32768)
+    y = at.ref_conv2d(x, w, bias=np.array([(1 << 40) + 1]))
+    assert int(y[0, 0, 0, 0]) == 64 * 16 * (1 << 30) + (1 << 40) + 1
+
+
+def test_ref_linear_and_matmul_match_loops():
+    rng = np.random.default_rng(11)
+    x = rng.integers(-8, 8, (2, 3, 5))
+    w = rng.integers(0, 16, (4, 5))
+    bias = rng.integers(-50, 50, 4)
+    y = at.ref_linear(x, w, bias)
+    assert y.shape == (2, 3, 4)
+    for idx in np.ndindex(2, 3, 4):
+        assert y[idx] == sum(int(w[idx[2], i]) * int(x[idx[0], idx[1], i]) for i in range(5)) + bias[idx[2]]
+    assert at.ref_linear(x[0, 0], w).shape == (4,)  # a 1-D input is one row
+
+    lhs = rng.integers(-128, 128, (2, 3, 4, 5))
+    rhs = rng.integers(0, 256, (1, 3, 5, 6))
+    bias = rng.integers(-9, 9, 6)
+    y = at.ref_matmul(lhs, rhs, bias)
+    assert y.shape == (2, 3, 4, 6)
+    for b, h, m, n in np.ndindex(*y.shape):
+        want = sum(int(lhs[b, h, m, k]) * int(rhs[0, h, k, n]) for k in range(5)) + int(bias[n])
+        assert y[b, h, m, n] == want
+    assert at.ref_matmul(rng.integers(0, 9, (4, 5)), rng.integers(0, 9, (3, 5, 2))).shape == (3, 4, 2)
+    raises(lambda: at.ref_matmul(np.zeros((2, 4, 5)), np.zeros((3, 5, 6))), "broadcast")
+    raises(lambda: at.ref_linear(np.zeros((2, 4)), np.zeros((3, 5))), "in = 5")
+
+
+# ---------------------------------------------------------------- safetensors
+
+
+def test_safetensors_round_trip_all_dtypes():
+    rng = np.random.default_rng(3)
+    tensors = {
+        "a": rng.integers(-128, 128, (3, 4)).astype(np.int8),
+        "b": rng.integers(0, 256, (5,)).astype(np.uint8),
+        "c": rng.integers(-30000, 30000, (2, 2, 2)).astype(np.int16),
+        "d": rng.integers(0, 65536, (7,)).astype(np.uint16),
+        "e": np.array([-(1 << 31), (1 << 31) - 1], dtype=np.int32),
+        "f": np.array([-(1 << 63), (1 << 63) - 1], dtype=np.int64),
+        "g": np.array([0.5, 1e-30, 3.25], dtype=np.float32),
+        "scalar": np.array(7, dtype=np.int32),
+        "empty": np.zeros((0, 3), dtype=np.int16),
+        "big_endian": np.array([1, -2, 300], dtype=">i2"),
+    }
+    blob = at.encode_safetensors(tensors, {"who": "test"})
+    n = int.from_bytes(blob[:8], "little")
+    assert n % 8 == 0 and blob[8 + n - 1 : 8 + n] in (b" ", b"}")
+    back, meta = at.parse_safetensors(blob, with_metadata=True)
+    assert meta == {"who": "test"}
+    assert list(sorted(back)) == sorted(tensors)
+    for name, a in tensors.items():
+        assert back[name].shape == a.shape, name
+        assert at.safetensors_dtype(back[name]) == at.safetensors_dtype(a), name
+        assert np.array_equal(back[name], a), name
+    # every tensor is aligned to its item size (widest first, header padded to 8)
+    header = json.loads(blob[8 : 8 + n])
+    for name, entry in header.items():
+        if name != "__metadata__":
+            assert entry["data_offsets"][0] % at.SAFETENSORS_DTYPES[entry["dtype"]].itemsize == 0
+    raises(lambda: at.encode_safetensors({"x": np.zeros(2, np.float64)}), "x", "float64")
+    raises(lambda: at.encode_safetensors({"x": np.zeros(2, bool)}), "x")
+
+
+def _blob(header: dict, data: bytes, pad: bool = True) -> bytes:
+    text = json.dumps(header).encode()
+    if pad:
+        text += b" " * (-len(text) % 8)
+    return len(text).to_bytes(8, "little") + text + data
+
+
+def test_safetensors_rejects_malformed_files():
+    ok = {"t": {"dtype": "I16", "shape": [2], "data_offsets": [0, 4]}}
+    assert at.parse_safetensors(_blob(ok, b"\x01\x00\xff\xff"))["t"].tolist() == [1, -1]
+    raises(lambda: at.parse_safetensors(b"\x01\x00"), "too short")
+    raises(lambda: at.parse_safetensors((1000).to_bytes(8, "little") + b"{}"), "runs past")
+    raises(lambda: at.parse_safetensors(_blob({"t": {"dtype": "F16", "shape": [2], "data_offsets": [0, 4]}},
+                                              bytes(4))), "'t'", "F16")
+    raises(lambda: at.parse_safetensors(_blob({"t": {"dtype": "I32", "shape": [2], "data_offsets": [0, 4]}},
+                                              bytes(4))), "'t'", "needs 8")
+    raises(lambda: at.parse_safetensors(_blob({"t": {"dtype": "I8", "shape": [8], "data_offsets": [0, 8]}},
+                                              bytes(4))), "outside the data section")
+    raises(lambda: at.parse_safetensors(_blob({"t": {"dtype": "I8", "shape": [4], "data_offsets": [0, 4]},
+                                               "u": {"dtype": "I8", "shape": [4], "data_offsets": [2, 6]}},
+                                              bytes(8))), "overlap")
+    raises(lambda: at.parse_safetensors(_blob({"t": {"dtype": "I8", "shape": [1], "data_offsets": [0, 1],
+                                                     "dtpye": "I8"}}, bytes(1))), "unknown key")
+    raises(lambda: at.parse_safetensors(_blob({"t": {"dtype": "I8", "shape": [-1], "data_offsets": [0, 1]}},
+                                              bytes(1))), "shape")
+    dup = b'{"t":{"dtype":"I8","shape":[1],"data_offsets":[0,1]},"t":{"dtype":"I8","shape":[1],"data_offsets":[0,1]}}'
+    raises(lambda: at.parse_safetensors(len(dup).to_bytes(8, "little") + dup + b"\x00"), "duplicate")
+
+
+# ---------------------------------------------------------------- writer
+
+
+def test_writer_checks_ranges_and_picks_dtypes():
+    with tempfile.TemporaryDirectory() as tmp:
+        w = at.TraceWriter(os.path.join(tmp, "t.trace"), model="m")
+        raises(lambda: w.linear("fc", [[256, 0]], [[1, 1]], input_bits=8, input_signed=False,
+                                weight_bits=8, weight_signed=True), "fc.input", "256", "(0, 0)")
+        raises(lambda: w.linear("fc", [[0, 1]], [[1, -1]], input_bits=8, input_signed=False,
+                                weight_bits=1, weight_signed=False), "fc.weight", "-1")
+        raises(lambda: w.linear("fc", [[0, 1]], [[1, 1]], input_bits=17, input_signed=False,
+                                weight_bits=8, weight_signed=True), "fc.input", "bits")
+        raises(lambda: w.linear("fc", [[0, 1]], [[1, 1]], input_bits=8, input_signed=False,
+                                weight_bits=8, weight_signed=True, bias=[1 << 31]), "fc.bias", "32 signed bits")
+        raises(lambda: w.linear("fc", [[0.5, 1]], [[1, 1]], input_bits=8, input_signed=False,
+                                weight_bits=8, weight_signed=True), "fc.input", "integers")
+        raises(lambda: w.linear("fc", [[0, 1]], [[1, 1]], input_bits=8, input_signed=False,
+                                weight_bits=8, weight_signed=True, weight_scale=[1.0, 2.0]),
+               "fc.weight_scale", "2 values")
+        raises(lambda: w.linear("fc", [[0, 1]], [[1, 1]], input_bits=8, input_signed=False,
+                                weight_bits=8, weight_signed=True, input_scale=0.0), "fc.input_scale")
+        raises(lambda: w.matmul("mm", [[1, 2]], [[3, 4], [5, 6]], lhs_bits=4, lhs_signed=False, rhs_bits=4,
+                                rhs_signed=False, lhs_scale=[1.0, 2.0]), "mm.lhs_scale", "one value")
+        raises(lambda: w.matmul("mm", [[1, 2]], [[3, 4], [5, 6]], lhs_bits=4, lhs_signed=False, rhs_bits=4,
+                                rhs_signed=False, rhs_scale=[1.0, 2.0, 3.0]), "mm.rhs_scale", "(2)")
+        raises(lambda: w.conv2d("cv", np.zeros((1, 3, 4, 4)), np.zeros((2, 2, 3, 3)), input_bits=8,
+                                input_signed=False, weight_bits=8, weight_signed=True), "cv", "C_in/groups")
+        raises(lambda: w.conv2d("cv", np.zeros((1, 2, 4, 4)), np.zeros((2, 2, 3, 3)), input_bits=8,
+                                input_signed=False, weight_bits=8, weight_signed=True, input_zero_point=256),
+               "cv.input", "zero_point")
+
+        w.linear("a", [[0, 255]], [[-128, 127]], input_bits=8, input_signed=False, weight_bits=8,
+                 weight_signed=True, bias=[5], bias_bits=40, input_scale=0.5, weight_scale=[0.25],
+                 output="compute")
+        w.linear("b", [[-512, 511]], [[0, 65535]], input_bits=10, input_signed=True, weight_bits=16,
+                 weight_signed=False, output=np.array([[511 * 65535]], dtype=np.int64))
+        w.matmul("c", [[1, 2]], [[3], [4]], lhs_bits=4, lhs_signed=False, rhs_bits=4, rhs_signed=True,
+                 output=np.array([[11]], dtype=np.int16))
+        raises(lambda: w.linear("a", [[0]], [[0]], input_bits=1, input_signed=False, weight_bits=1,
+                                weight_signed=False), "duplicate")
+        raises(lambda: w.matmul("d", [[1, 2]], [[3], [4]], lhs_bits=4, lhs_signed=False, rhs_bits=4,
+                                rhs_signed=True, output=np.zeros((2, 1), np.int32)), "d.output", "shape")
+        path = w.close()
+        t = at.read_trace(path, validate=True)
+        dt = {name: at.safetensors_dtype(a) for name, a in t.tensors.items()}
+        assert dt == {"a.input": "U8", "a.weight": "I8", "a.bias": "I64", "a.weight_scale": "F32",
+                      "a.output": "I32", "b.input": "I16", "b.weight": "U16", "b.output": "I64",
+                      "c.lhs": "U8", "c.rhs": "I8", "c.output": "I32"}, dt
+        assert t.tensors["a.output"].tolist() == [[127 * 255 + 5]]
+        layer = t.layer("a")
+        assert layer["input"]["scale"] == 0.5 and layer["weight"]["scale"] == "a.weight_scale"
+        assert layer["bias"] == {"tensor": "a.bias", "bits": 40}
+        assert "zero_point" not in layer["weight"]
+        assert at.validate_trace(t, verify_outputs=True) == []
+
+
+def test_writer_records_explicit_conv_params():
+    with tempfile.TemporaryDirectory() as tmp:
+        with at.TraceWriter(os.path.join(tmp, "c.trace"), model="m") as w:
+            w.conv2d("cv", np.ones((1, 2, 5, 5)), np.ones((4, 1, 3, 3)), input_bits=2, input_signed=False,
+                     weight_bits=2, weight_signed=True, input_zero_point=1, stride=2, padding=[1, 2],
+                     dilation=1, groups=2, output="compute")
+        layer = at.read_trace(os.path.join(tmp, "c.trace")).layer("cv")
+        assert layer["conv2d"] == {"stride": [2, 2], "padding": [1, 2, 1, 2], "dilation": [1, 1], "groups": 2}
+
+
+# ---------------------------------------------------------------- traces and CLI
+
+
+def run_cli(*args):
+    proc = subprocess.run([sys.executable, MODULE, *args], capture_output=True, text=True)
+    return proc.returncode, proc.stdout + proc.stderr
+
+
+def test_cli_selftest_copy_compare_check_dump():
+    with tempfile.TemporaryDirectory() as tmp:
+        a, b = os.path.join(tmp, "a.trace"), os.path.join(tmp, "b.trace")
+        assert run_cli("selftest-write", a)[0] == 0
+        rc, out = run_cli("check", a)
+        assert rc == 0, out
+        rc, out = run_cli("dump", a)
+        assert rc == 0 and "mm_broadcast" in out and "groups 2" in out, out
+        assert run_cli("copy", a, b)[0] == 0
+        assert run_cli("compare", a, b) == (0, "")
+        for name in ("manifest.json", "tensors.safetensors"):  # the writer is deterministic
+            with open(os.path.join(a, name), "rb") as fa, open(os.path.join(b, name), "rb") as fb:
+                assert fa.read() == fb.read(), name
+
+        trace = at.read_trace(b)
+        # the selftest covers every operand width, signed and unsigned, with both range ends
+        seen = set()
+        for layer in trace.layers:
+            for role in at.OPERANDS[layer["op"]]:
+                entry = layer[role]
+                codes = trace.tensors[entry["tensor"]]
+                lo, hi = at.operand_range(entry["bits"], entry["signed"])
+                assert codes.min() == lo and codes.max() == hi, entry["tensor"]
+                seen.add((entry["bits"], entry["signed"]))
+            assert "output" in layer
+        assert seen >= {(n, s) for n in (1, 3, 4, 8, 16) for s in (True, False)}, seen
+        assert {at.safetensors_dtype(trace.tensors[l["output"]["tensor"]]) for l in trace.layers} == {"I32", "I64"}
+
+        # a changed value is found and named
+        trace.tensors["conv_depthwise.output"] = trace.tensors["conv_depthwise.output"].copy()
+        trace.tensors["conv_depthwise.output"][0, 2, 1, 3] += 1
+        at.write_trace(b, trace.manifest, trace.tensors)
+        rc, out = run_cli("compare", a, b)
+        assert rc == 1 and "conv_depthwise.output" in out and "[0, 2, 1, 3]" in out, out
+        rc, out = run_cli("check", b)
+        assert rc == 1 and "conv_depthwise.output" in out and "exact result" in out, out
+        # a changed dtype (same values) is a difference too
+        trace = at.read_trace(a)
+        trace.tensors["lin_2d.output"] = trace.tensors["lin_2d.output"].astype(np.int64)
+        at.write_trace(b, trace.manifest, trace.tensors)
+        rc, out = run_cli("compare", a, b)
+        assert rc == 1 and "dtype I32 != I64" in out, out
+        # and a manifest difference names its JSON pointer
+        trace = at.read_trace(a)
+        trace.manifest["layers"][1]["input"]["scale"] = 0.25
+        at.write_trace(b, trace.manifest, trace.tensors)
+        rc, out = run_cli("compare", a, b)
+        assert rc == 1 and "/layers/1/input/scale" in out, out
+        assert run_cli("compare", a, os.path.join(tmp, "missing"))[0] == 2
+
+
+def test_json_comparison_numbers_and_bools():
+    assert at._json_difference({"a": 1}, {"a": 1.0}) is None
+    assert at._json_difference({"a": True}, {"a": 1}) is not None
+    assert at._json_difference([1, 2], [1, 2, 3]) is not None
+    assert at._json_difference({"a": 1}, {"a": 1, "b": 2})[0] == "/b"
+
+
+def test_validation_names_the_problem():
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "v.trace")
+        with at.TraceWriter(path, model="m") as w:
+            w.conv2d("cv", np.ones((1, 2, 4, 4)), np.ones((3, 2, 3, 3)), input_bits=4, input_signed=False,
+                     weight_bits=4, weight_signed=True, bias=[1, 2, 3], padding=1, output="compute")
+        good = at.read_trace(path)
+
+        def problems(edit):
+            t = at.read_trace(path)
+            edit(t)
+            return "\n".join(at.validate_trace(t, verify_outputs=True))
+
+        assert problems(lambda t: None) == ""
+        assert "/layers/0/input: unknown key 'zero_piont'" in problems(
+            lambda t: t.layers[0]["input"].update(zero_piont=1))
+        assert "/layers/0/weight/bits" in problems(lambda t: t.layers[0]["weight"].update(bits=0))
+        assert "cv.input: value 1 at index [0, 0, 0, 0] is outside" in problems(
+            lambda t: t.layers[0]["input"].update(bits=1, signed=True))
+        assert "cv.output" in problems(lambda t: t.layers[0].pop("bias"))
+        assert "/layers/0: groups = 2 must divide" in problems(lambda t: t.layers[0]["conv2d"].update(groups=2))
+        assert "/layers/0/conv2d: stride" in problems(lambda t: t.layers[0]["conv2d"].update(stride=[0, 1]))
+        assert ": unknown key 'extra'" in problems(lambda t: t.manifest.update(extra=1))
+        assert "cv.bias" in problems(lambda t: t.layers[0]["bias"].update(bits=1))
+
+        # read_trace's own checks
+        manifest_path = os.path.join(path, "manifest.json")
+        text = open(manifest_path).read()
+        open(manifest_path, "w").write(text.replace('"cv.weight"', '"cv.wieght"', 1))
+        raises(lambda: at.read_trace(path), "/layers/0/weight/tensor", "cv.wieght")
+        open(manifest_path, "w").write(text.replace('"version": 1', '"version": 2'))
+        raises(lambda: at.read_trace(path), "/version")
+        open(manifest_path, "w").write(text.replace('"format": "accsim-trace",', '"format": "x", "format": "y",'))
+        raises(lambda: at.read_trace(path), "duplicate key 'format'")
+        at.write_trace(path, good.manifest, good.tensors)
+        assert at.read_trace(path, validate=True).manifest == good.manifest
+
+
+def test_multi_file_trace_keeps_placement():
+    with tempfile.TemporaryDirectory() as tmp:
+        a = os.path.join(tmp, "a.trace")
+        manifest = {"format": "accsim-trace", "version": 1, "model": "split",
+                    "tensors": ["w.safetensors", "x.safetensors"],
+                    "layers": [{"name": "fc", "op": "linear",
+                                "input": {"tensor": "fc.input", "bits": 8, "signed": False},
+                                "weight": {"tensor": "fc.weight", "bits": 8, "signed": True}}]}
+        tensors = {"fc.input": np.array([[1, 2]], np.uint8), "fc.weight": np.array([[3, -4]], np.int8)}
+        at.write_trace(a, manifest, tensors, placement={"fc.weight": "w.safetensors", "fc.input": "x.safetensors"})
+        t = at.read_trace(a, validate=True)
+        assert t.placement == {"fc.weight": "w.safetensors", "fc.input": "x.safetensors"}
+        assert list(at.read_safetensors(os.path.join(a, "x.safetensors"))) == ["fc.input"]
+        b = os.path.join(tmp, "b.trace")
+        assert run_cli("copy", a, b)[0] == 0
+        assert run_cli("compare", a, b)[0] == 0
+        assert list(at.read_safetensors(os.path.join(b, "w.safetensors"))) == ["fc.weight"]
+
+
+def main():
+    tests = [(name, fn) for name, fn in sorted(globals().items()) if name.startswith("test_") and callable(fn)]
+    failed = 0
+    for name, fn in tests:
+        try:
+            fn()
+            print(f"ok   {name}")
+        except Exception:  # report every failure, keep going
+            failed += 1
+            print(f"FAIL {name}")
+            traceback.print_exc(file=sys.stdout)
+    print(f"{len(tests) - failed} of {len(tests)} passed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
