@@ -44,7 +44,9 @@ nlohmann::json parse_acc_shorthand(const std::string& spec) {
         std::string size = parts[0];
         nlohmann::json s = nlohmann::json::object();
         const auto x = size.find('x');
-        if (x != std::string::npos) {
+        const bool has_length = x != std::string::npos && size.find_first_not_of("0123456789") == x;
+        if (x != std::string::npos && !has_length) fail(form);
+        if (has_length) {
             const int64_t len = parse_count(size.substr(0, x));
             if (len <= 0) fail("tile length must be a positive integer; " + form);
             s["length"] = len;

@@ -184,11 +184,19 @@ HwConfig load_config(const ConfigSources& src) {
     try {
         return parse_config(doc, file, src.file.has_value());
     } catch (const InputError& e) {
+        // The pointer the error is about: an unknown key is reported at its parent object.
+        std::string subject = e.field();
+        const std::string unknown = "unknown key \"";
+        if (e.problem().rfind(unknown, 0) == 0) {
+            const auto end = e.problem().find('"', unknown.size());
+            subject = (subject == "/" ? "" : subject) + "/" +
+                      JsonCursor::escape(e.problem().substr(unknown.size(), end - unknown.size()));
+        }
         std::string origin;
         std::size_t best = 0;
         for (const auto& [ptr, who] : origins) {
-            const bool prefix = e.field().compare(0, ptr.size(), ptr) == 0 &&
-                                (e.field().size() == ptr.size() || e.field()[ptr.size()] == '/');
+            const bool prefix = subject.compare(0, ptr.size(), ptr) == 0 &&
+                                (subject.size() == ptr.size() || subject[ptr.size()] == '/');
             if (prefix && ptr.size() >= best) {
                 best = ptr.size();
                 origin = who;
