@@ -58,6 +58,9 @@ public:
     explicit TraceLoader(Trace& t) : m_t(t) {}
 
     void load(const std::string& path) {
+        struct stat st {};
+        if (!path.empty() && ::stat(path.c_str(), &st) != 0)
+            throw InputError(path, "file", "no such trace directory");
         if (is_dir(path) || path.empty()) {
             m_t.m_dir = path.empty() ? "." : path;
             while (m_t.m_dir.size() > 1 && m_t.m_dir.back() == '/') m_t.m_dir.pop_back();
@@ -97,12 +100,7 @@ public:
 private:
     void read_manifest() {
         std::ifstream f(m_t.m_manifest_path, std::ios::binary);
-        if (!f) {
-            const std::string what = is_dir(m_t.m_dir) || m_t.m_dir == "."
-                                         ? "cannot open the manifest (is this a trace directory?)"
-                                         : "cannot open: no such trace directory";
-            throw InputError(m_t.m_manifest_path, "file", what);
-        }
+        if (!f) throw InputError(m_t.m_manifest_path, "file", "cannot open the manifest (is this a trace directory?)");
         std::stringstream ss;
         ss << f.rdbuf();
         try {
@@ -156,7 +154,8 @@ private:
             if (v < lo || v > hi)
                 throw InputError(t.file->path(), t.name,
                                  "value " + std::to_string(v) + " at " + index_str(info.shape, i) +
-                                     " is outside the declared " + declared + " (" + where + ")");
+                                     " is outside the declared " + declared + " [" + std::to_string(lo) + ", " +
+                                     std::to_string(hi) + "] (" + where + ")");
             if (v < min_v) min_v = v;
             if (v > max_v) max_v = v;
         }
@@ -195,9 +194,18 @@ private:
                 op.scale = v;
             }
         }
-        check_values(op.tensor, op.format.min(), op.format.max(), op.format.describe() + " range",
+        check_values(op.tensor, op.format.min(), op.format.max(),
+                     std::to_string(op.format.bits) + "-bit " + (op.format.is_signed ? "signed" : "unsigned") + " range",
                      c.pointer(), op.min_value, op.max_value);
         return op;
+    }
+
+    // An integer >= lo (0: non-negative, 1: positive), with a message that says so.
+    static int64_t bounded(const JsonCursor& v, int64_t lo, int64_t hi) {
+        const nlohmann::json& j = v.value();
+        if (j.is_number() && j.get<double>() < lo)
+            v.fail(std::string("expected a ") + (lo == 0 ? "non-negative" : "positive") + " integer, got " + brief(j));
+        return v.as_int(lo, hi);
     }
 
     void parse_conv_params(const JsonCursor& c, Conv2dParams& p) {
@@ -217,9 +225,9 @@ private:
                     v.fail(std::string("expected ") + what + ": an integer or a list of " + forms +
                            " integers, got " + brief(v.value()));
                 }
-                for (const JsonCursor& e : v.items()) out.push_back(e.as_int(lo, hi));
+                for (const JsonCursor& e : v.items()) out.push_back(bounded(e, lo, hi));
             } else {
-                out.push_back(v.as_int(lo, hi));
+                out.push_back(bounded(v, lo, hi));
             }
             return out;
         };
@@ -242,7 +250,7 @@ private:
             p.dilation_h = v[0];
             p.dilation_w = v.size() > 1 ? v[1] : v[0];
         }
-        if (auto g = c.find("groups")) p.groups = g->as_int(1, int64_t{1} << 30);
+        if (auto g = c.find("groups")) p.groups = bounded(*g, 1, int64_t{1} << 30);
     }
 
     void shape_linear(const JsonCursor& l, LayerSpec& s) {

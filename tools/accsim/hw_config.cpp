@@ -171,16 +171,17 @@ HwConfig load_config(const ConfigSources& src) {
     } else {
         if (!src.acc) throw InputError("command line", "--config", "give --config FILE or --acc SPEC");
         file = "--acc";
-        doc = {{"name", "acc " + *src.acc}, {"accumulator", {{"stages", nlohmann::json::array()}}}};
+        doc = {{"name", "acc " + *src.acc}, {"accumulator", nlohmann::json::object()}};
     }
     // Which source set each overridden JSON pointer, so errors name --set or --acc, not the file.
+    // --acc replaces the stages first, so that --set can still adjust one of them.
     std::vector<std::pair<std::string, std::string>> origins;
-    for (const std::string& s : src.sets) origins.emplace_back(apply_json_set(doc, s), "--set");
     if (src.acc) {
         if (!doc.contains("accumulator") || !doc["accumulator"].is_object()) doc["accumulator"] = nlohmann::json::object();
         doc["accumulator"]["stages"] = parse_acc_shorthand(*src.acc);
         origins.emplace_back("/accumulator/stages", "--acc");
     }
+    for (const std::string& s : src.sets) origins.emplace_back(apply_json_set(doc, s), "--set");
     try {
         return parse_config(doc, file, src.file.has_value());
     } catch (const InputError& e) {

@@ -49,7 +49,7 @@ std::string apply_json_set(nlohmann::json& doc, const std::string& arg) {
             const std::size_t idx = std::stoul(key);
             if (idx > node->size())
                 fail("index " + key + " is past the end of " + (pointer.empty() ? "/" : pointer) + " (" +
-                     std::to_string(node->size()) + " entries)");
+                     std::to_string(node->size()) + (node->size() == 1 ? " entry)" : " entries)"));
             if (idx == node->size()) node->push_back(nullptr);
             node = &(*node)[idx];
         } else if (node->is_object()) {

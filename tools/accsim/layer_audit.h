@@ -17,7 +17,6 @@ struct LayerAudit {
     int datatype_bits = 0;
     std::optional<StaticBounds> bounds;  // layers with static weights
     bool output_verified = false;        // the trace's output matched the exact replay
-    double seconds = 0;                  // wall time of the replay
 };
 
 // `manifest_path` names the file in a mismatch error.

@@ -85,7 +85,6 @@ nlohmann::json layer_json(const LayerAudit& a, const HwConfig& config) {
         {"bounds", bounds},
         {"cycles", nullptr},
         {"energy_pj", nullptr},
-        {"replay_seconds", a.seconds},
     };
 }
 

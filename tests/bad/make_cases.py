@@ -1,0 +1,299 @@
+#!/usr/bin/env python3
+"""Writes the bad-input CLI cases under tests/bad/ (Python standard library only).
+
+Each case directory gets `args` (the accsim command line), the broken trace or config it
+needs, and keeps its hand-reviewed `expected_stderr` (the golden is the error text). Run
+this after changing a case, then `ACCSIM_UPDATE_GOLDEN=1 ctest -R bad/` and review the diff
+of every expected_stderr before committing.
+"""
+import copy
+import json
+import os
+import shutil
+import struct
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+FMT = {"I8": "b", "U8": "B", "I16": "h", "U16": "H", "I32": "i", "I64": "q", "F32": "f", "F16": "e"}
+
+
+def safetensors(tensors):
+    """tensors: list of (name, dtype, shape, flat values) -> bytes."""
+    header, data = {}, b""
+    for name, dtype, shape, values in tensors:
+        raw = struct.pack("<" + FMT[dtype] * len(values), *values)
+        header[name] = {"dtype": dtype, "shape": shape, "data_offsets": [len(data), len(data) + len(raw)]}
+        data += raw
+    h = json.dumps(header, separators=(",", ":")).encode()
+    h += b" " * (-len(h) % 8)
+    return struct.pack("<Q", len(h)) + h + data
+
+
+# A valid two-layer trace: a linear layer and a 3x3 conv, small enough to read in a message.
+LIN_X = [3, 0, 15, 7]                       # [1, 4] unsigned 4-bit
+LIN_W = [1, -2, 3, -4, 5, -6, 7, -8]        # [2, 4] signed 4-bit
+LIN_OUT = [3 * 1 + 15 * 3 - 7 * 4, 3 * 5 + 15 * 7 - 7 * 8]
+CONV_X = list(range(16))                    # [1, 1, 4, 4] unsigned 8-bit
+CONV_W = [1, 0, -1, 2, 0, -2, 1, 0, -1] * 2  # [2, 1, 3, 3] signed 8-bit
+
+
+def base_tensors():
+    return copy.deepcopy([
+        ["fc.input", "U8", [1, 4], LIN_X],
+        ["fc.weight", "I8", [2, 4], LIN_W],
+        ["fc.output", "I32", [1, 2], LIN_OUT],
+        ["conv.input", "U8", [1, 1, 4, 4], CONV_X],
+        ["conv.weight", "I8", [2, 1, 3, 3], CONV_W],
+        ["conv.bias", "I32", [2], [10, -10]],
+    ])
+
+
+def base_manifest():
+    return {
+        "format": "accsim-trace", "version": 1, "model": "bad-case",
+        "source": "tests/bad/make_cases.py", "tensors": "tensors.safetensors",
+        "layers": [
+            {"name": "fc", "op": "linear",
+             "input": {"tensor": "fc.input", "bits": 4, "signed": False},
+             "weight": {"tensor": "fc.weight", "bits": 4, "signed": True},
+             "output": {"tensor": "fc.output"}},
+            {"name": "conv", "op": "conv2d",
+             "input": {"tensor": "conv.input", "bits": 8, "signed": False},
+             "weight": {"tensor": "conv.weight", "bits": 8, "signed": True},
+             "bias": {"tensor": "conv.bias", "bits": 32},
+             "conv2d": {"stride": [1, 1], "padding": [1, 1, 1, 1], "dilation": [1, 1], "groups": 1}},
+        ],
+    }
+
+
+def base_config():
+    return {"name": "bad-case", "target": "asic", "clock_mhz": 1000,
+            "array": {"kind": "systolic", "rows": 4, "cols": 4, "dataflow": "ws"},
+            "accumulator": {"stages": [{"length": 4, "bits": 12, "overflow": "wrap"},
+                                       {"bits": 16, "overflow": "saturate"}]}}
+
+
+def tensor(tensors, name):
+    return next(t for t in tensors if t[0] == name)
+
+
+CASES = {}
+
+
+def case(name, args, manifest=None, tensors=None, raw_tensors=None, raw_manifest=None, config=None,
+         raw_config=None, files=None):
+    CASES[name] = dict(args=args, manifest=manifest, tensors=tensors, raw_tensors=raw_tensors,
+                       raw_manifest=raw_manifest, config=config, raw_config=raw_config, files=files or {})
+
+
+def mutated(fn):
+    m, t = base_manifest(), base_tensors()
+    fn(m, t)
+    return m, t
+
+
+AUDIT = "audit --trace t.trace --acc 16"
+
+# ---- the trace directory and manifest --------------------------------------------------------
+case("manifest_missing", "audit --trace nosuch.trace --acc 16")
+case("manifest_unreadable", AUDIT, files={"t.trace/README": "a directory without manifest.json\n"})
+case("manifest_invalid_json", AUDIT, raw_manifest='{"format": "accsim-trace", "version": 1,,}', tensors=base_tensors())
+case("manifest_not_object", AUDIT, raw_manifest='[1, 2, 3]', tensors=base_tensors())
+for name, key, value in [("wrong_format", "format", "onnx"), ("wrong_version", "version", 2)]:
+    m = base_manifest()
+    m[key] = value
+    case(name, AUDIT, manifest=m, tensors=base_tensors())
+m = base_manifest()
+m["layers"] = []
+case("no_layers", AUDIT, manifest=m, tensors=base_tensors())
+m = base_manifest()
+m["layers"][1]["op"] = "conv3d"
+case("unknown_op", AUDIT, manifest=m, tensors=base_tensors())
+m = base_manifest()
+m["layers"][0]["wieght"] = m["layers"][0].pop("weight")
+case("unknown_layer_key", AUDIT, manifest=m, tensors=base_tensors())
+m = base_manifest()
+m["layers"][0]["input"]["zero_piont"] = 0
+case("unknown_operand_key", AUDIT, manifest=m, tensors=base_tensors())
+m = base_manifest()
+m["layers"][1]["name"] = "fc"
+case("duplicate_layer_name", AUDIT, manifest=m, tensors=base_tensors())
+m = base_manifest()
+m["layers"][1]["weight"]["tensor"] = "conv.weights"
+case("missing_tensor", AUDIT, manifest=m, tensors=base_tensors())
+m = base_manifest()
+m["tensors"] = "other.safetensors"
+case("missing_tensor_file", AUDIT, manifest=m, tensors=base_tensors())
+
+# ---- the safetensors container -----------------------------------------------------------------
+good = safetensors(base_tensors())
+case("truncated_safetensors", AUDIT, manifest=base_manifest(), raw_tensors=good[:-5])
+case("safetensors_too_short", AUDIT, manifest=base_manifest(), raw_tensors=good[:5])
+case("header_length_beyond_file", AUDIT, manifest=base_manifest(),
+     raw_tensors=struct.pack("<Q", 1 << 20) + good[8:])
+case("header_invalid_json", AUDIT, manifest=base_manifest(),
+     raw_tensors=struct.pack("<Q", 8) + b'{"a":1,,' + good[8:])
+m, t = mutated(lambda m, t: tensor(t, "fc.weight").__setitem__(1, "F16"))
+case("dtype_not_allowed", AUDIT, manifest=m, tensors=t)
+m, t = mutated(lambda m, t: tensor(t, "fc.weight").__setitem__(1, "I64"))
+case("dtype_i64_operand", AUDIT, manifest=m, tensors=t)
+m, t = mutated(lambda m, t: tensor(t, "fc.output").__setitem__(1, "F32"))
+case("dtype_output_float", AUDIT, manifest=m, tensors=t)
+
+# ---- shapes ---------------------------------------------------------------------------------------
+m, t = mutated(lambda m, t: (tensor(t, "conv.weight").__setitem__(2, [2, 2, 3, 3]),
+                             tensor(t, "conv.weight").__setitem__(3, CONV_W * 2)))
+case("conv_weight_channels_mismatch", AUDIT, manifest=m, tensors=t)
+
+
+def groups3(m, t):
+    m["layers"][1]["conv2d"]["groups"] = 3
+
+
+m, t = mutated(groups3)
+case("groups_not_dividing_channels", AUDIT, manifest=m, tensors=t)
+m, t = mutated(lambda m, t: (tensor(t, "fc.input").__setitem__(2, [1, 5]),
+                             tensor(t, "fc.input").__setitem__(3, LIN_X + [1])))
+case("linear_features_mismatch", AUDIT, manifest=m, tensors=t)
+m, t = mutated(lambda m, t: tensor(t, "conv.input").__setitem__(2, [1, 16]))
+case("conv_input_not_4d", AUDIT, manifest=m, tensors=t)
+m, t = mutated(lambda m, t: tensor(t, "conv.bias").__setitem__(2, [1, 2]))
+case("bias_shape_mismatch", AUDIT, manifest=m, tensors=t)
+m, t = mutated(lambda m, t: tensor(t, "fc.output").__setitem__(2, [2, 1]))
+case("output_shape_mismatch", AUDIT, manifest=m, tensors=t)
+
+
+def matmul_k(m, t):
+    t.append(["mm.lhs", "I8", [2, 3], [1, 2, 3, 4, 5, 6]])
+    t.append(["mm.rhs", "I8", [2, 2], [1, 2, 3, 4]])
+    m["layers"].append({"name": "mm", "op": "matmul", "lhs": {"tensor": "mm.lhs", "bits": 8, "signed": True},
+                        "rhs": {"tensor": "mm.rhs", "bits": 8, "signed": True}})
+
+
+m, t = mutated(matmul_k)
+case("matmul_k_mismatch", AUDIT, manifest=m, tensors=t)
+
+
+def big_kernel(m, t):
+    m["layers"][1]["conv2d"]["padding"] = [0, 0]
+    m["layers"][1]["conv2d"]["dilation"] = [2, 2]
+
+
+m, t = mutated(big_kernel)
+case("kernel_larger_than_input", AUDIT, manifest=m, tensors=t)
+
+# ---- values and bits --------------------------------------------------------------------------------
+m, t = mutated(lambda m, t: tensor(t, "fc.input")[3].__setitem__(2, 16))
+case("input_value_outside_bits", AUDIT, manifest=m, tensors=t)
+m, t = mutated(lambda m, t: tensor(t, "fc.weight")[3].__setitem__(5, -9))
+case("weight_value_outside_bits", AUDIT, manifest=m, tensors=t)
+m, t = mutated(lambda m, t: m["layers"][1]["bias"].__setitem__("bits", 4))
+case("bias_value_outside_bits", AUDIT, manifest=m, tensors=t)
+m, t = mutated(lambda m, t: m["layers"][0]["weight"].__setitem__("bits", 17))
+case("bits_out_of_range", AUDIT, manifest=m, tensors=t)
+m, t = mutated(lambda m, t: m["layers"][0]["input"].__setitem__("bits", 0))
+case("bits_zero", AUDIT, manifest=m, tensors=t)
+m, t = mutated(lambda m, t: m["layers"][1]["input"].__setitem__("zero_point", 300))
+case("zero_point_outside_bits", AUDIT, manifest=m, tensors=t)
+m, t = mutated(lambda m, t: m["layers"][0]["input"].__setitem__("signed", "no"))
+case("signed_not_bool", AUDIT, manifest=m, tensors=t)
+m, t = mutated(lambda m, t: m["layers"][1]["conv2d"].__setitem__("stride", [-1, 1]))
+case("negative_stride", AUDIT, manifest=m, tensors=t)
+m, t = mutated(lambda m, t: m["layers"][1]["conv2d"].__setitem__("padding", [1, -1]))
+case("negative_padding", AUDIT, manifest=m, tensors=t)
+m, t = mutated(lambda m, t: m["layers"][1]["conv2d"].__setitem__("padding", [1, 1, 1]))
+case("padding_three_values", AUDIT, manifest=m, tensors=t)
+m, t = mutated(lambda m, t: m["layers"][0]["weight"].__setitem__("scale", -0.5))
+case("negative_scale", AUDIT, manifest=m, tensors=t)
+m, t = mutated(lambda m, t: tensor(t, "fc.output")[3].__setitem__(1, LIN_OUT[1] + 1))
+case("output_mismatch", AUDIT, manifest=m, tensors=t)
+
+# ---- configs -----------------------------------------------------------------------------------------
+CFG = "audit --trace ../_shared/ok.trace --config c.json"
+c = base_config()
+c["accumulator"]["stages"][0]["overfow"] = "wrap"
+case("config_unknown_key", CFG, config=c)
+c = base_config()
+c["accumulator"]["stages"] = []
+case("config_empty_stages", CFG, config=c)
+c = base_config()
+c["accumulator"]["stages"][1]["bits"] = 80
+case("config_bits_out_of_range", CFG, config=c)
+c = base_config()
+c["accumulator"]["stages"][0]["bits"] = 1
+case("config_bits_one", CFG, config=c)
+c = base_config()
+c["accumulator"]["stages"][0]["length"] = 0
+case("config_length_zero", CFG, config=c)
+c = base_config()
+c["accumulator"]["stages"][1]["length"] = 64
+case("config_length_on_last_stage", CFG, config=c)
+c = base_config()
+c["accumulator"]["stages"][0]["overflow"] = "clamp"
+case("config_unknown_overflow", CFG, config=c)
+c = base_config()
+c["mapping"] = {"k_order": "hwc"}
+case("config_unknown_k_order", CFG, config=c)
+c = base_config()
+del c["array"]
+case("config_missing_array", "validate --config c.json", config=c)
+case("config_invalid_json", CFG, raw_config='{"name": "x", }')
+case("config_missing", "validate --config nosuch.json")
+
+# ---- command line ---------------------------------------------------------------------------------------
+OK = "--trace ../_shared/ok.trace"
+case("acc_malformed", f"audit {OK} --acc 128x")
+case("acc_length_on_last_stage", f"audit {OK} --acc 128x16")
+case("acc_bits_out_of_range", f"audit {OK} --acc 128x16,65")
+case("set_malformed", f"audit {OK} --acc 16 --set accumulator.bias")
+case("set_value_rejected", f"audit {OK} --acc 16 --set accumulator.stages.0.bits=1")
+case("set_index_out_of_range", f"audit {OK} --acc 16 --set accumulator.stages.3.bits=16")
+case("unknown_option", f"audit {OK} --acc 16 --fast")
+case("unknown_command", "simulate --trace x")
+case("missing_trace_option", "audit --acc 16")
+case("missing_config_option", f"audit {OK}")
+case("layers_match_nothing", f"audit {OK} --acc 16 --layers 'attn.*'")
+case("layers_invalid_regex", f"audit {OK} --acc 16 --layers 'conv['")
+
+
+def write(path, data):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "wb" if isinstance(data, bytes) else "w") as f:
+        f.write(data)
+
+
+def main():
+    # The one valid trace the config and command-line cases share.
+    shared = os.path.join(HERE, "_shared", "ok.trace")
+    shutil.rmtree(shared, ignore_errors=True)
+    write(os.path.join(shared, "manifest.json"), json.dumps(base_manifest(), indent=2) + "\n")
+    write(os.path.join(shared, "tensors.safetensors"), safetensors(base_tensors()))
+    for name, c in CASES.items():
+        d = os.path.join(HERE, name)
+        keep = os.path.join(d, "expected_stderr")
+        expected = open(keep).read() if os.path.exists(keep) else None
+        shutil.rmtree(d, ignore_errors=True)
+        os.makedirs(d)
+        write(os.path.join(d, "args"), c["args"] + "\n")
+        if expected is not None:
+            write(keep, expected)
+        tdir = os.path.join(d, "t.trace")
+        if c["manifest"] is not None:
+            write(os.path.join(tdir, "manifest.json"), json.dumps(c["manifest"], indent=2) + "\n")
+        if c["raw_manifest"] is not None:
+            write(os.path.join(tdir, "manifest.json"), c["raw_manifest"] + "\n")
+        if c["tensors"] is not None:
+            write(os.path.join(tdir, "tensors.safetensors"), safetensors(c["tensors"]))
+        if c["raw_tensors"] is not None:
+            write(os.path.join(tdir, "tensors.safetensors"), c["raw_tensors"])
+        if c["config"] is not None:
+            write(os.path.join(d, "c.json"), json.dumps(c["config"], indent=2) + "\n")
+        if c["raw_config"] is not None:
+            write(os.path.join(d, "c.json"), c["raw_config"] + "\n")
+        for rel, text in c["files"].items():
+            write(os.path.join(d, rel), text)
+    print(f"wrote {len(CASES)} cases under {HERE}")
+
+
+if __name__ == "__main__":
+    main()
