@@ -138,7 +138,7 @@ int cmd_audit(const std::vector<std::string>& args, std::ostream& out) {
     std::vector<LayerAudit> audits;
     for (const LayerSpec* l : select_layers(trace, c.layers))
         audits.push_back(audit_layer(*l, config, trace.manifest_path()));
-    const nlohmann::json report = build_report("audit", trace, config, audits);
+    const nlohmann::ordered_json report = build_report("audit", trace, config, audits);
     if (!c.out.empty()) {
         std::error_code ec;
         std::filesystem::create_directories(c.out, ec);

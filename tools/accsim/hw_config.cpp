@@ -54,7 +54,7 @@ ArraySpec parse_array(const JsonCursor& a) {
     return s;
 }
 
-nlohmann::json array_json(const ArraySpec& s) {
+nlohmann::ordered_json array_json(const ArraySpec& s) {
     switch (s.kind) {
         case ArrayKind::systolic:
             return {{"kind", "systolic"}, {"rows", s.rows}, {"cols", s.cols}, {"dataflow", to_string(s.dataflow)}};
@@ -100,11 +100,14 @@ AccumulatorSpec parse_accumulator(const JsonCursor& a) {
     return acc;
 }
 
-nlohmann::json accumulator_json(const AccumulatorSpec& acc) {
-    nlohmann::json stages = nlohmann::json::array();
+nlohmann::ordered_json accumulator_json(const AccumulatorSpec& acc) {
+    nlohmann::ordered_json stages = nlohmann::ordered_json::array();
     for (const StageSpec& s : acc.stages) {
-        nlohmann::json j = {{"bits", s.bits}, {"overflow", to_string(s.overflow)}, {"reduction", to_string(s.reduction)}};
+        nlohmann::ordered_json j;
         if (s.length) j["length"] = *s.length;
+        j["bits"] = s.bits;
+        j["overflow"] = to_string(s.overflow);
+        j["reduction"] = to_string(s.reduction);
         stages.push_back(j);
     }
     return {{"stages", stages}, {"bias", to_string(acc.bias)}};
@@ -150,12 +153,17 @@ HwConfig parse_config(const nlohmann::json& doc, const std::string& file, bool h
     }
     c.accumulator = parse_accumulator(root.at("accumulator"));
 
-    nlohmann::json& e = c.effective;
+    nlohmann::ordered_json& e = c.effective;
     e["name"] = c.name;
-    if (auto d = root.find("description")) e["description"] = d->value();
-    e["target"] = c.target ? nlohmann::json(to_string(*c.target)) : nlohmann::json(nullptr);
-    e["clock_mhz"] = c.clock_mhz ? nlohmann::json(*c.clock_mhz) : nlohmann::json(nullptr);
-    e["array"] = c.array ? array_json(*c.array) : nlohmann::json(nullptr);
+    if (auto d = root.find("description")) e["description"] = d->as_string();
+    e["target"] = c.target ? nlohmann::ordered_json(to_string(*c.target)) : nlohmann::ordered_json(nullptr);
+    e["clock_mhz"] = nullptr;
+    if (c.clock_mhz) {
+        const double mhz = *c.clock_mhz;
+        e["clock_mhz"] = mhz == static_cast<double>(static_cast<int64_t>(mhz)) ? nlohmann::ordered_json(static_cast<int64_t>(mhz))
+                                                                               : nlohmann::ordered_json(mhz);
+    }
+    e["array"] = c.array ? array_json(*c.array) : nlohmann::ordered_json(nullptr);
     e["mapping"] = {{"k_order", to_string(c.k_order)}};
     e["accumulator"] = accumulator_json(c.accumulator);
     return c;

@@ -23,7 +23,7 @@ struct HwConfig {
     std::optional<ArraySpec> array;
     KOrder k_order = KOrder::c_kh_kw;
     AccumulatorSpec accumulator;
-    nlohmann::json effective;  // every field, defaults filled in
+    nlohmann::ordered_json effective;  // every field, defaults filled in, in a readable order
 };
 
 struct ConfigSources {

@@ -5,26 +5,26 @@
 
 namespace accsim {
 
-nlohmann::json wide_to_json(u128 v) {
+nlohmann::ordered_json wide_to_json(u128 v) {
     if (v <= static_cast<u128>(UINT64_MAX)) return static_cast<uint64_t>(v);
     return static_cast<double>(v);
 }
 
 namespace {
 
-nlohmann::json or_null(bool has, const nlohmann::json& v) { return has ? v : nlohmann::json(nullptr); }
+nlohmann::ordered_json or_null(bool has, const nlohmann::ordered_json& v) { return has ? v : nlohmann::ordered_json(nullptr); }
 
-nlohmann::json layer_json(const LayerAudit& a, const HwConfig& config) {
+nlohmann::ordered_json layer_json(const LayerAudit& a, const HwConfig& config) {
     const LayerSpec& l = *a.layer;
     const OverflowStats& ov = a.overflow;
     const AccumulatorSpec& acc = config.accumulator;
     const bool st = a.bounds.has_value();
 
-    nlohmann::json stages = nlohmann::json::array();
+    nlohmann::ordered_json stages = nlohmann::ordered_json::array();
     bool statically_at_risk = false;
     for (std::size_t j = 0; j < acc.stages.size(); ++j) {
         const StageSpec& s = acc.stages[j];
-        nlohmann::json sj;
+        nlohmann::ordered_json sj;
         sj["bits"] = s.bits;
         const int64_t span = acc.span(j, l.shape.k);
         sj["tile_products"] = span;
@@ -40,7 +40,7 @@ nlohmann::json layer_json(const LayerAudit& a, const HwConfig& config) {
         stages.push_back(sj);
     }
 
-    nlohmann::json overflow = {
+    nlohmann::ordered_json overflow = {
         {"events", ov.events},
         {"events_by_stage", ov.events_by_stage},
         {"outputs_with_events", ov.outputs_with_events},
@@ -51,11 +51,12 @@ nlohmann::json layer_json(const LayerAudit& a, const HwConfig& config) {
         {"max_abs_error_real", or_null(ov.has_real_error, ov.max_abs_error_real)},
         {"mean_abs_error_real", or_null(ov.has_real_error, ov.mean_abs_error_real())},
     };
-    nlohmann::json bounds = {
+    nlohmann::ordered_json bounds = {
         {"datatype_bits", a.datatype_bits},
         {"a2q_bits", or_null(st, st ? a.bounds->a2q_bits() : 0)},
         {"a2q_plus_bits", or_null(st, st ? a.bounds->a2q_plus_bits() : 0)},
         {"a2q_plus_below_exact", or_null(st, st && a.bounds->a2q_plus_bits() < a.bounds->exact_bits())},
+        {"a2q_plus_unsound_channels", or_null(st, st ? a.bounds->channels_a2q_plus_unsound() : 0)},
         {"exact_bits", or_null(st, st ? a.bounds->exact_bits() : 0)},
         {"observed_bits", ov.observed_bits()},
         {"channels", l.shape.channels},
@@ -90,9 +91,9 @@ nlohmann::json layer_json(const LayerAudit& a, const HwConfig& config) {
 
 }  // namespace
 
-nlohmann::json build_report(const std::string& command, const Trace& trace, const HwConfig& config,
+nlohmann::ordered_json build_report(const std::string& command, const Trace& trace, const HwConfig& config,
                             const std::vector<LayerAudit>& audits) {
-    nlohmann::json layers = nlohmann::json::array();
+    nlohmann::ordered_json layers = nlohmann::ordered_json::array();
     uint64_t macs = 0, events = 0, corrupted = 0, with_events = 0, outputs = 0;
     uint64_t at_risk = 0;
     for (const LayerAudit& a : audits) {

@@ -6,7 +6,7 @@
 namespace accsim {
 namespace {
 
-std::string cell(const nlohmann::json& v) {
+std::string cell(const nlohmann::ordered_json& v) {
     if (v.is_null()) return "";
     if (v.is_string()) {
         const std::string s = v.get<std::string>();
@@ -20,7 +20,7 @@ std::string cell(const nlohmann::json& v) {
 
 }  // namespace
 
-std::string render_csv(const nlohmann::json& report) {
+std::string render_csv(const nlohmann::ordered_json& report) {
     const std::size_t n_stages = report["config"]["accumulator"]["stages"].size();
     std::vector<std::string> header = {"name", "op", "dot_length", "outputs", "macs", "output_verified", "status",
                                        "events"};
@@ -37,10 +37,10 @@ std::string render_csv(const nlohmann::json& report) {
     std::ostringstream out;
     for (std::size_t i = 0; i < header.size(); ++i) out << (i ? "," : "") << header[i];
     out << "\n";
-    for (const nlohmann::json& l : report["layers"]) {
-        const nlohmann::json& ov = l["overflow"];
-        const nlohmann::json& b = l["bounds"];
-        std::vector<nlohmann::json> row = {l["name"], l["op"], l["dot_length"], l["outputs"], l["macs"],
+    for (const nlohmann::ordered_json& l : report["layers"]) {
+        const nlohmann::ordered_json& ov = l["overflow"];
+        const nlohmann::ordered_json& b = l["bounds"];
+        std::vector<nlohmann::ordered_json> row = {l["name"], l["op"], l["dot_length"], l["outputs"], l["macs"],
                                            l["output_verified"], l["status"], ov["events"]};
         for (const auto& e : ov["events_by_stage"]) row.push_back(e);
         for (const char* k : {"outputs_with_events", "outputs_corrupted", "transient_outputs", "max_abs_error",
@@ -51,7 +51,7 @@ std::string render_csv(const nlohmann::json& report) {
             row.push_back(b[k]);
         for (const auto& s : b["stages"])
             for (const char* k : {"bits", "exact_bits", "observed_bits", "tiles", "tiles_at_risk"}) row.push_back(s[k]);
-        const nlohmann::json& cy = l["cycles"];
+        const nlohmann::ordered_json& cy = l["cycles"];
         for (const char* k : {"total", "compute", "stall"}) row.push_back(cy.is_null() ? nullptr : cy[k]);
         row.push_back(l["energy_pj"].is_null() ? nullptr : l["energy_pj"]["total"]);
         for (std::size_t i = 0; i < row.size(); ++i) out << (i ? "," : "") << cell(row[i]);

@@ -8,7 +8,7 @@
 namespace accsim {
 namespace {
 
-std::string num(const nlohmann::json& v) {
+std::string num(const nlohmann::ordered_json& v) {
     if (v.is_null()) return "-";
     if (v.is_number_float()) {
         std::ostringstream s;
@@ -19,7 +19,7 @@ std::string num(const nlohmann::json& v) {
 }
 
 // "14/20" from a per-stage field.
-std::string per_stage(const nlohmann::json& stages, const char* key) {
+std::string per_stage(const nlohmann::ordered_json& stages, const char* key) {
     std::string out;
     for (const auto& s : stages) out += (out.empty() ? "" : "/") + num(s[key]);
     return out;
@@ -34,8 +34,8 @@ std::string status_word(const std::string& s) {
 
 }  // namespace
 
-std::string render_table(const nlohmann::json& report) {
-    const nlohmann::json& cfg = report["config"];
+std::string render_table(const nlohmann::ordered_json& report) {
+    const nlohmann::ordered_json& cfg = report["config"];
     std::string acc;
     for (const auto& s : cfg["accumulator"]["stages"]) {
         if (!acc.empty()) acc += ",";
