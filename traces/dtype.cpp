@@ -41,4 +41,6 @@ bool is_integer_code_dtype(DType d) {
 
 bool is_wide_integer_dtype(DType d) { return is_integer_code_dtype(d) || d == DType::I64; }
 
+bool is_trace_dtype(DType d) { return is_wide_integer_dtype(d) || d == DType::F32; }
+
 }  // namespace accsim

@@ -14,5 +14,6 @@ const char* to_string(DType d);
 int dtype_size(DType d);  // bytes per element
 bool is_integer_code_dtype(DType d);  // I8 U8 I16 U16 I32: operand codes
 bool is_wide_integer_dtype(DType d);  // the above plus I64: bias and outputs
+bool is_trace_dtype(DType d);         // what a trace may hold: the above plus F32 (scales)
 
 }  // namespace accsim

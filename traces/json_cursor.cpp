@@ -1,5 +1,7 @@
 #include "json_cursor.h"
 
+#include <set>
+
 #include "datapath/input_error.h"
 
 namespace accsim {
@@ -119,6 +121,58 @@ std::string JsonCursor::as_enum(std::initializer_list<const char*> choices) cons
     for (const char* c : choices)
         if (s == c) return s;
     fail("expected one of " + list + ", got \"" + s + "\"");
+}
+
+nlohmann::json parse_json_document(const char* begin, const char* end, const std::string& file) {
+    // Where the parser is: one frame per open object or array.
+    struct Frame {
+        bool is_array = false;
+        std::size_t index = 0;
+        std::string key;
+        std::set<std::string> keys;
+    };
+    std::vector<Frame> stack;
+    std::string dup_pointer, dup_key;
+    auto pointer = [&](std::size_t frames) {
+        std::string p;
+        for (std::size_t i = 0; i < frames; ++i)
+            p += "/" + (stack[i].is_array ? std::to_string(stack[i].index) : JsonCursor::escape(stack[i].key));
+        return p.empty() ? std::string("/") : p;
+    };
+    auto finished_value = [&] {
+        if (!stack.empty() && stack.back().is_array) ++stack.back().index;
+    };
+    using Event = nlohmann::json::parse_event_t;
+    auto callback = [&](int, Event event, nlohmann::json& parsed) {
+        switch (event) {
+            case Event::object_start: stack.push_back(Frame{}); break;
+            case Event::array_start: stack.push_back(Frame{true, 0, {}, {}}); break;
+            case Event::key: {
+                Frame& f = stack.back();
+                f.key = parsed.get<std::string>();
+                if (!f.keys.insert(f.key).second && dup_key.empty()) {
+                    dup_pointer = pointer(stack.size() - 1);
+                    dup_key = f.key;
+                }
+                break;
+            }
+            case Event::object_end:
+            case Event::array_end:
+                stack.pop_back();
+                finished_value();
+                break;
+            case Event::value: finished_value(); break;
+        }
+        return true;
+    };
+    nlohmann::json doc;
+    try {
+        doc = nlohmann::json::parse(begin, end, callback);
+    } catch (const nlohmann::json::parse_error& e) {
+        throw InputError(file, "/", std::string("invalid JSON: ") + e.what());
+    }
+    if (!dup_key.empty()) throw InputError(file, dup_pointer, "duplicate key \"" + dup_key + "\"");
+    return doc;
 }
 
 }  // namespace accsim

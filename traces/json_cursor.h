@@ -52,4 +52,9 @@ private:
 // A short rendering of a JSON value for messages (long values are cut).
 std::string brief(const nlohmann::json& v);
 
+// Parses a whole document. Invalid JSON -> InputError(file, "/", "invalid JSON: ..."); a key
+// that appears twice in one object -> InputError(file, pointer of the object, "duplicate key
+// ...") (nlohmann would silently keep the last one).
+nlohmann::json parse_json_document(const char* begin, const char* end, const std::string& file);
+
 }  // namespace accsim

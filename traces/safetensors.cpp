@@ -1,5 +1,6 @@
 #include "safetensors.h"
 
+#include <algorithm>
 #include <cstring>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -7,6 +8,7 @@
 
 #include "datapath/input_error.h"
 #include "datapath/wide_int.h"
+#include "json_cursor.h"
 
 namespace accsim {
 namespace {
@@ -40,24 +42,39 @@ SafetensorsFile::SafetensorsFile(std::string path) : m_path(std::move(path)) {
     if (n > k_max_header) fail("header", "header length " + std::to_string(n) + " is implausibly large");
     nlohmann::json header;
     try {
-        header = nlohmann::json::parse(base + 8, base + 8 + n);
-    } catch (const nlohmann::json::parse_error& e) {
-        fail("header", std::string("invalid JSON: ") + e.what());
+        header = parse_json_document(reinterpret_cast<const char*>(base + 8), reinterpret_cast<const char*>(base + 8 + n),
+                                     m_path);
+    } catch (const InputError& e) {
+        // A tensor named twice is reported under its name; anything else under "header".
+        const std::string dup = "duplicate key \"";
+        if (e.field() == "/" && e.problem().rfind(dup, 0) == 0)
+            fail(e.problem().substr(dup.size(), e.problem().size() - dup.size() - 1), "the header names this tensor twice");
+        fail("header", e.problem());
     }
     if (!header.is_object()) fail("header", "expected a JSON object");
+    std::vector<std::pair<uint64_t, uint64_t>> spans;  // [begin, end) of every tensor, to find overlaps
     const uint8_t* data = base + 8 + n;
     const uint64_t data_size = size - 8 - n;
 
     for (auto it = header.begin(); it != header.end(); ++it) {
         const std::string& name = it.key();
-        if (name == "__metadata__") continue;
         const nlohmann::json& e = it.value();
+        if (name == "__metadata__") {
+            bool strings = e.is_object();
+            for (const auto& v : e) strings = strings && v.is_string();
+            if (!strings) fail(name, "expected an object of strings");
+            continue;
+        }
+        if (name.empty()) fail("header", "a tensor with an empty name");
         if (!e.is_object() || !e.contains("dtype") || !e.contains("shape") ||
-            !e.contains("data_offsets"))
-            fail(name, "expected an object with dtype, shape and data_offsets");
+            !e.contains("data_offsets") || e.size() != 3)
+            fail(name, "expected an object with exactly dtype, shape and data_offsets, got " + brief(e));
         if (!e["dtype"].is_string()) fail(name, "dtype: expected a string");
         const auto dt = parse_dtype(e["dtype"].get<std::string>());
         if (!dt) fail(name, "unknown dtype \"" + e["dtype"].get<std::string>() + "\"");
+        if (!is_trace_dtype(*dt))
+            fail(name, std::string("dtype ") + to_string(*dt) +
+                           " is not allowed in a trace (allowed: I8, U8, I16, U16, I32, I64, F32)");
         TensorInfo t;
         t.name = name;
         t.dtype = *dt;
@@ -88,8 +105,14 @@ SafetensorsFile::SafetensorsFile(std::string path) : m_path(std::move(path)) {
                            to_string(t.dtype) + " " + e["shape"].dump() + " needs " +
                            std::to_string(want));
         t.data = data + b;
+        if (en > b) spans.emplace_back(b, en);
         m_tensors.emplace(name, std::move(t));
     }
+    std::sort(spans.begin(), spans.end());
+    for (std::size_t i = 1; i < spans.size(); ++i)
+        if (spans[i].first < spans[i - 1].second)
+            fail("header", "tensor data overlap at bytes [" + std::to_string(spans[i].first) + ", " +
+                               std::to_string(std::min(spans[i].second, spans[i - 1].second)) + ")");
 }
 
 const TensorInfo* SafetensorsFile::find(const std::string& name) const {
@@ -144,8 +167,14 @@ TensorBlob make_int_blob(std::string name, DType dtype, std::vector<int64_t> sha
     TensorBlob b{std::move(name), dtype, std::move(shape), {}};
     const int sz = dtype_size(dtype);
     b.bytes.resize(values.size() * sz);
+    const int64_t lo = dtype == DType::I8 ? INT8_MIN : dtype == DType::I16 ? INT16_MIN : dtype == DType::I32 ? INT32_MIN
+                       : dtype == DType::I64 ? INT64_MIN : 0;
+    const int64_t hi = dtype == DType::I8 ? INT8_MAX : dtype == DType::U8 ? UINT8_MAX : dtype == DType::I16 ? INT16_MAX
+                       : dtype == DType::U16 ? UINT16_MAX : dtype == DType::I32 ? INT32_MAX : INT64_MAX;
     for (std::size_t i = 0; i < values.size(); ++i) {
         const int64_t v = values[i];
+        if (v < lo || v > hi)
+            throw std::logic_error("make_int_blob: " + std::to_string(v) + " does not fit " + to_string(dtype));
         uint8_t* p = b.bytes.data() + i * sz;
         switch (dtype) {
             case DType::I8: { const int8_t x = static_cast<int8_t>(v); std::memcpy(p, &x, 1); break; }

@@ -103,11 +103,8 @@ private:
         if (!f) throw InputError(m_t.m_manifest_path, "file", "cannot open the manifest (is this a trace directory?)");
         std::stringstream ss;
         ss << f.rdbuf();
-        try {
-            m_t.m_manifest = nlohmann::json::parse(ss.str());
-        } catch (const nlohmann::json::parse_error& e) {
-            throw InputError(m_t.m_manifest_path, "/", std::string("invalid JSON: ") + e.what());
-        }
+        const std::string text = ss.str();
+        m_t.m_manifest = parse_json_document(text.data(), text.data() + text.size(), m_t.m_manifest_path);
     }
 
     void open_tensor_files(const JsonCursor& c) {

@@ -115,6 +115,8 @@ case("unknown_layer_key", AUDIT, manifest=m, tensors=base_tensors())
 m = base_manifest()
 m["layers"][0]["input"]["zero_piont"] = 0
 case("unknown_operand_key", AUDIT, manifest=m, tensors=base_tensors())
+dup = json.dumps(base_manifest(), indent=2).replace('"bits": 4,', '"bits": 4, "bits": 8,', 1)
+case("manifest_duplicate_key", AUDIT, raw_manifest=dup, tensors=base_tensors())
 m = base_manifest()
 m["layers"][1]["name"] = "fc"
 case("duplicate_layer_name", AUDIT, manifest=m, tensors=base_tensors())
@@ -238,6 +240,8 @@ c = base_config()
 del c["array"]
 case("config_missing_array", "validate --config c.json", config=c)
 case("config_invalid_json", CFG, raw_config='{"name": "x", }')
+case("config_duplicate_key", CFG,
+     raw_config=json.dumps(base_config()).replace('"bits": 12,', '"bits": 12, "bits": 10,'))
 case("config_missing", "validate --config nosuch.json")
 
 # ---- command line ---------------------------------------------------------------------------------------

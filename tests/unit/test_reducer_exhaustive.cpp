@@ -186,7 +186,13 @@ int compare(ReferenceReducer& ref, const Layout& layout, const std::vector<long 
     if (!same) {
         std::string desc = ref.spec().describe() + " bias " + std::to_string(layout.bias_mode) + " products";
         for (long long v : products) desc += " " + std::to_string(v);
-        FAIL_CHECK("mismatch for " << desc << ": final " << o.final_value << " vs " << n.final_value);
+        std::string detail = "final " + std::to_string(o.final_value) + " vs " + std::to_string(n.final_value);
+        for (std::size_t j = 0; j < layout.stages.size(); ++j)
+            detail += "; stage " + std::to_string(j + 1) + " events " + std::to_string(o.events_by_stage[j]) + " vs " +
+                      std::to_string(n.events[j]) + ", observed [" + to_string(o.observed_by_stage[j].lo) + ", " +
+                      to_string(o.observed_by_stage[j].hi) + "] vs [" + std::to_string(n.lo[j]) + ", " +
+                      std::to_string(n.hi[j]) + "]";
+        FAIL_CHECK("mismatch for " << desc << ": " << detail << " (reference vs naive)");
     }
     return o.events() > 0;
 }

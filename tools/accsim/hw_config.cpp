@@ -118,11 +118,8 @@ nlohmann::json read_json_file(const std::string& path) {
     if (!f) throw InputError(path, "file", "cannot open");
     std::stringstream ss;
     ss << f.rdbuf();
-    try {
-        return nlohmann::json::parse(ss.str());
-    } catch (const nlohmann::json::parse_error& e) {
-        throw InputError(path, "/", std::string("invalid JSON: ") + e.what());
-    }
+    const std::string text = ss.str();
+    return parse_json_document(text.data(), text.data() + text.size(), path);
 }
 
 }  // namespace
