@@ -4,13 +4,18 @@
 
 namespace accsim {
 
-const char* to_string(Reduction r) { return r == Reduction::sequential ? "sequential" : "tree"; }
+const char* to_string(Reduction r) {
+    return r == Reduction::sequential ? "sequential" : "tree";
+}
 
 const char* to_string(BiasMode b) {
     switch (b) {
-        case BiasMode::last: return "last";
-        case BiasMode::first: return "first";
-        case BiasMode::none: return "none";
+        case BiasMode::last:
+            return "last";
+        case BiasMode::first:
+            return "first";
+        case BiasMode::none:
+            return "none";
     }
     return "?";
 }

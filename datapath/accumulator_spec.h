@@ -18,9 +18,9 @@ const char* to_string(Reduction r);
 const char* to_string(BiasMode b);
 
 struct StageSpec {
-    int bits = 32;                                  // signed two's-complement register width
+    int bits = 32;  // signed two's-complement register width
     OverflowMode overflow = OverflowMode::wrap;
-    std::optional<int64_t> length;                  // inputs per tile; none on the last stage
+    std::optional<int64_t> length;  // inputs per tile; none on the last stage
     Reduction reduction = Reduction::sequential;
 };
 

@@ -12,7 +12,7 @@ struct DotOutcome {
     int64_t final_value = 0;  // what the last stage's register holds at the end
     i128 exact = 0;           // the exact sum of products, plus the bias where the spec adds it
     i128 exact_dot = 0;       // the exact sum of products alone
-    std::vector<uint64_t> events_by_stage;   // overflow events (additions or tree loads)
+    std::vector<uint64_t> events_by_stage;      // overflow events (additions or tree loads)
     std::vector<ValueRange> observed_by_stage;  // partial sums of an unbounded replay, no bias
 
     uint64_t events() const {

@@ -8,7 +8,7 @@
 namespace accsim {
 
 class InputError : public std::runtime_error {
-public:
+  public:
     // `file`: the file (or command-line option, e.g. "--acc") that holds the bad input.
     // `field`: a JSON pointer, tensor name or option value naming the bad part.
     InputError(std::string file, std::string field, std::string what)
@@ -21,7 +21,7 @@ public:
     const std::string& field() const { return m_field; }
     const std::string& problem() const { return m_what; }
 
-private:
+  private:
     std::string m_file;
     std::string m_field;
     std::string m_what;

@@ -2,6 +2,8 @@
 
 namespace accsim {
 
-const char* to_string(OverflowMode m) { return m == OverflowMode::wrap ? "wrap" : "saturate"; }
+const char* to_string(OverflowMode m) {
+    return m == OverflowMode::wrap ? "wrap" : "saturate";
+}
 
 }  // namespace accsim

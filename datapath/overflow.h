@@ -16,8 +16,12 @@ inline constexpr int k_min_acc_bits = 2;
 inline constexpr int k_max_acc_bits = 64;
 
 // Range of a signed B-bit register: [-2^(B-1), 2^(B-1) - 1].
-inline i128 register_min(int bits) { return -(i128{1} << (bits - 1)); }
-inline i128 register_max(int bits) { return (i128{1} << (bits - 1)) - 1; }
+inline i128 register_min(int bits) {
+    return -(i128{1} << (bits - 1));
+}
+inline i128 register_max(int bits) {
+    return (i128{1} << (bits - 1)) - 1;
+}
 
 struct Fitted {
     int64_t value;  // what the register holds afterwards

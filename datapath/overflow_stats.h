@@ -12,8 +12,8 @@
 namespace accsim {
 
 struct OverflowStats {
-    uint64_t outputs = 0;              // dot products replayed
-    uint64_t events = 0;               // additions/loads whose exact result did not fit
+    uint64_t outputs = 0;  // dot products replayed
+    uint64_t events = 0;   // additions/loads whose exact result did not fit
     std::vector<uint64_t> events_by_stage;
     uint64_t outputs_with_events = 0;  // outputs with at least one event in any stage
     uint64_t outputs_corrupted = 0;    // final value != exact value

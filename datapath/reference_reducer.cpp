@@ -29,8 +29,10 @@ void ReferenceReducer::reduce(const int64_t* products, std::size_t k, std::optio
         next->clear();
         for (std::size_t t = 0; t < in->size(); t += len) {
             const std::size_t n = std::min(len, in->size() - t);
-            const int64_t* bf = last && adds_bias && m_spec.bias == BiasMode::first ? &*bias : nullptr;
-            const int64_t* bl = last && adds_bias && m_spec.bias == BiasMode::last ? &*bias : nullptr;
+            const int64_t* bf =
+                last && adds_bias && m_spec.bias == BiasMode::first ? &*bias : nullptr;
+            const int64_t* bl =
+                last && adds_bias && m_spec.bias == BiasMode::last ? &*bias : nullptr;
             next->push_back(tile_bounded(in->data() + t, n, s, bf, bl, out.events_by_stage[j]));
         }
         std::swap(in, next);

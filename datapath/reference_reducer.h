@@ -13,7 +13,7 @@
 namespace accsim {
 
 class ReferenceReducer {
-public:
+  public:
     explicit ReferenceReducer(AccumulatorSpec spec);
 
     const AccumulatorSpec& spec() const { return m_spec; }
@@ -23,7 +23,7 @@ public:
     void reduce(const int64_t* products, std::size_t k, std::optional<int64_t> bias,
                 DotOutcome& out);
 
-private:
+  private:
     // One tile of stage `stage` in the bounded (hardware) replay.
     int64_t tile_bounded(const int64_t* in, std::size_t n, const StageSpec& s,
                          const int64_t* bias_first, const int64_t* bias_last, uint64_t& events);

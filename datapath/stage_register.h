@@ -8,7 +8,7 @@
 namespace accsim {
 
 class StageRegister {
-public:
+  public:
     StageRegister(int bits, OverflowMode mode) : m_bits(bits), m_mode(mode) {}
 
     void clear() { m_value = 0; }
@@ -23,7 +23,7 @@ public:
     uint64_t events() const { return m_events; }
     int bits() const { return m_bits; }
 
-private:
+  private:
     int m_bits;
     OverflowMode m_mode;
     int64_t m_value = 0;

@@ -12,13 +12,13 @@
 namespace accsim {
 
 struct StageStaticBounds {
-    int exact_bits = 1;           // widest tile of this stage over all channels
-    uint64_t tiles = 0;           // (channel, tile) pairs
-    uint64_t tiles_at_risk = 0;   // pairs whose exact range does not fit the stage's register
+    int exact_bits = 1;          // widest tile of this stage over all channels
+    uint64_t tiles = 0;          // (channel, tile) pairs
+    uint64_t tiles_at_risk = 0;  // pairs whose exact range does not fit the stage's register
 };
 
 class StaticBounds {
-public:
+  public:
     StaticBounds(const OperandFormat& x, const OperandFormat& q, int64_t k,
                  const AccumulatorSpec& acc);
 
@@ -35,7 +35,7 @@ public:
     // Channels whose weights are not zero-centred enough for A2Q+: its bound is below exact.
     uint64_t channels_a2q_plus_unsound() const { return m_a2q_plus_unsound; }
 
-private:
+  private:
     OperandFormat m_x;
     int64_t m_k;
     AccumulatorSpec m_acc;

@@ -25,7 +25,8 @@ inline int bit_length(u128 v) {
 
 // Narrowest two's-complement width holding v: 1 for 0 and -1, 2 for 1 and -2, ...
 inline int signed_bits(i128 v) {
-    return v >= 0 ? bit_length(static_cast<u128>(v)) + 1 : bit_length(static_cast<u128>(-(v + 1))) + 1;
+    return v >= 0 ? bit_length(static_cast<u128>(v)) + 1
+                  : bit_length(static_cast<u128>(-(v + 1))) + 1;
 }
 
 // Narrowest two's-complement width holding every value of [lo, hi].
@@ -35,7 +36,9 @@ inline int signed_bits(i128 lo, i128 hi) {
     return a > b ? a : b;
 }
 
-inline u128 abs_u128(i128 v) { return v < 0 ? static_cast<u128>(-(v + 1)) + 1 : static_cast<u128>(v); }
+inline u128 abs_u128(i128 v) {
+    return v < 0 ? static_cast<u128>(-(v + 1)) + 1 : static_cast<u128>(v);
+}
 
 std::string to_string(i128 v);
 

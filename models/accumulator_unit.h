@@ -11,7 +11,7 @@
 namespace accsim {
 
 class AccumulatorUnit : public sc_core::sc_module {
-public:
+  public:
     sc_core::sc_in<bool> clk;
     sc_core::sc_in<bool> in_valid;
     sc_core::sc_in<bool> in_last;
@@ -24,7 +24,7 @@ public:
 
     uint64_t events() const { return m_reg.events(); }
 
-private:
+  private:
     void tick();
     StageRegister m_reg;
 };

@@ -20,8 +20,12 @@ struct ArraySpec {
 };
 
 inline const char* to_string(ArrayKind k) {
-    return k == ArrayKind::systolic ? "systolic" : k == ArrayKind::vector ? "vector" : "tensor_core";
+    return k == ArrayKind::systolic ? "systolic"
+           : k == ArrayKind::vector ? "vector"
+                                    : "tensor_core";
 }
-inline const char* to_string(Dataflow d) { return d == Dataflow::os ? "os" : d == Dataflow::ws ? "ws" : "is"; }
+inline const char* to_string(Dataflow d) {
+    return d == Dataflow::os ? "os" : d == Dataflow::ws ? "ws" : "is";
+}
 
 }  // namespace accsim

@@ -15,14 +15,19 @@ std::string brief(const nlohmann::json& v) {
 JsonCursor::JsonCursor(const nlohmann::json& value, std::string file, std::string pointer)
     : m_value(&value), m_file(std::move(file)), m_pointer(std::move(pointer)) {}
 
-void JsonCursor::fail(const std::string& what) const { throw InputError(m_file, pointer(), what); }
+void JsonCursor::fail(const std::string& what) const {
+    throw InputError(m_file, pointer(), what);
+}
 
 std::string JsonCursor::escape(const std::string& key) {
     std::string out;
     for (char c : key) {
-        if (c == '~') out += "~0";
-        else if (c == '/') out += "~1";
-        else out += c;
+        if (c == '~')
+            out += "~0";
+        else if (c == '/')
+            out += "~1";
+        else
+            out += c;
     }
     return out;
 }
@@ -136,7 +141,8 @@ nlohmann::json parse_json_document(const char* begin, const char* end, const std
     auto pointer = [&](std::size_t frames) {
         std::string p;
         for (std::size_t i = 0; i < frames; ++i)
-            p += "/" + (stack[i].is_array ? std::to_string(stack[i].index) : JsonCursor::escape(stack[i].key));
+            p += "/" + (stack[i].is_array ? std::to_string(stack[i].index)
+                                          : JsonCursor::escape(stack[i].key));
         return p.empty() ? std::string("/") : p;
     };
     auto finished_value = [&] {
@@ -145,8 +151,12 @@ nlohmann::json parse_json_document(const char* begin, const char* end, const std
     using Event = nlohmann::json::parse_event_t;
     auto callback = [&](int, Event event, nlohmann::json& parsed) {
         switch (event) {
-            case Event::object_start: stack.push_back(Frame{}); break;
-            case Event::array_start: stack.push_back(Frame{true, 0, {}, {}}); break;
+            case Event::object_start:
+                stack.push_back(Frame{});
+                break;
+            case Event::array_start:
+                stack.push_back(Frame{true, 0, {}, {}});
+                break;
             case Event::key: {
                 Frame& f = stack.back();
                 f.key = parsed.get<std::string>();
@@ -161,7 +171,9 @@ nlohmann::json parse_json_document(const char* begin, const char* end, const std
                 stack.pop_back();
                 finished_value();
                 break;
-            case Event::value: finished_value(); break;
+            case Event::value:
+                finished_value();
+                break;
         }
         return true;
     };

@@ -12,7 +12,7 @@
 namespace accsim {
 
 class JsonCursor {
-public:
+  public:
     JsonCursor(const nlohmann::json& value, std::string file, std::string pointer = "");
 
     const nlohmann::json& value() const { return *m_value; }
@@ -43,7 +43,7 @@ public:
 
     static std::string escape(const std::string& key);  // JSON-pointer escaping (~0, ~1)
 
-private:
+  private:
     const nlohmann::json* m_value;
     std::string m_file;
     std::string m_pointer;

@@ -2,7 +2,9 @@
 
 namespace accsim {
 
-const char* to_string(KOrder k) { return k == KOrder::c_kh_kw ? "c_kh_kw" : "kh_kw_c"; }
+const char* to_string(KOrder k) {
+    return k == KOrder::c_kh_kw ? "c_kh_kw" : "kh_kw_c";
+}
 
 std::vector<int32_t> read_int32(const TensorRef& t) {
     std::vector<int32_t> out(static_cast<std::size_t>(t.info->numel));
@@ -20,7 +22,8 @@ namespace {
 
 // For each index of the broadcast batch shape, the flat batch index into an operand whose
 // own batch shape is `own` (right-aligned, size-1 dimensions repeat).
-std::vector<int64_t> broadcast_index(const std::vector<int64_t>& out, const std::vector<int64_t>& own) {
+std::vector<int64_t> broadcast_index(const std::vector<int64_t>& out,
+                                     const std::vector<int64_t>& own) {
     int64_t total = 1;
     for (int64_t e : out) total *= e;
     std::vector<int64_t> map(static_cast<std::size_t>(total));
@@ -67,7 +70,8 @@ LoweredLayer::LoweredLayer(const LayerSpec& layer, KOrder k_order)
                     for (int64_t c = 0; c < cg; ++c)
                         for (int64_t y = 0; y < kh; ++y)
                             for (int64_t x = 0; x < kw; ++x)
-                                m_weights[o * m_k + (y * kw + x) * cg + c] = w[o * m_k + (c * kh + y) * kw + x];
+                                m_weights[o * m_k + (y * kw + x) * cg + c] =
+                                    w[o * m_k + (c * kh + y) * kw + x];
             }
             break;
         }
@@ -107,14 +111,16 @@ void LoweredLayer::gather_x(int64_t pos, int32_t* x) const {
             const int64_t cg = sh.c_in / p.groups;
             const int32_t pad = static_cast<int32_t>(m_layer.x.zero_point);
             for (int64_t c = 0; c < cg; ++c) {
-                const int32_t* plane = m_x.data() + ((b * sh.c_in) + g * cg + c) * sh.height * sh.width;
+                const int32_t* plane =
+                    m_x.data() + ((b * sh.c_in) + g * cg + c) * sh.height * sh.width;
                 for (int64_t y = 0; y < sh.kernel_h; ++y) {
                     const int64_t ih = oh * p.stride_h - p.pad_top + y * p.dilation_h;
                     for (int64_t xk = 0; xk < sh.kernel_w; ++xk) {
                         const int64_t iw = ow * p.stride_w - p.pad_left + xk * p.dilation_w;
                         const bool inside = ih >= 0 && ih < sh.height && iw >= 0 && iw < sh.width;
-                        const int64_t k = m_order == KOrder::c_kh_kw ? (c * sh.kernel_h + y) * sh.kernel_w + xk
-                                                                     : (y * sh.kernel_w + xk) * cg + c;
+                        const int64_t k = m_order == KOrder::c_kh_kw
+                                              ? (c * sh.kernel_h + y) * sh.kernel_w + xk
+                                              : (y * sh.kernel_w + xk) * cg + c;
                         x[k] = inside ? plane[ih * sh.width + iw] : pad;
                     }
                 }

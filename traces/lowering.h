@@ -15,7 +15,7 @@ enum class KOrder { c_kh_kw, kh_kw_c };
 const char* to_string(KOrder k);
 
 class LoweredLayer {
-public:
+  public:
     // Reads the layer's operand tensors (one copy, as int32) and orders the weights.
     LoweredLayer(const LayerSpec& layer, KOrder k_order);
 
@@ -35,7 +35,7 @@ public:
     int64_t channel(int64_t pos, int64_t j) const;
     int64_t output_index(int64_t pos, int64_t j) const;
 
-private:
+  private:
     const LayerSpec& m_layer;
     KOrder m_order;
     int64_t m_k = 0;

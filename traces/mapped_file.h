@@ -8,7 +8,7 @@
 namespace accsim {
 
 class MappedFile {
-public:
+  public:
     // Throws InputError(path, "file", ...) when the file cannot be opened or mapped.
     explicit MappedFile(const std::string& path);
     ~MappedFile();
@@ -18,7 +18,7 @@ public:
     const uint8_t* data() const { return m_data; }
     std::size_t size() const { return m_size; }
 
-private:
+  private:
     const uint8_t* m_data = nullptr;
     std::size_t m_size = 0;
 };

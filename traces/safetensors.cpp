@@ -39,20 +39,23 @@ SafetensorsFile::SafetensorsFile(std::string path) : m_path(std::move(path)) {
     if (n > size - 8)
         fail("header", "header length " + std::to_string(n) + " runs past the end of the file (" +
                            std::to_string(size - 8) + " bytes follow the length field)");
-    if (n > k_max_header) fail("header", "header length " + std::to_string(n) + " is implausibly large");
+    if (n > k_max_header)
+        fail("header", "header length " + std::to_string(n) + " is implausibly large");
     nlohmann::json header;
     try {
-        header = parse_json_document(reinterpret_cast<const char*>(base + 8), reinterpret_cast<const char*>(base + 8 + n),
-                                     m_path);
+        header = parse_json_document(reinterpret_cast<const char*>(base + 8),
+                                     reinterpret_cast<const char*>(base + 8 + n), m_path);
     } catch (const InputError& e) {
         // A tensor named twice is reported under its name; anything else under "header".
         const std::string dup = "duplicate key \"";
         if (e.field() == "/" && e.problem().rfind(dup, 0) == 0)
-            fail(e.problem().substr(dup.size(), e.problem().size() - dup.size() - 1), "the header names this tensor twice");
+            fail(e.problem().substr(dup.size(), e.problem().size() - dup.size() - 1),
+                 "the header names this tensor twice");
         fail("header", e.problem());
     }
     if (!header.is_object()) fail("header", "expected a JSON object");
-    std::vector<std::pair<uint64_t, uint64_t>> spans;  // [begin, end) of every tensor, to find overlaps
+    std::vector<std::pair<uint64_t, uint64_t>>
+        spans;  // [begin, end) of every tensor, to find overlaps
     const uint8_t* data = base + 8 + n;
     const uint64_t data_size = size - 8 - n;
 
@@ -68,7 +71,8 @@ SafetensorsFile::SafetensorsFile(std::string path) : m_path(std::move(path)) {
         if (name.empty()) fail("header", "a tensor with an empty name");
         if (!e.is_object() || !e.contains("dtype") || !e.contains("shape") ||
             !e.contains("data_offsets") || e.size() != 3)
-            fail(name, "expected an object with exactly dtype, shape and data_offsets, got " + brief(e));
+            fail(name,
+                 "expected an object with exactly dtype, shape and data_offsets, got " + brief(e));
         if (!e["dtype"].is_string()) fail(name, "dtype: expected a string");
         const auto dt = parse_dtype(e["dtype"].get<std::string>());
         if (!dt) fail(name, "unknown dtype \"" + e["dtype"].get<std::string>() + "\"");
@@ -85,7 +89,8 @@ SafetensorsFile::SafetensorsFile(std::string path) : m_path(std::move(path)) {
                 fail(name, "shape: expected non-negative integers, got " + e["shape"].dump());
             t.shape.push_back(d.get<int64_t>());
             numel *= d.get<int64_t>();
-            if (numel > (i128{1} << 48)) fail(name, "shape: " + e["shape"].dump() + " is too large");
+            if (numel > (i128{1} << 48))
+                fail(name, "shape: " + e["shape"].dump() + " is too large");
         }
         t.numel = static_cast<int64_t>(numel);
         const auto& off = e["data_offsets"];
@@ -94,7 +99,8 @@ SafetensorsFile::SafetensorsFile(std::string path) : m_path(std::move(path)) {
             fail(name, "data_offsets: expected [begin, end], got " + off.dump());
         const uint64_t b = off[0].get<uint64_t>();
         const uint64_t en = off[1].get<uint64_t>();
-        if (b > en) fail(name, "data_offsets: begin " + std::to_string(b) + " > end " + std::to_string(en));
+        if (b > en)
+            fail(name, "data_offsets: begin " + std::to_string(b) + " > end " + std::to_string(en));
         if (en > data_size)
             fail(name, "data_offsets [" + std::to_string(b) + ", " + std::to_string(en) +
                            "] run past the end of the data (" + std::to_string(data_size) +
@@ -111,8 +117,9 @@ SafetensorsFile::SafetensorsFile(std::string path) : m_path(std::move(path)) {
     std::sort(spans.begin(), spans.end());
     for (std::size_t i = 1; i < spans.size(); ++i)
         if (spans[i].first < spans[i - 1].second)
-            fail("header", "tensor data overlap at bytes [" + std::to_string(spans[i].first) + ", " +
-                               std::to_string(std::min(spans[i].second, spans[i - 1].second)) + ")");
+            fail("header",
+                 "tensor data overlap at bytes [" + std::to_string(spans[i].first) + ", " +
+                     std::to_string(std::min(spans[i].second, spans[i - 1].second)) + ")");
 }
 
 const TensorInfo* SafetensorsFile::find(const std::string& name) const {
@@ -123,14 +130,22 @@ const TensorInfo* SafetensorsFile::find(const std::string& name) const {
 int64_t read_int(const TensorInfo& t, int64_t i) {
     const uint8_t* p = t.data + i * dtype_size(t.dtype);
     switch (t.dtype) {
-        case DType::I8: return load_le<int8_t>(p);
-        case DType::U8: return load_le<uint8_t>(p);
-        case DType::I16: return load_le<int16_t>(p);
-        case DType::U16: return load_le<uint16_t>(p);
-        case DType::I32: return load_le<int32_t>(p);
-        case DType::U32: return load_le<uint32_t>(p);
-        case DType::I64: return load_le<int64_t>(p);
-        default: throw std::logic_error("read_int on a non-integer tensor " + t.name);
+        case DType::I8:
+            return load_le<int8_t>(p);
+        case DType::U8:
+            return load_le<uint8_t>(p);
+        case DType::I16:
+            return load_le<int16_t>(p);
+        case DType::U16:
+            return load_le<uint16_t>(p);
+        case DType::I32:
+            return load_le<int32_t>(p);
+        case DType::U32:
+            return load_le<uint32_t>(p);
+        case DType::I64:
+            return load_le<int64_t>(p);
+        default:
+            throw std::logic_error("read_int on a non-integer tensor " + t.name);
     }
 }
 
@@ -158,7 +173,8 @@ void write_safetensors(const std::string& path, const std::vector<TensorBlob>& t
     f.write(reinterpret_cast<const char*>(len), 8);
     f.write(h.data(), static_cast<std::streamsize>(h.size()));
     for (const TensorBlob& t : tensors)
-        f.write(reinterpret_cast<const char*>(t.bytes.data()), static_cast<std::streamsize>(t.bytes.size()));
+        f.write(reinterpret_cast<const char*>(t.bytes.data()),
+                static_cast<std::streamsize>(t.bytes.size()));
     if (!f) throw InputError(path, "file", "write failed");
 }
 
@@ -167,29 +183,61 @@ TensorBlob make_int_blob(std::string name, DType dtype, std::vector<int64_t> sha
     TensorBlob b{std::move(name), dtype, std::move(shape), {}};
     const int sz = dtype_size(dtype);
     b.bytes.resize(values.size() * sz);
-    const int64_t lo = dtype == DType::I8 ? INT8_MIN : dtype == DType::I16 ? INT16_MIN : dtype == DType::I32 ? INT32_MIN
-                       : dtype == DType::I64 ? INT64_MIN : 0;
-    const int64_t hi = dtype == DType::I8 ? INT8_MAX : dtype == DType::U8 ? UINT8_MAX : dtype == DType::I16 ? INT16_MAX
-                       : dtype == DType::U16 ? UINT16_MAX : dtype == DType::I32 ? INT32_MAX : INT64_MAX;
+    const int64_t lo = dtype == DType::I8    ? INT8_MIN
+                       : dtype == DType::I16 ? INT16_MIN
+                       : dtype == DType::I32 ? INT32_MIN
+                       : dtype == DType::I64 ? INT64_MIN
+                                             : 0;
+    const int64_t hi = dtype == DType::I8    ? INT8_MAX
+                       : dtype == DType::U8  ? UINT8_MAX
+                       : dtype == DType::I16 ? INT16_MAX
+                       : dtype == DType::U16 ? UINT16_MAX
+                       : dtype == DType::I32 ? INT32_MAX
+                                             : INT64_MAX;
     for (std::size_t i = 0; i < values.size(); ++i) {
         const int64_t v = values[i];
         if (v < lo || v > hi)
-            throw std::logic_error("make_int_blob: " + std::to_string(v) + " does not fit " + to_string(dtype));
+            throw std::logic_error("make_int_blob: " + std::to_string(v) + " does not fit " +
+                                   to_string(dtype));
         uint8_t* p = b.bytes.data() + i * sz;
         switch (dtype) {
-            case DType::I8: { const int8_t x = static_cast<int8_t>(v); std::memcpy(p, &x, 1); break; }
-            case DType::U8: { const uint8_t x = static_cast<uint8_t>(v); std::memcpy(p, &x, 1); break; }
-            case DType::I16: { const int16_t x = static_cast<int16_t>(v); std::memcpy(p, &x, 2); break; }
-            case DType::U16: { const uint16_t x = static_cast<uint16_t>(v); std::memcpy(p, &x, 2); break; }
-            case DType::I32: { const int32_t x = static_cast<int32_t>(v); std::memcpy(p, &x, 4); break; }
-            case DType::I64: std::memcpy(p, &v, 8); break;
-            default: throw std::logic_error("make_int_blob: not an integer dtype");
+            case DType::I8: {
+                const int8_t x = static_cast<int8_t>(v);
+                std::memcpy(p, &x, 1);
+                break;
+            }
+            case DType::U8: {
+                const uint8_t x = static_cast<uint8_t>(v);
+                std::memcpy(p, &x, 1);
+                break;
+            }
+            case DType::I16: {
+                const int16_t x = static_cast<int16_t>(v);
+                std::memcpy(p, &x, 2);
+                break;
+            }
+            case DType::U16: {
+                const uint16_t x = static_cast<uint16_t>(v);
+                std::memcpy(p, &x, 2);
+                break;
+            }
+            case DType::I32: {
+                const int32_t x = static_cast<int32_t>(v);
+                std::memcpy(p, &x, 4);
+                break;
+            }
+            case DType::I64:
+                std::memcpy(p, &v, 8);
+                break;
+            default:
+                throw std::logic_error("make_int_blob: not an integer dtype");
         }
     }
     return b;
 }
 
-TensorBlob make_f32_blob(std::string name, std::vector<int64_t> shape, const std::vector<float>& values) {
+TensorBlob make_f32_blob(std::string name, std::vector<int64_t> shape,
+                         const std::vector<float>& values) {
     TensorBlob b{std::move(name), DType::F32, std::move(shape), {}};
     b.bytes.resize(values.size() * 4);
     std::memcpy(b.bytes.data(), values.data(), b.bytes.size());

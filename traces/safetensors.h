@@ -21,7 +21,7 @@ struct TensorInfo {
 };
 
 class SafetensorsFile {
-public:
+  public:
     // Maps and validates the file: header length, JSON, dtypes, shapes, offsets within the data.
     explicit SafetensorsFile(std::string path);
 
@@ -29,7 +29,7 @@ public:
     const TensorInfo* find(const std::string& name) const;
     const std::map<std::string, TensorInfo>& tensors() const { return m_tensors; }
 
-private:
+  private:
     std::string m_path;
     std::unique_ptr<MappedFile> m_file;
     std::map<std::string, TensorInfo> m_tensors;

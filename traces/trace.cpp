@@ -15,9 +15,12 @@ namespace accsim {
 
 const char* to_string(LayerOp op) {
     switch (op) {
-        case LayerOp::linear: return "linear";
-        case LayerOp::conv2d: return "conv2d";
-        case LayerOp::matmul: return "matmul";
+        case LayerOp::linear:
+            return "linear";
+        case LayerOp::conv2d:
+            return "conv2d";
+        case LayerOp::matmul:
+            return "matmul";
     }
     return "?";
 }
@@ -54,7 +57,7 @@ bool is_dir(const std::string& p) {
 }  // namespace
 
 class TraceLoader {
-public:
+  public:
     explicit TraceLoader(Trace& t) : m_t(t) {}
 
     void load(const std::string& path) {
@@ -79,7 +82,8 @@ public:
             format.fail("expected \"accsim-trace\", got " + brief(format.value()));
         const JsonCursor version = root.at("version");
         if (!version.value().is_number_integer() || version.value().get<int64_t>() != 1)
-            version.fail("unsupported version " + brief(version.value()) + " (this accsim reads version 1)");
+            version.fail("unsupported version " + brief(version.value()) +
+                         " (this accsim reads version 1)");
         m_t.m_model = root.at("model").as_string();
         if (auto s = root.find("source")) m_t.m_source = s->as_string();
         if (auto m = root.find("meta")) m->require_object();
@@ -97,14 +101,17 @@ public:
         }
     }
 
-private:
+  private:
     void read_manifest() {
         std::ifstream f(m_t.m_manifest_path, std::ios::binary);
-        if (!f) throw InputError(m_t.m_manifest_path, "file", "cannot open the manifest (is this a trace directory?)");
+        if (!f)
+            throw InputError(m_t.m_manifest_path, "file",
+                             "cannot open the manifest (is this a trace directory?)");
         std::stringstream ss;
         ss << f.rdbuf();
         const std::string text = ss.str();
-        m_t.m_manifest = parse_json_document(text.data(), text.data() + text.size(), m_t.m_manifest_path);
+        m_t.m_manifest =
+            parse_json_document(text.data(), text.data() + text.size(), m_t.m_manifest_path);
     }
 
     void open_tensor_files(const JsonCursor& c) {
@@ -118,13 +125,15 @@ private:
         for (const JsonCursor& n : names) {
             const std::string file = n.as_string();
             if (file.empty()) n.fail("empty file name");
-            const std::string path = !file.empty() && file[0] == '/' ? file : m_t.m_dir + "/" + file;
+            const std::string path =
+                !file.empty() && file[0] == '/' ? file : m_t.m_dir + "/" + file;
             m_t.m_files.push_back(std::make_unique<SafetensorsFile>(path));
             for (const auto& kv : m_t.m_files.back()->tensors()) {
-                const auto [it, fresh] = m_tensors.emplace(kv.first, TensorRef{kv.first, m_t.m_files.back().get(), &kv.second});
+                const auto [it, fresh] = m_tensors.emplace(
+                    kv.first, TensorRef{kv.first, m_t.m_files.back().get(), &kv.second});
                 if (!fresh)
-                    n.fail("tensor \"" + kv.first + "\" appears in both " + it->second.file->path() +
-                           " and " + m_t.m_files.back()->path());
+                    n.fail("tensor \"" + kv.first + "\" appears in both " +
+                           it->second.file->path() + " and " + m_t.m_files.back()->path());
             }
         }
     }
@@ -151,8 +160,9 @@ private:
             if (v < lo || v > hi)
                 throw InputError(t.file->path(), t.name,
                                  "value " + std::to_string(v) + " at " + index_str(info.shape, i) +
-                                     " is outside the declared " + declared + " [" + std::to_string(lo) + ", " +
-                                     std::to_string(hi) + "] (" + where + ")");
+                                     " is outside the declared " + declared + " [" +
+                                     std::to_string(lo) + ", " + std::to_string(hi) + "] (" +
+                                     where + ")");
             if (v < min_v) min_v = v;
             if (v > max_v) max_v = v;
         }
@@ -165,34 +175,40 @@ private:
         OperandSpec op;
         op.role = role;
         op.tensor = tensor(c.at("tensor"));
-        op.format.bits = static_cast<int>(c.at("bits").as_int(OperandFormat::k_min_bits, OperandFormat::k_max_bits));
+        op.format.bits = static_cast<int>(
+            c.at("bits").as_int(OperandFormat::k_min_bits, OperandFormat::k_max_bits));
         op.format.is_signed = c.at("signed").as_bool();
         if (!is_integer_code_dtype(op.tensor.info->dtype))
             c.at("tensor").fail("tensor \"" + op.tensor.name + "\" has dtype " +
                                 to_string(op.tensor.info->dtype) +
                                 "; operand codes must be I8, U8, I16, U16 or I32");
-        if (auto z = c.find("zero_point")) op.zero_point = z->as_int(op.format.min(), op.format.max());
+        if (auto z = c.find("zero_point"))
+            op.zero_point = z->as_int(op.format.min(), op.format.max());
         if (auto s = c.find("scale")) {
             if (s->value().is_string()) {
                 TensorRef st = tensor(*s);
                 if (st.info->dtype != DType::F32)
-                    s->fail("scale tensor \"" + st.name + "\" has dtype " + to_string(st.info->dtype) + ", expected F32");
+                    s->fail("scale tensor \"" + st.name + "\" has dtype " +
+                            to_string(st.info->dtype) + ", expected F32");
                 for (int64_t i = 0; i < st.info->numel; ++i) {
                     const float v = read_f32(*st.info, i);
                     if (!(std::isfinite(v) && v > 0))
                         throw InputError(st.file->path(), st.name,
-                                         "scale " + std::to_string(v) + " at " + index_str(st.info->shape, i) +
+                                         "scale " + std::to_string(v) + " at " +
+                                             index_str(st.info->shape, i) +
                                              " is not a positive finite number");
                 }
                 op.scale_tensor = st;
             } else {
                 const double v = s->as_number();
-                if (!(std::isfinite(v) && v > 0)) s->fail("expected a positive number, got " + brief(s->value()));
+                if (!(std::isfinite(v) && v > 0))
+                    s->fail("expected a positive number, got " + brief(s->value()));
                 op.scale = v;
             }
         }
         check_values(op.tensor, op.format.min(), op.format.max(),
-                     std::to_string(op.format.bits) + "-bit " + (op.format.is_signed ? "signed" : "unsigned") + " range",
+                     std::to_string(op.format.bits) + "-bit " +
+                         (op.format.is_signed ? "signed" : "unsigned") + " range",
                      c.pointer(), op.min_value, op.max_value);
         return op;
     }
@@ -201,7 +217,8 @@ private:
     static int64_t bounded(const JsonCursor& v, int64_t lo, int64_t hi) {
         const nlohmann::json& j = v.value();
         if (j.is_number() && j.get<double>() < lo)
-            v.fail(std::string("expected a ") + (lo == 0 ? "non-negative" : "positive") + " integer, got " + brief(j));
+            v.fail(std::string("expected a ") + (lo == 0 ? "non-negative" : "positive") +
+                   " integer, got " + brief(j));
         return v.as_int(lo, hi);
     }
 
@@ -218,7 +235,8 @@ private:
                 for (std::size_t n : lengths) ok = ok || v.size() == n;
                 if (!ok) {
                     std::string forms;
-                    for (std::size_t n : lengths) forms += (forms.empty() ? "" : " or ") + std::to_string(n);
+                    for (std::size_t n : lengths)
+                        forms += (forms.empty() ? "" : " or ") + std::to_string(n);
                     v.fail(std::string("expected ") + what + ": an integer or a list of " + forms +
                            " integers, got " + brief(v.value()));
                 }
@@ -254,7 +272,8 @@ private:
         const auto& w = s.q.tensor.shape();
         const auto& x = s.x.tensor.shape();
         if (w.size() != 2)
-            l.at("weight").fail("weight \"" + s.q.tensor.name + "\" has shape " + shape_str(w) + ", expected [out, in]");
+            l.at("weight").fail("weight \"" + s.q.tensor.name + "\" has shape " + shape_str(w) +
+                                ", expected [out, in]");
         if (x.empty())
             l.at("input").fail("input \"" + s.x.tensor.name + "\" is a scalar, expected [..., in]");
         if (x.back() != w[1])
@@ -279,11 +298,14 @@ private:
             l.at("weight").fail("weight \"" + s.q.tensor.name + "\" has shape " + shape_str(w) +
                                 ", expected [C_out, C_in/groups, kH, kW]");
         if (x.size() != 4)
-            l.at("input").fail("input \"" + s.x.tensor.name + "\" has shape " + shape_str(x) + ", expected [B, C_in, H, W]");
+            l.at("input").fail("input \"" + s.x.tensor.name + "\" has shape " + shape_str(x) +
+                               ", expected [B, C_in, H, W]");
         LayerShape& sh = s.shape;
         sh.batch = x[0], sh.c_in = x[1], sh.height = x[2], sh.width = x[3];
         sh.channels = w[0], sh.kernel_h = w[2], sh.kernel_w = w[3];
-        const JsonCursor groups_at = l.find("conv2d") && l.at("conv2d").find("groups") ? l.at("conv2d").at("groups") : l.at("op");
+        const JsonCursor groups_at = l.find("conv2d") && l.at("conv2d").find("groups")
+                                         ? l.at("conv2d").at("groups")
+                                         : l.at("op");
         if (sh.c_in % p.groups)
             groups_at.fail("groups " + std::to_string(p.groups) + " does not divide the input's " +
                            std::to_string(sh.c_in) + " channels");
@@ -292,18 +314,20 @@ private:
                            std::to_string(sh.channels) + " output channels");
         if (w[1] != sh.c_in / p.groups)
             l.at("weight").fail("weight \"" + s.q.tensor.name + "\" has " + std::to_string(w[1]) +
-                                " input channels per group (shape " + shape_str(w) + "), but the input has " +
-                                std::to_string(sh.c_in) + " channels in " + std::to_string(p.groups) +
-                                " groups (shape " + shape_str(x) + ")");
+                                " input channels per group (shape " + shape_str(w) +
+                                "), but the input has " + std::to_string(sh.c_in) +
+                                " channels in " + std::to_string(p.groups) + " groups (shape " +
+                                shape_str(x) + ")");
         const int64_t eff_h = p.dilation_h * (sh.kernel_h - 1) + 1;
         const int64_t eff_w = p.dilation_w * (sh.kernel_w - 1) + 1;
         const int64_t span_h = sh.height + p.pad_top + p.pad_bottom - eff_h;
         const int64_t span_w = sh.width + p.pad_left + p.pad_right - eff_w;
         if (span_h < 0 || span_w < 0 || sh.kernel_h == 0 || sh.kernel_w == 0)
-            l.at("weight").fail("kernel " + std::to_string(sh.kernel_h) + "x" + std::to_string(sh.kernel_w) +
-                                " (dilated " + std::to_string(eff_h) + "x" + std::to_string(eff_w) +
-                                ") does not fit the padded input " + std::to_string(sh.height + p.pad_top + p.pad_bottom) +
-                                "x" + std::to_string(sh.width + p.pad_left + p.pad_right));
+            l.at("weight").fail("kernel " + std::to_string(sh.kernel_h) + "x" +
+                                std::to_string(sh.kernel_w) + " (dilated " + std::to_string(eff_h) +
+                                "x" + std::to_string(eff_w) + ") does not fit the padded input " +
+                                std::to_string(sh.height + p.pad_top + p.pad_bottom) + "x" +
+                                std::to_string(sh.width + p.pad_left + p.pad_right));
         sh.out_h = span_h / p.stride_h + 1;
         sh.out_w = span_w / p.stride_w + 1;
         sh.k = w[1] * sh.kernel_h * sh.kernel_w;
@@ -314,11 +338,16 @@ private:
     void shape_matmul(const JsonCursor& l, LayerSpec& s) {
         const auto& a = s.x.tensor.shape();
         const auto& b = s.q.tensor.shape();
-        if (a.size() < 2) l.at("lhs").fail("lhs \"" + s.x.tensor.name + "\" has shape " + shape_str(a) + ", expected [..., M, K]");
-        if (b.size() < 2) l.at("rhs").fail("rhs \"" + s.q.tensor.name + "\" has shape " + shape_str(b) + ", expected [..., K, N]");
+        if (a.size() < 2)
+            l.at("lhs").fail("lhs \"" + s.x.tensor.name + "\" has shape " + shape_str(a) +
+                             ", expected [..., M, K]");
+        if (b.size() < 2)
+            l.at("rhs").fail("rhs \"" + s.q.tensor.name + "\" has shape " + shape_str(b) +
+                             ", expected [..., K, N]");
         if (a.back() != b[b.size() - 2])
             l.at("rhs").fail("lhs " + shape_str(a) + " and rhs " + shape_str(b) +
-                             " disagree on K (" + std::to_string(a.back()) + " vs " + std::to_string(b[b.size() - 2]) + ")");
+                             " disagree on K (" + std::to_string(a.back()) + " vs " +
+                             std::to_string(b[b.size() - 2]) + ")");
         LayerShape& sh = s.shape;
         sh.lhs_batch_shape.assign(a.begin(), a.end() - 2);
         sh.rhs_batch_shape.assign(b.begin(), b.end() - 2);
@@ -330,7 +359,8 @@ private:
             const int64_t ea = da >= nb ? sh.lhs_batch_shape[da - nb] : 1;
             const int64_t eb = db >= nb ? sh.rhs_batch_shape[db - nb] : 1;
             if (ea != eb && ea != 1 && eb != 1)
-                l.at("rhs").fail("batch dimensions of lhs " + shape_str(a) + " and rhs " + shape_str(b) + " do not broadcast");
+                l.at("rhs").fail("batch dimensions of lhs " + shape_str(a) + " and rhs " +
+                                 shape_str(b) + " do not broadcast");
             sh.batch_shape[d] = ea == 1 ? eb : ea;
         }
         sh.k = a.back();
@@ -350,7 +380,9 @@ private:
         s.name = l.at("name").as_string();
         if (s.name.empty()) l.at("name").fail("empty layer name");
         const std::string op = l.at("op").as_enum({"linear", "conv2d", "matmul"});
-        s.op = op == "linear" ? LayerOp::linear : op == "conv2d" ? LayerOp::conv2d : LayerOp::matmul;
+        s.op = op == "linear"   ? LayerOp::linear
+               : op == "conv2d" ? LayerOp::conv2d
+                                : LayerOp::matmul;
         if (s.op == LayerOp::matmul) {
             l.allow_keys({"name", "op", "lhs", "rhs", "bias", "output", "meta"});
             s.x = parse_operand(l.at("lhs"), "lhs");
@@ -373,27 +405,32 @@ private:
         } else {
             shape_matmul(l, s);
         }
-        if (s.shape.k < 1) l.at("op").fail("the dot length K is 0 (shapes give no products to add)");
+        if (s.shape.k < 1)
+            l.at("op").fail("the dot length K is 0 (shapes give no products to add)");
         if (s.shape.k > k_max_dot_length)
-            l.at("op").fail("the dot length K = " + std::to_string(s.shape.k) + " exceeds " + std::to_string(k_max_dot_length));
+            l.at("op").fail("the dot length K = " + std::to_string(s.shape.k) + " exceeds " +
+                            std::to_string(k_max_dot_length));
         if (s.shape.outputs < 1) l.at("op").fail("the shapes give no outputs");
         if (s.q.scale_tensor) {
             const int64_t n = s.q.scale_tensor->info->numel;
             if (n != 1 && n != s.shape.channels)
-                l.at(s.q.role).at("scale").fail("scale tensor \"" + s.q.scale_tensor->name + "\" has " + std::to_string(n) +
+                l.at(s.q.role).at("scale").fail("scale tensor \"" + s.q.scale_tensor->name +
+                                                "\" has " + std::to_string(n) +
                                                 " values; expected 1 or one per output channel (" +
                                                 std::to_string(s.shape.channels) + ")");
         }
         if (s.x.scale_tensor && s.x.scale_tensor->info->numel != 1)
-            l.at(s.x.role).at("scale").fail("an " + s.x.role + " scale tensor must hold one value, \"" +
-                                            s.x.scale_tensor->name + "\" has " + std::to_string(s.x.scale_tensor->info->numel));
+            l.at(s.x.role).at("scale").fail(
+                "an " + s.x.role + " scale tensor must hold one value, \"" +
+                s.x.scale_tensor->name + "\" has " + std::to_string(s.x.scale_tensor->info->numel));
         if (auto b = l.find("bias")) s.bias = parse_bias(*b, s);
         if (auto o = l.find("output")) {
             o->require_object();
             o->allow_keys({"tensor"});
             const TensorRef t = tensor(o->at("tensor"));
             if (!is_wide_integer_dtype(t.info->dtype))
-                o->at("tensor").fail("output \"" + t.name + "\" has dtype " + to_string(t.info->dtype) + ", expected I32 or I64");
+                o->at("tensor").fail("output \"" + t.name + "\" has dtype " +
+                                     to_string(t.info->dtype) + ", expected I32 or I64");
             if (t.shape() != s.shape.output_shape)
                 o->at("tensor").fail("output \"" + t.name + "\" has shape " + shape_str(t.shape()) +
                                      ", but the layer computes " + shape_str(s.shape.output_shape));
@@ -409,16 +446,18 @@ private:
         bias.tensor = tensor(b.at("tensor"));
         if (auto bits = b.find("bits")) bias.bits = static_cast<int>(bits->as_int(1, 64));
         if (!is_wide_integer_dtype(bias.tensor.info->dtype))
-            b.at("tensor").fail("bias \"" + bias.tensor.name + "\" has dtype " + to_string(bias.tensor.info->dtype) +
+            b.at("tensor").fail("bias \"" + bias.tensor.name + "\" has dtype " +
+                                to_string(bias.tensor.info->dtype) +
                                 ", expected an integer dtype (I8, U8, I16, U16, I32, I64)");
         const auto& sh = bias.tensor.shape();
         if (sh.size() != 1 || sh[0] != s.shape.channels)
-            b.at("tensor").fail("bias \"" + bias.tensor.name + "\" has shape " + shape_str(sh) + ", expected [" +
-                                std::to_string(s.shape.channels) + "] (one per output channel)");
+            b.at("tensor").fail("bias \"" + bias.tensor.name + "\" has shape " + shape_str(sh) +
+                                ", expected [" + std::to_string(s.shape.channels) +
+                                "] (one per output channel)");
         const int64_t lo = bias.bits == 64 ? INT64_MIN : -(int64_t{1} << (bias.bits - 1));
         const int64_t hi = bias.bits == 64 ? INT64_MAX : (int64_t{1} << (bias.bits - 1)) - 1;
-        check_values(bias.tensor, lo, hi, std::to_string(bias.bits) + "-bit signed range", b.pointer(),
-                     bias.min_value, bias.max_value);
+        check_values(bias.tensor, lo, hi, std::to_string(bias.bits) + "-bit signed range",
+                     b.pointer(), bias.min_value, bias.max_value);
         return bias;
     }
 

@@ -81,7 +81,7 @@ struct LayerSpec {
 };
 
 class Trace {
-public:
+  public:
     // `path`: the trace directory (or its manifest.json). Throws InputError on any problem.
     static Trace load(const std::string& path);
 
@@ -93,7 +93,7 @@ public:
     const std::vector<LayerSpec>& layers() const { return m_layers; }
     std::vector<std::string> tensor_files() const;
 
-private:
+  private:
     std::string m_dir;
     std::string m_manifest_path;
     std::string m_model;

@@ -15,7 +15,8 @@ void write_trace(const std::string& dir, const nlohmann::json& manifest,
     if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST)
         throw InputError(dir, "directory", std::string("cannot create: ") + std::strerror(errno));
     if (!manifest.contains("tensors") || !manifest["tensors"].is_string())
-        throw InputError(dir + "/manifest.json", "/tensors", "the writer needs one safetensors file name");
+        throw InputError(dir + "/manifest.json", "/tensors",
+                         "the writer needs one safetensors file name");
     write_safetensors(dir + "/" + manifest["tensors"].get<std::string>(), tensors);
     std::ofstream f(dir + "/manifest.json", std::ios::trunc);
     if (!f) throw InputError(dir + "/manifest.json", "file", "cannot open for writing");

@@ -14,7 +14,8 @@ namespace {
 // Drives dot products into an AccumulatorUnit one product per clock and collects its results.
 struct Bench {
     sc_core::sc_clock clk{"clk", 1, sc_core::SC_NS};
-    sc_core::sc_signal<bool> in_valid{"in_valid"}, in_last{"in_last"}, out_valid{"out_valid"}, ovf{"ovf"};
+    sc_core::sc_signal<bool> in_valid{"in_valid"}, in_last{"in_last"}, out_valid{"out_valid"},
+        ovf{"ovf"};
     sc_core::sc_signal<sc_dt::int64> in_data{"in_data"}, out_data{"out_data"};
     AccumulatorUnit unit;
 
@@ -91,11 +92,12 @@ TEST_CASE("a saturating SystemC accumulator unit clamps and flags like the refer
     s.bits = 8;
     s.overflow = OverflowMode::saturate;
     Bench bench(s);
-    const std::vector<std::vector<int64_t>> dots = {{100, 27, 1, -5}, {-128, -1, 3}, {127, 0}, {-100, -100, 250}};
+    const std::vector<std::vector<int64_t>> dots = {
+        {100, 27, 1, -5}, {-128, -1, 3}, {127, 0}, {-100, -100, 250}};
     uint64_t flagged = 0;
     const std::vector<int64_t> got = bench.run(dots, flagged);
-    // 100+27=127, +1 -> 128 clamps to 127 (event), -5 -> 122; -128-1 clamps to -128 (event), +3 -> -125;
-    // 127+0 = 127; -100-100 clamps to -128 (event), +250 -> 122.
+    // 100+27=127, +1 -> 128 clamps to 127 (event), -5 -> 122; -128-1 clamps to -128 (event), +3 ->
+    // -125; 127+0 = 127; -100-100 clamps to -128 (event), +250 -> 122.
     CHECK(got == std::vector<int64_t>{122, -125, 127, 122});
     CHECK(flagged == 3);
     CHECK(bench.unit.events() == 3);

@@ -15,7 +15,9 @@ using namespace accsim;
 
 namespace {
 
-OperandFormat fmt(int bits, bool s) { return OperandFormat{bits, s}; }
+OperandFormat fmt(int bits, bool s) {
+    return OperandFormat{bits, s};
+}
 
 // The papers' formulas in floating point, written as printed.
 int datatype_float(double k, int n, int m, bool sx) {
@@ -26,7 +28,9 @@ int a2q_float(double l1, int n, bool sx) {
     const double b = std::log2(l1) + n - (sx ? 1 : 0);
     return static_cast<int>(std::ceil(b + std::log2(1 + std::pow(2.0, -b)) + 1));
 }
-int a2q_plus_float(double l1, int n) { return static_cast<int>(std::ceil(std::log2(l1 * (std::pow(2.0, n) - 1) + 2))); }
+int a2q_plus_float(double l1, int n) {
+    return static_cast<int>(std::ceil(std::log2(l1 * (std::pow(2.0, n) - 1) + 2)));
+}
 
 AccumulatorSpec one_stage(int bits) {
     AccumulatorSpec a;
@@ -61,15 +65,18 @@ TEST_CASE("the integer closed forms equal the papers' floating-point formulas") 
                     CAPTURE(k);
                     CAPTURE(n);
                     CAPTURE(m);
-                    CHECK(datatype_bits(k, fmt(n, sx), fmt(m, true)) == datatype_float(k, n, m, sx));
+                    CHECK(datatype_bits(k, fmt(n, sx), fmt(m, true)) ==
+                          datatype_float(k, n, m, sx));
                 }
     for (long long l1 : {1LL, 2LL, 3LL, 5LL, 127LL, 128LL, 1000LL, 99999LL, 1LL << 20})
         for (int n = 1; n <= 16; ++n)
             for (bool sx : {false, true}) {
                 CAPTURE(l1);
                 CAPTURE(n);
-                CHECK(a2q_bits(static_cast<u128>(l1), fmt(n, sx)) == a2q_float(static_cast<double>(l1), n, sx));
-                CHECK(a2q_plus_bits(static_cast<u128>(l1), fmt(n, sx)) == a2q_plus_float(static_cast<double>(l1), n));
+                CHECK(a2q_bits(static_cast<u128>(l1), fmt(n, sx)) ==
+                      a2q_float(static_cast<double>(l1), n, sx));
+                CHECK(a2q_plus_bits(static_cast<u128>(l1), fmt(n, sx)) ==
+                      a2q_plus_float(static_cast<double>(l1), n));
             }
 }
 
@@ -81,7 +88,8 @@ TEST_CASE("unsigned weights: the data-type bound stays safe (largest product (2^
     CHECK(datatype_float(100, 8, 8, false) == 23);
 }
 
-TEST_CASE("observed <= exact <= a2q <= datatype on random layers, and a2q+ is flagged when below exact") {
+TEST_CASE(
+    "observed <= exact <= a2q <= datatype on random layers, and a2q+ is flagged when below exact") {
     std::mt19937_64 rng(11);
     int plus_below = 0;
     for (int trial = 0; trial < 300; ++trial) {
@@ -96,14 +104,16 @@ TEST_CASE("observed <= exact <= a2q <= datatype on random layers, and a2q+ is fl
         for (int c = 0; c < channels; ++c) {
             std::vector<int32_t> w(k);
             for (auto& v : w) {
-                v = static_cast<int32_t>(q.min() + static_cast<int64_t>(rng() % (q.max() - q.min() + 1)));
+                v = static_cast<int32_t>(q.min() +
+                                         static_cast<int64_t>(rng() % (q.max() - q.min() + 1)));
                 if (skewed) v = v < 0 ? -v - 1 : v;
             }
             sb.add_channel(w.data());
             for (int s = 0; s < 3; ++s) {
                 std::vector<int64_t> p(k);
                 for (int64_t i = 0; i < k; ++i)
-                    p[i] = int64_t{w[i]} * (x.min() + static_cast<int64_t>(rng() % (x.max() - x.min() + 1)));
+                    p[i] = int64_t{w[i]} *
+                           (x.min() + static_cast<int64_t>(rng() % (x.max() - x.min() + 1)));
                 DotOutcome o;
                 ref.reduce(p.data(), p.size(), std::nullopt, o);
                 observed.merge(o.observed_by_stage[0]);
@@ -129,12 +139,15 @@ TEST_CASE("the exact bound is reached by the adversarial input, per stage too") 
         const OperandFormat q = fmt(2 + static_cast<int>(rng() % 8), true);
         const int64_t k = 1 + static_cast<int64_t>(rng() % 200);
         std::vector<int32_t> w(k);
-        for (auto& v : w) v = static_cast<int32_t>(q.min() + static_cast<int64_t>(rng() % (q.max() - q.min() + 1)));
+        for (auto& v : w)
+            v = static_cast<int32_t>(q.min() +
+                                     static_cast<int64_t>(rng() % (q.max() - q.min() + 1)));
 
         AccumulatorSpec acc;
         const int64_t tile = 1 + static_cast<int64_t>(rng() % 40);
         acc.stages.push_back(StageSpec{64, OverflowMode::wrap, tile, Reduction::sequential});
-        acc.stages.push_back(StageSpec{64, OverflowMode::wrap, std::nullopt, Reduction::sequential});
+        acc.stages.push_back(
+            StageSpec{64, OverflowMode::wrap, std::nullopt, Reduction::sequential});
         StaticBounds sb(x, q, k, acc);
         sb.add_channel(w.data());
         ReferenceReducer ref(acc);
@@ -161,7 +174,9 @@ TEST_CASE("the exact bound is reached by the adversarial input, per stage too") 
     }
 }
 
-TEST_CASE("tiles at risk: a 2-stage layout flags exactly the (channel, tile) pairs whose range exceeds the stage") {
+TEST_CASE(
+    "tiles at risk: a 2-stage layout flags exactly the (channel, tile) pairs whose range exceeds "
+    "the stage") {
     // x unsigned 4-bit [0, 15]; one channel of 8 weights, tiles of 4.
     // tile 0: 7,7,7,7 -> [0, 420] needs 10 bits; tile 1: 1,-1,1,-1 -> [-30, 30] needs 6 bits.
     const std::vector<int32_t> w = {7, 7, 7, 7, 1, -1, 1, -1};

@@ -51,7 +51,9 @@ std::string write_temp(const std::string& name, const std::string& text) {
 
 }  // namespace
 
-TEST_CASE("the contract's example config parses into specs, with defaults filled in the effective config") {
+TEST_CASE(
+    "the contract's example config parses into specs, with defaults filled in the effective "
+    "config") {
     const HwConfig c = parse_config(example(), "x.json", true);
     CHECK(c.name == "systolic-32x32-ws");
     CHECK(c.target == Target::asic);
@@ -78,12 +80,15 @@ TEST_CASE("configs/default.json is valid") {
 TEST_CASE("config rules, each with its located message") {
     json j = example();
     j["accumulator"]["stages"][1]["overfow"] = "wrap";
-    CHECK(error_of(j) == "x.json: /accumulator/stages/1: unknown key \"overfow\" (valid: bits, length, overflow, reduction)");
+    CHECK(error_of(j) ==
+          "x.json: /accumulator/stages/1: unknown key \"overfow\" (valid: bits, length, overflow, "
+          "reduction)");
 
     j = example();
     j["colour"] = 1;
     CHECK(error_of(j) ==
-          "x.json: /: unknown key \"colour\" (valid: name, description, target, clock_mhz, array, mapping, accumulator)");
+          "x.json: /: unknown key \"colour\" (valid: name, description, target, clock_mhz, array, "
+          "mapping, accumulator)");
 
     j = example();
     j["accumulator"]["stages"] = json::array();
@@ -92,51 +97,69 @@ TEST_CASE("config rules, each with its located message") {
     for (int bits : {1, 65, 0, -8}) {
         j = example();
         j["accumulator"]["stages"][1]["bits"] = bits;
-        CHECK(error_of(j) == "x.json: /accumulator/stages/1/bits: expected an integer in [2, 64], got " + std::to_string(bits));
+        CHECK(error_of(j) ==
+              "x.json: /accumulator/stages/1/bits: expected an integer in [2, 64], got " +
+                  std::to_string(bits));
     }
     j = example();
     j["accumulator"]["stages"][0]["bits"] = "16";
-    CHECK(error_of(j) == "x.json: /accumulator/stages/0/bits: expected an integer in [2, 64], got \"16\"");
+    CHECK(error_of(j) ==
+          "x.json: /accumulator/stages/0/bits: expected an integer in [2, 64], got \"16\"");
     j["accumulator"]["stages"][0]["bits"] = 16.5;
-    CHECK(error_of(j) == "x.json: /accumulator/stages/0/bits: expected an integer in [2, 64], got 16.5");
+    CHECK(error_of(j) ==
+          "x.json: /accumulator/stages/0/bits: expected an integer in [2, 64], got 16.5");
 
     for (int len : {0, -3}) {
         j = example();
         j["accumulator"]["stages"][0]["length"] = len;
-        CHECK(error_of(j) == "x.json: /accumulator/stages/0/length: expected a positive integer, got " + std::to_string(len));
+        CHECK(error_of(j) ==
+              "x.json: /accumulator/stages/0/length: expected a positive integer, got " +
+                  std::to_string(len));
     }
     j = example();
     j["accumulator"]["stages"][1]["length"] = 8;
     CHECK(error_of(j) ==
-          "x.json: /accumulator/stages/1/length: the last stage takes no length: its one tile covers the whole dot product");
+          "x.json: /accumulator/stages/1/length: the last stage takes no length: its one tile "
+          "covers the whole dot product");
     j = example();
     j["accumulator"]["stages"][0].erase("length");
-    CHECK(error_of(j) == "x.json: /accumulator/stages/0: missing required key \"length\" (every stage but the last "
-                         "splits its inputs into tiles)");
+    CHECK(
+        error_of(j) ==
+        "x.json: /accumulator/stages/0: missing required key \"length\" (every stage but the last "
+        "splits its inputs into tiles)");
 
     j = example();
     j["accumulator"]["stages"][0]["overflow"] = "wrp";
-    CHECK(error_of(j) == "x.json: /accumulator/stages/0/overflow: expected one of \"wrap\", \"saturate\", got \"wrp\"");
+    CHECK(error_of(j) ==
+          "x.json: /accumulator/stages/0/overflow: expected one of \"wrap\", \"saturate\", got "
+          "\"wrp\"");
     j = example();
     j["accumulator"]["stages"][0]["reduction"] = "pairwise";
     CHECK(error_of(j) ==
-          "x.json: /accumulator/stages/0/reduction: expected one of \"sequential\", \"tree\", got \"pairwise\"");
+          "x.json: /accumulator/stages/0/reduction: expected one of \"sequential\", \"tree\", got "
+          "\"pairwise\"");
     j = example();
     j["mapping"]["k_order"] = "nhwc";
-    CHECK(error_of(j) == "x.json: /mapping/k_order: expected one of \"c_kh_kw\", \"kh_kw_c\", got \"nhwc\"");
+    CHECK(error_of(j) ==
+          "x.json: /mapping/k_order: expected one of \"c_kh_kw\", \"kh_kw_c\", got \"nhwc\"");
     j = example();
     j["accumulator"]["bias"] = "middle";
-    CHECK(error_of(j) == "x.json: /accumulator/bias: expected one of \"last\", \"first\", \"none\", got \"middle\"");
+    CHECK(
+        error_of(j) ==
+        "x.json: /accumulator/bias: expected one of \"last\", \"first\", \"none\", got \"middle\"");
 
     j = example();
     j.erase("array");
     CHECK(error_of(j) == "x.json: /: missing required key \"array\"");
     j = example();
     j["array"]["kind"] = "mesh";
-    CHECK(error_of(j) == "x.json: /array/kind: expected one of \"systolic\", \"vector\", \"tensor_core\", got \"mesh\"");
+    CHECK(error_of(j) ==
+          "x.json: /array/kind: expected one of \"systolic\", \"vector\", \"tensor_core\", got "
+          "\"mesh\"");
     j = example();
     j["array"]["dataflow"] = "rs";
-    CHECK(error_of(j) == "x.json: /array/dataflow: expected one of \"os\", \"ws\", \"is\", got \"rs\"");
+    CHECK(error_of(j) ==
+          "x.json: /array/dataflow: expected one of \"os\", \"ws\", \"is\", got \"rs\"");
     j = example();
     j["array"] = {{"kind", "vector"}, {"pe", 4}, {"rows", 2}, {"simd", 8}};
     CHECK(error_of(j) == "x.json: /array: unknown key \"rows\" (valid: kind, pe, simd)");
@@ -148,14 +171,16 @@ TEST_CASE("config rules, each with its located message") {
     CHECK(error_of(j) == "x.json: /clock_mhz: expected a clock in MHz in (0, 100000], got 0");
     j = example();
     j["target"] = "cpu";
-    CHECK(error_of(j) == "x.json: /target: expected one of \"asic\", \"fpga\", \"gpu\", got \"cpu\"");
+    CHECK(error_of(j) ==
+          "x.json: /target: expected one of \"asic\", \"fpga\", \"gpu\", got \"cpu\"");
 }
 
 TEST_CASE("the other array kinds parse") {
     json j = example();
     j["array"] = {{"kind", "vector"}, {"pe", 16}, {"simd", 32}};
     CHECK(parse_config(j, "x.json", true).array->simd == 32);
-    j["array"] = {{"kind", "tensor_core"}, {"m", 16}, {"n", 8}, {"k", 32}, {"units", 432}, {"mma_cycles", 2}};
+    j["array"] = {{"kind", "tensor_core"}, {"m", 16},        {"n", 8}, {"k", 32},
+                  {"units", 432},          {"mma_cycles", 2}};
     const HwConfig c = parse_config(j, "x.json", true);
     CHECK(c.array->kind == ArrayKind::tensor_core);
     CHECK(c.effective["array"]["units"] == 432);
@@ -164,7 +189,8 @@ TEST_CASE("the other array kinds parse") {
 TEST_CASE("--acc shorthand: stages, lengths, policies, reductions") {
     CHECK(parse_acc_shorthand("16") == json::parse(R"([{"bits":16,"overflow":"wrap"}])"));
     CHECK(parse_acc_shorthand("128x16,32:sat") ==
-          json::parse(R"([{"length":128,"bits":16,"overflow":"wrap"},{"bits":32,"overflow":"saturate"}])"));
+          json::parse(
+              R"([{"length":128,"bits":16,"overflow":"wrap"},{"bits":32,"overflow":"saturate"}])"));
     CHECK(parse_acc_shorthand("4x8:tree,2x12:sat:tree,64:wrap") ==
           json::parse(R"([{"length":4,"bits":8,"overflow":"wrap","reduction":"tree"},
                           {"length":2,"bits":12,"overflow":"saturate","reduction":"tree"},
@@ -180,18 +206,25 @@ TEST_CASE("a malformed --acc names the stage and what is wrong") {
         }
         return std::string();
     };
-    const std::string form = "expected stages like 16, 128x16 or 128x16,32:sat ([LENGTHx]BITS[:wrap|:sat][:tree])";
+    const std::string form =
+        "expected stages like 16, 128x16 or 128x16,32:sat ([LENGTHx]BITS[:wrap|:sat][:tree])";
     CHECK(err("") == "--acc: \"\": empty; " + form);
-    CHECK(err("x16") == "--acc: x16: stage 1 \"x16\": tile length must be a positive integer; " + form);
-    CHECK(err("0x16,32") == "--acc: 0x16,32: stage 1 \"0x16\": tile length must be a positive integer; " + form);
+    CHECK(err("x16") ==
+          "--acc: x16: stage 1 \"x16\": tile length must be a positive integer; " + form);
+    CHECK(err("0x16,32") ==
+          "--acc: 0x16,32: stage 1 \"0x16\": tile length must be a positive integer; " + form);
     CHECK(err("128x") == "--acc: 128x: stage 1 \"128x\": " + form);
     CHECK(err("sixteen") == "--acc: sixteen: stage 1 \"sixteen\": " + form);
     CHECK(err("1") == "--acc: 1: stage 1 \"1\": bits must be in [2, 64], got 1");
     CHECK(err("128x16,65") == "--acc: 128x16,65: stage 2 \"65\": bits must be in [2, 64], got 65");
-    CHECK(err("16:wrp") == "--acc: 16:wrp: stage 1 \"16:wrp\": unknown flag \":wrp\" (valid: wrap, sat, tree, seq)");
+    CHECK(err("16:wrp") ==
+          "--acc: 16:wrp: stage 1 \"16:wrp\": unknown flag \":wrp\" (valid: wrap, sat, tree, seq)");
     CHECK(err("128x16") ==
-          "--acc: 128x16: stage 1 \"128x16\": the last stage takes no tile length (its one tile covers the whole dot product)");
-    CHECK(err("16,32") == "--acc: 16,32: stage 1 \"16\": every stage but the last needs a tile length, e.g. 128x16");
+          "--acc: 128x16: stage 1 \"128x16\": the last stage takes no tile length (its one tile "
+          "covers the whole dot product)");
+    CHECK(
+        err("16,32") ==
+        "--acc: 16,32: stage 1 \"16\": every stage but the last needs a tile length, e.g. 128x16");
     CHECK(err("128x16,,32") == "--acc: 128x16,,32: stage 2 \"\": " + form);
 }
 
@@ -217,16 +250,21 @@ TEST_CASE("--set overrides any field by dotted path with list indices") {
         }
         return std::string();
     };
-    CHECK(err("accumulator.stages.0.bits") ==
-          "--set: accumulator.stages.0.bits: expected PATH=VALUE, e.g. accumulator.stages.0.bits=16");
+    CHECK(
+        err("accumulator.stages.0.bits") ==
+        "--set: accumulator.stages.0.bits: expected PATH=VALUE, e.g. accumulator.stages.0.bits=16");
     CHECK(err("=3") == "--set: =3: empty PATH before '='");
     CHECK(err("name=") == "--set: name=: empty VALUE after '='");
-    CHECK(err("accumulator..bits=3") == "--set: accumulator..bits=3: empty component in PATH \"accumulator..bits\"");
+    CHECK(err("accumulator..bits=3") ==
+          "--set: accumulator..bits=3: empty component in PATH \"accumulator..bits\"");
     CHECK(err("accumulator.stages.first.bits=3") ==
-          "--set: accumulator.stages.first.bits=3: \"first\" is not a list index (/accumulator/stages is a list)");
+          "--set: accumulator.stages.first.bits=3: \"first\" is not a list index "
+          "(/accumulator/stages is a list)");
     CHECK(err("accumulator.stages.5.bits=3") ==
-          "--set: accumulator.stages.5.bits=3: index 5 is past the end of /accumulator/stages (2 entries)");
-    CHECK(err("clock_mhz.value=3") == "--set: clock_mhz.value=3: cannot descend into /clock_mhz, which holds 1000");
+          "--set: accumulator.stages.5.bits=3: index 5 is past the end of /accumulator/stages (2 "
+          "entries)");
+    CHECK(err("clock_mhz.value=3") ==
+          "--set: clock_mhz.value=3: cannot descend into /clock_mhz, which holds 1000");
 }
 
 TEST_CASE("errors in fields set by --set or --acc name the option, not the file") {
@@ -234,9 +272,12 @@ TEST_CASE("errors in fields set by --set or --acc name the option, not the file"
     ConfigSources s;
     s.file = file;
     s.sets = {"accumulator.stages.0.bits=80"};
-    CHECK(error_of(s) == "--set: /accumulator/stages/0/bits: expected an integer in [2, 64], got 80");
+    CHECK(error_of(s) ==
+          "--set: /accumulator/stages/0/bits: expected an integer in [2, 64], got 80");
     s.sets = {"accumulator.stages.0.bitz=16"};
-    CHECK(error_of(s) == "--set: /accumulator/stages/0: unknown key \"bitz\" (valid: bits, length, overflow, reduction)");
+    CHECK(error_of(s) ==
+          "--set: /accumulator/stages/0: unknown key \"bitz\" (valid: bits, length, overflow, "
+          "reduction)");
     s.sets = {"array.rows=0"};
     CHECK(error_of(s) == "--set: /array/rows: expected a positive integer, got 0");
     // A problem elsewhere in the file is still the file's.
@@ -244,7 +285,8 @@ TEST_CASE("errors in fields set by --set or --acc name the option, not the file"
     bad["clock_mhz"] = -1;
     s.file = write_temp("cfg_bad.json", bad.dump());
     s.sets = {"accumulator.stages.0.bits=16"};
-    CHECK(error_of(s) == s.file.value() + ": /clock_mhz: expected a clock in MHz in (0, 100000], got -1");
+    CHECK(error_of(s) ==
+          s.file.value() + ": /clock_mhz: expected a clock in MHz in (0, 100000], got -1");
 }
 
 TEST_CASE("--acc replaces the file's stages; without a file it makes an audit-only config") {

@@ -39,7 +39,9 @@ struct Format {
     int bits = 8;
     bool is_signed = true;
     int64_t min() const { return is_signed ? -(int64_t{1} << (bits - 1)) : 0; }
-    int64_t max() const { return is_signed ? (int64_t{1} << (bits - 1)) - 1 : (int64_t{1} << bits) - 1; }
+    int64_t max() const {
+        return is_signed ? (int64_t{1} << (bits - 1)) - 1 : (int64_t{1} << bits) - 1;
+    }
     DType dtype() const {
         if (bits <= 8) return is_signed ? DType::I8 : DType::U8;
         return is_signed ? DType::I16 : DType::U16;
@@ -62,11 +64,13 @@ std::vector<int64_t> random_codes(std::mt19937_64& rng, int64_t n, Format f) {
 }
 
 json operand(const std::string& tensor, Format f, int64_t zero_point = 0) {
-    return {{"tensor", tensor}, {"bits", f.bits}, {"signed", f.is_signed}, {"zero_point", zero_point}};
+    return {
+        {"tensor", tensor}, {"bits", f.bits}, {"signed", f.is_signed}, {"zero_point", zero_point}};
 }
 
 // Writes a one-layer trace into its own scratch directory and loads it.
-Trace write_and_load(const std::string& name, const json& layer, const std::vector<TensorBlob>& blobs) {
+Trace write_and_load(const std::string& name, const json& layer,
+                     const std::vector<TensorBlob>& blobs) {
     const std::string dir = scratch_dir(name);
     const json manifest = {{"format", "accsim-trace"},
                            {"version", 1},
@@ -95,7 +99,8 @@ void check_dot_products(const LoweredLayer& low, const std::vector<int64_t>& exp
     const int64_t n = static_cast<int64_t>(expected.size());
     REQUIRE(low.positions() * low.per_position() == n);
     REQUIRE(low.layer().shape.outputs == n);
-    std::vector<int32_t> x(static_cast<std::size_t>(low.k())), scratch(static_cast<std::size_t>(low.k()));
+    std::vector<int32_t> x(static_cast<std::size_t>(low.k())),
+        scratch(static_cast<std::size_t>(low.k()));
     std::vector<int> seen(static_cast<std::size_t>(n), 0);
     Mismatches bad;
     for (int64_t pos = 0; pos < low.positions(); ++pos) {
@@ -105,15 +110,16 @@ void check_dot_products(const LoweredLayer& low, const std::vector<int64_t>& exp
             int64_t sum = 0;
             for (int64_t i = 0; i < low.k(); ++i) sum += int64_t{q[i]} * x[i];
             const int64_t idx = low.output_index(pos, j);
-            const std::string at = "pos " + std::to_string(pos) + " j " + std::to_string(j) + " -> output " +
-                                   std::to_string(idx);
+            const std::string at = "pos " + std::to_string(pos) + " j " + std::to_string(j) +
+                                   " -> output " + std::to_string(idx);
             if (idx < 0 || idx >= n) {
                 bad.add(at + ": index out of range");
                 continue;
             }
             ++seen[idx];
             if (sum != expected[idx])
-                bad.add(at + ": dot product " + std::to_string(sum) + ", direct " + std::to_string(expected[idx]));
+                bad.add(at + ": dot product " + std::to_string(sum) + ", direct " +
+                        std::to_string(expected[idx]));
             if (low.channel(pos, j) != channel_of(idx))
                 bad.add(at + ": channel " + std::to_string(low.channel(pos, j)) + ", expected " +
                         std::to_string(channel_of(idx)));
@@ -141,8 +147,12 @@ struct ConvCase {
 
     int64_t cg() const { return c_in / groups; }
     int64_t k() const { return cg() * kernel_h * kernel_w; }
-    int64_t out_h() const { return (height + pad_top + pad_bottom - dilation_h * (kernel_h - 1) - 1) / stride_h + 1; }
-    int64_t out_w() const { return (width + pad_left + pad_right - dilation_w * (kernel_w - 1) - 1) / stride_w + 1; }
+    int64_t out_h() const {
+        return (height + pad_top + pad_bottom - dilation_h * (kernel_h - 1) - 1) / stride_h + 1;
+    }
+    int64_t out_w() const {
+        return (width + pad_left + pad_right - dilation_w * (kernel_w - 1) - 1) / stride_w + 1;
+    }
     std::vector<int64_t> input_shape() const { return {batch, c_in, height, width}; }
     std::vector<int64_t> weight_shape() const { return {c_out, cg(), kernel_h, kernel_w}; }
 
@@ -160,22 +170,24 @@ struct ConvCase {
     }
 
     std::string describe() const {
-        return "B" + std::to_string(batch) + " C_in " + std::to_string(c_in) + " " + std::to_string(height) + "x" +
-               std::to_string(width) + ", C_out " + std::to_string(c_out) + " kernel " + std::to_string(kernel_h) +
-               "x" + std::to_string(kernel_w) + ", conv2d " + params().dump() + ", zero_point " +
+        return "B" + std::to_string(batch) + " C_in " + std::to_string(c_in) + " " +
+               std::to_string(height) + "x" + std::to_string(width) + ", C_out " +
+               std::to_string(c_out) + " kernel " + std::to_string(kernel_h) + "x" +
+               std::to_string(kernel_w) + ", conv2d " + params().dump() + ", zero_point " +
                std::to_string(zero_point);
     }
 };
 
 // The input at (b, c, ih, iw), or the zero point where that lies in the padding.
-int64_t padded_input(const ConvCase& cc, const std::vector<int64_t>& x, int64_t b, int64_t c, int64_t ih,
-                     int64_t iw) {
+int64_t padded_input(const ConvCase& cc, const std::vector<int64_t>& x, int64_t b, int64_t c,
+                     int64_t ih, int64_t iw) {
     const bool inside = ih >= 0 && ih < cc.height && iw >= 0 && iw < cc.width;
     return inside ? x[((b * cc.c_in + c) * cc.height + ih) * cc.width + iw] : cc.zero_point;
 }
 
 // output[b][co][oh][ow] = sum over ci in co's group, kh, kw of w[co][ci][kh][kw] * padded x.
-std::vector<int64_t> direct_conv2d(const ConvCase& cc, const std::vector<int64_t>& x, const std::vector<int64_t>& w) {
+std::vector<int64_t> direct_conv2d(const ConvCase& cc, const std::vector<int64_t>& x,
+                                   const std::vector<int64_t>& w) {
     const int64_t oh_n = cc.out_h(), ow_n = cc.out_w(), per_group = cc.c_out / cc.groups;
     std::vector<int64_t> y;
     for (int64_t b = 0; b < cc.batch; ++b)
@@ -187,10 +199,13 @@ std::vector<int64_t> direct_conv2d(const ConvCase& cc, const std::vector<int64_t
                     for (int64_t ci = 0; ci < cc.cg(); ++ci)
                         for (int64_t kh = 0; kh < cc.kernel_h; ++kh)
                             for (int64_t kw = 0; kw < cc.kernel_w; ++kw) {
-                                const int64_t ih = oh * cc.stride_h - cc.pad_top + kh * cc.dilation_h;
-                                const int64_t iw = ow * cc.stride_w - cc.pad_left + kw * cc.dilation_w;
-                                acc += w[((co * cc.cg() + ci) * cc.kernel_h + kh) * cc.kernel_w + kw] *
-                                       padded_input(cc, x, b, g * cc.cg() + ci, ih, iw);
+                                const int64_t ih =
+                                    oh * cc.stride_h - cc.pad_top + kh * cc.dilation_h;
+                                const int64_t iw =
+                                    ow * cc.stride_w - cc.pad_left + kw * cc.dilation_w;
+                                acc +=
+                                    w[((co * cc.cg() + ci) * cc.kernel_h + kh) * cc.kernel_w + kw] *
+                                    padded_input(cc, x, b, g * cc.cg() + ci, ih, iw);
                             }
                     y.push_back(acc);
                 }
@@ -199,14 +214,15 @@ std::vector<int64_t> direct_conv2d(const ConvCase& cc, const std::vector<int64_t
 
 // The index in a group's dot product of tap (c, kh, kw), in each k order.
 int64_t k_index(const ConvCase& cc, KOrder order, int64_t c, int64_t kh, int64_t kw) {
-    return order == KOrder::kh_kw_c ? (kh * cc.kernel_w + kw) * cc.cg() + c : (c * cc.kernel_h + kh) * cc.kernel_w + kw;
+    return order == KOrder::kh_kw_c ? (kh * cc.kernel_w + kw) * cc.cg() + c
+                                    : (c * cc.kernel_h + kh) * cc.kernel_w + kw;
 }
 
 // Element by element: gather_x's x[k(c, kh, kw)] is the padded input under kernel tap (kh, kw)
 // of channel c of the position's group, and weights(co)[k(c, kh, kw)] is w[co][c][kh][kw]. In
 // c_kh_kw order the weight rows are exactly PyTorch's weight.flatten(1).
-void check_conv_elements(const ConvCase& cc, const LoweredLayer& low, KOrder order, const std::vector<int64_t>& x,
-                         const std::vector<int64_t>& w) {
+void check_conv_elements(const ConvCase& cc, const LoweredLayer& low, KOrder order,
+                         const std::vector<int64_t>& x, const std::vector<int64_t>& w) {
     const int64_t oh_n = cc.out_h(), ow_n = cc.out_w(), per_group = cc.c_out / cc.groups;
     std::vector<int32_t> got(static_cast<std::size_t>(low.k()));
     Mismatches bad;
@@ -219,13 +235,16 @@ void check_conv_elements(const ConvCase& cc, const LoweredLayer& low, KOrder ord
         for (int64_t c = 0; c < cc.cg(); ++c)
             for (int64_t kh = 0; kh < cc.kernel_h; ++kh)
                 for (int64_t kw = 0; kw < cc.kernel_w; ++kw) {
-                    const int64_t want = padded_input(cc, x, b, g * cc.cg() + c, oh * cc.stride_h - cc.pad_top + kh * cc.dilation_h,
-                                                      ow * cc.stride_w - cc.pad_left + kw * cc.dilation_w);
+                    const int64_t want =
+                        padded_input(cc, x, b, g * cc.cg() + c,
+                                     oh * cc.stride_h - cc.pad_top + kh * cc.dilation_h,
+                                     ow * cc.stride_w - cc.pad_left + kw * cc.dilation_w);
                     const int64_t k = k_index(cc, order, c, kh, kw);
                     if (got[k] != want)
-                        bad.add("pos " + std::to_string(pos) + " x[" + std::to_string(k) + "] (c " + std::to_string(c) +
-                                ", kh " + std::to_string(kh) + ", kw " + std::to_string(kw) + ") = " +
-                                std::to_string(got[k]) + ", padded input " + std::to_string(want));
+                        bad.add("pos " + std::to_string(pos) + " x[" + std::to_string(k) + "] (c " +
+                                std::to_string(c) + ", kh " + std::to_string(kh) + ", kw " +
+                                std::to_string(kw) + ") = " + std::to_string(got[k]) +
+                                ", padded input " + std::to_string(want));
                 }
     }
     for (int64_t co = 0; co < cc.c_out; ++co)
@@ -233,10 +252,12 @@ void check_conv_elements(const ConvCase& cc, const LoweredLayer& low, KOrder ord
             for (int64_t kh = 0; kh < cc.kernel_h; ++kh)
                 for (int64_t kw = 0; kw < cc.kernel_w; ++kw) {
                     const int64_t k = k_index(cc, order, c, kh, kw);
-                    const int64_t want = w[((co * cc.cg() + c) * cc.kernel_h + kh) * cc.kernel_w + kw];
+                    const int64_t want =
+                        w[((co * cc.cg() + c) * cc.kernel_h + kh) * cc.kernel_w + kw];
                     if (low.weights(co)[k] != want)
-                        bad.add("weights(" + std::to_string(co) + ")[" + std::to_string(k) + "] = " +
-                                std::to_string(low.weights(co)[k]) + ", w[co][c][kh][kw] " + std::to_string(want));
+                        bad.add("weights(" + std::to_string(co) + ")[" + std::to_string(k) +
+                                "] = " + std::to_string(low.weights(co)[k]) +
+                                ", w[co][c][kh][kw] " + std::to_string(want));
                 }
     INFO("first mismatch: " << bad.first);
     CHECK(bad.count == 0);
@@ -256,9 +277,10 @@ void check_conv(const std::string& name, const ConvCase& cc, std::mt19937_64& rn
                         {"input", operand("x", cc.input, cc.zero_point)},
                         {"weight", operand("w", cc.weight)},
                         {"conv2d", cc.params()}};
-    const Trace trace = write_and_load(name, layer,
-                                       {make_int_blob("x", cc.input.dtype(), cc.input_shape(), x),
-                                        make_int_blob("w", cc.weight.dtype(), cc.weight_shape(), w)});
+    const Trace trace =
+        write_and_load(name, layer,
+                       {make_int_blob("x", cc.input.dtype(), cc.input_shape(), x),
+                        make_int_blob("w", cc.weight.dtype(), cc.weight_shape(), w)});
     const LayerSpec& spec = trace.layers().at(0);
     CHECK(spec.shape.out_h == cc.out_h());
     CHECK(spec.shape.out_w == cc.out_w());
@@ -277,7 +299,8 @@ void check_conv(const std::string& name, const ConvCase& cc, std::mt19937_64& rn
 
 ConvCase square_conv(int64_t c_in, int64_t size, int64_t c_out, int64_t kernel) {
     ConvCase cc;
-    cc.c_in = c_in, cc.height = cc.width = size, cc.c_out = c_out, cc.kernel_h = cc.kernel_w = kernel;
+    cc.c_in = c_in, cc.height = cc.width = size, cc.c_out = c_out,
+    cc.kernel_h = cc.kernel_w = kernel;
     return cc;
 }
 
@@ -290,7 +313,10 @@ void check_linear(const std::string& name, const std::vector<int64_t>& input_sha
     const int64_t rows = product(input_shape) / in;
     const std::vector<int64_t> x = random_codes(rng, product(input_shape), fx);
     const std::vector<int64_t> w = random_codes(rng, out * in, fw);
-    const json layer = {{"name", name}, {"op", "linear"}, {"input", operand("x", fx)}, {"weight", operand("w", fw)}};
+    const json layer = {{"name", name},
+                        {"op", "linear"},
+                        {"input", operand("x", fx)},
+                        {"weight", operand("w", fw)}};
     const Trace trace = write_and_load(name, layer,
                                        {make_int_blob("x", fx.dtype(), input_shape, x),
                                         make_int_blob("w", fw.dtype(), {out, in}, w)});
@@ -329,21 +355,24 @@ std::vector<int64_t> broadcast(const std::vector<int64_t>& a, const std::vector<
 int64_t operand_batch(const std::vector<int64_t>& own, const std::vector<int64_t>& coord) {
     int64_t idx = 0;
     const std::size_t lead = coord.size() - own.size();
-    for (std::size_t d = 0; d < own.size(); ++d) idx = idx * own[d] + (own[d] == 1 ? 0 : coord[lead + d]);
+    for (std::size_t d = 0; d < own.size(); ++d)
+        idx = idx * own[d] + (own[d] == 1 ? 0 : coord[lead + d]);
     return idx;
 }
 
-void check_matmul(const std::string& name, const std::vector<int64_t>& lhs_shape, const std::vector<int64_t>& rhs_shape,
-                  std::mt19937_64& rng) {
+void check_matmul(const std::string& name, const std::vector<int64_t>& lhs_shape,
+                  const std::vector<int64_t>& rhs_shape, std::mt19937_64& rng) {
     INFO("matmul " << name);
     const Format fa{8, true}, fb{6, false};
-    const int64_t m_n = lhs_shape[lhs_shape.size() - 2], k_n = lhs_shape.back(), n_n = rhs_shape.back();
+    const int64_t m_n = lhs_shape[lhs_shape.size() - 2], k_n = lhs_shape.back(),
+                  n_n = rhs_shape.back();
     const std::vector<int64_t> a_batch(lhs_shape.begin(), lhs_shape.end() - 2);
     const std::vector<int64_t> b_batch(rhs_shape.begin(), rhs_shape.end() - 2);
     const std::vector<int64_t> out_batch = broadcast(a_batch, b_batch);
     const std::vector<int64_t> a = random_codes(rng, product(lhs_shape), fa);
     const std::vector<int64_t> b = random_codes(rng, product(rhs_shape), fb);
-    const json layer = {{"name", name}, {"op", "matmul"}, {"lhs", operand("a", fa)}, {"rhs", operand("b", fb)}};
+    const json layer = {
+        {"name", name}, {"op", "matmul"}, {"lhs", operand("a", fa)}, {"rhs", operand("b", fb)}};
     const Trace trace = write_and_load(name, layer,
                                        {make_int_blob("a", fa.dtype(), lhs_shape, a),
                                         make_int_blob("b", fb.dtype(), rhs_shape, b)});
@@ -380,7 +409,9 @@ void check_matmul(const std::string& name, const std::vector<int64_t>& lhs_shape
 
 // ---------------------------------------------------------------------------------- conv2d
 
-TEST_CASE("a hand-computed 2x2 box filter over the image 1..9 gives 12 16 24 28, and 1 3 5 3 ... with padding 1") {
+TEST_CASE(
+    "a hand-computed 2x2 box filter over the image 1..9 gives 12 16 24 28, and 1 3 5 3 ... with "
+    "padding 1") {
     ConvCase cc = square_conv(1, 3, 1, 2);
     const std::vector<int64_t> x = {1, 2, 3, 4, 5, 6, 7, 8, 9}, w = {1, 1, 1, 1};
     CHECK(direct_conv2d(cc, x, w) == std::vector<int64_t>{12, 16, 24, 28});
@@ -411,7 +442,9 @@ TEST_CASE("a 3x3 conv with dilation 2 and padding [1,0,2,1] equals the direct co
     check_conv("dil2_pad1021", cc, rng);
 }
 
-TEST_CASE("conv2d with strides 1, 2 and 3, and unequal strides [1,2], [3,1], equals the direct convolution") {
+TEST_CASE(
+    "conv2d with strides 1, 2 and 3, and unequal strides [1,2], [3,1], equals the direct "
+    "convolution") {
     std::mt19937_64 rng(102);
     const std::pair<int64_t, int64_t> strides[] = {{1, 1}, {2, 2}, {3, 3}, {1, 2}, {3, 1}};
     for (auto [sh, sw] : strides) {
@@ -423,7 +456,9 @@ TEST_CASE("conv2d with strides 1, 2 and 3, and unequal strides [1,2], [3,1], equ
     }
 }
 
-TEST_CASE("conv2d padding as one integer, [h, w] and asymmetric [t, l, b, r] equals the direct convolution") {
+TEST_CASE(
+    "conv2d padding as one integer, [h, w] and asymmetric [t, l, b, r] equals the direct "
+    "convolution") {
     std::mt19937_64 rng(103);
     ConvCase one = square_conv(2, 5, 2, 3);
     one.pad_top = one.pad_left = one.pad_bottom = one.pad_right = 2;
@@ -441,7 +476,9 @@ TEST_CASE("conv2d padding as one integer, [h, w] and asymmetric [t, l, b, r] equ
     check_conv("pad_tlbr", tlbr, rng);
 }
 
-TEST_CASE("padding larger than the kernel: outputs wholly in the padding are the zero point times the kernel sum") {
+TEST_CASE(
+    "padding larger than the kernel: outputs wholly in the padding are the zero point times the "
+    "kernel sum") {
     std::mt19937_64 rng(104);
     ConvCase cc = square_conv(2, 0, 3, 2);
     cc.height = 3, cc.width = 2;
@@ -482,7 +519,9 @@ TEST_CASE("grouped conv2d with groups 1, 2 and 4 equals the direct convolution")
     }
 }
 
-TEST_CASE("depthwise conv2d (groups == C_in) and channel multiplier 2 (C_out = 2 C_in) equal the direct convolution") {
+TEST_CASE(
+    "depthwise conv2d (groups == C_in) and channel multiplier 2 (C_out = 2 C_in) equal the direct "
+    "convolution") {
     std::mt19937_64 rng(107);
     ConvCase dw = square_conv(5, 7, 5, 3);
     dw.groups = 5;
@@ -500,7 +539,8 @@ TEST_CASE("depthwise conv2d (groups == C_in) and channel multiplier 2 (C_out = 2
 TEST_CASE("conv2d over a batch of 3 non-square 5x9 images equals the direct convolution") {
     std::mt19937_64 rng(108);
     ConvCase cc;
-    cc.batch = 3, cc.c_in = 4, cc.height = 5, cc.width = 9, cc.c_out = 6, cc.kernel_h = 2, cc.kernel_w = 3;
+    cc.batch = 3, cc.c_in = 4, cc.height = 5, cc.width = 9, cc.c_out = 6, cc.kernel_h = 2,
+    cc.kernel_w = 3;
     cc.groups = 2, cc.stride_w = 2, cc.pad_left = 1, cc.pad_bottom = 1;
     check_conv("batch3", cc, rng);
 }
@@ -525,7 +565,8 @@ TEST_CASE("a nonzero input zero point is the padding value, for signed and unsig
     check_conv("zp_wide", wide, rng);
 }
 
-TEST_CASE("a 1x1 conv and a kernel exactly as large as the padded input equal the direct convolution") {
+TEST_CASE(
+    "a 1x1 conv and a kernel exactly as large as the padded input equal the direct convolution") {
     std::mt19937_64 rng(110);
     ConvCase pointwise = square_conv(6, 4, 9, 1);
     pointwise.groups = 3;
@@ -537,9 +578,12 @@ TEST_CASE("a 1x1 conv and a kernel exactly as large as the padded input equal th
     check_conv("full_kernel", full, rng);
 }
 
-TEST_CASE("randomized conv2d geometries (fixed seed) equal the direct convolution in both k orders") {
+TEST_CASE(
+    "randomized conv2d geometries (fixed seed) equal the direct convolution in both k orders") {
     std::mt19937_64 rng(20260207);
-    auto pick = [&](int64_t lo, int64_t hi) { return std::uniform_int_distribution<int64_t>(lo, hi)(rng); };
+    auto pick = [&](int64_t lo, int64_t hi) {
+        return std::uniform_int_distribution<int64_t>(lo, hi)(rng);
+    };
     const int widths[] = {1, 2, 3, 4, 8, 12, 16};
     for (int n = 0; n < 60; ++n) {
         ConvCase cc;
@@ -556,10 +600,12 @@ TEST_CASE("randomized conv2d geometries (fixed seed) equal the direct convolutio
         cc.kernel_h = pick(1, 4), cc.kernel_w = pick(1, 4);
         cc.stride_h = pick(1, 3), cc.stride_w = pick(1, 3);
         cc.dilation_h = pick(1, 3), cc.dilation_w = pick(1, 3);
-        cc.pad_top = pick(0, 4), cc.pad_left = pick(0, 4), cc.pad_bottom = pick(0, 4), cc.pad_right = pick(0, 4);
+        cc.pad_top = pick(0, 4), cc.pad_left = pick(0, 4), cc.pad_bottom = pick(0, 4),
+        cc.pad_right = pick(0, 4);
         if (pick(0, 2) == 0) cc.pad_bottom = cc.pad_top, cc.pad_right = cc.pad_left;
         cc.compact = pick(0, 1) == 1;
-        const int64_t eff_h = cc.dilation_h * (cc.kernel_h - 1) + 1, eff_w = cc.dilation_w * (cc.kernel_w - 1) + 1;
+        const int64_t eff_h = cc.dilation_h * (cc.kernel_h - 1) + 1,
+                      eff_w = cc.dilation_w * (cc.kernel_w - 1) + 1;
         cc.height = std::max<int64_t>(1, eff_h - cc.pad_top - cc.pad_bottom) + pick(0, 6);
         cc.width = std::max<int64_t>(1, eff_w - cc.pad_left - cc.pad_right) + pick(0, 6);
         cc.input = Format{widths[pick(0, 6)], pick(0, 1) == 1};
@@ -598,7 +644,9 @@ TEST_CASE("matmul batch dimensions broadcast as in numpy") {
 
 // ------------------------------------------------------------------------ bundled examples
 
-TEST_CASE("the bundled examples' recorded outputs equal the lowered dot products plus bias, in both k orders") {
+TEST_CASE(
+    "the bundled examples' recorded outputs equal the lowered dot products plus bias, in both k "
+    "orders") {
     const fs::path examples = fs::path(ACCSIM_SOURCE_DIR) / "traces" / "examples";
     int found = 0;
     for (const auto& entry : fs::directory_iterator(examples)) {
@@ -610,7 +658,8 @@ TEST_CASE("the bundled examples' recorded outputs equal the lowered dot products
             if (!layer.output) continue;
             INFO("layer " << layer.name);
             const std::vector<int64_t> recorded = read_int64(*layer.output);
-            const std::vector<int64_t> bias = layer.bias ? read_int64(layer.bias->tensor) : std::vector<int64_t>{};
+            const std::vector<int64_t> bias =
+                layer.bias ? read_int64(layer.bias->tensor) : std::vector<int64_t>{};
             for (KOrder order : k_orders) {
                 INFO("k_order " << to_string(order));
                 const LoweredLayer low(layer, order);
@@ -624,8 +673,8 @@ TEST_CASE("the bundled examples' recorded outputs equal the lowered dot products
                         for (int64_t i = 0; i < low.k(); ++i) y += int64_t{q[i]} * x[i];
                         const int64_t idx = low.output_index(pos, j);
                         if (y != recorded.at(idx))
-                            bad.add("output " + std::to_string(idx) + ": " + std::to_string(y) + " != recorded " +
-                                    std::to_string(recorded.at(idx)));
+                            bad.add("output " + std::to_string(idx) + ": " + std::to_string(y) +
+                                    " != recorded " + std::to_string(recorded.at(idx)));
                     }
                 }
                 INFO("first mismatch: " << bad.first);
@@ -637,7 +686,8 @@ TEST_CASE("the bundled examples' recorded outputs equal the lowered dot products
 }
 
 TEST_CASE("tiny-linear's outputs are the hand-computed values in its meta") {
-    const Trace trace = Trace::load(std::string(ACCSIM_SOURCE_DIR) + "/traces/examples/tiny-linear.trace");
+    const Trace trace =
+        Trace::load(std::string(ACCSIM_SOURCE_DIR) + "/traces/examples/tiny-linear.trace");
     const LoweredLayer low(trace.layers().at(0), KOrder::c_kh_kw);
     std::vector<int64_t> y(6);
     std::vector<int32_t> x(static_cast<std::size_t>(low.k())), scratch(x.size());
@@ -645,7 +695,8 @@ TEST_CASE("tiny-linear's outputs are the hand-computed values in its meta") {
         low.gather_x(pos, x.data());
         for (int64_t j = 0; j < low.per_position(); ++j) {
             const int32_t* q = low.q(pos, j, scratch.data());
-            for (int64_t i = 0; i < low.k(); ++i) y.at(low.output_index(pos, j)) += int64_t{q[i]} * x[i];
+            for (int64_t i = 0; i < low.k(); ++i)
+                y.at(low.output_index(pos, j)) += int64_t{q[i]} * x[i];
         }
     }
     CHECK(y == std::vector<int64_t>{1905, 2310, 1800, 130, -320, -210});

@@ -12,7 +12,8 @@ using namespace accsim;
 
 namespace {
 
-DotOutcome replay(std::vector<int64_t> products, int bits, OverflowMode mode, Reduction red = Reduction::sequential) {
+DotOutcome replay(std::vector<int64_t> products, int bits, OverflowMode mode,
+                  Reduction red = Reduction::sequential) {
     AccumulatorSpec acc;
     acc.stages = {StageSpec{bits, mode, std::nullopt, red}};
     ReferenceReducer r(acc);
@@ -21,12 +22,17 @@ DotOutcome replay(std::vector<int64_t> products, int bits, OverflowMode mode, Re
     return o;
 }
 
-int64_t top(int b) { return static_cast<int64_t>((i128{1} << (b - 1)) - 1); }  // 2^(B-1) - 1
-int64_t bottom(int b) { return static_cast<int64_t>(-(i128{1} << (b - 1))); }  // -2^(B-1)
+int64_t top(int b) {
+    return static_cast<int64_t>((i128{1} << (b - 1)) - 1);
+}  // 2^(B-1) - 1
+int64_t bottom(int b) {
+    return static_cast<int64_t>(-(i128{1} << (b - 1)));
+}  // -2^(B-1)
 
 }  // namespace
 
-TEST_CASE("a B-bit wrap register holding 2^(B-1)-1 plus 1 gives -2^(B-1) and one event, for B = 2..64") {
+TEST_CASE(
+    "a B-bit wrap register holding 2^(B-1)-1 plus 1 gives -2^(B-1) and one event, for B = 2..64") {
     for (int b = 2; b <= 64; ++b) {
         CAPTURE(b);
         const DotOutcome o = replay({top(b), 1}, b, OverflowMode::wrap);
@@ -41,7 +47,9 @@ TEST_CASE("a B-bit wrap register holding 2^(B-1)-1 plus 1 gives -2^(B-1) and one
     }
 }
 
-TEST_CASE("a B-bit saturating register holding 2^(B-1)-1 plus 1 stays and counts one event, for B = 2..64") {
+TEST_CASE(
+    "a B-bit saturating register holding 2^(B-1)-1 plus 1 stays and counts one event, for B = "
+    "2..64") {
     for (int b = 2; b <= 64; ++b) {
         CAPTURE(b);
         const DotOutcome o = replay({top(b), 1}, b, OverflowMode::saturate);
@@ -54,7 +62,8 @@ TEST_CASE("a B-bit saturating register holding 2^(B-1)-1 plus 1 stays and counts
     }
 }
 
-TEST_CASE("2^(B-1)-2 plus 1 reaches the top exactly without an event, for B = 2..64 and both policies") {
+TEST_CASE(
+    "2^(B-1)-2 plus 1 reaches the top exactly without an event, for B = 2..64 and both policies") {
     for (int b = 2; b <= 64; ++b) {
         for (OverflowMode m : {OverflowMode::wrap, OverflowMode::saturate}) {
             CAPTURE(b);
@@ -67,7 +76,9 @@ TEST_CASE("2^(B-1)-2 plus 1 reaches the top exactly without an event, for B = 2.
     }
 }
 
-TEST_CASE("the negative end: -2^(B-1) minus 1 wraps to 2^(B-1)-1 or saturates, -2^(B-1)+1 minus 1 is exact") {
+TEST_CASE(
+    "the negative end: -2^(B-1) minus 1 wraps to 2^(B-1)-1 or saturates, -2^(B-1)+1 minus 1 is "
+    "exact") {
     for (int b = 2; b <= 64; ++b) {
         CAPTURE(b);
         const DotOutcome w = replay({bottom(b), -1}, b, OverflowMode::wrap);

@@ -40,8 +40,9 @@ struct NaiveStage {
 };
 
 // Adds one tile. `bounded`: apply the register; otherwise record every partial sum in lo/hi.
-long long naive_tile(std::vector<long long> in, const NaiveStage& s, bool bounded, const long long* bias_first,
-                     const long long* bias_last, long long& events, long long& lo, long long& hi, bool& seen) {
+long long naive_tile(std::vector<long long> in, const NaiveStage& s, bool bounded,
+                     const long long* bias_first, const long long* bias_last, long long& events,
+                     long long& lo, long long& hi, bool& seen) {
     auto note = [&](long long v) {
         if (!seen || v < lo) lo = v;
         if (!seen || v > hi) hi = v;
@@ -61,7 +62,8 @@ long long naive_tile(std::vector<long long> in, const NaiveStage& s, bool bounde
         std::vector<long long> level;
         if (bias_first) in.insert(in.begin(), *bias_first);
         for (long long e : in) {
-            if (bounded) level.push_back(naive_fit(e, s.bits, s.saturate, events));
+            if (bounded)
+                level.push_back(naive_fit(e, s.bits, s.saturate, events));
             else {
                 note(e);
                 level.push_back(e);
@@ -79,8 +81,8 @@ long long naive_tile(std::vector<long long> in, const NaiveStage& s, bool bounde
     return r;
 }
 
-Naive naive_reduce(const std::vector<long long>& products, const std::vector<NaiveStage>& stages, int bias_mode,
-                   bool has_bias, long long bias) {
+Naive naive_reduce(const std::vector<long long>& products, const std::vector<NaiveStage>& stages,
+                   int bias_mode, bool has_bias, long long bias) {
     Naive out;
     out.events.assign(stages.size(), 0);
     out.lo.assign(stages.size(), 0);
@@ -90,9 +92,11 @@ Naive naive_reduce(const std::vector<long long>& products, const std::vector<Nai
         for (std::size_t j = 0; j < stages.size(); ++j) {
             const bool last = j + 1 == stages.size();
             std::vector<std::vector<long long>> tiles;
-            const std::size_t len = last ? values.size() : static_cast<std::size_t>(stages[j].length);
+            const std::size_t len =
+                last ? values.size() : static_cast<std::size_t>(stages[j].length);
             for (std::size_t t = 0; t < values.size(); t += len)
-                tiles.emplace_back(values.begin() + t, values.begin() + std::min(values.size(), t + len));
+                tiles.emplace_back(values.begin() + t,
+                                   values.begin() + std::min(values.size(), t + len));
             std::vector<long long> results;
             bool seen = false;
             long long unused = 0;
@@ -100,8 +104,9 @@ Naive naive_reduce(const std::vector<long long>& products, const std::vector<Nai
                 const bool with_bias = bounded && last && has_bias;
                 const long long* bf = with_bias && bias_mode == 1 ? &bias : nullptr;
                 const long long* bl = with_bias && bias_mode == 0 ? &bias : nullptr;
-                results.push_back(naive_tile(tile, stages[j], bounded, bf, bl, bounded ? out.events[j] : unused,
-                                             out.lo[j], out.hi[j], seen));
+                results.push_back(naive_tile(tile, stages[j], bounded, bf, bl,
+                                             bounded ? out.events[j] : unused, out.lo[j], out.hi[j],
+                                             seen));
             }
             values = results;
         }
@@ -127,7 +132,9 @@ AccumulatorSpec to_spec(const Layout& l) {
         st.reduction = s.tree ? Reduction::tree : Reduction::sequential;
         a.stages.push_back(st);
     }
-    a.bias = l.bias_mode == 0 ? BiasMode::last : l.bias_mode == 1 ? BiasMode::first : BiasMode::none;
+    a.bias = l.bias_mode == 0   ? BiasMode::last
+             : l.bias_mode == 1 ? BiasMode::first
+                                : BiasMode::none;
     return a;
 }
 
@@ -169,7 +176,8 @@ struct Format {
 };
 
 // Compares reference and naive on one product vector and layout; returns 1 if any event fired.
-int compare(ReferenceReducer& ref, const Layout& layout, const std::vector<long long>& products, long long bias) {
+int compare(ReferenceReducer& ref, const Layout& layout, const std::vector<long long>& products,
+            long long bias) {
     DotOutcome o;
     std::vector<int64_t> p(products.begin(), products.end());
     // A bias is always given; with bias mode "none" the datapath must ignore it.
@@ -184,14 +192,17 @@ int compare(ReferenceReducer& ref, const Layout& layout, const std::vector<long 
         same = same && o.events_by_stage[j] == static_cast<uint64_t>(n.events[j]) &&
                o.observed_by_stage[j].lo == n.lo[j] && o.observed_by_stage[j].hi == n.hi[j];
     if (!same) {
-        std::string desc = ref.spec().describe() + " bias " + std::to_string(layout.bias_mode) + " products";
+        std::string desc =
+            ref.spec().describe() + " bias " + std::to_string(layout.bias_mode) + " products";
         for (long long v : products) desc += " " + std::to_string(v);
-        std::string detail = "final " + std::to_string(o.final_value) + " vs " + std::to_string(n.final_value);
+        std::string detail =
+            "final " + std::to_string(o.final_value) + " vs " + std::to_string(n.final_value);
         for (std::size_t j = 0; j < layout.stages.size(); ++j)
-            detail += "; stage " + std::to_string(j + 1) + " events " + std::to_string(o.events_by_stage[j]) + " vs " +
-                      std::to_string(n.events[j]) + ", observed [" + to_string(o.observed_by_stage[j].lo) + ", " +
-                      to_string(o.observed_by_stage[j].hi) + "] vs [" + std::to_string(n.lo[j]) + ", " +
-                      std::to_string(n.hi[j]) + "]";
+            detail += "; stage " + std::to_string(j + 1) + " events " +
+                      std::to_string(o.events_by_stage[j]) + " vs " + std::to_string(n.events[j]) +
+                      ", observed [" + to_string(o.observed_by_stage[j].lo) + ", " +
+                      to_string(o.observed_by_stage[j].hi) + "] vs [" + std::to_string(n.lo[j]) +
+                      ", " + std::to_string(n.hi[j]) + "]";
         FAIL_CHECK("mismatch for " << desc << ": " << detail << " (reference vs naive)");
     }
     return o.events() > 0;
@@ -199,7 +210,8 @@ int compare(ReferenceReducer& ref, const Layout& layout, const std::vector<long 
 
 }  // namespace
 
-TEST_CASE("one stage, B = 2..6: every operand vector of 2-3 bit formats with K <= 3, exhaustively") {
+TEST_CASE(
+    "one stage, B = 2..6: every operand vector of 2-3 bit formats with K <= 3, exhaustively") {
     std::vector<Layout> all;
     layouts(1, {2, 3, 4, 5, 6}, all);
     REQUIRE(all.size() == 2 * 2 * 5 * 3);
@@ -233,7 +245,8 @@ TEST_CASE("one stage, B = 2..6: every operand vector of 2-3 bit formats with K <
     CHECK(with_events > cases / 10);  // the widths are narrow enough to overflow often
 }
 
-TEST_CASE("every 2- and 3-stage layout (tile lengths 1..4, B = 2..6) on sampled vectors, K = 1..6") {
+TEST_CASE(
+    "every 2- and 3-stage layout (tile lengths 1..4, B = 2..6) on sampled vectors, K = 1..6") {
     std::mt19937_64 rng(20261125);
     const std::vector<Format> xs = {{2, false}, {3, true}, {3, false}, {2, true}};
     const std::vector<Format> qs = {{3, true}, {2, true}};
@@ -251,8 +264,10 @@ TEST_CASE("every 2- and 3-stage layout (tile lengths 1..4, B = 2..6) on sampled 
                     for (auto& p : products) {
                         // Extremes half of the time: that is where the boundaries are.
                         const bool edge = rng() % 2;
-                        const int xv = edge ? (rng() % 2 ? x.lo() : x.hi()) : x.lo() + static_cast<int>(rng() % x.count());
-                        const int qv = edge ? (rng() % 2 ? q.lo() : q.hi()) : q.lo() + static_cast<int>(rng() % q.count());
+                        const int xv = edge ? (rng() % 2 ? x.lo() : x.hi())
+                                            : x.lo() + static_cast<int>(rng() % x.count());
+                        const int qv = edge ? (rng() % 2 ? q.lo() : q.hi())
+                                            : q.lo() + static_cast<int>(rng() % q.count());
                         p = static_cast<long long>(xv) * qv;
                     }
                     const long long bias = static_cast<long long>(rng() % 41) - 20;
@@ -275,7 +290,8 @@ TEST_CASE("3-stage layouts with every width combination of 2..6 on 3-bit x 3-bit
         ReferenceReducer ref(to_spec(all[i]));
         const int k = 1 + static_cast<int>(i % 6);
         std::vector<long long> products(k);
-        for (auto& p : products) p = (static_cast<long long>(rng() % 8) - 4) * (static_cast<long long>(rng() % 8) - 4);
+        for (auto& p : products)
+            p = (static_cast<long long>(rng() % 8) - 4) * (static_cast<long long>(rng() % 8) - 4);
         compare(ref, all[i], products, static_cast<long long>(rng() % 9) - 4);
         ++cases;
     }

@@ -47,9 +47,11 @@ int accsim_trace_py(const std::vector<std::string>& args, std::string* output = 
     static int calls = 0;
     const fs::path dir = fs::path(ACCSIM_TEST_TMP) / "roundtrip";
     fs::create_directories(dir);
-    const std::string log =
-        (dir / ("accsim_trace_py." + std::to_string(::getpid()) + "." + std::to_string(++calls) + ".log")).string();
-    std::string cmd = std::string("'") + ACCSIM_PYTHON + "' '" + ACCSIM_SOURCE_DIR + "/traces/python/accsim_trace.py'";
+    const std::string log = (dir / ("accsim_trace_py." + std::to_string(::getpid()) + "." +
+                                    std::to_string(++calls) + ".log"))
+                                .string();
+    std::string cmd = std::string("'") + ACCSIM_PYTHON + "' '" + ACCSIM_SOURCE_DIR +
+                      "/traces/python/accsim_trace.py'";
     for (const std::string& a : args) cmd += " '" + a + "'";
     cmd += " > '" + log + "' 2>&1";
     const int status = std::system(cmd.c_str());
@@ -70,7 +72,8 @@ struct Written {
     std::vector<float> floats;  // F32 only
 };
 
-Written ints(const std::string& name, DType dtype, std::vector<int64_t> shape, std::vector<int64_t> values) {
+Written ints(const std::string& name, DType dtype, std::vector<int64_t> shape,
+             std::vector<int64_t> values) {
     return {make_int_blob(name, dtype, std::move(shape), values), std::move(values), {}};
 }
 
@@ -95,7 +98,8 @@ std::vector<TensorBlob> blobs_of(const std::vector<Written>& tensors) {
 // Every dot product of the layer plus its bias, in the output tensor's order.
 std::vector<int64_t> lowered_outputs(const LayerSpec& layer) {
     const LoweredLayer low(layer, KOrder::c_kh_kw);
-    const std::vector<int64_t> bias = layer.bias ? read_int64(layer.bias->tensor) : std::vector<int64_t>{};
+    const std::vector<int64_t> bias =
+        layer.bias ? read_int64(layer.bias->tensor) : std::vector<int64_t>{};
     std::vector<int64_t> y(static_cast<std::size_t>(layer.shape.outputs));
     std::vector<int32_t> x(static_cast<std::size_t>(low.k())), scratch(x.size());
     for (int64_t pos = 0; pos < low.positions(); ++pos) {
@@ -113,7 +117,8 @@ std::vector<int64_t> lowered_outputs(const LayerSpec& layer) {
 // The trace's safetensors files, opened again.
 std::vector<std::unique_ptr<SafetensorsFile>> open_files(const Trace& trace) {
     std::vector<std::unique_ptr<SafetensorsFile>> files;
-    for (const std::string& path : trace.tensor_files()) files.push_back(std::make_unique<SafetensorsFile>(path));
+    for (const std::string& path : trace.tensor_files())
+        files.push_back(std::make_unique<SafetensorsFile>(path));
     return files;
 }
 
@@ -139,7 +144,8 @@ void check_tensors(const Trace& trace, const std::vector<Written>& written) {
         CHECK(t->shape == w.blob.shape);
         if (w.blob.dtype == DType::F32) {
             REQUIRE(t->numel == static_cast<int64_t>(w.floats.size()));
-            for (int64_t i = 0; i < t->numel; ++i) CHECK(f32_bits(read_f32(*t, i)) == f32_bits(w.floats[i]));
+            for (int64_t i = 0; i < t->numel; ++i)
+                CHECK(f32_bits(read_f32(*t, i)) == f32_bits(w.floats[i]));
         } else {
             REQUIRE(t->numel == static_cast<int64_t>(w.ints.size()));
             for (int64_t i = 0; i < t->numel; ++i) CHECK(read_int(*t, i) == w.ints[i]);
@@ -161,32 +167,43 @@ struct CppTrace {
 
 CppTrace cpp_trace() {
     CppTrace t;
-    json lin = {{"name", "lin3d"}, {"op", "linear"},
-                {"input", operand("lin3d.input", 5, true)}, {"weight", operand("lin3d.weight", 7, false)},
-                {"bias", {{"tensor", "lin3d.bias"}, {"bits", 40}}}, {"meta", {{"note", "3-D input"}}}};
+    json lin = {{"name", "lin3d"},
+                {"op", "linear"},
+                {"input", operand("lin3d.input", 5, true)},
+                {"weight", operand("lin3d.weight", 7, false)},
+                {"bias", {{"tensor", "lin3d.bias"}, {"bits", 40}}},
+                {"meta", {{"note", "3-D input"}}}};
     lin["input"]["zero_point"] = -3;
     lin["input"]["scale"] = 0.05;
     lin["weight"]["scale"] = "lin3d.weight_scale";
     t.tensors.push_back(ints("lin3d.input", DType::I8, {2, 3, 6}, codes(36, -16, 15)));
     t.tensors.push_back(ints("lin3d.weight", DType::U8, {4, 6}, codes(24, 0, 127)));
     t.tensors.push_back(floats("lin3d.weight_scale", {4}, {0.5f, 0.25f, 0.125f, 3.0e-5f}));
-    t.tensors.push_back(ints("lin3d.bias", DType::I64, {4}, {-(int64_t{1} << 39), (int64_t{1} << 39) - 1, 0, 12345}));
+    t.tensors.push_back(ints("lin3d.bias", DType::I64, {4},
+                             {-(int64_t{1} << 39), (int64_t{1} << 39) - 1, 0, 12345}));
 
-    json conv = {{"name", "conv"}, {"op", "conv2d"},
-                 {"input", operand("conv.input", 12, false)}, {"weight", operand("conv.weight", 10, true)},
-                 {"bias", {{"tensor", "conv.bias"}}},
-                 {"conv2d", {{"stride", {2, 1}}, {"padding", {1, 0, 2, 1}}, {"dilation", {2, 1}}, {"groups", 2}}}};
+    json conv = {
+        {"name", "conv"},
+        {"op", "conv2d"},
+        {"input", operand("conv.input", 12, false)},
+        {"weight", operand("conv.weight", 10, true)},
+        {"bias", {{"tensor", "conv.bias"}}},
+        {"conv2d",
+         {{"stride", {2, 1}}, {"padding", {1, 0, 2, 1}}, {"dilation", {2, 1}}, {"groups", 2}}}};
     conv["input"]["zero_point"] = 100;
     conv["input"]["scale"] = "conv.input_scale";
     conv["weight"]["scale"] = "conv.weight_scale";
     t.tensors.push_back(ints("conv.input", DType::U16, {2, 4, 6, 5}, codes(240, 0, 4095)));
     t.tensors.push_back(ints("conv.weight", DType::I16, {6, 2, 3, 3}, codes(108, -512, 511)));
     t.tensors.push_back(floats("conv.input_scale", {1}, {0.0039f}));
-    t.tensors.push_back(floats("conv.weight_scale", {6}, {1e-3f, 2e-3f, 3e-3f, 4e-3f, 5e-3f, 6e-3f}));
+    t.tensors.push_back(
+        floats("conv.weight_scale", {6}, {1e-3f, 2e-3f, 3e-3f, 4e-3f, 5e-3f, 6e-3f}));
     t.tensors.push_back(ints("conv.bias", DType::I32, {6}, {-1000000, 1000000, 0, 1, -1, 77}));
 
-    json mm = {{"name", "attn"}, {"op", "matmul"},
-               {"lhs", operand("attn.lhs", 16, true)}, {"rhs", operand("attn.rhs", 1, true)},
+    json mm = {{"name", "attn"},
+               {"op", "matmul"},
+               {"lhs", operand("attn.lhs", 16, true)},
+               {"rhs", operand("attn.rhs", 1, true)},
                {"bias", {{"tensor", "attn.bias"}, {"bits", 16}}}};
     mm["lhs"]["scale"] = 0.125;
     mm["rhs"]["scale"] = "attn.rhs_scale";
@@ -195,9 +212,13 @@ CppTrace cpp_trace() {
     t.tensors.push_back(floats("attn.rhs_scale", {2}, {0.5f, 0.75f}));
     t.tensors.push_back(ints("attn.bias", DType::I16, {2}, {-32768, 32767}));
 
-    t.manifest = {{"format", "accsim-trace"}, {"version", 1}, {"model", "cpp-roundtrip"},
-                  {"source", "test_trace_roundtrip.cpp: synthetic codes"}, {"tensors", "tensors.safetensors"},
-                  {"layers", {lin, conv, mm}}, {"meta", {{"writer", "C++"}, {"seed", 1}}}};
+    t.manifest = {{"format", "accsim-trace"},
+                  {"version", 1},
+                  {"model", "cpp-roundtrip"},
+                  {"source", "test_trace_roundtrip.cpp: synthetic codes"},
+                  {"tensors", "tensors.safetensors"},
+                  {"layers", {lin, conv, mm}},
+                  {"meta", {{"writer", "C++"}, {"seed", 1}}}};
     return t;
 }
 
@@ -214,7 +235,8 @@ void add_outputs(CppTrace& t, const std::string& scratch) {
     }
 }
 
-void check_operand(const OperandSpec& op, const std::string& tensor, int bits, bool is_signed, int64_t zero_point) {
+void check_operand(const OperandSpec& op, const std::string& tensor, int bits, bool is_signed,
+                   int64_t zero_point) {
     INFO("operand " << op.role << " " << tensor);
     CHECK(op.tensor.name == tensor);
     CHECK(op.format.bits == bits);
@@ -226,7 +248,9 @@ void check_operand(const OperandSpec& op, const std::string& tensor, int bits, b
 
 }  // namespace
 
-TEST_CASE("a trace written in C++ and copied by Python's writer reads back with every field and value unchanged") {
+TEST_CASE(
+    "a trace written in C++ and copied by Python's writer reads back with every field and value "
+    "unchanged") {
     CppTrace written = cpp_trace();
     add_outputs(written, scratch_trace("cpp_plain.trace"));
     const std::string a = scratch_trace("cpp_a.trace"), b = scratch_trace("cpp_b.trace");
@@ -301,7 +325,8 @@ TEST_CASE("a trace written in C++ and copied by Python's writer reads back with 
 
     check_tensors(trace, written.tensors);
     CHECK(accsim_trace_py({"compare", a, b}, &out) == 0);
-    CHECK(accsim_trace_py({"check", a}, &out) == 0);  // Python's reference agrees with the lowered outputs
+    CHECK(accsim_trace_py({"check", a}, &out) ==
+          0);  // Python's reference agrees with the lowered outputs
 }
 
 TEST_CASE("Python's compare tells a C++ trace from one with a single changed weight") {
@@ -320,7 +345,8 @@ TEST_CASE("Python's compare tells a C++ trace from one with a single changed wei
 }
 
 TEST_CASE("Python's selftest trace loads in C++, and C++ writes it back equal and valid") {
-    const std::string p = scratch_trace("py_selftest.trace"), c = scratch_trace("py_rewritten.trace");
+    const std::string p = scratch_trace("py_selftest.trace"),
+                      c = scratch_trace("py_rewritten.trace");
     std::string out;
     REQUIRE(accsim_trace_py({"selftest-write", p}, &out) == 0);
     INFO("accsim_trace.py said: " << out);

@@ -12,8 +12,10 @@ namespace {
 std::vector<std::string> split(const std::string& s, char sep) {
     std::vector<std::string> out(1);
     for (char c : s) {
-        if (c == sep) out.emplace_back();
-        else out.back() += c;
+        if (c == sep)
+            out.emplace_back();
+        else
+            out.back() += c;
     }
     return out;
 }
@@ -32,14 +34,17 @@ int64_t parse_count(const std::string& s) {
 }  // namespace
 
 nlohmann::json parse_acc_shorthand(const std::string& spec) {
-    const std::string form = "expected stages like 16, 128x16 or 128x16,32:sat ([LENGTHx]BITS[:wrap|:sat][:tree])";
+    const std::string form =
+        "expected stages like 16, 128x16 or 128x16,32:sat ([LENGTHx]BITS[:wrap|:sat][:tree])";
     if (spec.empty()) throw InputError("--acc", "\"\"", "empty; " + form);
     const std::vector<std::string> stages = split(spec, ',');
     nlohmann::json out = nlohmann::json::array();
     for (std::size_t j = 0; j < stages.size(); ++j) {
         const std::string& st = stages[j];
         const std::string where = "stage " + std::to_string(j + 1) + " \"" + st + "\"";
-        auto fail = [&](const std::string& what) { throw InputError("--acc", spec, where + ": " + what); };
+        auto fail = [&](const std::string& what) {
+            throw InputError("--acc", spec, where + ": " + what);
+        };
         const std::vector<std::string> parts = split(st, ':');
         std::string size = parts[0];
         nlohmann::json s = nlohmann::json::object();
@@ -60,11 +65,16 @@ nlohmann::json parse_acc_shorthand(const std::string& spec) {
         s["overflow"] = "wrap";
         for (std::size_t p = 1; p < parts.size(); ++p) {
             const std::string& f = parts[p];
-            if (f == "wrap") s["overflow"] = "wrap";
-            else if (f == "sat" || f == "saturate") s["overflow"] = "saturate";
-            else if (f == "tree") s["reduction"] = "tree";
-            else if (f == "seq" || f == "sequential") s["reduction"] = "sequential";
-            else fail("unknown flag \":" + f + "\" (valid: wrap, sat, tree, seq)");
+            if (f == "wrap")
+                s["overflow"] = "wrap";
+            else if (f == "sat" || f == "saturate")
+                s["overflow"] = "saturate";
+            else if (f == "tree")
+                s["reduction"] = "tree";
+            else if (f == "seq" || f == "sequential")
+                s["reduction"] = "sequential";
+            else
+                fail("unknown flag \":" + f + "\" (valid: wrap, sat, tree, seq)");
         }
         const bool last = j + 1 == stages.size();
         if (last && s.contains("length"))

@@ -24,9 +24,12 @@ const char* const k_usage =
     "accsim - bit-accurate accumulator simulator for quantized neural networks\n"
     "\n"
     "usage:\n"
-    "  accsim audit    --trace DIR (--config FILE | --acc SPEC) [options]   overflow audit, no timing\n"
-    "  accsim inspect  --trace DIR [--layers REGEX]                         layers, shapes, bits, value ranges\n"
-    "  accsim validate (--config FILE | --acc SPEC) [--set PATH=VALUE]...   check a config, print the effective one\n"
+    "  accsim audit    --trace DIR (--config FILE | --acc SPEC) [options]   overflow audit, no "
+    "timing\n"
+    "  accsim inspect  --trace DIR [--layers REGEX]                         layers, shapes, bits, "
+    "value ranges\n"
+    "  accsim validate (--config FILE | --acc SPEC) [--set PATH=VALUE]...   check a config, print "
+    "the effective one\n"
     "  accsim COMMAND --help    options of one command\n"
     "  accsim --version\n"
     "\n"
@@ -35,8 +38,9 @@ const char* const k_usage =
     "  saturating 32-bit register.\n";
 
 class UsageError : public InputError {
-public:
-    UsageError(const std::string& option, const std::string& what) : InputError("command line", option, what) {}
+  public:
+    UsageError(const std::string& option, const std::string& what)
+        : InputError("command line", option, what) {}
 };
 
 struct Common {
@@ -53,31 +57,39 @@ struct Common {
 po::options_description options_for(const std::string& command, Common& c) {
     po::options_description d("accsim " + command + " options");
     auto add = d.add_options();
-    if (command != "validate") add("trace", po::value(&c.trace)->value_name("DIR"), "trace directory (format v1)");
+    if (command != "validate")
+        add("trace", po::value(&c.trace)->value_name("DIR"), "trace directory (format v1)");
     if (command != "inspect") {
         add("config", po::value(&c.config)->value_name("FILE"), "hardware configuration (JSON)");
-        add("acc", po::value(&c.acc)->value_name("SPEC"), "accumulator stages, e.g. 16 or 128x16,32:sat");
+        add("acc", po::value(&c.acc)->value_name("SPEC"),
+            "accumulator stages, e.g. 16 or 128x16,32:sat");
         add("set", po::value(&c.sets)->value_name("PATH=VALUE")->composing(),
             "override a config field, e.g. accumulator.stages.0.bits=16 (repeatable)");
     }
-    if (command != "validate") add("layers", po::value(&c.layers)->value_name("REGEX"), "only layers whose name matches");
-    if (command == "audit") add("out", po::value(&c.out)->value_name("DIR"), "write report.json and layers.csv here");
+    if (command != "validate")
+        add("layers", po::value(&c.layers)->value_name("REGEX"), "only layers whose name matches");
+    if (command == "audit")
+        add("out", po::value(&c.out)->value_name("DIR"), "write report.json and layers.csv here");
     add("quiet", po::bool_switch(&c.quiet), "print nothing but errors");
     add("help", po::bool_switch(&c.help), "this help");
     return d;
 }
 
-void parse(const std::string& command, const std::vector<std::string>& args, Common& c, std::ostream& out) {
+void parse(const std::string& command, const std::vector<std::string>& args, Common& c,
+           std::ostream& out) {
     po::options_description desc = options_for(command, c);
     po::variables_map vm;
     try {
-        po::store(po::command_line_parser(args).options(desc).style(po::command_line_style::unix_style ^
-                                                                    po::command_line_style::allow_guessing)
-                      .run(),
-                  vm);
+        po::store(
+            po::command_line_parser(args)
+                .options(desc)
+                .style(po::command_line_style::unix_style ^ po::command_line_style::allow_guessing)
+                .run(),
+            vm);
         po::notify(vm);
     } catch (const po::unknown_option& e) {
-        throw UsageError(e.get_option_name(), "unknown option for " + command + " (see accsim " + command + " --help)");
+        throw UsageError(e.get_option_name(),
+                         "unknown option for " + command + " (see accsim " + command + " --help)");
     } catch (const po::multiple_occurrences& e) {
         throw UsageError(e.get_option_name(), "given more than once");
     } catch (const po::error_with_option_name& e) {
@@ -117,7 +129,8 @@ std::vector<const LayerSpec*> select_layers(const Trace& t, const std::string& p
         std::string names;
         for (const LayerSpec& l : t.layers()) names += (names.empty() ? "" : ", ") + l.name;
         if (names.size() > 200) names = names.substr(0, 197) + "...";
-        throw UsageError("--layers", "\"" + pattern + "\" matches no layer (layers: " + names + ")");
+        throw UsageError("--layers",
+                         "\"" + pattern + "\" matches no layer (layers: " + names + ")");
     }
     return out;
 }
@@ -148,7 +161,8 @@ int cmd_audit(const std::vector<std::string>& args, std::ostream& out) {
     }
     if (!c.quiet) {
         out << render_table(report);
-        if (!c.out.empty()) out << "\nwrote " << c.out << "/report.json, " << c.out << "/layers.csv\n";
+        if (!c.out.empty())
+            out << "\nwrote " << c.out << "/report.json, " << c.out << "/layers.csv\n";
     }
     return 0;
 }
@@ -169,7 +183,9 @@ int cmd_validate(const std::vector<std::string>& args, std::ostream& out) {
     parse("validate", args, c, out);
     if (c.help) return 0;
     const HwConfig config = load_config(config_sources(c));
-    if (!c.quiet) out << config.effective.dump(2) << "\n" << (c.config.empty() ? "--acc" : c.config) << ": ok\n";
+    if (!c.quiet)
+        out << config.effective.dump(2) << "\n"
+            << (c.config.empty() ? "--acc" : c.config) << ": ok\n";
     return 0;
 }
 
@@ -195,7 +211,8 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
         if (command == "audit") return cmd_audit(args, out);
         if (command == "inspect") return cmd_inspect(args, out);
         if (command == "validate") return cmd_validate(args, out);
-        throw UsageError(command, "unknown command (commands: audit, inspect, validate; see accsim --help)");
+        throw UsageError(command,
+                         "unknown command (commands: audit, inspect, validate; see accsim --help)");
     } catch (const InputError& e) {
         err << "accsim: error: " << e.what() << "\n";
         return 2;

@@ -57,12 +57,16 @@ ArraySpec parse_array(const JsonCursor& a) {
 nlohmann::ordered_json array_json(const ArraySpec& s) {
     switch (s.kind) {
         case ArrayKind::systolic:
-            return {{"kind", "systolic"}, {"rows", s.rows}, {"cols", s.cols}, {"dataflow", to_string(s.dataflow)}};
+            return {{"kind", "systolic"},
+                    {"rows", s.rows},
+                    {"cols", s.cols},
+                    {"dataflow", to_string(s.dataflow)}};
         case ArrayKind::vector:
             return {{"kind", "vector"}, {"pe", s.pe}, {"simd", s.simd}};
         case ArrayKind::tensor_core:
-            return {{"kind", "tensor_core"}, {"m", s.m}, {"n", s.n}, {"k", s.k}, {"units", s.units},
-                    {"mma_cycles", s.mma_cycles}};
+            return {
+                {"kind", "tensor_core"},     {"m", s.m}, {"n", s.n}, {"k", s.k}, {"units", s.units},
+                {"mma_cycles", s.mma_cycles}};
     }
     return nullptr;
 }
@@ -73,7 +77,9 @@ AccumulatorSpec parse_accumulator(const JsonCursor& a) {
     AccumulatorSpec acc;
     if (auto b = a.find("bias")) {
         const std::string bias = b->as_enum({"last", "first", "none"});
-        acc.bias = bias == "last" ? BiasMode::last : bias == "first" ? BiasMode::first : BiasMode::none;
+        acc.bias = bias == "last"    ? BiasMode::last
+                   : bias == "first" ? BiasMode::first
+                                     : BiasMode::none;
     }
     const JsonCursor stages = a.at("stages");
     if (stages.size() == 0) stages.fail("expected at least one stage");
@@ -86,15 +92,20 @@ AccumulatorSpec parse_accumulator(const JsonCursor& a) {
         const bool last = j + 1 == stages.size();
         if (auto len = st.find("length")) {
             if (last)
-                len->fail("the last stage takes no length: its one tile covers the whole dot product");
+                len->fail(
+                    "the last stage takes no length: its one tile covers the whole dot product");
             s.length = positive(*len, INT64_MAX);
         } else if (!last) {
-            st.fail("missing required key \"length\" (every stage but the last splits its inputs into tiles)");
+            st.fail(
+                "missing required key \"length\" (every stage but the last splits its inputs into "
+                "tiles)");
         }
         if (auto o = st.find("overflow"))
-            s.overflow = o->as_enum({"wrap", "saturate"}) == "wrap" ? OverflowMode::wrap : OverflowMode::saturate;
+            s.overflow = o->as_enum({"wrap", "saturate"}) == "wrap" ? OverflowMode::wrap
+                                                                    : OverflowMode::saturate;
         if (auto r = st.find("reduction"))
-            s.reduction = r->as_enum({"sequential", "tree"}) == "tree" ? Reduction::tree : Reduction::sequential;
+            s.reduction = r->as_enum({"sequential", "tree"}) == "tree" ? Reduction::tree
+                                                                       : Reduction::sequential;
         acc.stages.push_back(s);
     }
     return acc;
@@ -127,18 +138,22 @@ nlohmann::json read_json_file(const std::string& path) {
 HwConfig parse_config(const nlohmann::json& doc, const std::string& file, bool hardware_required) {
     const JsonCursor root(doc, file);
     root.require_object();
-    root.allow_keys({"name", "description", "target", "clock_mhz", "array", "mapping", "accumulator"});
+    root.allow_keys(
+        {"name", "description", "target", "clock_mhz", "array", "mapping", "accumulator"});
     HwConfig c;
     c.name = root.at("name").as_string();
     if (auto d = root.find("description")) d->as_string();
-    auto section = [&](const char* key) { return hardware_required ? std::optional(root.at(key)) : root.find(key); };
+    auto section = [&](const char* key) {
+        return hardware_required ? std::optional(root.at(key)) : root.find(key);
+    };
     if (auto t = section("target")) {
         const std::string target = t->as_enum({"asic", "fpga", "gpu"});
         c.target = target == "asic" ? Target::asic : target == "fpga" ? Target::fpga : Target::gpu;
     }
     if (auto clk = section("clock_mhz")) {
         const double mhz = clk->as_number();
-        if (!(mhz > 0 && mhz <= 1e5)) clk->fail("expected a clock in MHz in (0, 100000], got " + brief(clk->value()));
+        if (!(mhz > 0 && mhz <= 1e5))
+            clk->fail("expected a clock in MHz in (0, 100000], got " + brief(clk->value()));
         c.clock_mhz = mhz;
     }
     if (auto a = section("array")) c.array = parse_array(*a);
@@ -146,19 +161,22 @@ HwConfig parse_config(const nlohmann::json& doc, const std::string& file, bool h
         m->require_object();
         m->allow_keys({"k_order"});
         if (auto k = m->find("k_order"))
-            c.k_order = k->as_enum({"c_kh_kw", "kh_kw_c"}) == "c_kh_kw" ? KOrder::c_kh_kw : KOrder::kh_kw_c;
+            c.k_order =
+                k->as_enum({"c_kh_kw", "kh_kw_c"}) == "c_kh_kw" ? KOrder::c_kh_kw : KOrder::kh_kw_c;
     }
     c.accumulator = parse_accumulator(root.at("accumulator"));
 
     nlohmann::ordered_json& e = c.effective;
     e["name"] = c.name;
     if (auto d = root.find("description")) e["description"] = d->as_string();
-    e["target"] = c.target ? nlohmann::ordered_json(to_string(*c.target)) : nlohmann::ordered_json(nullptr);
+    e["target"] =
+        c.target ? nlohmann::ordered_json(to_string(*c.target)) : nlohmann::ordered_json(nullptr);
     e["clock_mhz"] = nullptr;
     if (c.clock_mhz) {
         const double mhz = *c.clock_mhz;
-        e["clock_mhz"] = mhz == static_cast<double>(static_cast<int64_t>(mhz)) ? nlohmann::ordered_json(static_cast<int64_t>(mhz))
-                                                                               : nlohmann::ordered_json(mhz);
+        e["clock_mhz"] = mhz == static_cast<double>(static_cast<int64_t>(mhz))
+                             ? nlohmann::ordered_json(static_cast<int64_t>(mhz))
+                             : nlohmann::ordered_json(mhz);
     }
     e["array"] = c.array ? array_json(*c.array) : nlohmann::ordered_json(nullptr);
     e["mapping"] = {{"k_order", to_string(c.k_order)}};
@@ -172,9 +190,11 @@ HwConfig load_config(const ConfigSources& src) {
     if (src.file) {
         file = *src.file;
         doc = read_json_file(file);
-        if (!doc.is_object()) throw InputError(file, "/", "expected a JSON object, got " + brief(doc));
+        if (!doc.is_object())
+            throw InputError(file, "/", "expected a JSON object, got " + brief(doc));
     } else {
-        if (!src.acc) throw InputError("command line", "--config", "give --config FILE or --acc SPEC");
+        if (!src.acc)
+            throw InputError("command line", "--config", "give --config FILE or --acc SPEC");
         file = "--acc";
         doc = {{"name", "acc " + *src.acc}, {"accumulator", nlohmann::json::object()}};
     }
@@ -182,7 +202,8 @@ HwConfig load_config(const ConfigSources& src) {
     // --acc replaces the stages first, so that --set can still adjust one of them.
     std::vector<std::pair<std::string, std::string>> origins;
     if (src.acc) {
-        if (!doc.contains("accumulator") || !doc["accumulator"].is_object()) doc["accumulator"] = nlohmann::json::object();
+        if (!doc.contains("accumulator") || !doc["accumulator"].is_object())
+            doc["accumulator"] = nlohmann::json::object();
         doc["accumulator"]["stages"] = parse_acc_shorthand(*src.acc);
         origins.emplace_back("/accumulator/stages", "--acc");
     }

@@ -28,8 +28,10 @@ std::string apply_json_set(nlohmann::json& doc, const std::string& arg) {
     if (text.empty()) fail("empty VALUE after '='");
     std::vector<std::string> keys(1);
     for (char c : path) {
-        if (c == '.') keys.emplace_back();
-        else keys.back() += c;
+        if (c == '.')
+            keys.emplace_back();
+        else
+            keys.back() += c;
     }
     nlohmann::json value;
     try {
@@ -43,13 +45,16 @@ std::string apply_json_set(nlohmann::json& doc, const std::string& arg) {
     for (std::size_t i = 0; i < keys.size(); ++i) {
         const std::string& key = keys[i];
         if (key.empty()) fail("empty component in PATH \"" + path + "\"");
-        if (node->is_null()) *node = is_index(key) ? nlohmann::json::array() : nlohmann::json::object();
+        if (node->is_null())
+            *node = is_index(key) ? nlohmann::json::array() : nlohmann::json::object();
         if (node->is_array()) {
-            if (!is_index(key)) fail("\"" + key + "\" is not a list index (" + pointer + " is a list)");
+            if (!is_index(key))
+                fail("\"" + key + "\" is not a list index (" + pointer + " is a list)");
             const std::size_t idx = std::stoul(key);
             if (idx > node->size())
-                fail("index " + key + " is past the end of " + (pointer.empty() ? "/" : pointer) + " (" +
-                     std::to_string(node->size()) + (node->size() == 1 ? " entry)" : " entries)"));
+                fail("index " + key + " is past the end of " + (pointer.empty() ? "/" : pointer) +
+                     " (" + std::to_string(node->size()) +
+                     (node->size() == 1 ? " entry)" : " entries)"));
             if (idx == node->size()) node->push_back(nullptr);
             node = &(*node)[idx];
         } else if (node->is_object()) {

@@ -27,12 +27,16 @@ std::vector<double> unit_scales(const LayerSpec& l) {
     const double nan = std::numeric_limits<double>::quiet_NaN();
     std::vector<double> out(static_cast<std::size_t>(l.shape.channels), nan);
     double sx = nan;
-    if (l.x.scale) sx = *l.x.scale;
-    else if (l.x.scale_tensor) sx = read_f32(*l.x.scale_tensor->info, 0);
+    if (l.x.scale)
+        sx = *l.x.scale;
+    else if (l.x.scale_tensor)
+        sx = read_f32(*l.x.scale_tensor->info, 0);
     for (int64_t c = 0; c < l.shape.channels; ++c) {
         double sq = nan;
-        if (l.q.scale) sq = *l.q.scale;
-        else if (l.q.scale_tensor) sq = read_f32(*l.q.scale_tensor->info, l.q.scale_tensor->info->numel == 1 ? 0 : c);
+        if (l.q.scale)
+            sq = *l.q.scale;
+        else if (l.q.scale_tensor)
+            sq = read_f32(*l.q.scale_tensor->info, l.q.scale_tensor->info->numel == 1 ? 0 : c);
         out[c] = sx * sq;
     }
     return out;
@@ -40,7 +44,8 @@ std::vector<double> unit_scales(const LayerSpec& l) {
 
 }  // namespace
 
-LayerAudit audit_layer(const LayerSpec& layer, const HwConfig& config, const std::string& manifest_path) {
+LayerAudit audit_layer(const LayerSpec& layer, const HwConfig& config,
+                       const std::string& manifest_path) {
     LayerAudit a;
     a.layer = &layer;
     a.overflow = OverflowStats(config.accumulator.stages.size());
@@ -68,7 +73,8 @@ LayerAudit audit_layer(const LayerSpec& layer, const HwConfig& config, const std
             const int32_t* q = low.q(pos, j, scratch.data());
             for (int64_t i = 0; i < k; ++i) products[i] = int64_t{q[i]} * x[i];
             const int64_t c = low.channel(pos, j);
-            const std::optional<int64_t> b = layer.bias ? std::optional<int64_t>(bias[c]) : std::nullopt;
+            const std::optional<int64_t> b =
+                layer.bias ? std::optional<int64_t>(bias[c]) : std::nullopt;
             reducer.reduce(products.data(), static_cast<std::size_t>(k), b, d);
             a.overflow.add(d, scales[c]);
             if (expected) {
@@ -76,11 +82,12 @@ LayerAudit audit_layer(const LayerSpec& layer, const HwConfig& config, const std
                 const i128 want = d.exact_dot + (b ? *b : 0);
                 const int64_t got = read_int(*expected, o);
                 if (got != want)
-                    throw InputError(manifest_path, "/layers/" + std::to_string(layer.index) + "/output",
-                                     "layer \"" + layer.name + "\": " + layer.output->name +
-                                         index_str(layer.shape.output_shape, o) + " is " + std::to_string(got) +
-                                         " in the trace, but the exact replay gives " + to_string(want) +
-                                         (layer.bias ? " (dot product + bias)" : " (dot product)"));
+                    throw InputError(
+                        manifest_path, "/layers/" + std::to_string(layer.index) + "/output",
+                        "layer \"" + layer.name + "\": " + layer.output->name +
+                            index_str(layer.shape.output_shape, o) + " is " + std::to_string(got) +
+                            " in the trace, but the exact replay gives " + to_string(want) +
+                            (layer.bias ? " (dot product + bias)" : " (dot product)"));
             }
         }
     }

@@ -20,6 +20,7 @@ struct LayerAudit {
 };
 
 // `manifest_path` names the file in a mismatch error.
-LayerAudit audit_layer(const LayerSpec& layer, const HwConfig& config, const std::string& manifest_path);
+LayerAudit audit_layer(const LayerSpec& layer, const HwConfig& config,
+                       const std::string& manifest_path);
 
 }  // namespace accsim

@@ -12,7 +12,9 @@ nlohmann::ordered_json wide_to_json(u128 v) {
 
 namespace {
 
-nlohmann::ordered_json or_null(bool has, const nlohmann::ordered_json& v) { return has ? v : nlohmann::ordered_json(nullptr); }
+nlohmann::ordered_json or_null(bool has, const nlohmann::ordered_json& v) {
+    return has ? v : nlohmann::ordered_json(nullptr);
+}
 
 nlohmann::ordered_json layer_json(const LayerAudit& a, const HwConfig& config) {
     const LayerSpec& l = *a.layer;
@@ -55,7 +57,8 @@ nlohmann::ordered_json layer_json(const LayerAudit& a, const HwConfig& config) {
         {"datatype_bits", a.datatype_bits},
         {"a2q_bits", or_null(st, st ? a.bounds->a2q_bits() : 0)},
         {"a2q_plus_bits", or_null(st, st ? a.bounds->a2q_plus_bits() : 0)},
-        {"a2q_plus_below_exact", or_null(st, st && a.bounds->a2q_plus_bits() < a.bounds->exact_bits())},
+        {"a2q_plus_below_exact",
+         or_null(st, st && a.bounds->a2q_plus_bits() < a.bounds->exact_bits())},
         {"a2q_plus_unsound_channels", or_null(st, st ? a.bounds->channels_a2q_plus_unsound() : 0)},
         {"exact_bits", or_null(st, st ? a.bounds->exact_bits() : 0)},
         {"observed_bits", ov.observed_bits()},
@@ -91,8 +94,8 @@ nlohmann::ordered_json layer_json(const LayerAudit& a, const HwConfig& config) {
 
 }  // namespace
 
-nlohmann::ordered_json build_report(const std::string& command, const Trace& trace, const HwConfig& config,
-                            const std::vector<LayerAudit>& audits) {
+nlohmann::ordered_json build_report(const std::string& command, const Trace& trace,
+                                    const HwConfig& config, const std::vector<LayerAudit>& audits) {
     nlohmann::ordered_json layers = nlohmann::ordered_json::array();
     uint64_t macs = 0, events = 0, corrupted = 0, with_events = 0, outputs = 0;
     uint64_t at_risk = 0;
@@ -123,7 +126,10 @@ nlohmann::ordered_json build_report(const std::string& command, const Trace& tra
           {"layers_at_risk", at_risk},
           {"macs", macs},
           {"outputs", outputs},
-          {"overflow", {{"events", events}, {"outputs_with_events", with_events}, {"outputs_corrupted", corrupted}}},
+          {"overflow",
+           {{"events", events},
+            {"outputs_with_events", with_events},
+            {"outputs_corrupted", corrupted}}},
           {"cycles", nullptr},
           {"energy_pj", nullptr},
           {"power_mw", nullptr}}},

@@ -14,8 +14,8 @@ namespace accsim {
 inline constexpr const char* k_report_schema = "accsim-report/1";
 
 // `command` is "audit" (run-only sections null) or later "run".
-nlohmann::ordered_json build_report(const std::string& command, const Trace& trace, const HwConfig& config,
-                            const std::vector<LayerAudit>& audits);
+nlohmann::ordered_json build_report(const std::string& command, const Trace& trace,
+                                    const HwConfig& config, const std::vector<LayerAudit>& audits);
 
 // Renderings.
 std::string render_csv(const nlohmann::ordered_json& report);

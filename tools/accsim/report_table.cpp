@@ -46,17 +46,19 @@ std::string render_table(const nlohmann::ordered_json& report) {
     const bool multi = cfg["accumulator"]["stages"].size() > 1;
 
     std::vector<std::vector<std::string>> rows;
-    rows.push_back({"layer", "op", "K", "outputs", "events", "corrupted", "max err", "datatype", "a2q", "a2q+",
-                    "exact", "observed", "acc bits", "status"});
+    rows.push_back({"layer", "op", "K", "outputs", "events", "corrupted", "max err", "datatype",
+                    "a2q", "a2q+", "exact", "observed", "acc bits", "status"});
     for (const auto& l : report["layers"]) {
         const auto& ov = l["overflow"];
         const auto& b = l["bounds"];
-        rows.push_back({l["name"].get<std::string>(), l["op"].get<std::string>(), num(l["dot_length"]),
-                        num(l["outputs"]), num(ov["events"]), num(ov["outputs_corrupted"]), num(ov["max_abs_error"]),
+        rows.push_back({l["name"].get<std::string>(), l["op"].get<std::string>(),
+                        num(l["dot_length"]), num(l["outputs"]), num(ov["events"]),
+                        num(ov["outputs_corrupted"]), num(ov["max_abs_error"]),
                         num(b["datatype_bits"]), num(b["a2q_bits"]), num(b["a2q_plus_bits"]),
                         multi ? per_stage(b["stages"], "exact_bits") : num(b["exact_bits"]),
                         multi ? per_stage(b["stages"], "observed_bits") : num(b["observed_bits"]),
-                        per_stage(b["stages"], "bits"), status_word(l["status"].get<std::string>())});
+                        per_stage(b["stages"], "bits"),
+                        status_word(l["status"].get<std::string>())});
     }
     const auto& t = report["totals"];
     rows.push_back({"total", "", "", num(t["outputs"]), num(t["overflow"]["events"]),
@@ -66,8 +68,9 @@ std::string render_table(const nlohmann::ordered_json& report) {
     for (const auto& r : rows)
         for (std::size_t i = 0; i < r.size(); ++i) width[i] = std::max(width[i], r[i].size());
     std::ostringstream out;
-    out << "accsim " << report["command"].get<std::string>() << ": " << report["trace"]["model"].get<std::string>()
-        << " (" << report["trace"]["path"].get<std::string>() << "), accumulator " << acc << ", bias "
+    out << "accsim " << report["command"].get<std::string>() << ": "
+        << report["trace"]["model"].get<std::string>() << " ("
+        << report["trace"]["path"].get<std::string>() << "), accumulator " << acc << ", bias "
         << cfg["accumulator"]["bias"].get<std::string>() << "\n\n";
     for (std::size_t r = 0; r < rows.size(); ++r) {
         if (r + 1 == rows.size()) {
@@ -78,7 +81,8 @@ std::string render_table(const nlohmann::ordered_json& report) {
         std::ostringstream line;
         for (std::size_t i = 0; i < rows[r].size(); ++i) {
             const bool left = i < 2 || i + 1 == rows[r].size();
-            line << (left ? std::left : std::right) << std::setw(static_cast<int>(width[i])) << rows[r][i];
+            line << (left ? std::left : std::right) << std::setw(static_cast<int>(width[i]))
+                 << rows[r][i];
             if (i + 1 < rows[r].size()) line << "  ";
         }
         std::string text = line.str();
@@ -87,7 +91,8 @@ std::string render_table(const nlohmann::ordered_json& report) {
     }
     out << "\nwidths in bits" << (multi ? " (per stage: stage1/stage2/...)" : "")
         << ". safe: no input can overflow; at risk: some input could (exact > acc bits);\n"
-        << "OVERFLOW: this trace overflowed, results still right; CORRUPTED: some results are wrong.\n";
+        << "OVERFLOW: this trace overflowed, results still right; CORRUPTED: some results are "
+           "wrong.\n";
     return out.str();
 }
 
