@@ -31,23 +31,22 @@ std::vector<std::string> Trace::tensor_files() const {
     return out;
 }
 
-namespace {
-
-std::string shape_str(const std::vector<int64_t>& s) {
+std::string shape_string(const std::vector<int64_t>& s, const char* sep) {
     std::string out = "[";
-    for (std::size_t i = 0; i < s.size(); ++i) out += (i ? ", " : "") + std::to_string(s[i]);
+    for (std::size_t i = 0; i < s.size(); ++i) out += (i ? sep : "") + std::to_string(s[i]);
     return out + "]";
 }
 
-// "[0, 1, 2]" for flat index i of a tensor of shape s.
-std::string index_str(const std::vector<int64_t>& s, int64_t i) {
+std::string index_string(const std::vector<int64_t>& s, int64_t i) {
     std::vector<int64_t> idx(s.size());
     for (std::size_t d = s.size(); d-- > 0;) {
         idx[d] = s[d] ? i % s[d] : 0;
         i = s[d] ? i / s[d] : 0;
     }
-    return shape_str(idx);
+    return shape_string(idx);
 }
+
+namespace {
 
 bool is_dir(const std::string& p) {
     struct stat st {};
@@ -159,10 +158,10 @@ class TraceLoader {
             const int64_t v = read_int(info, i);
             if (v < lo || v > hi)
                 throw InputError(t.file->path(), t.name,
-                                 "value " + std::to_string(v) + " at " + index_str(info.shape, i) +
-                                     " is outside the declared " + declared + " [" +
-                                     std::to_string(lo) + ", " + std::to_string(hi) + "] (" +
-                                     where + ")");
+                                 "value " + std::to_string(v) + " at " +
+                                     index_string(info.shape, i) + " is outside the declared " +
+                                     declared + " [" + std::to_string(lo) + ", " +
+                                     std::to_string(hi) + "] (" + where + ")");
             if (v < min_v) min_v = v;
             if (v > max_v) max_v = v;
         }
@@ -195,7 +194,7 @@ class TraceLoader {
                     if (!(std::isfinite(v) && v > 0))
                         throw InputError(st.file->path(), st.name,
                                          "scale " + std::to_string(v) + " at " +
-                                             index_str(st.info->shape, i) +
+                                             index_string(st.info->shape, i) +
                                              " is not a positive finite number");
                 }
                 op.scale_tensor = st;
@@ -272,14 +271,14 @@ class TraceLoader {
         const auto& w = s.q.tensor.shape();
         const auto& x = s.x.tensor.shape();
         if (w.size() != 2)
-            l.at("weight").fail("weight \"" + s.q.tensor.name + "\" has shape " + shape_str(w) +
+            l.at("weight").fail("weight \"" + s.q.tensor.name + "\" has shape " + shape_string(w) +
                                 ", expected [out, in]");
         if (x.empty())
             l.at("input").fail("input \"" + s.x.tensor.name + "\" is a scalar, expected [..., in]");
         if (x.back() != w[1])
             l.at("input").fail("input \"" + s.x.tensor.name + "\" has " + std::to_string(x.back()) +
-                               " features (shape " + shape_str(x) + ") but the weight expects " +
-                               std::to_string(w[1]) + " (shape " + shape_str(w) + ")");
+                               " features (shape " + shape_string(x) + ") but the weight expects " +
+                               std::to_string(w[1]) + " (shape " + shape_string(w) + ")");
         LayerShape& sh = s.shape;
         sh.k = w[1];
         sh.channels = w[0];
@@ -295,10 +294,10 @@ class TraceLoader {
         const auto& x = s.x.tensor.shape();
         const Conv2dParams& p = s.conv;
         if (w.size() != 4)
-            l.at("weight").fail("weight \"" + s.q.tensor.name + "\" has shape " + shape_str(w) +
+            l.at("weight").fail("weight \"" + s.q.tensor.name + "\" has shape " + shape_string(w) +
                                 ", expected [C_out, C_in/groups, kH, kW]");
         if (x.size() != 4)
-            l.at("input").fail("input \"" + s.x.tensor.name + "\" has shape " + shape_str(x) +
+            l.at("input").fail("input \"" + s.x.tensor.name + "\" has shape " + shape_string(x) +
                                ", expected [B, C_in, H, W]");
         LayerShape& sh = s.shape;
         sh.batch = x[0], sh.c_in = x[1], sh.height = x[2], sh.width = x[3];
@@ -314,10 +313,10 @@ class TraceLoader {
                            std::to_string(sh.channels) + " output channels");
         if (w[1] != sh.c_in / p.groups)
             l.at("weight").fail("weight \"" + s.q.tensor.name + "\" has " + std::to_string(w[1]) +
-                                " input channels per group (shape " + shape_str(w) +
+                                " input channels per group (shape " + shape_string(w) +
                                 "), but the input has " + std::to_string(sh.c_in) +
                                 " channels in " + std::to_string(p.groups) + " groups (shape " +
-                                shape_str(x) + ")");
+                                shape_string(x) + ")");
         const int64_t eff_h = p.dilation_h * (sh.kernel_h - 1) + 1;
         const int64_t eff_w = p.dilation_w * (sh.kernel_w - 1) + 1;
         const int64_t span_h = sh.height + p.pad_top + p.pad_bottom - eff_h;
@@ -339,13 +338,13 @@ class TraceLoader {
         const auto& a = s.x.tensor.shape();
         const auto& b = s.q.tensor.shape();
         if (a.size() < 2)
-            l.at("lhs").fail("lhs \"" + s.x.tensor.name + "\" has shape " + shape_str(a) +
+            l.at("lhs").fail("lhs \"" + s.x.tensor.name + "\" has shape " + shape_string(a) +
                              ", expected [..., M, K]");
         if (b.size() < 2)
-            l.at("rhs").fail("rhs \"" + s.q.tensor.name + "\" has shape " + shape_str(b) +
+            l.at("rhs").fail("rhs \"" + s.q.tensor.name + "\" has shape " + shape_string(b) +
                              ", expected [..., K, N]");
         if (a.back() != b[b.size() - 2])
-            l.at("rhs").fail("lhs " + shape_str(a) + " and rhs " + shape_str(b) +
+            l.at("rhs").fail("lhs " + shape_string(a) + " and rhs " + shape_string(b) +
                              " disagree on K (" + std::to_string(a.back()) + " vs " +
                              std::to_string(b[b.size() - 2]) + ")");
         LayerShape& sh = s.shape;
@@ -359,8 +358,8 @@ class TraceLoader {
             const int64_t ea = da >= nb ? sh.lhs_batch_shape[da - nb] : 1;
             const int64_t eb = db >= nb ? sh.rhs_batch_shape[db - nb] : 1;
             if (ea != eb && ea != 1 && eb != 1)
-                l.at("rhs").fail("batch dimensions of lhs " + shape_str(a) + " and rhs " +
-                                 shape_str(b) + " do not broadcast");
+                l.at("rhs").fail("batch dimensions of lhs " + shape_string(a) + " and rhs " +
+                                 shape_string(b) + " do not broadcast");
             sh.batch_shape[d] = ea == 1 ? eb : ea;
         }
         sh.k = a.back();
@@ -432,8 +431,9 @@ class TraceLoader {
                 o->at("tensor").fail("output \"" + t.name + "\" has dtype " +
                                      to_string(t.info->dtype) + ", expected I32 or I64");
             if (t.shape() != s.shape.output_shape)
-                o->at("tensor").fail("output \"" + t.name + "\" has shape " + shape_str(t.shape()) +
-                                     ", but the layer computes " + shape_str(s.shape.output_shape));
+                o->at("tensor").fail("output \"" + t.name + "\" has shape " +
+                                     shape_string(t.shape()) + ", but the layer computes " +
+                                     shape_string(s.shape.output_shape));
             s.output = t;
         }
         return s;
@@ -451,7 +451,7 @@ class TraceLoader {
                                 ", expected an integer dtype (I8, U8, I16, U16, I32, I64)");
         const auto& sh = bias.tensor.shape();
         if (sh.size() != 1 || sh[0] != s.shape.channels)
-            b.at("tensor").fail("bias \"" + bias.tensor.name + "\" has shape " + shape_str(sh) +
+            b.at("tensor").fail("bias \"" + bias.tensor.name + "\" has shape " + shape_string(sh) +
                                 ", expected [" + std::to_string(s.shape.channels) +
                                 "] (one per output channel)");
         const int64_t lo = bias.bits == 64 ? INT64_MIN : -(int64_t{1} << (bias.bits - 1));

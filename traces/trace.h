@@ -105,6 +105,11 @@ class Trace {
     friend class TraceLoader;
 };
 
+// "[2, 3, 4]" (`sep` between the numbers), and the index "[0, 1, 2]" of flat element i of a
+// tensor of shape s; both for messages.
+std::string shape_string(const std::vector<int64_t>& s, const char* sep = ", ");
+std::string index_string(const std::vector<int64_t>& s, int64_t i);
+
 // Largest dot length accepted: keeps every exact sum far inside 128-bit arithmetic and every
 // error figure inside 64 bits.
 inline constexpr int64_t k_max_dot_length = int64_t{1} << 28;

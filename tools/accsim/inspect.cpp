@@ -6,16 +6,10 @@
 namespace accsim {
 namespace {
 
-std::string shape_str(const std::vector<int64_t>& s) {
-    std::string out = "[";
-    for (std::size_t i = 0; i < s.size(); ++i) out += (i ? "," : "") + std::to_string(s[i]);
-    return out + "]";
-}
-
 std::string operand(const OperandSpec& o) {
-    return o.role + " " + shape_str(o.tensor.shape()) + " " + (o.format.is_signed ? "i" : "u") +
-           std::to_string(o.format.bits) + " " + std::to_string(o.min_value) + ".." +
-           std::to_string(o.max_value) +
+    return o.role + " " + shape_string(o.tensor.shape(), ",") + " " +
+           (o.format.is_signed ? "i" : "u") + std::to_string(o.format.bits) + " " +
+           std::to_string(o.min_value) + ".." + std::to_string(o.max_value) +
            (o.zero_point ? " zp " + std::to_string(o.zero_point) : "");
 }
 
@@ -50,7 +44,8 @@ std::string render_inspect(const Trace& trace, const std::vector<const LayerSpec
                                          : "-";
         rows.push_back({l->name, std::string(to_string(l->op)) + extra, std::to_string(l->shape.k),
                         std::to_string(l->shape.outputs), std::to_string(l->macs()), operand(l->x),
-                        operand(l->q), bias, l->output ? shape_str(l->output->shape()) : "-"});
+                        operand(l->q), bias,
+                        l->output ? shape_string(l->output->shape(), ",") : "-"});
         macs += l->macs();
     }
     std::vector<std::size_t> width(rows[0].size(), 0);

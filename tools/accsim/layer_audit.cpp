@@ -11,17 +11,6 @@
 namespace accsim {
 namespace {
 
-std::string index_str(const std::vector<int64_t>& shape, int64_t i) {
-    std::vector<int64_t> idx(shape.size());
-    for (std::size_t d = shape.size(); d-- > 0;) {
-        idx[d] = i % shape[d];
-        i /= shape[d];
-    }
-    std::string s = "[";
-    for (std::size_t d = 0; d < idx.size(); ++d) s += (d ? ", " : "") + std::to_string(idx[d]);
-    return s + "]";
-}
-
 // Real value of one accumulator unit per output channel (input scale x weight scale), or NaN.
 std::vector<double> unit_scales(const LayerSpec& l) {
     const double nan = std::numeric_limits<double>::quiet_NaN();
@@ -85,8 +74,9 @@ LayerAudit audit_layer(const LayerSpec& layer, const HwConfig& config,
                     throw InputError(
                         manifest_path, "/layers/" + std::to_string(layer.index) + "/output",
                         "layer \"" + layer.name + "\": " + layer.output->name +
-                            index_str(layer.shape.output_shape, o) + " is " + std::to_string(got) +
-                            " in the trace, but the exact replay gives " + to_string(want) +
+                            index_string(layer.shape.output_shape, o) + " is " +
+                            std::to_string(got) + " in the trace, but the exact replay gives " +
+                            to_string(want) +
                             (layer.bias ? " (dot product + bias)" : " (dot product)"));
             }
         }
