@@ -108,6 +108,17 @@ nlohmann::ordered_json build_report(const std::string& command, const Trace& tra
         with_events += a.overflow.outputs_with_events;
         at_risk += layers.back()["at_risk"].get<bool>();
     }
+    // The widest requirement over the layers: one register this wide serves the whole model.
+    nlohmann::ordered_json bounds;
+    for (const char* key :
+         {"datatype_bits", "a2q_bits", "a2q_plus_bits", "exact_bits", "observed_bits"}) {
+        nlohmann::ordered_json widest = nullptr;
+        for (const auto& l : layers) {
+            const auto& v = l["bounds"][key];
+            if (!v.is_null() && (widest.is_null() || v.get<int>() > widest.get<int>())) widest = v;
+        }
+        bounds[key] = widest;
+    }
     return {
         {"schema", k_report_schema},
         {"tool", {{"name", "accsim"}, {"version", k_version}}},
@@ -130,6 +141,7 @@ nlohmann::ordered_json build_report(const std::string& command, const Trace& tra
            {{"events", events},
             {"outputs_with_events", with_events},
             {"outputs_corrupted", corrupted}}},
+          {"bounds", bounds},
           {"cycles", nullptr},
           {"energy_pj", nullptr},
           {"power_mw", nullptr}}},

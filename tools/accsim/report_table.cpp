@@ -61,8 +61,11 @@ std::string render_table(const nlohmann::ordered_json& report) {
                         status_word(l["status"].get<std::string>())});
     }
     const auto& t = report["totals"];
+    const auto& tb = t["bounds"];
     rows.push_back({"total", "", "", num(t["outputs"]), num(t["overflow"]["events"]),
-                    num(t["overflow"]["outputs_corrupted"]), "", "", "", "", "", "", "", ""});
+                    num(t["overflow"]["outputs_corrupted"]), "", num(tb["datatype_bits"]),
+                    num(tb["a2q_bits"]), num(tb["a2q_plus_bits"]), num(tb["exact_bits"]),
+                    num(tb["observed_bits"]), "", ""});
 
     std::vector<std::size_t> width(rows[0].size(), 0);
     for (const auto& r : rows)
@@ -89,8 +92,9 @@ std::string render_table(const nlohmann::ordered_json& report) {
         text.erase(text.find_last_not_of(' ') + 1);
         out << text << "\n";
     }
-    out << "\nwidths in bits" << (multi ? " (per stage: stage1/stage2/...)" : "")
-        << ". safe: no input can overflow; at risk: some input could (exact > acc bits);\n"
+    out << "\nwidths in bits" << (multi ? ", per stage as stage1/stage2/..." : "")
+        << "; the total row holds the widest layer's whole dot products.\n"
+        << "safe: no input can overflow; at risk: some input could (exact > acc bits);\n"
         << "OVERFLOW: this trace overflowed, results still right; CORRUPTED: some results are "
            "wrong.\n";
     return out.str();
