@@ -22,13 +22,18 @@ class StaticBounds {
     StaticBounds(const OperandFormat& x, const OperandFormat& q, int64_t k,
                  const AccumulatorSpec& acc);
 
-    // Adds one output channel's weights, q[0..k) in the order the datapath adds them.
-    void add_channel(const int32_t* q);
+    // Adds one output channel's weights, q[0..k) in the order the datapath adds them, and the
+    // bias the datapath adds to it (0 for none; ignored when the spec's bias mode is none).
+    // The bounds exclude the bias, as CONTRACT section 5 defines them; the risk counts and
+    // exact_bits_with_bias include it, because the last stage's register must hold it too.
+    void add_channel(const int32_t* q, int64_t bias = 0);
 
     int datatype_bits() const { return m_datatype_bits; }
     int a2q_bits() const { return m_a2q_bits; }
     int a2q_plus_bits() const { return m_a2q_plus_bits; }
     int exact_bits() const { return m_stages.back().exact_bits; }
+    // The narrowest last-stage width that holds every partial sum and the bias, for any input.
+    int exact_bits_with_bias() const { return m_exact_with_bias; }
     const std::vector<StageStaticBounds>& stages() const { return m_stages; }
     uint64_t channels() const { return m_channels; }
     uint64_t channels_at_risk() const { return m_channels_at_risk; }  // any tile of any stage
@@ -47,6 +52,7 @@ class StaticBounds {
     uint64_t m_channels = 0;
     uint64_t m_channels_at_risk = 0;
     uint64_t m_a2q_plus_unsound = 0;
+    int m_exact_with_bias = 1;
 };
 
 // [S-, S+] of a run of weights: every partial sum, in any order, of q_i * x_i with x_i in

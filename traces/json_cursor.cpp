@@ -3,11 +3,12 @@
 #include <set>
 
 #include "datapath/input_error.h"
+#include "mapped_file.h"
 
 namespace accsim {
 
 std::string brief(const nlohmann::json& v) {
-    std::string s = v.dump();
+    std::string s = v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     if (s.size() > 60) s = s.substr(0, 57) + "...";
     return s;
 }
@@ -94,7 +95,7 @@ int64_t JsonCursor::as_int(int64_t lo, int64_t hi) const {
     } else if (v.is_number_float()) {
         // 16.0 is accepted as 16; 16.5 is not an integer.
         const double d = v.get<double>();
-        if (d == static_cast<double>(static_cast<int64_t>(d)) && d > -9.2e18 && d < 9.2e18) {
+        if (d > -9.2e18 && d < 9.2e18 && d == static_cast<double>(static_cast<int64_t>(d))) {
             x = static_cast<int64_t>(d);
             ok = true;
         }
@@ -150,6 +151,10 @@ nlohmann::json parse_json_document(const char* begin, const char* end, const std
     };
     using Event = nlohmann::json::parse_event_t;
     auto callback = [&](int, Event event, nlohmann::json& parsed) {
+        if ((event == Event::object_start || event == Event::array_start) &&
+            stack.size() >= k_max_json_depth)
+            throw InputError(file, pointer(stack.size()),
+                             "nested deeper than " + std::to_string(k_max_json_depth) + " levels");
         switch (event) {
             case Event::object_start:
                 stack.push_back(Frame{});
@@ -180,11 +185,18 @@ nlohmann::json parse_json_document(const char* begin, const char* end, const std
     nlohmann::json doc;
     try {
         doc = nlohmann::json::parse(begin, end, callback);
-    } catch (const nlohmann::json::parse_error& e) {
+    } catch (const nlohmann::json::exception& e) {
+        // parse_error, and out_of_range for numbers such as 1e999
         throw InputError(file, "/", std::string("invalid JSON: ") + e.what());
     }
     if (!dup_key.empty()) throw InputError(file, dup_pointer, "duplicate key \"" + dup_key + "\"");
     return doc;
+}
+
+nlohmann::json read_json_file(const std::string& path) {
+    const MappedFile f(path);
+    const char* text = reinterpret_cast<const char*>(f.data());
+    return parse_json_document(text, text + f.size(), path);
 }
 
 }  // namespace accsim

@@ -55,6 +55,10 @@ std::string brief(const nlohmann::json& v);
 // Parses a whole document. Invalid JSON -> InputError(file, "/", "invalid JSON: ..."); a key
 // that appears twice in one object -> InputError(file, pointer of the object, "duplicate key
 // ...") (nlohmann would silently keep the last one).
+// Objects and arrays nested deeper than k_max_json_depth are an error too.
+inline constexpr std::size_t k_max_json_depth = 100;
 nlohmann::json parse_json_document(const char* begin, const char* end, const std::string& file);
+// Reads and parses a whole JSON file; a missing file or a directory is an InputError too.
+nlohmann::json read_json_file(const std::string& path);
 
 }  // namespace accsim

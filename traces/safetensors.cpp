@@ -86,17 +86,20 @@ SafetensorsFile::SafetensorsFile(std::string path) : m_path(std::move(path)) {
         i128 numel = 1;
         for (const auto& d : e["shape"]) {
             if (!d.is_number_integer() || d.get<int64_t>() < 0)
-                fail(name, "shape: expected non-negative integers, got " + e["shape"].dump());
+                fail(name, "shape: expected non-negative integers, got " + brief(e["shape"]));
+            if (d.get<int64_t>() > (int64_t{1} << 40))
+                fail(name,
+                     "shape: dimension " + std::to_string(d.get<int64_t>()) + " is too large");
             t.shape.push_back(d.get<int64_t>());
             numel *= d.get<int64_t>();
             if (numel > (i128{1} << 48))
-                fail(name, "shape: " + e["shape"].dump() + " is too large");
+                fail(name, "shape: " + brief(e["shape"]) + " is too large");
         }
         t.numel = static_cast<int64_t>(numel);
         const auto& off = e["data_offsets"];
         if (!off.is_array() || off.size() != 2 || !off[0].is_number_unsigned() ||
             !off[1].is_number_unsigned())
-            fail(name, "data_offsets: expected [begin, end], got " + off.dump());
+            fail(name, "data_offsets: expected [begin, end], got " + brief(off));
         const uint64_t b = off[0].get<uint64_t>();
         const uint64_t en = off[1].get<uint64_t>();
         if (b > en)
@@ -108,7 +111,7 @@ SafetensorsFile::SafetensorsFile(std::string path) : m_path(std::move(path)) {
         const uint64_t want = static_cast<uint64_t>(t.numel) * dtype_size(t.dtype);
         if (en - b != want)
             fail(name, "data_offsets span " + std::to_string(en - b) + " bytes, but " +
-                           to_string(t.dtype) + " " + e["shape"].dump() + " needs " +
+                           to_string(t.dtype) + " " + brief(e["shape"]) + " needs " +
                            std::to_string(want));
         t.data = data + b;
         if (en > b) spans.emplace_back(b, en);

@@ -3,12 +3,11 @@
 #include <sys/stat.h>
 
 #include <cmath>
-#include <fstream>
 #include <map>
 #include <set>
-#include <sstream>
 
 #include "datapath/input_error.h"
+#include "datapath/wide_int.h"
 #include "json_cursor.h"
 
 namespace accsim {
@@ -47,6 +46,22 @@ std::string index_string(const std::vector<int64_t>& s, int64_t i) {
 }
 
 namespace {
+
+// Product of sizes, saturating at 2^62 so that a hostile shape cannot overflow; anything that
+// large is rejected by the limits below.
+constexpr int64_t k_product_cap = int64_t{1} << 62;
+int64_t capped_product(const std::vector<int64_t>& factors) {
+    i128 p = 1;
+    for (int64_t f : factors) {
+        p *= f;
+        if (p > k_product_cap) p = k_product_cap;
+    }
+    return static_cast<int64_t>(p);
+}
+
+std::string count_text(int64_t n) {
+    return n >= k_product_cap ? "more than 2^62" : std::to_string(n);
+}
 
 bool is_dir(const std::string& p) {
     struct stat st {};
@@ -102,15 +117,11 @@ class TraceLoader {
 
   private:
     void read_manifest() {
-        std::ifstream f(m_t.m_manifest_path, std::ios::binary);
-        if (!f)
+        struct stat st {};
+        if (::stat(m_t.m_manifest_path.c_str(), &st) != 0)
             throw InputError(m_t.m_manifest_path, "file",
                              "cannot open the manifest (is this a trace directory?)");
-        std::stringstream ss;
-        ss << f.rdbuf();
-        const std::string text = ss.str();
-        m_t.m_manifest =
-            parse_json_document(text.data(), text.data() + text.size(), m_t.m_manifest_path);
+        m_t.m_manifest = read_json_file(m_t.m_manifest_path);
     }
 
     void open_tensor_files(const JsonCursor& c) {
@@ -282,11 +293,10 @@ class TraceLoader {
         LayerShape& sh = s.shape;
         sh.k = w[1];
         sh.channels = w[0];
-        sh.rows = 1;
-        for (std::size_t d = 0; d + 1 < x.size(); ++d) sh.rows *= x[d];
+        sh.rows = capped_product(std::vector<int64_t>(x.begin(), x.end() - 1));
         sh.output_shape.assign(x.begin(), x.end() - 1);
         sh.output_shape.push_back(w[0]);
-        sh.outputs = sh.rows * sh.channels;
+        sh.outputs = capped_product({sh.rows, sh.channels});
     }
 
     void shape_conv2d(const JsonCursor& l, LayerSpec& s) {
@@ -317,21 +327,22 @@ class TraceLoader {
                                 "), but the input has " + std::to_string(sh.c_in) +
                                 " channels in " + std::to_string(p.groups) + " groups (shape " +
                                 shape_string(x) + ")");
-        const int64_t eff_h = p.dilation_h * (sh.kernel_h - 1) + 1;
-        const int64_t eff_w = p.dilation_w * (sh.kernel_w - 1) + 1;
-        const int64_t span_h = sh.height + p.pad_top + p.pad_bottom - eff_h;
-        const int64_t span_w = sh.width + p.pad_left + p.pad_right - eff_w;
+        // 128 bits: dilation x kernel extent can exceed 64 bits in a hostile manifest.
+        const i128 eff_h = i128{p.dilation_h} * (sh.kernel_h - 1) + 1;
+        const i128 eff_w = i128{p.dilation_w} * (sh.kernel_w - 1) + 1;
+        const i128 span_h = i128{sh.height} + p.pad_top + p.pad_bottom - eff_h;
+        const i128 span_w = i128{sh.width} + p.pad_left + p.pad_right - eff_w;
         if (span_h < 0 || span_w < 0 || sh.kernel_h == 0 || sh.kernel_w == 0)
             l.at("weight").fail("kernel " + std::to_string(sh.kernel_h) + "x" +
-                                std::to_string(sh.kernel_w) + " (dilated " + std::to_string(eff_h) +
-                                "x" + std::to_string(eff_w) + ") does not fit the padded input " +
+                                std::to_string(sh.kernel_w) + " (dilated " + to_string(eff_h) +
+                                "x" + to_string(eff_w) + ") does not fit the padded input " +
                                 std::to_string(sh.height + p.pad_top + p.pad_bottom) + "x" +
                                 std::to_string(sh.width + p.pad_left + p.pad_right));
-        sh.out_h = span_h / p.stride_h + 1;
-        sh.out_w = span_w / p.stride_w + 1;
-        sh.k = w[1] * sh.kernel_h * sh.kernel_w;
+        sh.out_h = static_cast<int64_t>(span_h / p.stride_h + 1);
+        sh.out_w = static_cast<int64_t>(span_w / p.stride_w + 1);
+        sh.k = capped_product({w[1], sh.kernel_h, sh.kernel_w});
         sh.output_shape = {sh.batch, sh.channels, sh.out_h, sh.out_w};
-        sh.outputs = sh.batch * sh.channels * sh.out_h * sh.out_w;
+        sh.outputs = capped_product({sh.batch, sh.channels, sh.out_h, sh.out_w});
     }
 
     void shape_matmul(const JsonCursor& l, LayerSpec& s) {
@@ -368,9 +379,8 @@ class TraceLoader {
         sh.output_shape = sh.batch_shape;
         sh.output_shape.push_back(sh.rows);
         sh.output_shape.push_back(sh.channels);
-        int64_t batches = 1;
-        for (int64_t e : sh.batch_shape) batches *= e;
-        sh.outputs = batches * sh.rows * sh.channels;
+        const int64_t batches = capped_product(sh.batch_shape);
+        sh.outputs = capped_product({batches, sh.rows, sh.channels});
     }
 
     LayerSpec parse_layer(const JsonCursor& l) {
@@ -378,6 +388,9 @@ class TraceLoader {
         LayerSpec s;
         s.name = l.at("name").as_string();
         if (s.name.empty()) l.at("name").fail("empty layer name");
+        if (s.name.size() > k_max_name_length)
+            l.at("name").fail("layer name longer than " + std::to_string(k_max_name_length) +
+                              " characters");
         const std::string op = l.at("op").as_enum({"linear", "conv2d", "matmul"});
         s.op = op == "linear"   ? LayerOp::linear
                : op == "conv2d" ? LayerOp::conv2d
@@ -407,9 +420,16 @@ class TraceLoader {
         if (s.shape.k < 1)
             l.at("op").fail("the dot length K is 0 (shapes give no products to add)");
         if (s.shape.k > k_max_dot_length)
-            l.at("op").fail("the dot length K = " + std::to_string(s.shape.k) + " exceeds " +
+            l.at("op").fail("the dot length K = " + count_text(s.shape.k) + " exceeds " +
                             std::to_string(k_max_dot_length));
         if (s.shape.outputs < 1) l.at("op").fail("the shapes give no outputs");
+        if (s.shape.outputs > k_max_outputs)
+            l.at("op").fail("the layer has " + count_text(s.shape.outputs) +
+                            " outputs; accsim accepts up to " + std::to_string(k_max_outputs));
+        if (i128{s.shape.outputs} * s.shape.k > k_max_macs)
+            l.at("op").fail("the layer has " + to_string(i128{s.shape.outputs} * s.shape.k) +
+                            " multiply-accumulates; accsim accepts up to " +
+                            std::to_string(k_max_macs));
         if (s.q.scale_tensor) {
             const int64_t n = s.q.scale_tensor->info->numel;
             if (n != 1 && n != s.shape.channels)
@@ -427,7 +447,7 @@ class TraceLoader {
             o->require_object();
             o->allow_keys({"tensor"});
             const TensorRef t = tensor(o->at("tensor"));
-            if (!is_wide_integer_dtype(t.info->dtype))
+            if (t.info->dtype != DType::I32 && t.info->dtype != DType::I64)
                 o->at("tensor").fail("output \"" + t.name + "\" has dtype " +
                                      to_string(t.info->dtype) + ", expected I32 or I64");
             if (t.shape() != s.shape.output_shape)

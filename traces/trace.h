@@ -113,5 +113,9 @@ std::string index_string(const std::vector<int64_t>& s, int64_t i);
 // Largest dot length accepted: keeps every exact sum far inside 128-bit arithmetic and every
 // error figure inside 64 bits.
 inline constexpr int64_t k_max_dot_length = int64_t{1} << 28;
+// Largest layer accepted: far beyond any real layer, small enough that counts stay exact.
+inline constexpr int64_t k_max_outputs = int64_t{1} << 40;
+inline constexpr int64_t k_max_macs = int64_t{1} << 50;
+inline constexpr std::size_t k_max_name_length = 1024;
 
 }  // namespace accsim

@@ -184,6 +184,24 @@ def big_kernel(m, t):
 m, t = mutated(big_kernel)
 case("kernel_larger_than_input", AUDIT, manifest=m, tensors=t)
 
+def huge_padding(m, t):
+    m["layers"][1]["conv2d"]["padding"] = [1 << 30] * 4
+
+
+m, t = mutated(huge_padding)
+case("conv_too_many_outputs", AUDIT, manifest=m, tensors=t)
+m, t = mutated(lambda m, t: tensor(t, "fc.output").__setitem__(1, "I16"))
+case("dtype_output_i16", AUDIT, manifest=m, tensors=t)
+m = base_manifest()
+m["layers"][0]["name"] = "x" * 1025
+case("layer_name_too_long", AUDIT, manifest=m, tensors=base_tensors())
+case("number_too_large", AUDIT, raw_manifest=json.dumps(base_manifest()).replace('"bits": 4,', '"bits": 1e999,', 1),
+     tensors=base_tensors())
+case("manifest_nested_too_deep", AUDIT,
+     raw_manifest=json.dumps(base_manifest())[:-1] + ', "meta": ' + "[" * 200 + "]" * 200 + "}",
+     tensors=base_tensors())
+case("manifest_is_directory", AUDIT, files={"t.trace/manifest.json/README": "a directory named manifest.json\n"})
+
 # ---- values and bits --------------------------------------------------------------------------------
 m, t = mutated(lambda m, t: tensor(t, "fc.input")[3].__setitem__(2, 16))
 case("input_value_outside_bits", AUDIT, manifest=m, tensors=t)
@@ -253,6 +271,10 @@ case("set_malformed", f"audit {OK} --acc 16 --set accumulator.bias")
 case("set_value_rejected", f"audit {OK} --acc 16 --set accumulator.stages.0.bits=1")
 case("set_index_out_of_range", f"audit {OK} --acc 16 --set accumulator.stages.3.bits=16")
 case("unknown_option", f"audit {OK} --acc 16 --fast")
+case("set_number_too_large", f"audit {OK} --acc 16 --set accumulator.stages.0.bits=1e999")
+case("acc_empty", f"audit {OK} --config ../../../configs/default.json --acc ''")
+case("layers_empty", f"audit {OK} --acc 16 --layers ''")
+case("config_is_directory", f"audit {OK} --config .")
 case("unknown_command", "simulate --trace x")
 case("missing_trace_option", "audit --acc 16")
 case("missing_config_option", f"audit {OK}")

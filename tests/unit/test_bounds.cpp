@@ -193,3 +193,62 @@ TEST_CASE(
     CHECK(sb.stages()[1].tiles_at_risk == 0);
     CHECK(sb.channels_at_risk() == 1);
 }
+
+TEST_CASE("the bias counts toward the risk of the last stage, not toward the contract's bounds") {
+    // One weight of 1 on 8-bit unsigned inputs: products in [0, 255]. With a bias of 2000 the
+    // last register must hold up to 2255 (13 bits); a 12-bit register is at risk even though
+    // the dot product alone needs only 9 bits.
+    const std::vector<int32_t> w = {1};
+    for (BiasMode mode : {BiasMode::last, BiasMode::first}) {
+        AccumulatorSpec acc = one_stage(12);
+        acc.bias = mode;
+        StaticBounds sb(fmt(8, false), fmt(8, true), 1, acc);
+        sb.add_channel(w.data(), 2000);
+        CHECK(sb.exact_bits() == 9);
+        CHECK(sb.exact_bits_with_bias() == 13);
+        CHECK(sb.stages()[0].tiles_at_risk == 1);
+        CHECK(sb.channels_at_risk() == 1);
+    }
+    AccumulatorSpec none = one_stage(12);
+    none.bias = BiasMode::none;
+    StaticBounds sb(fmt(8, false), fmt(8, true), 1, none);
+    sb.add_channel(w.data(), 2000);
+    CHECK(sb.exact_bits_with_bias() == 9);
+    CHECK(sb.channels_at_risk() == 0);
+    // A negative bias widens the range downwards: [-3000, 255 - 3000] needs 13 bits.
+    StaticBounds neg(fmt(8, false), fmt(8, true), 1, one_stage(13));
+    neg.add_channel(w.data(), -3000);
+    CHECK(neg.exact_bits_with_bias() == 13);
+    CHECK(neg.channels_at_risk() == 0);
+}
+
+TEST_CASE("with a bias, the exact-with-bias width is reached: bias last, extreme input") {
+    // Replaying the adversarial input plus the bias reaches exactly exact_bits_with_bias.
+    std::mt19937_64 rng(5);
+    for (int trial = 0; trial < 100; ++trial) {
+        const OperandFormat x = fmt(2 + static_cast<int>(rng() % 7), rng() % 2);
+        const OperandFormat q = fmt(2 + static_cast<int>(rng() % 7), true);
+        const int64_t k = 1 + static_cast<int64_t>(rng() % 50);
+        std::vector<int32_t> w(k);
+        for (auto& v : w)
+            v = static_cast<int32_t>(q.min() +
+                                     static_cast<int64_t>(rng() % (q.max() - q.min() + 1)));
+        const int64_t bias = static_cast<int64_t>(rng() % 20001) - 10000;
+        StaticBounds sb(x, q, k, one_stage(64));
+        sb.add_channel(w.data(), bias);
+        ReferenceReducer ref(one_stage(64));
+        std::vector<int64_t> up(k), down(k);
+        for (int64_t i = 0; i < k; ++i) {
+            up[i] = int64_t{w[i]} * (w[i] > 0 ? x.max() : x.min());
+            down[i] = int64_t{w[i]} * (w[i] > 0 ? x.min() : x.max());
+        }
+        DotOutcome a, b;
+        ref.reduce(up.data(), up.size(), bias, a);
+        ref.reduce(down.data(), down.size(), bias, b);
+        ValueRange seen = a.observed_by_stage[0];
+        seen.merge(b.observed_by_stage[0]);
+        seen.include(a.exact);
+        seen.include(b.exact);
+        CHECK(seen.bits() == sb.exact_bits_with_bias());
+    }
+}

@@ -314,7 +314,8 @@ TEST_CASE("--acc replaces the file's stages; without a file it makes an audit-on
     CHECK(error_of(none) == "command line: --config: give --config FILE or --acc SPEC");
     ConfigSources missing;
     missing.file = "/nonexistent/cfg.json";
-    CHECK(error_of(missing) == "/nonexistent/cfg.json: file: cannot open");
+    CHECK(error_of(missing) ==
+          "/nonexistent/cfg.json: file: cannot open: No such file or directory");
     ConfigSources broken;
     broken.file = write_temp("cfg_broken.json", "{\"name\": ");
     CHECK(error_of(broken).rfind(broken.file.value() + ": /: invalid JSON: ", 0) == 0);

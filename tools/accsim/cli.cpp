@@ -98,8 +98,10 @@ void parse(const std::string& command, const std::vector<std::string>& args, Com
         throw UsageError(command, e.what());
     }
     if (c.help) out << desc;
-    if (vm.count("trace") && c.trace.empty()) throw UsageError("--trace", "empty path");
-    if (vm.count("out") && c.out.empty()) throw UsageError("--out", "empty path");
+    // An option given with an empty value is a mistake, never "not given".
+    for (const char* name : {"trace", "config", "acc", "layers", "out"})
+        if (vm.count(name) && vm[name].as<std::string>().empty())
+            throw UsageError(std::string("--") + name, "empty value");
 }
 
 ConfigSources config_sources(const Common& c) {
@@ -156,7 +158,9 @@ int cmd_audit(const std::vector<std::string>& args, std::ostream& out) {
         std::error_code ec;
         std::filesystem::create_directories(c.out, ec);
         if (ec) throw InputError(c.out, "--out", "cannot create directory: " + ec.message());
-        write_file(c.out + "/report.json", report.dump(2) + "\n");
+        write_file(
+            c.out + "/report.json",
+            report.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n");
         write_file(c.out + "/layers.csv", render_csv(report));
     }
     if (!c.quiet) {
@@ -184,7 +188,9 @@ int cmd_validate(const std::vector<std::string>& args, std::ostream& out) {
     if (c.help) return 0;
     const HwConfig config = load_config(config_sources(c));
     if (!c.quiet)
-        out << config.effective.dump(2) << "\n"
+        out << config.effective.dump(2, ' ', false,
+                                     nlohmann::ordered_json::error_handler_t::replace)
+            << "\n"
             << (c.config.empty() ? "--acc" : c.config) << ": ok\n";
     return 0;
 }

@@ -1,8 +1,6 @@
 #include "hw_config.h"
 
-#include <fstream>
 #include <map>
-#include <sstream>
 
 #include "acc_shorthand.h"
 #include "datapath/input_error.h"
@@ -122,15 +120,6 @@ nlohmann::ordered_json accumulator_json(const AccumulatorSpec& acc) {
         stages.push_back(j);
     }
     return {{"stages", stages}, {"bias", to_string(acc.bias)}};
-}
-
-nlohmann::json read_json_file(const std::string& path) {
-    std::ifstream f(path, std::ios::binary);
-    if (!f) throw InputError(path, "file", "cannot open");
-    std::stringstream ss;
-    ss << f.rdbuf();
-    const std::string text = ss.str();
-    return parse_json_document(text.data(), text.data() + text.size(), path);
 }
 
 }  // namespace

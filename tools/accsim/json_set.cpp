@@ -35,8 +35,9 @@ std::string apply_json_set(nlohmann::json& doc, const std::string& arg) {
     }
     nlohmann::json value;
     try {
-        value = nlohmann::json::parse(text);
-    } catch (const nlohmann::json::parse_error&) {
+        value = parse_json_document(text.data(), text.data() + text.size(), "--set");
+    } catch (const InputError& e) {
+        if (e.problem().rfind("invalid JSON", 0) != 0) fail(e.problem());
         value = text;  // a bare word such as saturate
     }
 

@@ -42,13 +42,29 @@ LayerAudit audit_layer(const LayerSpec& layer, const HwConfig& config,
 
     const LoweredLayer low(layer, config.k_order);
     const int64_t k = low.k();
-    if (layer.has_static_weights()) {
-        a.bounds.emplace(layer.x.format, layer.q.format, k, config.accumulator);
-        for (int64_t c = 0; c < layer.shape.channels; ++c) a.bounds->add_channel(low.weights(c));
-    }
-
     std::vector<int64_t> bias;
     if (layer.bias) bias = read_int64(layer.bias->tensor);
+    const AccumulatorSpec& acc = config.accumulator;
+    if (layer.has_static_weights()) {
+        a.bounds.emplace(layer.x.format, layer.q.format, k, acc);
+        for (int64_t c = 0; c < layer.shape.channels; ++c)
+            a.bounds->add_channel(low.weights(c), layer.bias ? bias[c] : 0);
+        a.statically_at_risk = a.bounds->channels_at_risk() > 0;
+    } else {
+        // Activation x activation: only the formats are known, so a tile is at risk when its
+        // data-type bound (the last stage's plus the largest bias) exceeds the stage's width.
+        const u128 bias_mag =
+            layer.bias && acc.bias != BiasMode::none
+                ? std::max(abs_u128(layer.bias->min_value), abs_u128(layer.bias->max_value))
+                : 0;
+        for (std::size_t j = 0; j < acc.stages.size(); ++j) {
+            const bool last = j + 1 == acc.stages.size();
+            const int need =
+                datatype_bits(acc.span(j, k), layer.x.format, layer.q.format, last ? bias_mag : 0);
+            a.statically_at_risk = a.statically_at_risk || need > acc.stages[j].bits;
+        }
+    }
+
     const TensorInfo* expected = layer.output ? layer.output->info : nullptr;
     const std::vector<double> scales = unit_scales(layer);
 

@@ -17,6 +17,7 @@ struct LayerAudit {
     int datatype_bits = 0;
     std::optional<StaticBounds> bounds;  // layers with static weights
     bool output_verified = false;        // the trace's output matched the exact replay
+    bool statically_at_risk = false;     // some input in the declared formats could overflow
 };
 
 // `manifest_path` names the file in a mismatch error.

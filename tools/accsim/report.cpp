@@ -23,22 +23,18 @@ nlohmann::ordered_json layer_json(const LayerAudit& a, const HwConfig& config) {
     const bool st = a.bounds.has_value();
 
     nlohmann::ordered_json stages = nlohmann::ordered_json::array();
-    bool statically_at_risk = false;
+    const bool statically_at_risk = a.statically_at_risk;
     for (std::size_t j = 0; j < acc.stages.size(); ++j) {
         const StageSpec& s = acc.stages[j];
         nlohmann::ordered_json sj;
         sj["bits"] = s.bits;
         const int64_t span = acc.span(j, l.shape.k);
         sj["tile_products"] = span;
-        const int dt = datatype_bits(span, l.x.format, l.q.format);
-        sj["datatype_bits"] = dt;
+        sj["datatype_bits"] = datatype_bits(span, l.x.format, l.q.format);
         sj["exact_bits"] = or_null(st, st ? a.bounds->stages()[j].exact_bits : 0);
         sj["observed_bits"] = ov.observed_by_stage[j].bits();
         sj["tiles"] = or_null(st, st ? a.bounds->stages()[j].tiles : 0);
         sj["tiles_at_risk"] = or_null(st, st ? a.bounds->stages()[j].tiles_at_risk : 0);
-        // Known weights: a tile at risk of its exact range. Activation x activation: the
-        // data-type bound of a tile is all that is known.
-        if (st ? a.bounds->stages()[j].tiles_at_risk > 0 : dt > s.bits) statically_at_risk = true;
         stages.push_back(sj);
     }
 
@@ -61,6 +57,7 @@ nlohmann::ordered_json layer_json(const LayerAudit& a, const HwConfig& config) {
          or_null(st, st && a.bounds->a2q_plus_bits() < a.bounds->exact_bits())},
         {"a2q_plus_unsound_channels", or_null(st, st ? a.bounds->channels_a2q_plus_unsound() : 0)},
         {"exact_bits", or_null(st, st ? a.bounds->exact_bits() : 0)},
+        {"exact_bits_with_bias", or_null(st, st ? a.bounds->exact_bits_with_bias() : 0)},
         {"observed_bits", ov.observed_bits()},
         {"channels", l.shape.channels},
         {"channels_at_risk", or_null(st, st ? a.bounds->channels_at_risk() : 0)},

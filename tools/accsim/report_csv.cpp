@@ -15,7 +15,7 @@ std::string cell(const nlohmann::ordered_json& v) {
         for (char c : s) q += c == '"' ? std::string("\"\"") : std::string(1, c);
         return q + "\"";
     }
-    return v.dump();
+    return v.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
 }
 
 }  // namespace

@@ -15,7 +15,7 @@ std::string num(const nlohmann::ordered_json& v) {
         s << std::setprecision(4) << v.get<double>();
         return s.str();
     }
-    return v.dump();
+    return v.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
 }
 
 // "14/20" from a per-stage field.
@@ -94,7 +94,8 @@ std::string render_table(const nlohmann::ordered_json& report) {
     }
     out << "\nwidths in bits" << (multi ? ", per stage as stage1/stage2/..." : "")
         << "; the total row holds the widest layer's whole dot products.\n"
-        << "safe: no input can overflow; at risk: some input could (exact > acc bits);\n"
+        << "safe: no input can overflow; at risk: some input could (exact bound with bias > acc "
+           "bits);\n"
         << "OVERFLOW: this trace overflowed, results still right; CORRUPTED: some results are "
            "wrong.\n";
     return out.str();
