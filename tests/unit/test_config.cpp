@@ -88,7 +88,7 @@ TEST_CASE("config rules, each with its located message") {
     j["colour"] = 1;
     CHECK(error_of(j) ==
           "x.json: /: unknown key \"colour\" (valid: name, description, target, clock_mhz, array, "
-          "mapping, accumulator)");
+          "memory, mapping, accumulator)");
 
     j = example();
     j["accumulator"]["stages"] = json::array();
@@ -175,15 +175,69 @@ TEST_CASE("config rules, each with its located message") {
           "x.json: /target: expected one of \"asic\", \"fpga\", \"gpu\", got \"cpu\"");
 }
 
-TEST_CASE("the other array kinds parse") {
+TEST_CASE("the other array kinds parse, with stages that fit them") {
     json j = example();
     j["array"] = {{"kind", "vector"}, {"pe", 16}, {"simd", 32}};
+    j["accumulator"]["stages"] = json::parse(R"([{"length": 32, "bits": 16, "reduction": "tree"}, {"bits": 24}])");
     CHECK(parse_config(j, "x.json", true).array->simd == 32);
-    j["array"] = {{"kind", "tensor_core"}, {"m", 16},        {"n", 8}, {"k", 32},
-                  {"units", 432},          {"mma_cycles", 2}};
+    j["array"] = {{"kind", "tensor_core"}, {"m", 16}, {"n", 8}, {"k", 32}, {"units", 432}, {"mma_cycles", 2}};
     const HwConfig c = parse_config(j, "x.json", true);
     CHECK(c.array->kind == ArrayKind::tensor_core);
     CHECK(c.effective["array"]["units"] == 432);
+}
+
+TEST_CASE("stages that contradict the array are located errors") {
+    json j = example();  // ws, 32 rows
+    j["accumulator"]["stages"][0]["length"] = 64;
+    CHECK(error_of(j) == "x.json: /accumulator/stages/0/length: a ws array of 32 rows adds 32 products down each "
+                         "column; stage 1's length 64 contradicts it (use 32, or one stage chained through the "
+                         "accumulator)");
+    j = example();
+    j["accumulator"]["stages"][0]["reduction"] = "tree";
+    CHECK(error_of(j) == "x.json: /accumulator/stages/0/reduction: a ws array adds down each column one product "
+                         "per PE: stage 1 is a sequential chain, not a tree");
+    j = example();
+    j["accumulator"]["stages"] = json::parse(R"([{"bits": 20}])");
+    CHECK(error_of(j).empty());  // one register chained through the accumulator buffer
+    j["array"]["dataflow"] = "os";
+    j["accumulator"]["stages"] = json::parse(R"([{"length": 7, "bits": 16}, {"bits": 32}])");
+    CHECK(error_of(j).empty());  // an os PE may hand its partial sum on every 7 products
+    j["array"] = {{"kind", "vector"}, {"pe", 4}, {"simd", 8}};
+    j["accumulator"]["stages"] = json::parse(R"([{"bits": 20}])");
+    CHECK(error_of(j) == "x.json: /accumulator/stages/0: a vector unit adds its 8 SIMD products in an adder tree "
+                         "before its accumulator: give two stages, the tree (length 8, reduction tree) and the "
+                         "accumulator");
+    j["accumulator"]["stages"] = json::parse(R"([{"length": 4, "bits": 16, "reduction": "tree"}, {"bits": 20}])");
+    CHECK(error_of(j) == "x.json: /accumulator/stages/0/length: a vector unit's adder tree takes 8 products; "
+                         "stage 1's length 4 contradicts it");
+    j["array"] = {{"kind", "tensor_core"}, {"m", 16}, {"n", 8}, {"k", 32}, {"units", 4}, {"mma_cycles", 2}};
+    j["accumulator"]["stages"] = json::parse(R"([{"length": 16, "bits": 32}, {"bits": 32}])");
+    CHECK(error_of(j) == "x.json: /accumulator/stages/0/length: an MMA of k = 32 adds 32 products; stage 1's "
+                         "length 16 contradicts it");
+}
+
+TEST_CASE("the memory section: buffers and DRAM with units, every field checked") {
+    json j = example();
+    j["memory"] = json::parse(R"({"ifmap": {"size_kb": 64, "bandwidth_bytes_per_cycle": 32},
+        "filter": {"size_kb": 64, "bandwidth_bytes_per_cycle": 32, "double_buffered": false},
+        "ofmap": {"size_kb": 32, "bandwidth_bytes_per_cycle": 16},
+        "dram": {"bandwidth_bytes_per_cycle": 8, "latency_cycles": 100}})");
+    const HwConfig c = parse_config(j, "x.json", true);
+    REQUIRE(c.memory);
+    CHECK(c.memory->ifmap.bytes() == 65536);
+    CHECK(c.memory->ifmap.tile_capacity() == 32768);  // double-buffered by default
+    CHECK(c.memory->filter.tile_capacity() == 65536);
+    CHECK(c.memory->dram.latency_cycles == 100);
+    CHECK(c.effective["memory"]["ofmap"]["double_buffered"] == true);
+    j["memory"]["dram"]["bandwidth_bytes_per_cycle"] = 0;
+    CHECK(error_of(j) == "x.json: /memory/dram/bandwidth_bytes_per_cycle: expected a positive number, got 0");
+    j["memory"]["dram"]["bandwidth_bytes_per_cycle"] = 8;
+    j["memory"]["ifmap"]["size"] = 64;
+    CHECK(error_of(j) ==
+          "x.json: /memory/ifmap: unknown key \"size\" (valid: size_kb, bandwidth_bytes_per_cycle, double_buffered)");
+    j["memory"]["ifmap"].erase("size");
+    j["memory"].erase("ofmap");
+    CHECK(error_of(j) == "x.json: /memory: missing required key \"ofmap\"");
 }
 
 TEST_CASE("--acc shorthand: stages, lengths, policies, reductions") {

@@ -5,6 +5,7 @@
 #include "acc_shorthand.h"
 #include "datapath/input_error.h"
 #include "json_set.h"
+#include "models/stage_mapping.h"
 #include "traces/json_cursor.h"
 
 namespace accsim {
@@ -16,6 +17,12 @@ const char* to_string(Target t) {
 namespace {
 
 constexpr int64_t k_max_dim = int64_t{1} << 20;  // array dimensions, lane counts, MMA shapes
+
+double positive_number(const JsonCursor& c) {
+    const double v = c.as_number();
+    if (!(v > 0 && v < 1e15)) c.fail("expected a positive number, got " + brief(c.value()));
+    return v;
+}
 
 int64_t positive(const JsonCursor& c, int64_t hi = k_max_dim) {
     const nlohmann::json& v = c.value();
@@ -50,6 +57,42 @@ ArraySpec parse_array(const JsonCursor& a) {
         s.mma_cycles = positive(a.at("mma_cycles"));
     }
     return s;
+}
+
+BufferSpec parse_buffer(const JsonCursor& b) {
+    b.require_object();
+    b.allow_keys({"size_kb", "bandwidth_bytes_per_cycle", "double_buffered"});
+    BufferSpec s;
+    s.size_kb = positive_number(b.at("size_kb"));
+    s.bandwidth = positive_number(b.at("bandwidth_bytes_per_cycle"));
+    if (auto d = b.find("double_buffered")) s.double_buffered = d->as_bool();
+    return s;
+}
+
+MemorySpec parse_memory(const JsonCursor& m) {
+    m.require_object();
+    m.allow_keys({"ifmap", "filter", "ofmap", "dram"});
+    MemorySpec s;
+    s.ifmap = parse_buffer(m.at("ifmap"));
+    s.filter = parse_buffer(m.at("filter"));
+    s.ofmap = parse_buffer(m.at("ofmap"));
+    const JsonCursor d = m.at("dram");
+    d.require_object();
+    d.allow_keys({"bandwidth_bytes_per_cycle", "latency_cycles"});
+    s.dram.bandwidth = positive_number(d.at("bandwidth_bytes_per_cycle"));
+    s.dram.latency_cycles = d.at("latency_cycles").as_int(0, int64_t{1} << 30);
+    return s;
+}
+
+nlohmann::ordered_json buffer_json(const BufferSpec& b) {
+    return {{"size_kb", b.size_kb}, {"bandwidth_bytes_per_cycle", b.bandwidth}, {"double_buffered", b.double_buffered}};
+}
+
+nlohmann::ordered_json memory_json(const MemorySpec& m) {
+    return {{"ifmap", buffer_json(m.ifmap)},
+            {"filter", buffer_json(m.filter)},
+            {"ofmap", buffer_json(m.ofmap)},
+            {"dram", {{"bandwidth_bytes_per_cycle", m.dram.bandwidth}, {"latency_cycles", m.dram.latency_cycles}}}};
 }
 
 nlohmann::ordered_json array_json(const ArraySpec& s) {
@@ -127,8 +170,8 @@ nlohmann::ordered_json accumulator_json(const AccumulatorSpec& acc) {
 HwConfig parse_config(const nlohmann::json& doc, const std::string& file, bool hardware_required) {
     const JsonCursor root(doc, file);
     root.require_object();
-    root.allow_keys(
-        {"name", "description", "target", "clock_mhz", "array", "mapping", "accumulator"});
+    root.allow_keys({"name", "description", "target", "clock_mhz", "array", "memory", "mapping",
+                     "accumulator"});
     HwConfig c;
     c.name = root.at("name").as_string();
     if (auto d = root.find("description")) d->as_string();
@@ -153,7 +196,14 @@ HwConfig parse_config(const nlohmann::json& doc, const std::string& file, bool h
             c.k_order =
                 k->as_enum({"c_kh_kw", "kh_kw_c"}) == "c_kh_kw" ? KOrder::c_kh_kw : KOrder::kh_kw_c;
     }
+    if (auto m = root.find("memory")) c.memory = parse_memory(*m);
     c.accumulator = parse_accumulator(root.at("accumulator"));
+    if (c.array) {
+        if (auto p = check_stage_mapping(*c.array, c.accumulator)) {
+            const JsonCursor stage = root.at("accumulator").at("stages").at(p->stage);
+            (p->field.empty() || !stage.find(p->field) ? stage : stage.at(p->field)).fail(p->what);
+        }
+    }
 
     nlohmann::ordered_json& e = c.effective;
     e["name"] = c.name;
@@ -168,6 +218,7 @@ HwConfig parse_config(const nlohmann::json& doc, const std::string& file, bool h
                              : nlohmann::ordered_json(mhz);
     }
     e["array"] = c.array ? array_json(*c.array) : nlohmann::ordered_json(nullptr);
+    e["memory"] = c.memory ? memory_json(*c.memory) : nlohmann::ordered_json(nullptr);
     e["mapping"] = {{"k_order", to_string(c.k_order)}};
     e["accumulator"] = accumulator_json(c.accumulator);
     return c;

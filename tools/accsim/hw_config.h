@@ -8,6 +8,7 @@
 
 #include "datapath/accumulator_spec.h"
 #include "models/array_spec.h"
+#include "models/memory_spec.h"
 #include "traces/lowering.h"
 
 namespace accsim {
@@ -21,6 +22,7 @@ struct HwConfig {
     std::optional<Target> target;
     std::optional<double> clock_mhz;
     std::optional<ArraySpec> array;
+    std::optional<MemorySpec> memory;  // required by run, not by audit
     KOrder k_order = KOrder::c_kh_kw;
     AccumulatorSpec accumulator;
     nlohmann::ordered_json effective;  // every field, defaults filled in, in a readable order
