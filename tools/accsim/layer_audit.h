@@ -1,12 +1,13 @@
 #pragma once
-// Audits one layer: lowers it to dot products, replays each through the configured
-// accumulator (reference reducer), checks the trace's recorded outputs bit for bit, and
-// computes the static bounds of its weights.
+// Auditing one layer: the static bounds of its weights, and the replay of every dot product
+// through the configured accumulator (the reference reducer), checked bit for bit against the
+// trace's recorded outputs. `accsim run` reuses the static part and replays in the models.
 #include <optional>
 
 #include "datapath/overflow_stats.h"
 #include "datapath/static_bounds.h"
 #include "hw_config.h"
+#include "layer_binding.h"
 #include "traces/trace.h"
 
 namespace accsim {
@@ -20,8 +21,10 @@ struct LayerAudit {
     bool statically_at_risk = false;     // some input in the declared formats could overflow
 };
 
+// The bounds that need no replay (overflow statistics left empty).
+LayerAudit static_audit(const LayerBinding& binding, const AccumulatorSpec& acc);
+
 // `manifest_path` names the file in a mismatch error.
-LayerAudit audit_layer(const LayerSpec& layer, const HwConfig& config,
-                       const std::string& manifest_path);
+LayerAudit audit_layer(const LayerSpec& layer, const HwConfig& config, const std::string& manifest_path);
 
 }  // namespace accsim

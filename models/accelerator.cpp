@@ -1,0 +1,192 @@
+#include "accelerator.h"
+
+#include <memory>
+#include <systemc>
+
+#include "models/tile_kernel.h"
+
+namespace accsim {
+namespace {
+
+using sc_core::sc_module;
+using sc_core::sc_module_name;
+using sc_core::sc_port;
+using sc_core::sc_time;
+using sc_core::SC_NS;
+
+// One cycle of the array's clock is 1 ns of simulated time; reports convert with clock_mhz.
+const sc_time k_cycle(1, SC_NS);
+
+int64_t cycles(const sc_time& t) { return static_cast<int64_t>(t / k_cycle); }
+
+// ---- interfaces between the modules ---------------------------------------------------------
+
+class MemoryIf : public virtual sc_core::sc_interface {
+public:
+    virtual void begin_layer(const LayerWork& work, const ElementBytes& bytes) = 0;
+    // Blocks for the stall cycles the fold's data costs; returns the traffic.
+    virtual TrafficCounters fetch(const Fold& f, int64_t previous_compute) = 0;
+    virtual TrafficCounters write_back() = 0;
+};
+
+class AccumulatorIf : public virtual sc_core::sc_interface {
+public:
+    virtual void begin_layer(const LayerJob& job) = 0;
+    virtual void accumulate(const OutputTile& tile) = 0;
+};
+
+class ArrayIf : public virtual sc_core::sc_interface {
+public:
+    virtual void begin_layer(const LayerJob& job) = 0;
+    // Blocks for the fold's compute cycles.
+    virtual void compute(const Fold& f) = 0;
+};
+
+// ---- memory system: buffers and DRAM, a shell around MemoryModel -------------------------------
+
+class MemorySystem : public sc_module, public MemoryIf {
+public:
+    MemorySystem(sc_module_name name, const MemorySpec& spec, const SimOptions& o)
+        : sc_module(name), m_model(spec, o.dram_stalls, o.sram_limits) {}
+
+    void begin_layer(const LayerWork& work, const ElementBytes& bytes) override { m_model.begin_layer(work, bytes); }
+    TrafficCounters fetch(const Fold& f, int64_t previous_compute) override {
+        const FoldCost c = m_model.fold(f, previous_compute);
+        if (c.stall > 0) wait(c.stall * k_cycle);
+        return c.traffic;
+    }
+    TrafficCounters write_back() override {
+        const FoldCost c = m_model.end_layer();
+        if (c.stall > 0) wait(c.stall * k_cycle);
+        return c.traffic;
+    }
+
+private:
+    MemoryModel m_model;
+};
+
+// ---- accumulator: the config's stages, a shell around the tile kernel ---------------------------
+
+class Accumulator : public sc_module, public AccumulatorIf {
+public:
+    Accumulator(sc_module_name name, const AccumulatorSpec& spec) : sc_module(name), m_spec(spec) {}
+
+    void begin_layer(const LayerJob& job) override {
+        m_job = &job;
+        m_kernel.reset();
+        if (job.values) m_kernel = std::make_unique<TileKernel>(m_spec, job.work.k);
+    }
+    void accumulate(const OutputTile& tile) override {
+        if (m_kernel) m_kernel->run(tile, *m_job->values, *m_job->sink);
+    }
+
+private:
+    AccumulatorSpec m_spec;
+    const LayerJob* m_job = nullptr;
+    std::unique_ptr<TileKernel> m_kernel;
+};
+
+// ---- transaction-level array: whole folds, time annotated ---------------------------------------
+
+class ArrayTlm : public sc_module, public ArrayIf {
+public:
+    sc_port<AccumulatorIf> accumulator;
+
+    ArrayTlm(sc_module_name name, const ArraySpec& spec) : sc_module(name), m_spec(spec) {}
+
+    void begin_layer(const LayerJob& job) override { m_work = &job.work; }
+    void compute(const Fold& f) override {
+        if (f.compute_cycles > 0) wait(f.compute_cycles * k_cycle);
+        for (const OutputTile& t : completed_tiles(m_spec, *m_work, f)) accumulator->accumulate(t);
+    }
+
+private:
+    ArraySpec m_spec;
+    const LayerWork* m_work = nullptr;
+};
+
+// ---- controller: tiles each layer onto the array and drives memory ------------------------------
+
+class Controller : public sc_module {
+public:
+    sc_port<MemoryIf> memory;
+    sc_port<ArrayIf> array;
+    sc_port<AccumulatorIf> accumulator;
+
+    Controller(sc_module_name name, const ArraySpec& spec, const std::vector<LayerJob>& jobs, const SimOptions& o,
+               std::vector<LayerTiming>& results)
+        : sc_module(name), m_spec(spec), m_jobs(jobs), m_options(o), m_results(results) {
+        SC_HAS_PROCESS(Controller);
+        SC_THREAD(run);
+    }
+
+private:
+    void run() {
+        for (const LayerJob& job : m_jobs) {
+            const FoldSchedule s = schedule_folds(m_spec, job.work, m_options.convention);
+            LayerTiming t;
+            t.folds = static_cast<int64_t>(s.folds.size());
+            t.macs = job.work.macs();
+            t.pe_count = s.pe_count;
+            t.mapping_efficiency = s.mapping_efficiency;
+            if (m_spec.kind == ArrayKind::systolic) t.scalesim_compute_util = scalesim_compute_util(m_spec, s);
+            memory->begin_layer(job.work, job.bytes);
+            accumulator->begin_layer(job);
+            array->begin_layer(job);
+            const sc_time start = sc_core::sc_time_stamp();
+            int64_t previous = 0;
+            for (const Fold& f : s.folds) {
+                t.traffic.add(memory->fetch(f, previous));
+                const sc_time before = sc_core::sc_time_stamp();
+                array->compute(f);
+                previous = cycles(sc_core::sc_time_stamp() - before);
+                t.compute += previous;
+            }
+            t.traffic.add(memory->write_back());
+            // Per layer: the pipeline's depth (vector units), or SCALE-Sim's one cycle short.
+            if (s.extra_cycles > 0) wait(s.extra_cycles * k_cycle);
+            t.compute += s.extra_cycles;
+            t.total = cycles(sc_core::sc_time_stamp() - start) + std::min<int64_t>(s.extra_cycles, 0);
+            t.stall = t.traffic.dram_stall + t.traffic.sram_stall;
+            m_results.push_back(t);
+        }
+        sc_core::sc_stop();
+    }
+
+    ArraySpec m_spec;
+    const std::vector<LayerJob>& m_jobs;
+    SimOptions m_options;
+    std::vector<LayerTiming>& m_results;
+};
+
+struct Top : sc_module {
+    Controller controller;
+    MemorySystem memory;
+    Accumulator accumulator;
+    ArrayTlm array;
+
+    Top(sc_module_name name, const ArraySpec& a, const MemorySpec& m, const AccumulatorSpec& acc,
+        const std::vector<LayerJob>& jobs, const SimOptions& o, std::vector<LayerTiming>& results)
+        : sc_module(name),
+          controller("controller", a, jobs, o, results),
+          memory("memory", m, o),
+          accumulator("accumulator", acc),
+          array("array", a) {
+        controller.memory(memory);
+        controller.array(array);
+        controller.accumulator(accumulator);
+        array.accumulator(accumulator);
+    }
+};
+
+}  // namespace
+
+std::vector<LayerTiming> simulate(const ArraySpec& array, const MemorySpec& memory, const AccumulatorSpec& acc,
+                                  const std::vector<LayerJob>& jobs, const SimOptions& options) {
+    std::vector<LayerTiming> results;
+    Top top("accelerator", array, memory, acc, jobs, options, results);
+    sc_core::sc_start();
+    return results;
+}
+
+}  // namespace accsim

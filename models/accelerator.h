@@ -1,0 +1,54 @@
+#pragma once
+// The SystemC accelerator: a controller that tiles each layer onto the array fold by fold, a
+// memory system (buffers + DRAM) that charges stalls, the MAC array, and the accumulator whose
+// stages come from the config. simulate() elaborates it once for a whole run (SystemC allows
+// one elaboration per process) and returns the timing of every layer; with operand values it
+// also replays every output through the configured stages.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "datapath/accumulator_spec.h"
+#include "models/array_spec.h"
+#include "models/fold_schedule.h"
+#include "models/layer_work.h"
+#include "models/memory_model.h"
+#include "models/memory_spec.h"
+#include "models/value_interfaces.h"
+
+namespace accsim {
+
+struct LayerJob {
+    LayerWork work;
+    ElementBytes bytes;
+    const OperandSource* values = nullptr;  // null: a timing-only run
+    OutputSink* sink = nullptr;
+};
+
+struct LayerTiming {
+    int64_t total = 0;     // cycles from the first load to the last write-back
+    int64_t compute = 0;   // cycles the array computes (folds with fill and drain)
+    int64_t stall = 0;     // cycles it waits for memory
+    int64_t folds = 0;
+    int64_t macs = 0;
+    int64_t pe_count = 0;
+    double mapping_efficiency = 0;  // mean share of PEs a fold maps work onto
+    double scalesim_compute_util = 0;
+    TrafficCounters traffic;
+    double utilization() const { return total > 0 ? static_cast<double>(macs) / (static_cast<double>(pe_count) * total) : 0; }
+};
+
+enum class SimMode { tlm, cycle };
+
+struct SimOptions {
+    SimMode mode = SimMode::tlm;
+    TimingConvention convention = TimingConvention::native;
+    bool dram_stalls = true;
+    bool sram_limits = true;
+    std::string vcd_path;  // cycle mode: a waveform of the run
+};
+
+std::vector<LayerTiming> simulate(const ArraySpec& array, const MemorySpec& memory, const AccumulatorSpec& acc,
+                                  const std::vector<LayerJob>& jobs, const SimOptions& options);
+
+}  // namespace accsim

@@ -1,0 +1,64 @@
+#pragma once
+// How a layer is tiled onto an array: the folds it runs, in order, with the cycles each takes
+// and the bytes each moves. Pure arithmetic, shared by the transaction-level and cycle modes
+// (which must agree on it) and by the timing-only SCALE-Sim runs.
+//
+// Systolic array R x C (SCALE-Sim's mapping; M positions, N channels, K dot length):
+//   os: Sr = M, Sc = N, T = K   each PE keeps one output and adds K products
+//   ws: Sr = K, Sc = N, T = M   weights stay; inputs stream in; partial sums run down columns
+//   is: Sr = K, Sc = M, T = N   inputs stay; weights stream in; partial sums run down columns
+// folds = ceil(Sr/R) x ceil(Sc/C), column folds outer, row folds inner. A fold takes
+// 2R + C + T - 2 cycles (the SCALE-Sim paper): R to load the stationary operand (os: R to drain
+// the outputs), then T operand vectors skewed over R rows and C columns. SCALE-Sim v2's code
+// differs for os (T + R + C - 2, no drain) and counts each layer one cycle short: the
+// `scalesim` convention reproduces both.
+// Vector unit (FINN MVAU) PE x SIMD: folds = ceil(N/PE) output-channel folds; each takes
+// ceil(K/SIMD) x M cycles; plus the pipeline depth (multiplier, log2(SIMD) tree levels,
+// accumulator) once per layer.
+// Tensor core m x n x k MMAs on `units` units: ceil(M/m) x ceil(N/n) x ceil(K/k) MMAs, issued
+// `units` at a time, each `mma_cycles` long.
+#include <cstdint>
+#include <vector>
+
+#include "models/array_spec.h"
+#include "models/layer_work.h"
+
+namespace accsim {
+
+enum class TimingConvention { native, scalesim };
+
+struct Fold {
+    int64_t group = 0;
+    int64_t row_fold = 0, col_fold = 0;  // vector: col_fold = output-channel fold; tensor core: unused
+    int64_t rows_used = 0, cols_used = 0;
+    int64_t t = 0;                // operand vectors streamed through (systolic), cycles of work otherwise
+    int64_t compute_cycles = 0;   // with fill and drain
+    int64_t stream_cycles = 0;    // the part that reads the streaming operands
+    int64_t preload_cycles = 0;   // the part that loads the stationary operand
+    int64_t macs = 0;             // useful MACs in this fold
+    // On-chip traffic in this fold, in operand elements (bytes follow from widths).
+    int64_t ifmap_reads = 0, filter_reads = 0;
+    int64_t psum_writes = 0;      // partial sums leaving the array into the accumulator
+    int64_t outputs_done = 0;     // outputs completed at the end of this fold
+    bool ifmap_stationary = false, filter_stationary = false;
+    // Which tile of each operand the fold needs from DRAM (equal ids: the same data), and the
+    // fraction of that operand's unique data the tile holds.
+    int64_t ifmap_tile = 0, filter_tile = 0;
+    double ifmap_fraction = 0, filter_fraction = 0;
+};
+
+struct FoldSchedule {
+    std::vector<Fold> folds;
+    int64_t extra_cycles = 0;      // per layer: pipeline depth, or SCALE-Sim's -1
+    int64_t pe_count = 0;          // MAC units of the array
+    double mapping_efficiency = 0; // mean over folds of the PEs mapped
+    int64_t compute_cycles() const;
+};
+
+FoldSchedule schedule_folds(const ArraySpec& array, const LayerWork& work, TimingConvention convention);
+
+// SCALE-Sim's "compute util": the mean over folds of used MACs x T / (R C x cycles of the fold),
+// where its code measures a ws/is fold as 2R + 2C + T - 3 and an os fold as T + R + C - 2.
+double scalesim_compute_util(const ArraySpec& array, const FoldSchedule& s);
+
+}  // namespace accsim

@@ -1,0 +1,27 @@
+#pragma once
+// What a model needs from the layer it runs and gives back per output: the orchestration layer
+// implements these over a trace's lowered layer (the models do not know about traces).
+#include <cstdint>
+#include <optional>
+
+#include "datapath/dot_outcome.h"
+
+namespace accsim {
+
+class OperandSource {
+public:
+    virtual ~OperandSource() = default;
+    // x[k0..k1) of output position m of group g, and q[k0..k1) of output channel n of group g,
+    // in dot-product order.
+    virtual void x(int64_t group, int64_t m, int64_t k0, int64_t k1, int32_t* out) const = 0;
+    virtual void q(int64_t group, int64_t n, int64_t k0, int64_t k1, int32_t* out) const = 0;
+    virtual std::optional<int64_t> bias(int64_t group, int64_t n) const = 0;
+};
+
+class OutputSink {
+public:
+    virtual ~OutputSink() = default;
+    virtual void output(int64_t group, int64_t m, int64_t n, const DotOutcome& d) = 0;
+};
+
+}  // namespace accsim

@@ -1,0 +1,138 @@
+#include "layer_binding.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "datapath/input_error.h"
+
+namespace accsim {
+namespace {
+
+// Real value of one accumulator unit per output channel (input scale x weight scale), or NaN.
+std::vector<double> unit_scales(const LayerSpec& l) {
+    const double nan = std::numeric_limits<double>::quiet_NaN();
+    std::vector<double> out(static_cast<std::size_t>(l.shape.channels), nan);
+    double sx = nan;
+    if (l.x.scale)
+        sx = *l.x.scale;
+    else if (l.x.scale_tensor)
+        sx = read_f32(*l.x.scale_tensor->info, 0);
+    for (int64_t c = 0; c < l.shape.channels; ++c) {
+        double sq = nan;
+        if (l.q.scale)
+            sq = *l.q.scale;
+        else if (l.q.scale_tensor)
+            sq = read_f32(*l.q.scale_tensor->info, l.q.scale_tensor->info->numel == 1 ? 0 : c);
+        out[c] = sx * sq;
+    }
+    return out;
+}
+
+LayerWork make_work(const LayerSpec& l) {
+    const LayerShape& sh = l.shape;
+    LayerWork w;
+    w.name = l.name;
+    w.k = sh.k;
+    w.x_bits = l.x.format.bits;
+    w.w_bits = l.q.format.bits;
+    w.ifmap_elements = l.x.tensor.info->numel;
+    w.filter_elements = l.q.tensor.info->numel;
+    switch (l.op) {
+        case LayerOp::linear:
+            w.groups = 1, w.m = sh.rows, w.n = sh.channels;
+            break;
+        case LayerOp::conv2d:
+            w.groups = l.conv.groups, w.m = sh.batch * sh.out_h * sh.out_w, w.n = sh.channels / l.conv.groups;
+            break;
+        case LayerOp::matmul: {
+            int64_t batches = 1;
+            for (int64_t e : sh.batch_shape) batches *= e;
+            w.groups = batches, w.m = sh.rows, w.n = sh.channels;
+            break;
+        }
+    }
+    return w;
+}
+
+}  // namespace
+
+LayerBinding::LayerBinding(const LayerSpec& layer, const HwConfig& config)
+    : m_layer(layer), m_low(layer, config.k_order), m_work(make_work(layer)) {
+    if (layer.bias) m_bias = read_int64(layer.bias->tensor);
+    m_scratch.resize(static_cast<std::size_t>(m_work.k));
+    m_cached_x.resize(static_cast<std::size_t>(m_work.k));
+}
+
+int64_t LayerBinding::position(int64_t group, int64_t m) const {
+    const LayerShape& sh = m_layer.shape;
+    switch (m_layer.op) {
+        case LayerOp::linear: return m;
+        case LayerOp::matmul: return group * sh.rows + m;
+        case LayerOp::conv2d: {
+            const int64_t pixels = sh.out_h * sh.out_w;
+            const int64_t b = m / pixels, pix = m % pixels;
+            return (b * m_layer.conv.groups + group) * pixels + pix;
+        }
+    }
+    return 0;
+}
+
+int64_t LayerBinding::channel(int64_t group, int64_t n) const {
+    return m_layer.op == LayerOp::conv2d ? group * m_work.n + n : n;
+}
+
+void LayerBinding::x(int64_t group, int64_t m, int64_t k0, int64_t k1, int32_t* out) const {
+    const int64_t pos = position(group, m);
+    if (pos != m_cached_pos) {
+        m_low.gather_x(pos, m_cached_x.data());
+        m_cached_pos = pos;
+    }
+    std::copy(m_cached_x.begin() + k0, m_cached_x.begin() + k1, out);
+}
+
+void LayerBinding::q(int64_t group, int64_t n, int64_t k0, int64_t k1, int32_t* out) const {
+    // Static weights ignore the position; a matmul's rhs column depends on the batch only.
+    const int32_t* w = m_low.q(position(group, 0), n, m_scratch.data());
+    std::copy(w + k0, w + k1, out);
+}
+
+std::optional<int64_t> LayerBinding::bias(int64_t group, int64_t n) const {
+    if (m_bias.empty()) return std::nullopt;
+    return m_bias[static_cast<std::size_t>(channel(group, n))];
+}
+
+ElementBytes element_bytes(const LayerSpec& layer, const AccumulatorSpec& acc) {
+    ElementBytes b;
+    b.ifmap = layer.x.format.bits / 8.0;
+    b.filter = layer.q.format.bits / 8.0;
+    b.output = acc.stages.back().bits / 8.0;
+    b.psum = acc.stages.front().bits / 8.0;
+    return b;
+}
+
+AuditSink::AuditSink(const LayerBinding& binding, std::size_t stages, std::string manifest_path)
+    : stats(stages),
+      m_binding(binding),
+      m_expected(binding.layer().output ? binding.layer().output->info : nullptr),
+      m_scales(unit_scales(binding.layer())),
+      m_manifest_path(std::move(manifest_path)) {}
+
+void AuditSink::output(int64_t group, int64_t m, int64_t n, const DotOutcome& d) {
+    const int64_t c = m_binding.channel(group, n);
+    stats.add(d, m_scales[static_cast<std::size_t>(c)]);
+    if (!m_expected) return;
+    const LayerSpec& l = m_binding.layer();
+    const int64_t pos = m_binding.position(group, m);
+    const int64_t o = m_binding.lowered().output_index(pos, n);  // within a position, j is n
+    const std::vector<int64_t>& bias = m_binding.bias_values();
+    const i128 want = d.exact_dot + (bias.empty() ? 0 : bias[static_cast<std::size_t>(c)]);
+    const int64_t got = read_int(*m_expected, o);
+    if (got != want)
+        throw InputError(m_manifest_path, "/layers/" + std::to_string(l.index) + "/output",
+                         "layer \"" + l.name + "\": " + l.output->name + index_string(l.shape.output_shape, o) +
+                             " is " + std::to_string(got) + " in the trace, but the exact replay gives " +
+                             to_string(want) + (bias.empty() ? " (dot product)" : " (dot product + bias)"));
+}
+
+}  // namespace accsim
