@@ -1,5 +1,6 @@
 #include "accelerator.h"
 
+#include <exception>
 #include <memory>
 #include <systemc>
 
@@ -122,6 +123,16 @@ public:
 
 private:
     void run() {
+        // An exception must not escape a SystemC process: keep it for simulate() to rethrow.
+        try {
+            run_layers();
+        } catch (...) {
+            m_error = std::current_exception();
+        }
+        // Nothing is left to simulate: sc_start() returns (sc_stop() would print a notice).
+    }
+
+    void run_layers() {
         for (const LayerJob& job : m_jobs) {
             const FoldSchedule s = schedule_folds(m_spec, job.work, m_options.convention);
             LayerTiming t;
@@ -150,8 +161,12 @@ private:
             t.stall = t.traffic.dram_stall + t.traffic.sram_stall;
             m_results.push_back(t);
         }
-        sc_core::sc_stop();
     }
+
+  public:
+    std::exception_ptr m_error;
+
+  private:
 
     ArraySpec m_spec;
     const std::vector<LayerJob>& m_jobs;
@@ -186,6 +201,7 @@ std::vector<LayerTiming> simulate(const ArraySpec& array, const MemorySpec& memo
     std::vector<LayerTiming> results;
     Top top("accelerator", array, memory, acc, jobs, options, results);
     sc_core::sc_start();
+    if (top.controller.m_error) std::rethrow_exception(top.controller.m_error);
     return results;
 }
 

@@ -12,6 +12,7 @@
 #include "hw_config.h"
 #include "inspect.h"
 #include "layer_audit.h"
+#include "layer_run.h"
 #include "report.h"
 #include "traces/trace.h"
 
@@ -24,6 +25,8 @@ const char* const k_usage =
     "accsim - bit-accurate accumulator simulator for quantized neural networks\n"
     "\n"
     "usage:\n"
+    "  accsim run      --trace DIR --config FILE [options]                  overflow, bounds and "
+    "cycles\n"
     "  accsim audit    --trace DIR (--config FILE | --acc SPEC) [options]   overflow audit, no "
     "timing\n"
     "  accsim inspect  --trace DIR [--layers REGEX]                         layers, shapes, bits, "
@@ -50,6 +53,8 @@ struct Common {
     std::vector<std::string> sets;
     std::string layers;
     std::string out;
+    std::string mode = "tlm";
+    std::string vcd;
     bool quiet = false;
     bool help = false;
 };
@@ -68,8 +73,13 @@ po::options_description options_for(const std::string& command, Common& c) {
     }
     if (command != "validate")
         add("layers", po::value(&c.layers)->value_name("REGEX"), "only layers whose name matches");
-    if (command == "audit")
+    if (command == "audit" || command == "run")
         add("out", po::value(&c.out)->value_name("DIR"), "write report.json and layers.csv here");
+    if (command == "run") {
+        add("mode", po::value(&c.mode)->value_name("tlm|cycle"),
+            "tlm: whole folds, time annotated (default); cycle: every PE clocked (small layers)");
+        add("vcd", po::value(&c.vcd)->value_name("FILE"), "cycle mode: write a waveform (GTKWave) of the run");
+    }
     add("quiet", po::bool_switch(&c.quiet), "print nothing but errors");
     add("help", po::bool_switch(&c.help), "this help");
     return d;
@@ -143,6 +153,22 @@ void write_file(const std::string& path, const std::string& text) {
     if (!f) throw InputError(path, "--out", "cannot write");
 }
 
+// Writes report.json and layers.csv (with --out) and prints the table (unless --quiet).
+void emit(const nlohmann::ordered_json& report, const Common& c, std::ostream& out) {
+    if (!c.out.empty()) {
+        std::error_code ec;
+        std::filesystem::create_directories(c.out, ec);
+        if (ec) throw InputError(c.out, "--out", "cannot create directory: " + ec.message());
+        write_file(c.out + "/report.json",
+                   report.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n");
+        write_file(c.out + "/layers.csv", render_csv(report));
+    }
+    if (!c.quiet) {
+        out << render_table(report);
+        if (!c.out.empty()) out << "\nwrote " << c.out << "/report.json, " << c.out << "/layers.csv\n";
+    }
+}
+
 int cmd_audit(const std::vector<std::string>& args, std::ostream& out) {
     Common c;
     parse("audit", args, c, out);
@@ -153,21 +179,32 @@ int cmd_audit(const std::vector<std::string>& args, std::ostream& out) {
     std::vector<LayerAudit> audits;
     for (const LayerSpec* l : select_layers(trace, c.layers))
         audits.push_back(audit_layer(*l, config, trace.manifest_path()));
-    const nlohmann::ordered_json report = build_report("audit", trace, config, audits);
-    if (!c.out.empty()) {
-        std::error_code ec;
-        std::filesystem::create_directories(c.out, ec);
-        if (ec) throw InputError(c.out, "--out", "cannot create directory: " + ec.message());
-        write_file(
-            c.out + "/report.json",
-            report.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n");
-        write_file(c.out + "/layers.csv", render_csv(report));
-    }
-    if (!c.quiet) {
-        out << render_table(report);
-        if (!c.out.empty())
-            out << "\nwrote " << c.out << "/report.json, " << c.out << "/layers.csv\n";
-    }
+    std::vector<ReportLayer> rows;
+    for (const LayerAudit& a : audits) rows.push_back(report_layer(a));
+    emit(build_report("audit", trace_section(trace, audits.size()), config, rows), c, out);
+    return 0;
+}
+
+int cmd_run(const std::vector<std::string>& args, std::ostream& out) {
+    Common c;
+    parse("run", args, c, out);
+    if (c.help) return 0;
+    if (c.trace.empty()) throw UsageError("--trace", "run needs --trace DIR");
+    if (c.config.empty()) throw UsageError("--config", "run needs --config FILE (the hardware to run on)");
+    if (c.mode != "tlm" && c.mode != "cycle")
+        throw UsageError("--mode", "expected tlm or cycle, got \"" + c.mode + "\"");
+    if (!c.vcd.empty() && c.mode != "cycle") throw UsageError("--vcd", "a waveform needs --mode cycle");
+    const HwConfig config = load_config(config_sources(c));
+    if (!config.memory)
+        throw InputError(c.config, "/", "run needs a \"memory\" section (buffers and DRAM; see configs/README.md)");
+    const Trace trace = Trace::load(c.trace);
+    SimOptions options;
+    options.mode = c.mode == "cycle" ? SimMode::cycle : SimMode::tlm;
+    options.vcd_path = c.vcd;
+    const std::vector<LayerRun> runs = run_layers(select_layers(trace, c.layers), config, options, trace.manifest_path());
+    std::vector<ReportLayer> rows;
+    for (const LayerRun& r : runs) rows.push_back(report_layer(r.audit, &r.timing));
+    emit(build_report("run", trace_section(trace, runs.size()), config, rows), c, out);
     return 0;
 }
 
@@ -215,10 +252,11 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
             return 0;
         }
         if (command == "audit") return cmd_audit(args, out);
+        if (command == "run") return cmd_run(args, out);
         if (command == "inspect") return cmd_inspect(args, out);
         if (command == "validate") return cmd_validate(args, out);
         throw UsageError(command,
-                         "unknown command (commands: audit, inspect, validate; see accsim --help)");
+                         "unknown command (commands: run, audit, inspect, validate; see accsim --help)");
     } catch (const InputError& e) {
         err << "accsim: error: " << e.what() << "\n";
         return 2;

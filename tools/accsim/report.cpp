@@ -16,7 +16,51 @@ nlohmann::ordered_json or_null(bool has, const nlohmann::ordered_json& v) {
     return has ? v : nlohmann::ordered_json(nullptr);
 }
 
-nlohmann::ordered_json layer_json(const LayerAudit& a, const HwConfig& config) {
+nlohmann::ordered_json timing_json(const LayerTiming& t) {
+    const TrafficCounters& b = t.traffic;
+    nlohmann::ordered_json j = {
+        {"total", t.total},
+        {"compute", t.compute},
+        {"stall", t.stall},
+        {"dram_stall", b.dram_stall},
+        {"sram_stall", b.sram_stall},
+        {"folds", t.folds},
+    };
+    return j;
+}
+
+// Adds the run-only figures of a layer (null in an audit).
+nlohmann::ordered_json add_timing(nlohmann::ordered_json out, const LayerTiming* t, const HwConfig& config) {
+    if (!t) {
+        for (const char* k : {"utilization", "mapping_efficiency", "bytes", "dram_bandwidth_bytes_per_cycle", "time_us"})
+            out[k] = nullptr;
+        return out;
+    }
+    const TrafficCounters& b = t->traffic;
+    out["cycles"] = timing_json(*t);
+    out["utilization"] = t->utilization();
+    out["mapping_efficiency"] = t->mapping_efficiency;
+    out["bytes"] = {{"dram", {{"ifmap", b.dram_ifmap}, {"filter", b.dram_filter}, {"ofmap", b.dram_ofmap},
+                              {"total", b.dram()}}},
+                    {"sram", {{"ifmap", b.sram_ifmap}, {"filter", b.sram_filter}, {"ofmap", b.sram_ofmap}}}};
+    out["dram_bandwidth_bytes_per_cycle"] = t->total > 0 ? b.dram() / static_cast<double>(t->total) : 0.0;
+    out["time_us"] = config.clock_mhz ? nlohmann::ordered_json(static_cast<double>(t->total) / *config.clock_mhz)
+                                      : nlohmann::ordered_json(nullptr);
+    return out;
+}
+
+nlohmann::ordered_json timing_only_json(const ReportLayer& r, const HwConfig& config) {
+    nlohmann::ordered_json out = {
+        {"name", r.name}, {"op", r.op}, {"dot_length", r.dot_length}, {"outputs", r.outputs}, {"macs", r.macs},
+        {"output_verified", nullptr}, {"status", nullptr}, {"at_risk", nullptr}, {"overflow", nullptr},
+        {"bounds", nullptr}, {"cycles", nullptr}, {"energy_pj", nullptr},
+    };
+    return add_timing(out, r.timing, config);
+}
+
+nlohmann::ordered_json layer_json(const ReportLayer& r, const HwConfig& config) {
+    if (!r.audit) return timing_only_json(r, config);
+    const LayerAudit& a = *r.audit;
     const LayerSpec& l = *a.layer;
     const OverflowStats& ov = a.overflow;
     const AccumulatorSpec& acc = config.accumulator;
@@ -69,7 +113,7 @@ nlohmann::ordered_json layer_json(const LayerAudit& a, const HwConfig& config) {
                          : ov.events          ? "overflow"
                          : statically_at_risk ? "at_risk"
                                               : "safe";
-    return {
+    nlohmann::ordered_json out = {
         {"name", l.name},
         {"op", to_string(l.op)},
         {"dot_length", l.shape.k},
@@ -87,59 +131,86 @@ nlohmann::ordered_json layer_json(const LayerAudit& a, const HwConfig& config) {
         {"cycles", nullptr},
         {"energy_pj", nullptr},
     };
+    return add_timing(out, r.timing, config);
 }
 
 }  // namespace
 
-nlohmann::ordered_json build_report(const std::string& command, const Trace& trace,
-                                    const HwConfig& config, const std::vector<LayerAudit>& audits) {
+ReportLayer report_layer(const LayerAudit& audit, const LayerTiming* timing) {
+    const LayerSpec& l = *audit.layer;
+    return ReportLayer{l.name, to_string(l.op), l.shape.k, l.shape.outputs, l.macs(), &audit, timing};
+}
+
+nlohmann::ordered_json trace_section(const Trace& trace, std::size_t reported) {
+    return {{"path", trace.dir()},
+            {"model", trace.model()},
+            {"source", trace.source()},
+            {"tensor_files", trace.tensor_files()},
+            {"layers_in_trace", trace.layers().size()},
+            {"layers_reported", reported}};
+}
+
+nlohmann::ordered_json build_report(const std::string& command, nlohmann::ordered_json source, const HwConfig& config,
+                                    const std::vector<ReportLayer>& rows) {
     nlohmann::ordered_json layers = nlohmann::ordered_json::array();
-    uint64_t macs = 0, events = 0, corrupted = 0, with_events = 0, outputs = 0;
-    uint64_t at_risk = 0;
-    for (const LayerAudit& a : audits) {
-        layers.push_back(layer_json(a, config));
-        macs += static_cast<uint64_t>(a.layer->macs());
-        outputs += a.overflow.outputs;
-        events += a.overflow.events;
-        corrupted += a.overflow.outputs_corrupted;
-        with_events += a.overflow.outputs_with_events;
-        at_risk += layers.back()["at_risk"].get<bool>();
+    uint64_t macs = 0, events = 0, corrupted = 0, with_events = 0, outputs = 0, at_risk = 0;
+    bool audited = false, timed = false;
+    int64_t cycles = 0, stall = 0, pe = 0;
+    double dram = 0;
+    for (const ReportLayer& r : rows) {
+        layers.push_back(layer_json(r, config));
+        macs += static_cast<uint64_t>(r.macs);
+        if (r.audit) {
+            audited = true;
+            const OverflowStats& ov = r.audit->overflow;
+            outputs += ov.outputs;
+            events += ov.events;
+            corrupted += ov.outputs_corrupted;
+            with_events += ov.outputs_with_events;
+            at_risk += layers.back()["at_risk"].get<bool>();
+        }
+        if (r.timing) {
+            timed = true;
+            cycles += r.timing->total;
+            stall += r.timing->stall;
+            dram += r.timing->traffic.dram();
+            pe = r.timing->pe_count;
+        }
     }
     // The widest requirement over the layers: one register this wide serves the whole model.
     nlohmann::ordered_json bounds;
-    for (const char* key :
-         {"datatype_bits", "a2q_bits", "a2q_plus_bits", "exact_bits", "observed_bits"}) {
+    for (const char* key : {"datatype_bits", "a2q_bits", "a2q_plus_bits", "exact_bits", "observed_bits"}) {
         nlohmann::ordered_json widest = nullptr;
         for (const auto& l : layers) {
+            if (l["bounds"].is_null()) continue;
             const auto& v = l["bounds"][key];
             if (!v.is_null() && (widest.is_null() || v.get<int>() > widest.get<int>())) widest = v;
         }
         bounds[key] = widest;
     }
+    const auto num = [](bool has, auto v) { return has ? nlohmann::ordered_json(v) : nlohmann::ordered_json(nullptr); };
     return {
         {"schema", k_report_schema},
         {"tool", {{"name", "accsim"}, {"version", k_version}}},
         {"command", command},
-        {"trace",
-         {{"path", trace.dir()},
-          {"model", trace.model()},
-          {"source", trace.source()},
-          {"tensor_files", trace.tensor_files()},
-          {"layers_in_trace", trace.layers().size()},
-          {"layers_reported", audits.size()}}},
+        {"trace", source},
         {"config", config.effective},
         {"layers", layers},
         {"totals",
-         {{"layers", audits.size()},
-          {"layers_at_risk", at_risk},
+         {{"layers", rows.size()},
+          {"layers_at_risk", num(audited, at_risk)},
           {"macs", macs},
-          {"outputs", outputs},
-          {"overflow",
-           {{"events", events},
-            {"outputs_with_events", with_events},
-            {"outputs_corrupted", corrupted}}},
+          {"outputs", num(audited, outputs)},
+          {"overflow", audited ? nlohmann::ordered_json{{"events", events},
+                                                        {"outputs_with_events", with_events},
+                                                        {"outputs_corrupted", corrupted}}
+                               : nlohmann::ordered_json(nullptr)},
           {"bounds", bounds},
-          {"cycles", nullptr},
+          {"cycles", num(timed, cycles)},
+          {"stall_cycles", num(timed, stall)},
+          {"utilization", num(timed && cycles > 0 && pe > 0, static_cast<double>(macs) / (static_cast<double>(pe) * cycles))},
+          {"dram_bytes", num(timed, dram)},
+          {"time_us", num(timed && config.clock_mhz.has_value(), config.clock_mhz ? cycles / *config.clock_mhz : 0.0)},
           {"energy_pj", nullptr},
           {"power_mw", nullptr}}},
     };

@@ -7,15 +7,29 @@
 
 #include "hw_config.h"
 #include "layer_audit.h"
+#include "models/accelerator.h"
 #include "traces/trace.h"
 
 namespace accsim {
 
 inline constexpr const char* k_report_schema = "accsim-report/1";
 
-// `command` is "audit" (run-only sections null) or later "run".
-nlohmann::ordered_json build_report(const std::string& command, const Trace& trace,
-                                    const HwConfig& config, const std::vector<LayerAudit>& audits);
+// One row of the report: the audit (bounds, overflow) and the timing of a layer; either may be
+// absent (a timing-only SCALE-Sim run has no values; an audit no timing).
+struct ReportLayer {
+    std::string name, op;
+    int64_t dot_length = 0, outputs = 0, macs = 0;
+    const LayerAudit* audit = nullptr;
+    const LayerTiming* timing = nullptr;
+};
+ReportLayer report_layer(const LayerAudit& audit, const LayerTiming* timing = nullptr);
+
+// The "trace" section for a trace (`reported` layers of it were run).
+nlohmann::ordered_json trace_section(const Trace& trace, std::size_t reported);
+
+// `command` is "audit" (run-only sections null) or "run".
+nlohmann::ordered_json build_report(const std::string& command, nlohmann::ordered_json source, const HwConfig& config,
+                                    const std::vector<ReportLayer>& layers);
 
 // Renderings.
 std::string render_csv(const nlohmann::ordered_json& report);

@@ -45,27 +45,63 @@ std::string render_table(const nlohmann::ordered_json& report) {
     }
     const bool multi = cfg["accumulator"]["stages"].size() > 1;
 
+    const auto& t = report["totals"];
+    const bool audited = !t["overflow"].is_null();
+    const bool timed = !t["cycles"].is_null();
+    // A field of a possibly null section.
+    auto at = [](const nlohmann::ordered_json& j, const char* a, const char* b = nullptr) {
+        if (j.is_null() || !j.contains(a)) return nlohmann::ordered_json(nullptr);
+        const auto& v = j[a];
+        return b ? (v.is_null() || !v.contains(b) ? nlohmann::ordered_json(nullptr) : v[b]) : v;
+    };
+    auto percent = [](const nlohmann::ordered_json& v) {
+        if (v.is_null()) return std::string("-");
+        std::ostringstream s;
+        s << std::fixed << std::setprecision(1) << 100.0 * v.get<double>();
+        return s.str();
+    };
+
     std::vector<std::vector<std::string>> rows;
-    rows.push_back({"layer", "op", "K", "outputs", "events", "corrupted", "max err", "datatype",
-                    "a2q", "a2q+", "exact", "observed", "acc bits", "status"});
+    std::vector<std::string> head = {"layer", "op", "K", "outputs"};
+    if (audited)
+        for (const char* h : {"events", "corrupted", "max err", "datatype", "a2q", "a2q+", "exact", "observed", "acc bits"})
+            head.push_back(h);
+    if (timed)
+        for (const char* h : {"cycles", "stall", "util %"}) head.push_back(h);
+    if (audited) head.push_back("status");
+    rows.push_back(head);
     for (const auto& l : report["layers"]) {
         const auto& ov = l["overflow"];
         const auto& b = l["bounds"];
-        rows.push_back({l["name"].get<std::string>(), l["op"].get<std::string>(),
-                        num(l["dot_length"]), num(l["outputs"]), num(ov["events"]),
-                        num(ov["outputs_corrupted"]), num(ov["max_abs_error"]),
-                        num(b["datatype_bits"]), num(b["a2q_bits"]), num(b["a2q_plus_bits"]),
-                        multi ? per_stage(b["stages"], "exact_bits") : num(b["exact_bits"]),
-                        multi ? per_stage(b["stages"], "observed_bits") : num(b["observed_bits"]),
-                        per_stage(b["stages"], "bits"),
-                        status_word(l["status"].get<std::string>())});
+        std::vector<std::string> row = {l["name"].get<std::string>(), l["op"].get<std::string>(), num(l["dot_length"]),
+                                        num(l["outputs"])};
+        if (audited)
+            for (const std::string& v :
+                 {num(at(ov, "events")), num(at(ov, "outputs_corrupted")), num(at(ov, "max_abs_error")),
+                  num(at(b, "datatype_bits")), num(at(b, "a2q_bits")), num(at(b, "a2q_plus_bits")),
+                  b.is_null() ? "-" : multi ? per_stage(b["stages"], "exact_bits") : num(b["exact_bits"]),
+                  b.is_null() ? "-" : multi ? per_stage(b["stages"], "observed_bits") : num(b["observed_bits"]),
+                  b.is_null() ? "-" : per_stage(b["stages"], "bits")})
+                row.push_back(v);
+        if (timed)
+            for (const std::string& v :
+                 {num(at(l, "cycles", "total")), num(at(l, "cycles", "stall")), percent(l["utilization"])})
+                row.push_back(v);
+        if (audited) row.push_back(l["status"].is_null() ? "-" : status_word(l["status"].get<std::string>()));
+        rows.push_back(row);
     }
-    const auto& t = report["totals"];
     const auto& tb = t["bounds"];
-    rows.push_back({"total", "", "", num(t["outputs"]), num(t["overflow"]["events"]),
-                    num(t["overflow"]["outputs_corrupted"]), "", num(tb["datatype_bits"]),
-                    num(tb["a2q_bits"]), num(tb["a2q_plus_bits"]), num(tb["exact_bits"]),
-                    num(tb["observed_bits"]), "", ""});
+    std::vector<std::string> total = {"total", "", "", num(t["outputs"])};
+    if (audited)
+        for (const std::string& v : {num(t["overflow"]["events"]), num(t["overflow"]["outputs_corrupted"]), std::string(),
+                                     num(tb["datatype_bits"]), num(tb["a2q_bits"]), num(tb["a2q_plus_bits"]),
+                                     num(tb["exact_bits"]), num(tb["observed_bits"]), std::string()})
+            total.push_back(v);
+    if (timed)
+        for (const std::string& v : {num(t["cycles"]), num(t["stall_cycles"]), percent(t["utilization"])})
+            total.push_back(v);
+    if (audited) total.push_back("");
+    rows.push_back(total);
 
     std::vector<std::size_t> width(rows[0].size(), 0);
     for (const auto& r : rows)
@@ -92,12 +128,20 @@ std::string render_table(const nlohmann::ordered_json& report) {
         text.erase(text.find_last_not_of(' ') + 1);
         out << text << "\n";
     }
-    out << "\nwidths in bits" << (multi ? ", per stage as stage1/stage2/..." : "")
-        << "; the total row holds the widest layer's whole dot products.\n"
-        << "safe: no input can overflow; at risk: some input could (exact bound with bias > acc "
-           "bits);\n"
-        << "OVERFLOW: this trace overflowed, results still right; CORRUPTED: some results are "
-           "wrong.\n";
+    if (audited)
+        out << "\nwidths in bits" << (multi ? ", per stage as stage1/stage2/..." : "")
+            << "; the total row holds the widest layer's whole dot products.\n"
+            << "safe: no input can overflow; at risk: some input could (exact bound with bias > acc bits);\n"
+            << "OVERFLOW: this trace overflowed, results still right; CORRUPTED: some results are wrong.\n";
+    if (timed) {
+        out << (audited ? "" : "\n") << "cycles: total per layer (compute + stall); util: MACs / (MAC units x cycles)";
+        if (!t["time_us"].is_null()) {
+            std::ostringstream us;
+            us << std::fixed << std::setprecision(1) << t["time_us"].get<double>();
+            out << "; " << us.str() << " us in all at " << num(report["config"]["clock_mhz"]) << " MHz";
+        }
+        out << ".\n";
+    }
     return out.str();
 }
 
