@@ -4,6 +4,8 @@
 #include <memory>
 #include <systemc>
 
+#include "models/cycle_array.h"
+#include "models/cycle_bank.h"
 #include "models/tile_kernel.h"
 
 namespace accsim {
@@ -106,6 +108,55 @@ private:
     const LayerWork* m_work = nullptr;
 };
 
+// ---- cycle-accurate array: every PE clocked, the fold's own cycle count ---------------------------
+
+class ArrayCycle : public sc_module, public ArrayIf {
+public:
+    ArrayCycle(sc_module_name name, const ArraySpec& spec, const AccumulatorSpec& acc, const SimOptions& o)
+        : sc_module(name), m_spec(spec), m_acc(acc), m_convention(o.convention),
+          m_rows(static_cast<std::size_t>(std::min<int64_t>(spec.kind == ArrayKind::systolic ? spec.rows : 1, 16))) {
+        for (std::size_t i = 0; i < m_rows.size(); ++i)
+            m_rows[i] = std::make_unique<sc_core::sc_signal<bool>>(sc_core::sc_gen_unique_name("row_valid"));
+    }
+
+    void begin_layer(const LayerJob& job) override {
+        m_job = &job;
+        m_bank.reset();
+        if (job.values) m_bank = std::make_unique<CycleBank>(m_acc, job.work.k, job.sink);
+    }
+
+    void compute(const Fold& f) override {
+        std::unique_ptr<FoldSim> sim =
+            make_fold_sim(m_spec, m_acc, m_convention, m_job->work, f, m_job->values, m_bank.get());
+        while (!sim->done()) {
+            sim->step();
+            const CycleProbe& p = sim->probe();
+            for (std::size_t i = 0; i < m_rows.size(); ++i) m_rows[i]->write((p.row_valid >> i) & 1);
+            pe00.write(p.pe00);
+            overflow.write(p.overflow);
+            wait(k_cycle);
+        }
+    }
+
+    void trace(sc_core::sc_trace_file* tf) {
+        for (std::size_t i = 0; i < m_rows.size(); ++i)
+            sc_core::sc_trace(tf, *m_rows[i], "array.row" + std::to_string(i) + "_valid");
+        sc_core::sc_trace(tf, pe00, "array.pe0_0.psum");
+        sc_core::sc_trace(tf, overflow, "array.overflow");
+    }
+
+    sc_core::sc_signal<sc_dt::int64> pe00{"pe00"};
+    sc_core::sc_signal<bool> overflow{"overflow"};
+
+private:
+    ArraySpec m_spec;
+    AccumulatorSpec m_acc;
+    TimingConvention m_convention;
+    std::vector<std::unique_ptr<sc_core::sc_signal<bool>>> m_rows;
+    const LayerJob* m_job = nullptr;
+    std::unique_ptr<CycleBank> m_bank;
+};
+
 // ---- controller: tiles each layer onto the array and drives memory ------------------------------
 
 class Controller : public sc_module {
@@ -129,7 +180,7 @@ private:
         } catch (...) {
             m_error = std::current_exception();
         }
-        // Nothing is left to simulate: sc_start() returns (sc_stop() would print a notice).
+        sc_core::sc_stop();  // the clock would tick on forever
     }
 
     void run_layers() {
@@ -178,19 +229,26 @@ struct Top : sc_module {
     Controller controller;
     MemorySystem memory;
     Accumulator accumulator;
-    ArrayTlm array;
+    std::unique_ptr<ArrayTlm> tlm;
+    std::unique_ptr<ArrayCycle> cycle;
+    sc_core::sc_clock clock{"clock", k_cycle};  // drawn in waveforms; the models count cycles themselves
 
     Top(sc_module_name name, const ArraySpec& a, const MemorySpec& m, const AccumulatorSpec& acc,
         const std::vector<LayerJob>& jobs, const SimOptions& o, std::vector<LayerTiming>& results)
         : sc_module(name),
           controller("controller", a, jobs, o, results),
           memory("memory", m, o),
-          accumulator("accumulator", acc),
-          array("array", a) {
+          accumulator("accumulator", acc) {
         controller.memory(memory);
-        controller.array(array);
         controller.accumulator(accumulator);
-        array.accumulator(accumulator);
+        if (o.mode == SimMode::cycle) {
+            cycle = std::make_unique<ArrayCycle>("array", a, acc, o);
+            controller.array(*cycle);
+        } else {
+            tlm = std::make_unique<ArrayTlm>("array", a);
+            tlm->accumulator(accumulator);
+            controller.array(*tlm);
+        }
     }
 };
 
@@ -199,8 +257,20 @@ struct Top : sc_module {
 std::vector<LayerTiming> simulate(const ArraySpec& array, const MemorySpec& memory, const AccumulatorSpec& acc,
                                   const std::vector<LayerJob>& jobs, const SimOptions& options) {
     std::vector<LayerTiming> results;
+    // SystemC's notices (such as "simulation stopped by user") are not accsim's output.
+    sc_core::sc_report_handler::set_actions(sc_core::SC_INFO, sc_core::SC_DO_NOTHING);
     Top top("accelerator", array, memory, acc, jobs, options, results);
+    sc_core::sc_trace_file* vcd = nullptr;
+    if (!options.vcd_path.empty() && top.cycle) {
+        std::string base = options.vcd_path;  // SystemC appends ".vcd" itself
+        if (base.size() > 4 && base.compare(base.size() - 4, 4, ".vcd") == 0) base.resize(base.size() - 4);
+        vcd = sc_core::sc_create_vcd_trace_file(base.c_str());
+        vcd->set_time_unit(1, SC_NS);
+        sc_core::sc_trace(vcd, top.clock, "clock");
+        top.cycle->trace(vcd);
+    }
     sc_core::sc_start();
+    if (vcd) sc_core::sc_close_vcd_trace_file(vcd);
     if (top.controller.m_error) std::rethrow_exception(top.controller.m_error);
     return results;
 }

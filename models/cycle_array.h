@@ -1,0 +1,40 @@
+#pragma once
+// Cycle-accurate arrays: one fold, one clock at a time, every PE updated each cycle. Data move
+// as tokens through the grid exactly as the fold schedule describes (skewed over rows and
+// columns, full rows and columns even where a fold maps nothing, as the hardware streams whole
+// vectors), and the PEs do the stage-1 arithmetic themselves. A fold ends when its last token
+// leaves the array; the transaction-level model's cycle counts must equal these.
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "datapath/accumulator_spec.h"
+#include "models/array_spec.h"
+#include "models/cycle_bank.h"
+#include "models/fold_schedule.h"
+#include "models/layer_work.h"
+#include "models/value_interfaces.h"
+
+namespace accsim {
+
+// What a waveform shows of the array each cycle.
+struct CycleProbe {
+    uint64_t row_valid = 0;   // bit i: row i received a valid operand this cycle
+    int64_t pe00 = 0;         // PE (0, 0)'s partial sum (its accumulator in os)
+    bool overflow = false;    // some PE's addition overflowed this cycle
+};
+
+class FoldSim {
+public:
+    virtual ~FoldSim() = default;
+    virtual void step() = 0;           // one clock
+    virtual bool done() const = 0;
+    virtual const CycleProbe& probe() const = 0;
+};
+
+// `values` and `bank` may be null (timing only).
+std::unique_ptr<FoldSim> make_fold_sim(const ArraySpec& array, const AccumulatorSpec& acc,
+                                       TimingConvention convention, const LayerWork& work, const Fold& fold,
+                                       const OperandSource* values, CycleBank* bank);
+
+}  // namespace accsim
