@@ -265,7 +265,7 @@ std::vector<LayerTiming> simulate(const ArraySpec& array, const MemorySpec& memo
         std::string base = options.vcd_path;  // SystemC appends ".vcd" itself
         if (base.size() > 4 && base.compare(base.size() - 4, 4, ".vcd") == 0) base.resize(base.size() - 4);
         vcd = sc_core::sc_create_vcd_trace_file(base.c_str());
-        vcd->set_time_unit(1, SC_NS);
+        vcd->set_time_unit(100, sc_core::SC_PS);  // the clock's half period must be representable
         sc_core::sc_trace(vcd, top.clock, "clock");
         top.cycle->trace(vcd);
     }

@@ -11,6 +11,16 @@ std::vector<LayerRun> run_layers(const std::vector<const LayerSpec*>& layers, co
     if (!config.array || !config.memory)
         throw InputError("--config", config.array ? "/memory" : "/array",
                          "run needs the hardware: a config with an array and a memory section");
+    if (options.mode == SimMode::cycle) {
+        if (config.array->kind == ArrayKind::tensor_core)
+            throw InputError("--mode", "cycle", "cycle mode models systolic arrays and vector units, not tensor cores");
+        for (const LayerSpec* l : layers)
+            if (l->macs() > k_max_cycle_macs)
+                throw InputError("--mode", "cycle",
+                                 "cycle mode clocks every PE and is for small layers: \"" + l->name + "\" has " +
+                                     std::to_string(l->macs()) + " MACs (at most " + std::to_string(k_max_cycle_macs) +
+                                     "); use --mode tlm, or --layers to pick small ones");
+    }
     std::vector<std::unique_ptr<LayerBinding>> bindings;
     std::vector<std::unique_ptr<AuditSink>> sinks;
     std::vector<LayerJob> jobs;

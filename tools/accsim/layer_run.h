@@ -10,6 +10,9 @@
 
 namespace accsim {
 
+// Cycle mode clocks every PE: beyond this many MACs a layer would take minutes.
+inline constexpr int64_t k_max_cycle_macs = 50'000'000;
+
 struct LayerRun {
     LayerAudit audit;
     LayerTiming timing;
