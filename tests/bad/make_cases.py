@@ -262,6 +262,64 @@ case("config_duplicate_key", CFG,
      raw_config=json.dumps(base_config()).replace('"bits": 12,', '"bits": 12, "bits": 10,'))
 case("config_missing", "validate --config nosuch.json")
 
+# ---- SCALE-Sim configs and topologies ----------------------------------------------------------------
+SS_CFG = """[general]
+run_name = t
+
+[architecture_presets]
+ArrayHeight:    8
+ArrayWidth:     8
+IfmapSramSzkB:    64
+FilterSramSzkB:   64
+OfmapSramSzkB:    64
+Bandwidth : 10
+Dataflow : ws
+MemoryBanks: 1
+
+[run_presets]
+InterfaceBandwidth: CALC
+"""
+TOPO = "Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, Num Filter, Strides,\n"
+SS_RUN = "run --topology topo.csv --config s.cfg"
+GOOD_TOPO = TOPO + "conv1,16,16,3,3,4,8,1,\n"
+case("scalesim_cfg_unknown_key", SS_RUN,
+     files={"s.cfg": SS_CFG.replace("ArrayWidth:", "ArrayWidht:"), "topo.csv": GOOD_TOPO})
+case("scalesim_cfg_unknown_section", SS_RUN, files={"s.cfg": SS_CFG + "\n[sparsity]\nSparsitySupport : true\n",
+                                                      "topo.csv": GOOD_TOPO})
+case("scalesim_cfg_missing_dataflow", SS_RUN,
+     files={"s.cfg": SS_CFG.replace("Dataflow : ws\n", ""), "topo.csv": GOOD_TOPO})
+case("scalesim_cfg_bad_dataflow", SS_RUN, files={"s.cfg": SS_CFG.replace("Dataflow : ws", "Dataflow : rs"),
+                                                 "topo.csv": GOOD_TOPO})
+case("scalesim_cfg_bad_number", SS_RUN, files={"s.cfg": SS_CFG.replace("ArrayHeight:    8", "ArrayHeight:    8x"),
+                                               "topo.csv": GOOD_TOPO})
+case("scalesim_cfg_user_without_bandwidth", SS_RUN,
+     files={"s.cfg": SS_CFG.replace("Bandwidth : 10\n", "").replace("CALC", "USER"), "topo.csv": GOOD_TOPO})
+case("scalesim_cfg_bad_interface", SS_RUN,
+     files={"s.cfg": SS_CFG.replace("CALC", "ESTIMATE"), "topo.csv": GOOD_TOPO})
+case("topology_too_few_columns", SS_RUN, files={"s.cfg": SS_CFG, "topo.csv": TOPO + "conv1,16,16,3,3,4,\n"})
+case("topology_not_an_integer", SS_RUN, files={"s.cfg": SS_CFG, "topo.csv": TOPO + "conv1,16,16,3,three,4,8,1,\n"})
+case("topology_filter_larger_than_input", SS_RUN, files={"s.cfg": SS_CFG, "topo.csv": TOPO + "conv1,4,4,5,5,4,8,1,\n"})
+case("topology_no_layers", SS_RUN, files={"s.cfg": SS_CFG, "topo.csv": TOPO})
+case("topology_gemm_zero", SS_RUN + " --topology-format gemm",
+     files={"s.cfg": SS_CFG, "topo.csv": "Layer, M, N, K,\ng0, 16, 0, 8,\n"})
+
+# ---- accsim run ----------------------------------------------------------------------------------------
+c = base_config()
+case("run_without_memory", "run --trace ../_shared/ok.trace --config c.json", config=c)
+c = base_config()
+c["memory"] = {"ifmap": {"size_kb": 4, "bandwidth_bytes_per_cycle": 8}, "filter": {"size_kb": 4, "bandwidth_bytes_per_cycle": 8},
+               "ofmap": {"size_kb": 4, "bandwidth_bytes_per_cycle": 8}, "dram": {"bandwidth_bytes_per_cycle": 4, "latency_cycles": 10}}
+case("run_trace_and_topology", "run --trace ../_shared/ok.trace --topology t.csv --config c.json", config=c)
+case("run_bad_mode", "run --trace ../_shared/ok.trace --config c.json --mode fast", config=c)
+case("run_vcd_without_cycle_mode", "run --trace ../_shared/ok.trace --config c.json --vcd w.vcd", config=c)
+c2 = json.loads(json.dumps(c))
+c2["array"] = {"kind": "tensor_core", "m": 2, "n": 2, "k": 4, "units": 1, "mma_cycles": 1}
+c2["accumulator"]["stages"] = [{"length": 4, "bits": 20}, {"bits": 32}]
+case("run_cycle_on_tensor_core", "run --trace ../_shared/ok.trace --config c.json --mode cycle", config=c2)
+c3 = json.loads(json.dumps(c))
+c3["accumulator"]["stages"][0]["length"] = 8
+case("config_stage_contradicts_array", "validate --config c.json", config=c3)
+
 # ---- command line ---------------------------------------------------------------------------------------
 OK = "--trace ../_shared/ok.trace"
 case("acc_malformed", f"audit {OK} --acc 128x")

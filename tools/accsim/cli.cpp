@@ -13,6 +13,7 @@
 #include "inspect.h"
 #include "layer_audit.h"
 #include "layer_run.h"
+#include "scalesim.h"
 #include "report.h"
 #include "traces/trace.h"
 
@@ -55,6 +56,9 @@ struct Common {
     std::string out;
     std::string mode = "tlm";
     std::string vcd;
+    std::string topology;
+    std::string topology_format = "conv";
+    std::string scalesim_reports;
     bool quiet = false;
     bool help = false;
 };
@@ -79,6 +83,12 @@ po::options_description options_for(const std::string& command, Common& c) {
         add("mode", po::value(&c.mode)->value_name("tlm|cycle"),
             "tlm: whole folds, time annotated (default); cycle: every PE clocked (small layers)");
         add("vcd", po::value(&c.vcd)->value_name("FILE"), "cycle mode: write a waveform (GTKWave) of the run");
+        add("topology", po::value(&c.topology)->value_name("CSV"),
+            "a SCALE-Sim topology instead of a trace: a timing-only run");
+        add("topology-format", po::value(&c.topology_format)->value_name("conv|gemm"),
+            "the topology's form: conv (default) or gemm (Layer, M, N, K)");
+        add("scalesim-reports", po::value(&c.scalesim_reports)->value_name("DIR"),
+            "write SCALE-Sim's COMPUTE_REPORT.csv and BANDWIDTH_REPORT.csv here");
     }
     add("quiet", po::bool_switch(&c.quiet), "print nothing but errors");
     add("help", po::bool_switch(&c.help), "this help");
@@ -109,7 +119,7 @@ void parse(const std::string& command, const std::vector<std::string>& args, Com
     }
     if (c.help) out << desc;
     // An option given with an empty value is a mistake, never "not given".
-    for (const char* name : {"trace", "config", "acc", "layers", "out"})
+    for (const char* name : {"trace", "config", "acc", "layers", "out", "topology", "scalesim-reports", "vcd"})
         if (vm.count(name) && vm[name].as<std::string>().empty())
             throw UsageError(std::string("--") + name, "empty value");
 }
@@ -123,18 +133,21 @@ ConfigSources config_sources(const Common& c) {
     return s;
 }
 
+std::regex layer_regex(const std::string& pattern) {
+    try {
+        return std::regex(pattern, std::regex::ECMAScript);
+    } catch (const std::regex_error& e) {
+        throw UsageError("--layers", "invalid regular expression \"" + pattern + "\": " + e.what());
+    }
+}
+
 std::vector<const LayerSpec*> select_layers(const Trace& t, const std::string& pattern) {
     std::vector<const LayerSpec*> out;
     if (pattern.empty()) {
         for (const LayerSpec& l : t.layers()) out.push_back(&l);
         return out;
     }
-    std::regex re;
-    try {
-        re = std::regex(pattern, std::regex::ECMAScript);
-    } catch (const std::regex_error& e) {
-        throw UsageError("--layers", "invalid regular expression \"" + pattern + "\": " + e.what());
-    }
+    const std::regex re = layer_regex(pattern);
     for (const LayerSpec& l : t.layers())
         if (std::regex_search(l.name, re)) out.push_back(&l);
     if (out.empty()) {
@@ -189,21 +202,60 @@ int cmd_run(const std::vector<std::string>& args, std::ostream& out) {
     Common c;
     parse("run", args, c, out);
     if (c.help) return 0;
-    if (c.trace.empty()) throw UsageError("--trace", "run needs --trace DIR");
+    if (c.trace.empty() == c.topology.empty())
+        throw UsageError(c.trace.empty() ? "--trace" : "--topology",
+                         "run needs exactly one of --trace DIR or --topology CSV");
     if (c.config.empty()) throw UsageError("--config", "run needs --config FILE (the hardware to run on)");
     if (c.mode != "tlm" && c.mode != "cycle")
         throw UsageError("--mode", "expected tlm or cycle, got \"" + c.mode + "\"");
     if (!c.vcd.empty() && c.mode != "cycle") throw UsageError("--vcd", "a waveform needs --mode cycle");
+    if (c.topology_format != "conv" && c.topology_format != "gemm")
+        throw UsageError("--topology-format", "expected conv or gemm, got \"" + c.topology_format + "\"");
     const HwConfig config = load_config(config_sources(c));
+    if (!config.array) throw InputError(c.config, "/", "run needs an \"array\" (see configs/README.md)");
     if (!config.memory)
         throw InputError(c.config, "/", "run needs a \"memory\" section (buffers and DRAM; see configs/README.md)");
+    const SimOptions options = sim_options(config, c.mode == "cycle" ? SimMode::cycle : SimMode::tlm, c.vcd);
+
+    if (!c.topology.empty()) {
+        // Timing only: a SCALE-Sim topology has shapes, no values.
+        std::vector<LayerWork> layers =
+            read_topology(c.topology, c.topology_format == "gemm" ? TopologyFormat::gemm : TopologyFormat::conv);
+        if (!c.layers.empty()) {
+            std::vector<LayerWork> chosen;
+            const std::regex re = layer_regex(c.layers);
+            for (const LayerWork& w : layers)
+                if (std::regex_search(w.name, re)) chosen.push_back(w);
+            if (chosen.empty()) throw UsageError("--layers", "\"" + c.layers + "\" matches no layer of the topology");
+            layers = chosen;
+        }
+        const std::vector<LayerTiming> timings = run_timing(layers, config, options);
+        std::vector<ReportLayer> rows;
+        for (std::size_t i = 0; i < layers.size(); ++i)
+            rows.push_back(ReportLayer{layers[i].name, c.topology_format == "gemm" ? "gemm" : "conv2d", layers[i].k,
+                                       layers[i].outputs(), layers[i].macs(), nullptr, &timings[i]});
+        nlohmann::ordered_json source = {{"path", c.topology},
+                                         {"model", std::filesystem::path(c.topology).stem().string()},
+                                         {"source", "SCALE-Sim topology (" + c.topology_format + " form), timing only"},
+                                         {"layers_in_trace", layers.size()},
+                                         {"layers_reported", layers.size()}};
+        if (!c.scalesim_reports.empty()) write_scalesim_reports(c.scalesim_reports, *config.array, layers, timings);
+        emit(build_report("run", source, config, rows), c, out);
+        return 0;
+    }
     const Trace trace = Trace::load(c.trace);
-    SimOptions options;
-    options.mode = c.mode == "cycle" ? SimMode::cycle : SimMode::tlm;
-    options.vcd_path = c.vcd;
     const std::vector<LayerRun> runs = run_layers(select_layers(trace, c.layers), config, options, trace.manifest_path());
     std::vector<ReportLayer> rows;
     for (const LayerRun& r : runs) rows.push_back(report_layer(r.audit, &r.timing));
+    if (!c.scalesim_reports.empty()) {
+        std::vector<LayerWork> works;
+        std::vector<LayerTiming> timings;
+        for (const LayerRun& r : runs) {
+            works.push_back(LayerBinding(*r.audit.layer, config).work());
+            timings.push_back(r.timing);
+        }
+        write_scalesim_reports(c.scalesim_reports, *config.array, works, timings);
+    }
     emit(build_report("run", trace_section(trace, runs.size()), config, rows), c, out);
     return 0;
 }

@@ -5,6 +5,7 @@
 #include "acc_shorthand.h"
 #include "datapath/input_error.h"
 #include "json_set.h"
+#include "scalesim.h"
 #include "models/stage_mapping.h"
 #include "traces/json_cursor.h"
 
@@ -170,7 +171,7 @@ nlohmann::ordered_json accumulator_json(const AccumulatorSpec& acc) {
 HwConfig parse_config(const nlohmann::json& doc, const std::string& file, bool hardware_required) {
     const JsonCursor root(doc, file);
     root.require_object();
-    root.allow_keys({"name", "description", "target", "clock_mhz", "array", "memory", "mapping",
+    root.allow_keys({"name", "description", "target", "clock_mhz", "array", "memory", "timing", "mapping",
                      "accumulator"});
     HwConfig c;
     c.name = root.at("name").as_string();
@@ -197,6 +198,15 @@ HwConfig parse_config(const nlohmann::json& doc, const std::string& file, bool h
                 k->as_enum({"c_kh_kw", "kh_kw_c"}) == "c_kh_kw" ? KOrder::c_kh_kw : KOrder::kh_kw_c;
     }
     if (auto m = root.find("memory")) c.memory = parse_memory(*m);
+    if (auto t = root.find("timing")) {
+        t->require_object();
+        t->allow_keys({"convention", "dram_stalls", "sram_limits"});
+        if (auto v = t->find("convention"))
+            c.timing.convention =
+                v->as_enum({"native", "scalesim"}) == "native" ? TimingConvention::native : TimingConvention::scalesim;
+        if (auto v = t->find("dram_stalls")) c.timing.dram_stalls = v->as_bool();
+        if (auto v = t->find("sram_limits")) c.timing.sram_limits = v->as_bool();
+    }
     c.accumulator = parse_accumulator(root.at("accumulator"));
     if (c.array) {
         if (auto p = check_stage_mapping(*c.array, c.accumulator)) {
@@ -219,6 +229,9 @@ HwConfig parse_config(const nlohmann::json& doc, const std::string& file, bool h
     }
     e["array"] = c.array ? array_json(*c.array) : nlohmann::ordered_json(nullptr);
     e["memory"] = c.memory ? memory_json(*c.memory) : nlohmann::ordered_json(nullptr);
+    e["timing"] = {{"convention", c.timing.convention == TimingConvention::native ? "native" : "scalesim"},
+                   {"dram_stalls", c.timing.dram_stalls},
+                   {"sram_limits", c.timing.sram_limits}};
     e["mapping"] = {{"k_order", to_string(c.k_order)}};
     e["accumulator"] = accumulator_json(c.accumulator);
     return c;
@@ -229,7 +242,7 @@ HwConfig load_config(const ConfigSources& src) {
     std::string file;
     if (src.file) {
         file = *src.file;
-        doc = read_json_file(file);
+        doc = is_scalesim_cfg(file) ? scalesim_cfg_to_json(file) : read_json_file(file);
         if (!doc.is_object())
             throw InputError(file, "/", "expected a JSON object, got " + brief(doc));
     } else {

@@ -8,6 +8,7 @@
 
 #include "datapath/accumulator_spec.h"
 #include "models/array_spec.h"
+#include "models/fold_schedule.h"
 #include "models/memory_spec.h"
 #include "traces/lowering.h"
 
@@ -16,6 +17,14 @@ namespace accsim {
 enum class Target { asic, fpga, gpu };
 const char* to_string(Target t);
 
+// How cycles are counted: accsim's own model, or SCALE-Sim v2's conventions (see
+// models/fold_schedule.h), and which memory effects stall the array.
+struct TimingSpec {
+    TimingConvention convention = TimingConvention::native;
+    bool dram_stalls = true;
+    bool sram_limits = true;
+};
+
 struct HwConfig {
     std::string name;
     // Absent only for audit-only configs built from --acc without a file.
@@ -23,6 +32,7 @@ struct HwConfig {
     std::optional<double> clock_mhz;
     std::optional<ArraySpec> array;
     std::optional<MemorySpec> memory;  // required by run, not by audit
+    TimingSpec timing;
     KOrder k_order = KOrder::c_kh_kw;
     AccumulatorSpec accumulator;
     nlohmann::ordered_json effective;  // every field, defaults filled in, in a readable order
