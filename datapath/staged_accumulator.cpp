@@ -4,10 +4,12 @@
 
 namespace accsim {
 
-StagedAccumulator::StagedAccumulator(const AccumulatorSpec& spec, std::size_t first_stage, int64_t k)
+StagedAccumulator::StagedAccumulator(const AccumulatorSpec& spec, std::size_t first_stage,
+                                     int64_t k)
     : m_spec(spec), m_first(first_stage), m_k(k) {
     m_spec.check();
-    if (first_stage >= spec.stages.size()) throw std::logic_error("StagedAccumulator: no such stage");
+    if (first_stage >= spec.stages.size())
+        throw std::logic_error("StagedAccumulator: no such stage");
     m_levels.resize(spec.stages.size());
     m_remaining.resize(spec.stages.size());
     // Inputs to stage j = number of tiles of stage j-1 (products for stage 0).
@@ -43,13 +45,16 @@ void StagedAccumulator::begin(std::optional<int64_t> bias) {
         const StageSpec& s = m_spec.stages[n - 1];
         const Fitted f = fit(*m_bias, s.bits, s.overflow);
         l.events += f.event;
-        if (s.reduction == Reduction::sequential) l.value = f.value;
-        else l.tree.push_back(f.value);  // a leaf of the hardware tree only
+        if (s.reduction == Reduction::sequential)
+            l.value = f.value;
+        else
+            l.tree.push_back(f.value);  // a leaf of the hardware tree only
     }
 }
 
 void StagedAccumulator::push(int64_t value, i128 exact) {
-    m_exact_dot += exact;  // products, or exact tile results: either way they sum to the dot product
+    m_exact_dot +=
+        exact;  // products, or exact tile results: either way they sum to the dot product
     feed(m_first, value, exact);
 }
 
@@ -113,8 +118,10 @@ void StagedAccumulator::close_tile(std::size_t j) {
     l.value = 0;
     l.exact = 0;
     l.count = 0;
-    if (last(j)) m_final = result;
-    else feed(j + 1, result, exact);
+    if (last(j))
+        m_final = result;
+    else
+        feed(j + 1, result, exact);
 }
 
 void StagedAccumulator::finish(DotOutcome& out) {

@@ -14,7 +14,7 @@
 namespace accsim {
 
 class StagedAccumulator {
-public:
+  public:
     // `k`: the dot length, which fixes where the last tiles end.
     StagedAccumulator(const AccumulatorSpec& spec, std::size_t first_stage, int64_t k);
 
@@ -30,14 +30,14 @@ public:
     // Inputs stage `first` takes in all: k products, or ceil(k / span) tile results.
     int64_t inputs_expected() const { return m_inputs_expected; }
 
-private:
+  private:
     struct Level {
-        int64_t value = 0;           // sequential: the register
-        i128 exact = 0;              // its unbounded twin
-        std::vector<int64_t> tree;   // tree: the tile's inputs, loaded (fitted)
+        int64_t value = 0;          // sequential: the register
+        i128 exact = 0;             // its unbounded twin
+        std::vector<int64_t> tree;  // tree: the tile's inputs, loaded (fitted)
         std::vector<i128> tree_exact;
-        int64_t count = 0;           // inputs taken in the current tile
-        int64_t tile = 0;            // inputs in a full tile (last stage: all)
+        int64_t count = 0;  // inputs taken in the current tile
+        int64_t tile = 0;   // inputs in a full tile (last stage: all)
         uint64_t events = 0;
         ValueRange observed;
     };
@@ -51,7 +51,8 @@ private:
     int64_t m_k;
     int64_t m_inputs_expected = 0;
     std::vector<Level> m_levels;  // index = stage
-    std::vector<int64_t> m_remaining;  // inputs still to come per stage (the last tile may be short)
+    std::vector<int64_t>
+        m_remaining;  // inputs still to come per stage (the last tile may be short)
     std::optional<int64_t> m_bias;
     int64_t m_final = 0;
     i128 m_exact_dot = 0;

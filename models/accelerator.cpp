@@ -13,19 +13,21 @@ namespace {
 
 using sc_core::sc_module;
 using sc_core::sc_module_name;
+using sc_core::SC_NS;
 using sc_core::sc_port;
 using sc_core::sc_time;
-using sc_core::SC_NS;
 
 // One cycle of the array's clock is 1 ns of simulated time; reports convert with clock_mhz.
 const sc_time k_cycle(1, SC_NS);
 
-int64_t cycles(const sc_time& t) { return static_cast<int64_t>(t / k_cycle); }
+int64_t cycles(const sc_time& t) {
+    return static_cast<int64_t>(t / k_cycle);
+}
 
 // ---- interfaces between the modules ---------------------------------------------------------
 
 class MemoryIf : public virtual sc_core::sc_interface {
-public:
+  public:
     virtual void begin_layer(const LayerWork& work, const ElementBytes& bytes) = 0;
     // Blocks for the stall cycles the fold's data costs; returns the traffic.
     virtual TrafficCounters fetch(const Fold& f, int64_t previous_compute) = 0;
@@ -33,13 +35,13 @@ public:
 };
 
 class AccumulatorIf : public virtual sc_core::sc_interface {
-public:
+  public:
     virtual void begin_layer(const LayerJob& job) = 0;
     virtual void accumulate(const OutputTile& tile) = 0;
 };
 
 class ArrayIf : public virtual sc_core::sc_interface {
-public:
+  public:
     virtual void begin_layer(const LayerJob& job) = 0;
     // Blocks for the fold's compute cycles.
     virtual void compute(const Fold& f) = 0;
@@ -48,11 +50,13 @@ public:
 // ---- memory system: buffers and DRAM, a shell around MemoryModel -------------------------------
 
 class MemorySystem : public sc_module, public MemoryIf {
-public:
+  public:
     MemorySystem(sc_module_name name, const MemorySpec& spec, const SimOptions& o)
         : sc_module(name), m_model(spec, o.dram_stalls, o.sram_limits) {}
 
-    void begin_layer(const LayerWork& work, const ElementBytes& bytes) override { m_model.begin_layer(work, bytes); }
+    void begin_layer(const LayerWork& work, const ElementBytes& bytes) override {
+        m_model.begin_layer(work, bytes);
+    }
     TrafficCounters fetch(const Fold& f, int64_t previous_compute) override {
         const FoldCost c = m_model.fold(f, previous_compute);
         if (c.stall > 0) wait(c.stall * k_cycle);
@@ -64,14 +68,14 @@ public:
         return c.traffic;
     }
 
-private:
+  private:
     MemoryModel m_model;
 };
 
 // ---- accumulator: the config's stages, a shell around the tile kernel ---------------------------
 
 class Accumulator : public sc_module, public AccumulatorIf {
-public:
+  public:
     Accumulator(sc_module_name name, const AccumulatorSpec& spec) : sc_module(name), m_spec(spec) {}
 
     void begin_layer(const LayerJob& job) override {
@@ -83,7 +87,7 @@ public:
         if (m_kernel) m_kernel->run(tile, *m_job->values, *m_job->sink);
     }
 
-private:
+  private:
     AccumulatorSpec m_spec;
     const LayerJob* m_job = nullptr;
     std::unique_ptr<TileKernel> m_kernel;
@@ -92,7 +96,7 @@ private:
 // ---- transaction-level array: whole folds, time annotated ---------------------------------------
 
 class ArrayTlm : public sc_module, public ArrayIf {
-public:
+  public:
     sc_port<AccumulatorIf> accumulator;
 
     ArrayTlm(sc_module_name name, const ArraySpec& spec) : sc_module(name), m_spec(spec) {}
@@ -103,20 +107,27 @@ public:
         for (const OutputTile& t : completed_tiles(m_spec, *m_work, f)) accumulator->accumulate(t);
     }
 
-private:
+  private:
     ArraySpec m_spec;
     const LayerWork* m_work = nullptr;
 };
 
-// ---- cycle-accurate array: every PE clocked, the fold's own cycle count ---------------------------
+// ---- cycle-accurate array: every PE clocked, the fold's own cycle count
+// ---------------------------
 
 class ArrayCycle : public sc_module, public ArrayIf {
-public:
-    ArrayCycle(sc_module_name name, const ArraySpec& spec, const AccumulatorSpec& acc, const SimOptions& o)
-        : sc_module(name), m_spec(spec), m_acc(acc), m_convention(o.convention),
-          m_rows(static_cast<std::size_t>(std::min<int64_t>(spec.kind == ArrayKind::systolic ? spec.rows : 1, 16))) {
+  public:
+    ArrayCycle(sc_module_name name, const ArraySpec& spec, const AccumulatorSpec& acc,
+               const SimOptions& o)
+        : sc_module(name),
+          m_spec(spec),
+          m_acc(acc),
+          m_convention(o.convention),
+          m_rows(static_cast<std::size_t>(
+              std::min<int64_t>(spec.kind == ArrayKind::systolic ? spec.rows : 1, 16))) {
         for (std::size_t i = 0; i < m_rows.size(); ++i)
-            m_rows[i] = std::make_unique<sc_core::sc_signal<bool>>(sc_core::sc_gen_unique_name("row_valid"));
+            m_rows[i] = std::make_unique<sc_core::sc_signal<bool>>(
+                sc_core::sc_gen_unique_name("row_valid"));
     }
 
     void begin_layer(const LayerJob& job) override {
@@ -131,7 +142,8 @@ public:
         while (!sim->done()) {
             sim->step();
             const CycleProbe& p = sim->probe();
-            for (std::size_t i = 0; i < m_rows.size(); ++i) m_rows[i]->write((p.row_valid >> i) & 1);
+            for (std::size_t i = 0; i < m_rows.size(); ++i)
+                m_rows[i]->write((p.row_valid >> i) & 1);
             pe00.write(p.pe00);
             overflow.write(p.overflow);
             wait(k_cycle);
@@ -148,7 +160,7 @@ public:
     sc_core::sc_signal<sc_dt::int64> pe00{"pe00"};
     sc_core::sc_signal<bool> overflow{"overflow"};
 
-private:
+  private:
     ArraySpec m_spec;
     AccumulatorSpec m_acc;
     TimingConvention m_convention;
@@ -160,19 +172,19 @@ private:
 // ---- controller: tiles each layer onto the array and drives memory ------------------------------
 
 class Controller : public sc_module {
-public:
+  public:
     sc_port<MemoryIf> memory;
     sc_port<ArrayIf> array;
     sc_port<AccumulatorIf> accumulator;
 
-    Controller(sc_module_name name, const ArraySpec& spec, const std::vector<LayerJob>& jobs, const SimOptions& o,
-               std::vector<LayerTiming>& results)
+    Controller(sc_module_name name, const ArraySpec& spec, const std::vector<LayerJob>& jobs,
+               const SimOptions& o, std::vector<LayerTiming>& results)
         : sc_module(name), m_spec(spec), m_jobs(jobs), m_options(o), m_results(results) {
         SC_HAS_PROCESS(Controller);
         SC_THREAD(run);
     }
 
-private:
+  private:
     void run() {
         // An exception must not escape a SystemC process: keep it for simulate() to rethrow.
         try {
@@ -191,7 +203,8 @@ private:
             t.macs = job.work.macs();
             t.pe_count = s.pe_count;
             t.mapping_efficiency = s.mapping_efficiency;
-            if (m_spec.kind == ArrayKind::systolic) t.scalesim_compute_util = scalesim_compute_util(m_spec, s);
+            if (m_spec.kind == ArrayKind::systolic)
+                t.scalesim_compute_util = scalesim_compute_util(m_spec, s);
             memory->begin_layer(job.work, job.bytes);
             accumulator->begin_layer(job);
             array->begin_layer(job);
@@ -208,7 +221,8 @@ private:
             // Per layer: the pipeline's depth (vector units), or SCALE-Sim's one cycle short.
             if (s.extra_cycles > 0) wait(s.extra_cycles * k_cycle);
             t.compute += s.extra_cycles;
-            t.total = cycles(sc_core::sc_time_stamp() - start) + std::min<int64_t>(s.extra_cycles, 0);
+            t.total =
+                cycles(sc_core::sc_time_stamp() - start) + std::min<int64_t>(s.extra_cycles, 0);
             t.stall = t.traffic.dram_stall + t.traffic.sram_stall;
             m_results.push_back(t);
         }
@@ -218,7 +232,6 @@ private:
     std::exception_ptr m_error;
 
   private:
-
     ArraySpec m_spec;
     const std::vector<LayerJob>& m_jobs;
     SimOptions m_options;
@@ -231,7 +244,9 @@ struct Top : sc_module {
     Accumulator accumulator;
     std::unique_ptr<ArrayTlm> tlm;
     std::unique_ptr<ArrayCycle> cycle;
-    sc_core::sc_clock clock{"clock", k_cycle};  // drawn in waveforms; the models count cycles themselves
+    // A clock only for waveforms: the models count cycles themselves, and a free-running clock
+    // would cost an event per cycle of the whole run.
+    std::unique_ptr<sc_core::sc_clock> clock;
 
     Top(sc_module_name name, const ArraySpec& a, const MemorySpec& m, const AccumulatorSpec& acc,
         const std::vector<LayerJob>& jobs, const SimOptions& o, std::vector<LayerTiming>& results)
@@ -241,6 +256,7 @@ struct Top : sc_module {
           accumulator("accumulator", acc) {
         controller.memory(memory);
         controller.accumulator(accumulator);
+        if (!o.vcd_path.empty()) clock = std::make_unique<sc_core::sc_clock>("clock", k_cycle);
         if (o.mode == SimMode::cycle) {
             cycle = std::make_unique<ArrayCycle>("array", a, acc, o);
             controller.array(*cycle);
@@ -254,8 +270,9 @@ struct Top : sc_module {
 
 }  // namespace
 
-std::vector<LayerTiming> simulate(const ArraySpec& array, const MemorySpec& memory, const AccumulatorSpec& acc,
-                                  const std::vector<LayerJob>& jobs, const SimOptions& options) {
+std::vector<LayerTiming> simulate(const ArraySpec& array, const MemorySpec& memory,
+                                  const AccumulatorSpec& acc, const std::vector<LayerJob>& jobs,
+                                  const SimOptions& options) {
     std::vector<LayerTiming> results;
     // SystemC's notices (such as "simulation stopped by user") are not accsim's output.
     sc_core::sc_report_handler::set_actions(sc_core::SC_INFO, sc_core::SC_DO_NOTHING);
@@ -263,10 +280,11 @@ std::vector<LayerTiming> simulate(const ArraySpec& array, const MemorySpec& memo
     sc_core::sc_trace_file* vcd = nullptr;
     if (!options.vcd_path.empty() && top.cycle) {
         std::string base = options.vcd_path;  // SystemC appends ".vcd" itself
-        if (base.size() > 4 && base.compare(base.size() - 4, 4, ".vcd") == 0) base.resize(base.size() - 4);
+        if (base.size() > 4 && base.compare(base.size() - 4, 4, ".vcd") == 0)
+            base.resize(base.size() - 4);
         vcd = sc_core::sc_create_vcd_trace_file(base.c_str());
         vcd->set_time_unit(100, sc_core::SC_PS);  // the clock's half period must be representable
-        sc_core::sc_trace(vcd, top.clock, "clock");
+        sc_core::sc_trace(vcd, *top.clock, "clock");
         top.cycle->trace(vcd);
     }
     sc_core::sc_start();

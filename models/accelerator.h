@@ -26,16 +26,18 @@ struct LayerJob {
 };
 
 struct LayerTiming {
-    int64_t total = 0;     // cycles from the first load to the last write-back
-    int64_t compute = 0;   // cycles the array computes (folds with fill and drain)
-    int64_t stall = 0;     // cycles it waits for memory
+    int64_t total = 0;    // cycles from the first load to the last write-back
+    int64_t compute = 0;  // cycles the array computes (folds with fill and drain)
+    int64_t stall = 0;    // cycles it waits for memory
     int64_t folds = 0;
     int64_t macs = 0;
     int64_t pe_count = 0;
     double mapping_efficiency = 0;  // mean share of PEs a fold maps work onto
     double scalesim_compute_util = 0;
     TrafficCounters traffic;
-    double utilization() const { return total > 0 ? static_cast<double>(macs) / (static_cast<double>(pe_count) * total) : 0; }
+    double utilization() const {
+        return total > 0 ? static_cast<double>(macs) / (static_cast<double>(pe_count) * total) : 0;
+    }
 };
 
 enum class SimMode { tlm, cycle };
@@ -48,7 +50,8 @@ struct SimOptions {
     std::string vcd_path;  // cycle mode: a waveform of the run
 };
 
-std::vector<LayerTiming> simulate(const ArraySpec& array, const MemorySpec& memory, const AccumulatorSpec& acc,
-                                  const std::vector<LayerJob>& jobs, const SimOptions& options);
+std::vector<LayerTiming> simulate(const ArraySpec& array, const MemorySpec& memory,
+                                  const AccumulatorSpec& acc, const std::vector<LayerJob>& jobs,
+                                  const SimOptions& options);
 
 }  // namespace accsim

@@ -18,14 +18,21 @@ struct SumToken {
     PartialSum sum;
 };
 
-// ---- ws and is: one operand stays in the PEs, the other streams right, sums run down -------------
+// ---- ws and is: one operand stays in the PEs, the other streams right, sums run down
+// -------------
 
 class ColumnFold : public FoldSim {
-public:
+  public:
     ColumnFold(const ArraySpec& a, const AccumulatorSpec& acc, const LayerWork& w, const Fold& f,
                const OperandSource* values, CycleBank* bank)
-        : m_R(a.rows), m_C(a.cols), m_ws(a.dataflow == Dataflow::ws), m_work(w), m_fold(f), m_values(values),
-          m_bank(bank), m_stage(acc.stages.front()) {
+        : m_R(a.rows),
+          m_C(a.cols),
+          m_ws(a.dataflow == Dataflow::ws),
+          m_work(w),
+          m_fold(f),
+          m_values(values),
+          m_bank(bank),
+          m_stage(acc.stages.front()) {
         m_k0 = f.row_fold * a.rows;
         m_c0 = f.col_fold * a.cols;
         m_last_k_fold = (f.row_fold + 1) * a.rows >= w.k;
@@ -37,8 +44,10 @@ public:
             // The stationary operand of each PE: ws holds weights q[n][k], is inputs x[m][k].
             std::vector<int32_t> v(static_cast<std::size_t>(w.k));
             for (int64_t j = 0; j < f.cols_used; ++j) {
-                if (m_ws) values->q(f.group, m_c0 + j, 0, w.k, v.data());
-                else values->x(f.group, m_c0 + j, 0, w.k, v.data());
+                if (m_ws)
+                    values->q(f.group, m_c0 + j, 0, w.k, v.data());
+                else
+                    values->x(f.group, m_c0 + j, 0, w.k, v.data());
                 for (int64_t i = 0; i < f.rows_used; ++i) m_rows_of_stationary(i, j) = v[m_k0 + i];
             }
             m_stream.resize(static_cast<std::size_t>(w.k));
@@ -52,8 +61,10 @@ public:
             // Preload: the stationary rows shift in from the top, one row per cycle; after R
             // cycles row i holds its own values.
             for (int64_t i = m_R - 1; i > 0; --i)
-                for (int64_t j = 0; j < m_C; ++j) at(m_stationary, i, j) = at(m_stationary, i - 1, j);
-            for (int64_t j = 0; j < m_C; ++j) at(m_stationary, 0, j) = at(m_loading, m_R - 1 - c, j);
+                for (int64_t j = 0; j < m_C; ++j)
+                    at(m_stationary, i, j) = at(m_stationary, i - 1, j);
+            for (int64_t j = 0; j < m_C; ++j)
+                at(m_stationary, 0, j) = at(m_loading, m_R - 1 - c, j);
         } else {
             stream_cycle(c - m_R);
         }
@@ -63,7 +74,7 @@ public:
     bool done() const override { return m_finished; }
     const CycleProbe& probe() const override { return m_probe; }
 
-private:
+  private:
     template <typename T>
     T& at(std::vector<T>& v, int64_t i, int64_t j) {
         return v[static_cast<std::size_t>(i * m_C + j)];
@@ -76,8 +87,10 @@ private:
     int32_t stream_value(int64_t s, int64_t i) {
         if (!m_values || i >= m_fold.rows_used) return 0;
         if (s != m_cached) {
-            if (m_ws) m_values->x(m_fold.group, s, 0, m_work.k, m_stream.data());
-            else m_values->q(m_fold.group, s, 0, m_work.k, m_stream.data());
+            if (m_ws)
+                m_values->x(m_fold.group, s, 0, m_work.k, m_stream.data());
+            else
+                m_values->q(m_fold.group, s, 0, m_work.k, m_stream.data());
             m_cached = s;
         }
         return m_stream[static_cast<std::size_t>(m_k0 + i)];
@@ -85,8 +98,10 @@ private:
 
     // The output a sum token of column j and stream index s belongs to: (m, n).
     void output_of(int64_t j, int64_t s, int64_t& m, int64_t& n) const {
-        if (m_ws) m = s, n = m_c0 + j;
-        else m = m_c0 + j, n = s;
+        if (m_ws)
+            m = s, n = m_c0 + j;
+        else
+            m = m_c0 + j, n = s;
     }
 
     void stream_cycle(int64_t t) {
@@ -104,7 +119,8 @@ private:
                     if (s >= 0 && s < T) in = Token{true, s, stream_value(s, i)};
                 }
                 at(nx, i, j) = in;
-                if (j == 0 && in.valid) m_probe.row_valid |= uint64_t{1} << std::min<int64_t>(i, 63);
+                if (j == 0 && in.valid)
+                    m_probe.row_valid |= uint64_t{1} << std::min<int64_t>(i, 63);
                 // Sums move down one PE per cycle; column j's start j cycles late.
                 SumToken sum;
                 if (i > 0) {
@@ -116,11 +132,13 @@ private:
                         if (m_bank && j < m_fold.cols_used) {
                             int64_t m, n;
                             output_of(j, s, m, n);
-                            sum.sum = m_bank->start(m_fold.group, m, n, m_values->bias(m_fold.group, n));
+                            sum.sum =
+                                m_bank->start(m_fold.group, m, n, m_values->bias(m_fold.group, n));
                         }
                     }
                 }
-                if (sum.valid && in.valid && m_values && i < m_fold.rows_used && j < m_fold.cols_used) {
+                if (sum.valid && in.valid && m_values && i < m_fold.rows_used &&
+                    j < m_fold.cols_used) {
                     const uint64_t before = sum.sum.events;
                     sum.sum.add(int64_t{at(m_stationary, i, j)} * in.value, m_stage);
                     m_probe.overflow = m_probe.overflow || sum.sum.events != before;
@@ -165,14 +183,22 @@ private:
     CycleProbe m_probe;
 };
 
-// ---- os: inputs stream right, weights stream down, each PE keeps its output ----------------------
+// ---- os: inputs stream right, weights stream down, each PE keeps its output
+// ----------------------
 
 class OutputStationaryFold : public FoldSim {
-public:
-    OutputStationaryFold(const ArraySpec& a, const AccumulatorSpec& acc, TimingConvention conv, const LayerWork& w,
-                         const Fold& f, const OperandSource* values, CycleBank* bank)
-        : m_R(a.rows), m_C(a.cols), m_drain(conv == TimingConvention::native), m_work(w), m_fold(f),
-          m_values(values), m_bank(bank), m_stage(acc.stages.front()) {
+  public:
+    OutputStationaryFold(const ArraySpec& a, const AccumulatorSpec& acc, TimingConvention conv,
+                         const LayerWork& w, const Fold& f, const OperandSource* values,
+                         CycleBank* bank)
+        : m_R(a.rows),
+          m_C(a.cols),
+          m_drain(conv == TimingConvention::native),
+          m_work(w),
+          m_fold(f),
+          m_values(values),
+          m_bank(bank),
+          m_stage(acc.stages.front()) {
         m_m0 = f.row_fold * a.rows;
         m_n0 = f.col_fold * a.cols;
         m_tile = acc.stages.size() > 1 ? *acc.stages.front().length : w.k;
@@ -183,11 +209,14 @@ public:
         if (values) {
             m_xs.resize(static_cast<std::size_t>(f.rows_used * w.k));
             m_qs.resize(static_cast<std::size_t>(f.cols_used * w.k));
-            for (int64_t i = 0; i < f.rows_used; ++i) values->x(f.group, m_m0 + i, 0, w.k, m_xs.data() + i * w.k);
-            for (int64_t j = 0; j < f.cols_used; ++j) values->q(f.group, m_n0 + j, 0, w.k, m_qs.data() + j * w.k);
+            for (int64_t i = 0; i < f.rows_used; ++i)
+                values->x(f.group, m_m0 + i, 0, w.k, m_xs.data() + i * w.k);
+            for (int64_t j = 0; j < f.cols_used; ++j)
+                values->q(f.group, m_n0 + j, 0, w.k, m_qs.data() + j * w.k);
             for (int64_t i = 0; i < f.rows_used; ++i)
                 for (int64_t j = 0; j < f.cols_used; ++j)
-                    at(m_acc, i, j) = bank->start(f.group, m_m0 + i, m_n0 + j, values->bias(f.group, m_n0 + j));
+                    at(m_acc, i, j) =
+                        bank->start(f.group, m_m0 + i, m_n0 + j, values->bias(f.group, m_n0 + j));
         }
     }
 
@@ -215,7 +244,7 @@ public:
     bool done() const override { return m_finished; }
     const CycleProbe& probe() const override { return m_probe; }
 
-private:
+  private:
     template <typename T>
     T& at(std::vector<T>& v, int64_t i, int64_t j) {
         return v[static_cast<std::size_t>(i * m_C + j)];
@@ -227,14 +256,20 @@ private:
         for (int64_t i = 0; i < m_R; ++i) {
             for (int64_t j = 0; j < m_C; ++j) {
                 Token x, w;
-                if (j > 0) x = at(m_x, i, j - 1);
-                else if (c - i >= 0 && c - i < T) x = Token{true, c - i, value_x(i, c - i)};
-                if (i > 0) w = at(m_w, i - 1, j);
-                else if (c - j >= 0 && c - j < T) w = Token{true, c - j, value_q(j, c - j)};
+                if (j > 0)
+                    x = at(m_x, i, j - 1);
+                else if (c - i >= 0 && c - i < T)
+                    x = Token{true, c - i, value_x(i, c - i)};
+                if (i > 0)
+                    w = at(m_w, i - 1, j);
+                else if (c - j >= 0 && c - j < T)
+                    w = Token{true, c - j, value_q(j, c - j)};
                 at(nx, i, j) = x;
                 at(nw, i, j) = w;
                 if (j == 0 && x.valid) m_probe.row_valid |= uint64_t{1} << std::min<int64_t>(i, 63);
-                if (!(x.valid && w.valid) || !m_values || i >= m_fold.rows_used || j >= m_fold.cols_used) continue;
+                if (!(x.valid && w.valid) || !m_values || i >= m_fold.rows_used ||
+                    j >= m_fold.cols_used)
+                    continue;
                 PartialSum& acc = at(m_acc, i, j);
                 const uint64_t before = acc.events;
                 acc.add(int64_t{w.value} * x.value, m_stage);
@@ -243,7 +278,8 @@ private:
                 int64_t& count = at(m_count, i, j);
                 ++count;
                 if (!m_bank->single_stage() && (count == m_tile || x.index == T - 1)) {
-                    m_bank->deliver(m_fold.group, m_m0 + i, m_n0 + j, acc, m_values->bias(m_fold.group, m_n0 + j));
+                    m_bank->deliver(m_fold.group, m_m0 + i, m_n0 + j, acc,
+                                    m_values->bias(m_fold.group, m_n0 + j));
                     acc = PartialSum{};
                     count = 0;
                 }
@@ -257,16 +293,19 @@ private:
         if (!m_bank || i >= m_fold.rows_used) return;
         for (int64_t j = 0; j < m_fold.cols_used; ++j) {
             if (m_bank->single_stage())
-                m_bank->deliver(m_fold.group, m_m0 + i, m_n0 + j, at(m_acc, i, j), m_values->bias(m_fold.group, m_n0 + j));
+                m_bank->deliver(m_fold.group, m_m0 + i, m_n0 + j, at(m_acc, i, j),
+                                m_values->bias(m_fold.group, m_n0 + j));
             m_bank->close(m_fold.group, m_m0 + i, m_n0 + j);
         }
     }
 
     int32_t value_x(int64_t i, int64_t k) const {
-        return m_values && i < m_fold.rows_used ? m_xs[static_cast<std::size_t>(i * m_work.k + k)] : 0;
+        return m_values && i < m_fold.rows_used ? m_xs[static_cast<std::size_t>(i * m_work.k + k)]
+                                                : 0;
     }
     int32_t value_q(int64_t j, int64_t k) const {
-        return m_values && j < m_fold.cols_used ? m_qs[static_cast<std::size_t>(j * m_work.k + k)] : 0;
+        return m_values && j < m_fold.cols_used ? m_qs[static_cast<std::size_t>(j * m_work.k + k)]
+                                                : 0;
     }
 
     int64_t m_R, m_C;
@@ -289,15 +328,21 @@ private:
 // ---- vector unit: every cycle each PE lane adds SIMD products in its adder tree -----------------
 
 class VectorFold : public FoldSim {
-public:
+  public:
     VectorFold(const ArraySpec& a, const AccumulatorSpec& acc, const LayerWork& w, const Fold& f,
                const OperandSource* values, CycleBank* bank)
-        : m_simd(a.simd), m_work(w), m_fold(f), m_values(values), m_bank(bank), m_stage(acc.stages.front()) {
+        : m_simd(a.simd),
+          m_work(w),
+          m_fold(f),
+          m_values(values),
+          m_bank(bank),
+          m_stage(acc.stages.front()) {
         m_n0 = f.col_fold * a.pe;
         m_chunks = (w.k + a.simd - 1) / a.simd;
         if (values) {
             m_qs.resize(static_cast<std::size_t>(f.cols_used * w.k));
-            for (int64_t j = 0; j < f.cols_used; ++j) values->q(f.group, m_n0 + j, 0, w.k, m_qs.data() + j * w.k);
+            for (int64_t j = 0; j < f.cols_used; ++j)
+                values->q(f.group, m_n0 + j, 0, w.k, m_qs.data() + j * w.k);
             m_x.resize(static_cast<std::size_t>(w.k));
         }
     }
@@ -324,7 +369,7 @@ public:
     bool done() const override { return m_cycle == m_work.m * m_chunks; }
     const CycleProbe& probe() const override { return m_probe; }
 
-private:
+  private:
     // The PE's adder tree over q[k0..k1) x x[k0..k1): every product loaded into the stage's
     // register width, then neighbours added level by level (an odd last one passes up).
     PartialSum tree_sum(const int32_t* q, int64_t k0, int64_t k1) {
@@ -342,7 +387,8 @@ private:
         while (m_level.size() > 1) {
             std::size_t w = 0;
             for (std::size_t i = 0; i + 1 < m_level.size(); i += 2) {
-                const Fitted f = fit(i128{m_level[i]} + m_level[i + 1], m_stage.bits, m_stage.overflow);
+                const Fitted f =
+                    fit(i128{m_level[i]} + m_level[i + 1], m_stage.bits, m_stage.overflow);
                 s.events += f.event;
                 m_exact[w] = m_exact[i] + m_exact[i + 1];
                 s.observed.include(m_exact[w]);
@@ -377,12 +423,14 @@ private:
 }  // namespace
 
 std::unique_ptr<FoldSim> make_fold_sim(const ArraySpec& array, const AccumulatorSpec& acc,
-                                       TimingConvention convention, const LayerWork& work, const Fold& fold,
-                                       const OperandSource* values, CycleBank* bank) {
+                                       TimingConvention convention, const LayerWork& work,
+                                       const Fold& fold, const OperandSource* values,
+                                       CycleBank* bank) {
     switch (array.kind) {
         case ArrayKind::systolic:
             if (array.dataflow == Dataflow::os)
-                return std::make_unique<OutputStationaryFold>(array, acc, convention, work, fold, values, bank);
+                return std::make_unique<OutputStationaryFold>(array, acc, convention, work, fold,
+                                                              values, bank);
             return std::make_unique<ColumnFold>(array, acc, work, fold, values, bank);
         case ArrayKind::vector:
             return std::make_unique<VectorFold>(array, acc, work, fold, values, bank);

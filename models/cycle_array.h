@@ -19,22 +19,23 @@ namespace accsim {
 
 // What a waveform shows of the array each cycle.
 struct CycleProbe {
-    uint64_t row_valid = 0;   // bit i: row i received a valid operand this cycle
-    int64_t pe00 = 0;         // PE (0, 0)'s partial sum (its accumulator in os)
-    bool overflow = false;    // some PE's addition overflowed this cycle
+    uint64_t row_valid = 0;  // bit i: row i received a valid operand this cycle
+    int64_t pe00 = 0;        // PE (0, 0)'s partial sum (its accumulator in os)
+    bool overflow = false;   // some PE's addition overflowed this cycle
 };
 
 class FoldSim {
-public:
+  public:
     virtual ~FoldSim() = default;
-    virtual void step() = 0;           // one clock
+    virtual void step() = 0;  // one clock
     virtual bool done() const = 0;
     virtual const CycleProbe& probe() const = 0;
 };
 
 // `values` and `bank` may be null (timing only).
 std::unique_ptr<FoldSim> make_fold_sim(const ArraySpec& array, const AccumulatorSpec& acc,
-                                       TimingConvention convention, const LayerWork& work, const Fold& fold,
-                                       const OperandSource* values, CycleBank* bank);
+                                       TimingConvention convention, const LayerWork& work,
+                                       const Fold& fold, const OperandSource* values,
+                                       CycleBank* bank);
 
 }  // namespace accsim

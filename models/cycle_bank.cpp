@@ -30,7 +30,8 @@ PartialSum CycleBank::start(int64_t g, int64_t m, int64_t n, std::optional<int64
     return single_stage() ? e.chain : PartialSum{};
 }
 
-void CycleBank::deliver(int64_t g, int64_t m, int64_t n, const PartialSum& ps, std::optional<int64_t> bias) {
+void CycleBank::deliver(int64_t g, int64_t m, int64_t n, const PartialSum& ps,
+                        std::optional<int64_t> bias) {
     Entry& e = open(g, m, n, bias);
     if (single_stage()) {
         e.chain = ps;

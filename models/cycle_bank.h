@@ -31,7 +31,7 @@ struct PartialSum {
 };
 
 class CycleBank {
-public:
+  public:
     CycleBank(const AccumulatorSpec& spec, int64_t k, OutputSink* sink);
 
     // What a chain starting on output (g, m, n) holds: the stored register for a single stage
@@ -39,14 +39,15 @@ public:
     PartialSum start(int64_t g, int64_t m, int64_t n, std::optional<int64_t> bias);
     // A stage-1 result arriving from the array: a finished tile (several stages), or the chain
     // register to keep (one stage).
-    void deliver(int64_t g, int64_t m, int64_t n, const PartialSum& ps, std::optional<int64_t> bias);
+    void deliver(int64_t g, int64_t m, int64_t n, const PartialSum& ps,
+                 std::optional<int64_t> bias);
     // The output's last delivery has arrived: finish it and hand it to the sink.
     void close(int64_t g, int64_t m, int64_t n);
 
     bool single_stage() const { return m_spec.stages.size() == 1; }
     const StageSpec& first_stage() const { return m_spec.stages.front(); }
 
-private:
+  private:
     struct Entry {
         std::optional<StagedAccumulator> later;  // stages 2..
         PartialSum chain;                        // one stage: the register between folds
@@ -56,7 +57,8 @@ private:
     };
     Entry& open(int64_t g, int64_t m, int64_t n, std::optional<int64_t> bias);
     static uint64_t key(int64_t g, int64_t m, int64_t n) {
-        return (static_cast<uint64_t>(g) << 42) ^ (static_cast<uint64_t>(m) << 21) ^ static_cast<uint64_t>(n);
+        return (static_cast<uint64_t>(g) << 42) ^ (static_cast<uint64_t>(m) << 21) ^
+               static_cast<uint64_t>(n);
     }
 
     AccumulatorSpec m_spec;

@@ -5,7 +5,9 @@
 namespace accsim {
 namespace {
 
-int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+int64_t ceil_div(int64_t a, int64_t b) {
+    return (a + b - 1) / b;
+}
 
 int ceil_log2(int64_t v) {
     int b = 0;
@@ -17,9 +19,15 @@ void systolic(const ArraySpec& a, const LayerWork& w, TimingConvention conv, Fol
     const int64_t R = a.rows, C = a.cols;
     int64_t sr = 0, sc = 0, t = 0;
     switch (a.dataflow) {
-        case Dataflow::os: sr = w.m, sc = w.n, t = w.k; break;
-        case Dataflow::ws: sr = w.k, sc = w.n, t = w.m; break;
-        case Dataflow::is: sr = w.k, sc = w.m, t = w.n; break;
+        case Dataflow::os:
+            sr = w.m, sc = w.n, t = w.k;
+            break;
+        case Dataflow::ws:
+            sr = w.k, sc = w.n, t = w.m;
+            break;
+        case Dataflow::is:
+            sr = w.k, sc = w.m, t = w.n;
+            break;
     }
     const int64_t row_folds = ceil_div(sr, R), col_folds = ceil_div(sc, C);
     for (int64_t g = 0; g < w.groups; ++g) {
@@ -33,7 +41,8 @@ void systolic(const ArraySpec& a, const LayerWork& w, TimingConvention conv, Fol
                 f.cols_used = std::min(C, sc - c * C);
                 f.t = t;
                 const bool os = a.dataflow == Dataflow::os;
-                f.compute_cycles = os && conv == TimingConvention::scalesim ? t + R + C - 2 : 2 * R + C + t - 2;
+                f.compute_cycles =
+                    os && conv == TimingConvention::scalesim ? t + R + C - 2 : 2 * R + C + t - 2;
                 f.preload_cycles = os ? 0 : R;
                 f.stream_cycles = t;
                 f.macs = f.rows_used * f.cols_used * t;
@@ -60,7 +69,8 @@ void systolic(const ArraySpec& a, const LayerWork& w, TimingConvention conv, Fol
                         f.ifmap_tile = g * row_folds + r;
                         f.ifmap_fraction = static_cast<double>(used) / w.k / w.groups;
                         f.filter_tile = (g * col_folds + c) * row_folds + r;
-                        f.filter_fraction = static_cast<double>(used * cols) / (w.k * w.n) / w.groups;
+                        f.filter_fraction =
+                            static_cast<double>(used * cols) / (w.k * w.n) / w.groups;
                         break;
                     case Dataflow::is:
                         // rows: a K slice, cols: positions; the N channels stream.
@@ -70,7 +80,8 @@ void systolic(const ArraySpec& a, const LayerWork& w, TimingConvention conv, Fol
                         f.psum_writes = cols * t;
                         f.outputs_done = r + 1 == row_folds ? cols * t : 0;
                         f.ifmap_tile = (g * col_folds + c) * row_folds + r;
-                        f.ifmap_fraction = static_cast<double>(used * cols) / (w.k * w.m) / w.groups;
+                        f.ifmap_fraction =
+                            static_cast<double>(used * cols) / (w.k * w.m) / w.groups;
                         f.filter_tile = g * row_folds + r;
                         f.filter_fraction = static_cast<double>(used) / w.k / w.groups;
                         break;
@@ -139,8 +150,10 @@ void tensor_core(const ArraySpec& a, const LayerWork& w, FoldSchedule& s) {
             // Every wave reads its own rows of the input and columns of the weights.
             f.ifmap_tile = g * tiles + first;
             f.filter_tile = g * tiles + first;
-            f.ifmap_fraction = std::min(1.0, static_cast<double>(f.ifmap_reads) / (w.m * w.k)) / w.groups;
-            f.filter_fraction = std::min(1.0, static_cast<double>(f.filter_reads) / (w.n * w.k)) / w.groups;
+            f.ifmap_fraction =
+                std::min(1.0, static_cast<double>(f.ifmap_reads) / (w.m * w.k)) / w.groups;
+            f.filter_fraction =
+                std::min(1.0, static_cast<double>(f.filter_reads) / (w.n * w.k)) / w.groups;
             s.folds.push_back(f);
         }
     }
@@ -155,27 +168,36 @@ int64_t FoldSchedule::compute_cycles() const {
     return c;
 }
 
-FoldSchedule schedule_folds(const ArraySpec& array, const LayerWork& work, TimingConvention convention) {
+FoldSchedule schedule_folds(const ArraySpec& array, const LayerWork& work,
+                            TimingConvention convention) {
     if (work.m <= 0 || work.n <= 0 || work.k <= 0 || work.groups <= 0)
         throw std::logic_error("schedule_folds: empty layer " + work.name);
     FoldSchedule s;
     switch (array.kind) {
-        case ArrayKind::systolic: systolic(array, work, convention, s); break;
-        case ArrayKind::vector: vector_unit(array, work, s); break;
-        case ArrayKind::tensor_core: tensor_core(array, work, s); break;
+        case ArrayKind::systolic:
+            systolic(array, work, convention, s);
+            break;
+        case ArrayKind::vector:
+            vector_unit(array, work, s);
+            break;
+        case ArrayKind::tensor_core:
+            tensor_core(array, work, s);
+            break;
     }
     // Mapping efficiency: the mean over folds of the share of MAC units a fold maps work onto.
     double mapped = 0;
     for (const Fold& f : s.folds) {
         switch (array.kind) {
             case ArrayKind::systolic:
-                mapped += static_cast<double>(f.rows_used * f.cols_used) / (array.rows * array.cols);
+                mapped +=
+                    static_cast<double>(f.rows_used * f.cols_used) / (array.rows * array.cols);
                 break;
             case ArrayKind::vector:
                 mapped += static_cast<double>(f.rows_used * f.cols_used) / (array.pe * array.simd);
                 break;
             case ArrayKind::tensor_core:
-                mapped += static_cast<double>(f.macs) / (f.t * array.units * array.m * array.n * array.k);
+                mapped +=
+                    static_cast<double>(f.macs) / (f.t * array.units * array.m * array.n * array.k);
                 break;
         }
     }

@@ -29,17 +29,18 @@ enum class TimingConvention { native, scalesim };
 
 struct Fold {
     int64_t group = 0;
-    int64_t row_fold = 0, col_fold = 0;  // vector: col_fold = output-channel fold; tensor core: unused
+    int64_t row_fold = 0,
+            col_fold = 0;  // vector: col_fold = output-channel fold; tensor core: unused
     int64_t rows_used = 0, cols_used = 0;
-    int64_t t = 0;                // operand vectors streamed through (systolic), cycles of work otherwise
-    int64_t compute_cycles = 0;   // with fill and drain
-    int64_t stream_cycles = 0;    // the part that reads the streaming operands
-    int64_t preload_cycles = 0;   // the part that loads the stationary operand
-    int64_t macs = 0;             // useful MACs in this fold
+    int64_t t = 0;  // operand vectors streamed through (systolic), cycles of work otherwise
+    int64_t compute_cycles = 0;  // with fill and drain
+    int64_t stream_cycles = 0;   // the part that reads the streaming operands
+    int64_t preload_cycles = 0;  // the part that loads the stationary operand
+    int64_t macs = 0;            // useful MACs in this fold
     // On-chip traffic in this fold, in operand elements (bytes follow from widths).
     int64_t ifmap_reads = 0, filter_reads = 0;
-    int64_t psum_writes = 0;      // partial sums leaving the array into the accumulator
-    int64_t outputs_done = 0;     // outputs completed at the end of this fold
+    int64_t psum_writes = 0;   // partial sums leaving the array into the accumulator
+    int64_t outputs_done = 0;  // outputs completed at the end of this fold
     bool ifmap_stationary = false, filter_stationary = false;
     // Which tile of each operand the fold needs from DRAM (equal ids: the same data), and the
     // fraction of that operand's unique data the tile holds.
@@ -49,13 +50,14 @@ struct Fold {
 
 struct FoldSchedule {
     std::vector<Fold> folds;
-    int64_t extra_cycles = 0;      // per layer: pipeline depth, or SCALE-Sim's -1
-    int64_t pe_count = 0;          // MAC units of the array
-    double mapping_efficiency = 0; // mean over folds of the PEs mapped
+    int64_t extra_cycles = 0;       // per layer: pipeline depth, or SCALE-Sim's -1
+    int64_t pe_count = 0;           // MAC units of the array
+    double mapping_efficiency = 0;  // mean over folds of the PEs mapped
     int64_t compute_cycles() const;
 };
 
-FoldSchedule schedule_folds(const ArraySpec& array, const LayerWork& work, TimingConvention convention);
+FoldSchedule schedule_folds(const ArraySpec& array, const LayerWork& work,
+                            TimingConvention convention);
 
 // SCALE-Sim's "compute util": the mean over folds of used MACs x T / (R C x cycles of the fold),
 // where its code measures a ws/is fold as 2R + 2C + T - 3 and an os fold as T + R + C - 2.

@@ -32,14 +32,16 @@ void MemoryModel::begin_layer(const LayerWork& work, const ElementBytes& bytes) 
 
 int64_t MemoryModel::transfer_cycles(double bytes) const {
     if (bytes <= 0) return 0;
-    return m_spec.dram.latency_cycles + static_cast<int64_t>(std::ceil(bytes / m_spec.dram.bandwidth));
+    return m_spec.dram.latency_cycles +
+           static_cast<int64_t>(std::ceil(bytes / m_spec.dram.bandwidth));
 }
 
 FoldCost MemoryModel::fold(const Fold& f, int64_t previous_compute) {
     FoldCost c;
     TrafficCounters& t = c.traffic;
     // DRAM reads for this fold.
-    auto load = [&](bool resident, bool& loaded, int64_t& last_tile, int64_t tile, double total, double fraction) {
+    auto load = [&](bool resident, bool& loaded, int64_t& last_tile, int64_t tile, double total,
+                    double fraction) {
         if (resident) {
             if (loaded) return 0.0;
             loaded = true;
@@ -49,9 +51,10 @@ FoldCost MemoryModel::fold(const Fold& f, int64_t previous_compute) {
         last_tile = tile;
         return total * fraction;
     };
-    t.dram_ifmap = load(m_ifmap_resident, m_ifmap_loaded, m_last_ifmap_tile, f.ifmap_tile, m_ifmap_total, f.ifmap_fraction);
-    t.dram_filter =
-        load(m_filter_resident, m_filter_loaded, m_last_filter_tile, f.filter_tile, m_filter_total, f.filter_fraction);
+    t.dram_ifmap = load(m_ifmap_resident, m_ifmap_loaded, m_last_ifmap_tile, f.ifmap_tile,
+                        m_ifmap_total, f.ifmap_fraction);
+    t.dram_filter = load(m_filter_resident, m_filter_loaded, m_last_filter_tile, f.filter_tile,
+                         m_filter_total, f.filter_fraction);
     // The previous fold's finished outputs go out while this one runs.
     t.dram_ofmap = m_pending_writeback;
     m_pending_writeback = static_cast<double>(f.outputs_done) * m_bytes.output;
@@ -71,7 +74,8 @@ FoldCost MemoryModel::fold(const Fold& f, int64_t previous_compute) {
     if (m_sram_limits) {
         auto extra = [](double bytes, double bandwidth, int64_t cycles) {
             if (bytes <= 0) return int64_t{0};
-            return std::max<int64_t>(0, static_cast<int64_t>(std::ceil(bytes / bandwidth)) - cycles);
+            return std::max<int64_t>(0,
+                                     static_cast<int64_t>(std::ceil(bytes / bandwidth)) - cycles);
         };
         const int64_t ifmap_phase = f.ifmap_stationary ? f.preload_cycles : f.stream_cycles;
         const int64_t filter_phase = f.filter_stationary ? f.preload_cycles : f.stream_cycles;

@@ -27,9 +27,9 @@ struct ElementBytes {
 };
 
 struct TrafficCounters {
-    double dram_ifmap = 0, dram_filter = 0, dram_ofmap = 0;     // bytes read (ofmap: written)
-    double sram_ifmap = 0, sram_filter = 0, sram_ofmap = 0;     // bytes the array read or wrote
-    int64_t dram_stall = 0, sram_stall = 0;                     // cycles
+    double dram_ifmap = 0, dram_filter = 0, dram_ofmap = 0;  // bytes read (ofmap: written)
+    double sram_ifmap = 0, sram_filter = 0, sram_ofmap = 0;  // bytes the array read or wrote
+    int64_t dram_stall = 0, sram_stall = 0;                  // cycles
     double dram() const { return dram_ifmap + dram_filter + dram_ofmap; }
     void add(const TrafficCounters& o);
 };
@@ -40,7 +40,7 @@ struct FoldCost {
 };
 
 class MemoryModel {
-public:
+  public:
     // `dram_stalls` false: DRAM never stalls (SCALE-Sim's InterfaceBandwidth CALC);
     // `sram_limits` false: buffers serve whatever the array asks (SCALE-Sim's SRAM model).
     MemoryModel(const MemorySpec& spec, bool dram_stalls, bool sram_limits);
@@ -51,7 +51,7 @@ public:
     // After the last fold: its outputs' write-back.
     FoldCost end_layer();
 
-private:
+  private:
     int64_t transfer_cycles(double bytes) const;
 
     MemorySpec m_spec;

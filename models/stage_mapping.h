@@ -29,7 +29,8 @@ struct StageMappingProblem {
 };
 
 // nullopt when the stages fit the array.
-std::optional<StageMappingProblem> check_stage_mapping(const ArraySpec& array, const AccumulatorSpec& acc);
+std::optional<StageMappingProblem> check_stage_mapping(const ArraySpec& array,
+                                                       const AccumulatorSpec& acc);
 
 // One line per stage: where it sits ("stage 1 (24-bit, wrap): the column chain of 32 PEs").
 std::string describe_stage_mapping(const ArraySpec& array, const AccumulatorSpec& acc);

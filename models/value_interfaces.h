@@ -9,7 +9,7 @@
 namespace accsim {
 
 class OperandSource {
-public:
+  public:
     virtual ~OperandSource() = default;
     // x[k0..k1) of output position m of group g, and q[k0..k1) of output channel n of group g,
     // in dot-product order.
@@ -19,7 +19,7 @@ public:
 };
 
 class OutputSink {
-public:
+  public:
     virtual ~OutputSink() = default;
     virtual void output(int64_t group, int64_t m, int64_t n, const DotOutcome& d) = 0;
 };

@@ -178,9 +178,11 @@ TEST_CASE("config rules, each with its located message") {
 TEST_CASE("the other array kinds parse, with stages that fit them") {
     json j = example();
     j["array"] = {{"kind", "vector"}, {"pe", 16}, {"simd", 32}};
-    j["accumulator"]["stages"] = json::parse(R"([{"length": 32, "bits": 16, "reduction": "tree"}, {"bits": 24}])");
+    j["accumulator"]["stages"] =
+        json::parse(R"([{"length": 32, "bits": 16, "reduction": "tree"}, {"bits": 24}])");
     CHECK(parse_config(j, "x.json", true).array->simd == 32);
-    j["array"] = {{"kind", "tensor_core"}, {"m", 16}, {"n", 8}, {"k", 32}, {"units", 432}, {"mma_cycles", 2}};
+    j["array"] = {{"kind", "tensor_core"}, {"m", 16},        {"n", 8}, {"k", 32},
+                  {"units", 432},          {"mma_cycles", 2}};
     const HwConfig c = parse_config(j, "x.json", true);
     CHECK(c.array->kind == ArrayKind::tensor_core);
     CHECK(c.effective["array"]["units"] == 432);
@@ -189,13 +191,15 @@ TEST_CASE("the other array kinds parse, with stages that fit them") {
 TEST_CASE("stages that contradict the array are located errors") {
     json j = example();  // ws, 32 rows
     j["accumulator"]["stages"][0]["length"] = 64;
-    CHECK(error_of(j) == "x.json: /accumulator/stages/0/length: a ws array of 32 rows adds 32 products down each "
-                         "column; stage 1's length 64 contradicts it (use 32, or one stage chained through the "
-                         "accumulator)");
+    CHECK(error_of(j) ==
+          "x.json: /accumulator/stages/0/length: a ws array of 32 rows adds 32 products down each "
+          "column; stage 1's length 64 contradicts it (use 32, or one stage chained through the "
+          "accumulator)");
     j = example();
     j["accumulator"]["stages"][0]["reduction"] = "tree";
-    CHECK(error_of(j) == "x.json: /accumulator/stages/0/reduction: a ws array adds down each column one product "
-                         "per PE: stage 1 is a sequential chain, not a tree");
+    CHECK(error_of(j) ==
+          "x.json: /accumulator/stages/0/reduction: a ws array adds down each column one product "
+          "per PE: stage 1 is a sequential chain, not a tree");
     j = example();
     j["accumulator"]["stages"] = json::parse(R"([{"bits": 20}])");
     CHECK(error_of(j).empty());  // one register chained through the accumulator buffer
@@ -204,16 +208,21 @@ TEST_CASE("stages that contradict the array are located errors") {
     CHECK(error_of(j).empty());  // an os PE may hand its partial sum on every 7 products
     j["array"] = {{"kind", "vector"}, {"pe", 4}, {"simd", 8}};
     j["accumulator"]["stages"] = json::parse(R"([{"bits": 20}])");
-    CHECK(error_of(j) == "x.json: /accumulator/stages/0: a vector unit adds its 8 SIMD products in an adder tree "
-                         "before its accumulator: give two stages, the tree (length 8, reduction tree) and the "
-                         "accumulator");
-    j["accumulator"]["stages"] = json::parse(R"([{"length": 4, "bits": 16, "reduction": "tree"}, {"bits": 20}])");
-    CHECK(error_of(j) == "x.json: /accumulator/stages/0/length: a vector unit's adder tree takes 8 products; "
-                         "stage 1's length 4 contradicts it");
-    j["array"] = {{"kind", "tensor_core"}, {"m", 16}, {"n", 8}, {"k", 32}, {"units", 4}, {"mma_cycles", 2}};
+    CHECK(error_of(j) ==
+          "x.json: /accumulator/stages/0: a vector unit adds its 8 SIMD products in an adder tree "
+          "before its accumulator: give two stages, the tree (length 8, reduction tree) and the "
+          "accumulator");
+    j["accumulator"]["stages"] =
+        json::parse(R"([{"length": 4, "bits": 16, "reduction": "tree"}, {"bits": 20}])");
+    CHECK(error_of(j) ==
+          "x.json: /accumulator/stages/0/length: a vector unit's adder tree takes 8 products; "
+          "stage 1's length 4 contradicts it");
+    j["array"] = {{"kind", "tensor_core"}, {"m", 16}, {"n", 8}, {"k", 32}, {"units", 4},
+                  {"mma_cycles", 2}};
     j["accumulator"]["stages"] = json::parse(R"([{"length": 16, "bits": 32}, {"bits": 32}])");
-    CHECK(error_of(j) == "x.json: /accumulator/stages/0/length: an MMA of k = 32 adds 32 products; stage 1's "
-                         "length 16 contradicts it");
+    CHECK(error_of(j) ==
+          "x.json: /accumulator/stages/0/length: an MMA of k = 32 adds 32 products; stage 1's "
+          "length 16 contradicts it");
 }
 
 TEST_CASE("the memory section: buffers and DRAM with units, every field checked") {
@@ -230,11 +239,13 @@ TEST_CASE("the memory section: buffers and DRAM with units, every field checked"
     CHECK(c.memory->dram.latency_cycles == 100);
     CHECK(c.effective["memory"]["ofmap"]["double_buffered"] == true);
     j["memory"]["dram"]["bandwidth_bytes_per_cycle"] = 0;
-    CHECK(error_of(j) == "x.json: /memory/dram/bandwidth_bytes_per_cycle: expected a positive number, got 0");
+    CHECK(error_of(j) ==
+          "x.json: /memory/dram/bandwidth_bytes_per_cycle: expected a positive number, got 0");
     j["memory"]["dram"]["bandwidth_bytes_per_cycle"] = 8;
     j["memory"]["ifmap"]["size"] = 64;
     CHECK(error_of(j) ==
-          "x.json: /memory/ifmap: unknown key \"size\" (valid: size_kb, bandwidth_bytes_per_cycle, double_buffered)");
+          "x.json: /memory/ifmap: unknown key \"size\" (valid: size_kb, bandwidth_bytes_per_cycle, "
+          "double_buffered)");
     j["memory"]["ifmap"].erase("size");
     j["memory"].erase("ofmap");
     CHECK(error_of(j) == "x.json: /memory: missing required key \"ofmap\"");

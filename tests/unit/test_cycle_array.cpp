@@ -18,7 +18,7 @@ namespace {
 
 // Random operands for `groups` GEMMs of M x N x K.
 class RandomSource : public OperandSource {
-public:
+  public:
     RandomSource(const LayerWork& w, uint64_t seed, int xr, int qr, bool with_bias) : m_w(w) {
         std::mt19937_64 rng(seed);
         m_x.resize(static_cast<std::size_t>(w.groups * w.m * w.k));
@@ -26,34 +26,39 @@ public:
         for (auto& v : m_x) v = static_cast<int32_t>(rng() % (2 * xr + 1)) - xr;
         for (auto& v : m_q) v = static_cast<int32_t>(rng() % (2 * qr + 1)) - qr;
         if (with_bias)
-            for (int64_t i = 0; i < w.groups * w.n; ++i) m_b.push_back(static_cast<int64_t>(rng() % 201) - 100);
+            for (int64_t i = 0; i < w.groups * w.n; ++i)
+                m_b.push_back(static_cast<int64_t>(rng() % 201) - 100);
     }
     void x(int64_t g, int64_t m, int64_t k0, int64_t k1, int32_t* out) const override {
-        for (int64_t k = k0; k < k1; ++k) *out++ = m_x[static_cast<std::size_t>((g * m_w.m + m) * m_w.k + k)];
+        for (int64_t k = k0; k < k1; ++k)
+            *out++ = m_x[static_cast<std::size_t>((g * m_w.m + m) * m_w.k + k)];
     }
     void q(int64_t g, int64_t n, int64_t k0, int64_t k1, int32_t* out) const override {
-        for (int64_t k = k0; k < k1; ++k) *out++ = m_q[static_cast<std::size_t>((g * m_w.n + n) * m_w.k + k)];
+        for (int64_t k = k0; k < k1; ++k)
+            *out++ = m_q[static_cast<std::size_t>((g * m_w.n + n) * m_w.k + k)];
     }
     std::optional<int64_t> bias(int64_t g, int64_t n) const override {
         if (m_b.empty()) return std::nullopt;
         return m_b[static_cast<std::size_t>(g * m_w.n + n)];
     }
 
-private:
+  private:
     const LayerWork& m_w;
     std::vector<int32_t> m_x, m_q;
     std::vector<int64_t> m_b;
 };
 
 class Collect : public OutputSink {
-public:
-    void output(int64_t g, int64_t m, int64_t n, const DotOutcome& d) override { got[{g, m, n}] = d; }
+  public:
+    void output(int64_t g, int64_t m, int64_t n, const DotOutcome& d) override {
+        got[{g, m, n}] = d;
+    }
     std::map<std::tuple<int64_t, int64_t, int64_t>, DotOutcome> got;
 };
 
 // Runs every fold cycle by cycle; checks cycles per fold and every output against the reference.
-void check(const ArraySpec& a, const AccumulatorSpec& acc, const LayerWork& w, const RandomSource& src,
-           TimingConvention conv = TimingConvention::native) {
+void check(const ArraySpec& a, const AccumulatorSpec& acc, const LayerWork& w,
+           const RandomSource& src, TimingConvention conv = TimingConvention::native) {
     const FoldSchedule s = schedule_folds(a, w, conv);
     Collect sink;
     CycleBank bank(acc, w.k, &sink);
@@ -104,7 +109,8 @@ AccumulatorSpec stages(std::vector<StageSpec> s, BiasMode bias) {
     return a;
 }
 
-StageSpec st(int bits, OverflowMode o, std::optional<int64_t> len = std::nullopt, Reduction r = Reduction::sequential) {
+StageSpec st(int bits, OverflowMode o, std::optional<int64_t> len = std::nullopt,
+             Reduction r = Reduction::sequential) {
     StageSpec s;
     s.bits = bits, s.overflow = o, s.length = len, s.reduction = r;
     return s;
@@ -131,9 +137,11 @@ TEST_CASE("cycle-accurate ws and is arrays: column chains of R products, then th
         CAPTURE(to_string(d));
         check(a, stages({st(9, W, 4), st(12, S)}, BiasMode::last), w, src);
         check(a, stages({st(8, S, 4), st(10, W, 2), st(12, W)}, BiasMode::first), w, src);
-        check(a, stages({st(10, W)}, BiasMode::first), w, src);   // one register chained through the folds
+        check(a, stages({st(10, W)}, BiasMode::first), w,
+              src);  // one register chained through the folds
         check(a, stages({st(9, S)}, BiasMode::last), w, src);
-        check(a, stages({st(9, W, 4), st(64, W, std::nullopt, Reduction::tree)}, BiasMode::none), w, src);
+        check(a, stages({st(9, W, 4), st(64, W, std::nullopt, Reduction::tree)}, BiasMode::none), w,
+              src);
     }
 }
 
@@ -144,9 +152,12 @@ TEST_CASE("cycle-accurate os array: each PE keeps its output, with and without S
     for (TimingConvention conv : {TimingConvention::native, TimingConvention::scalesim}) {
         check(a, stages({st(10, W)}, BiasMode::last), w, src, conv);
         check(a, stages({st(10, S)}, BiasMode::first), w, src, conv);
-        check(a, stages({st(8, W, 3), st(11, S)}, BiasMode::last), w, src, conv);  // the PE hands on every 3 products
-        check(a, stages({st(8, W, 2), st(9, S, 2), st(12, W, std::nullopt, Reduction::tree)}, BiasMode::first), w, src,
-              conv);
+        check(a, stages({st(8, W, 3), st(11, S)}, BiasMode::last), w, src,
+              conv);  // the PE hands on every 3 products
+        check(a,
+              stages({st(8, W, 2), st(9, S, 2), st(12, W, std::nullopt, Reduction::tree)},
+                     BiasMode::first),
+              w, src, conv);
     }
 }
 
@@ -158,17 +169,20 @@ TEST_CASE("cycle-accurate vector unit: SIMD adder trees, then the PE accumulator
     const RandomSource src(w, 3, 25, 11, true);
     check(a, stages({st(9, W, 4, Reduction::tree), st(11, W)}, BiasMode::last), w, src);
     check(a, stages({st(8, S, 4, Reduction::tree), st(10, S)}, BiasMode::first), w, src);
-    check(a, stages({st(9, W, 4, Reduction::tree), st(10, W, 2), st(12, S)}, BiasMode::none), w, src);
+    check(a, stages({st(9, W, 4, Reduction::tree), st(10, W, 2), st(12, S)}, BiasMode::none), w,
+          src);
 }
 
 TEST_CASE("random shapes and stage layouts: cycle-accurate arrays against the reference") {
     std::mt19937_64 rng(31);
     for (int trial = 0; trial < 60; ++trial) {
-        const int64_t r = 1 + static_cast<int64_t>(rng() % 5), c = 1 + static_cast<int64_t>(rng() % 5);
+        const int64_t r = 1 + static_cast<int64_t>(rng() % 5),
+                      c = 1 + static_cast<int64_t>(rng() % 5);
         const Dataflow d = static_cast<Dataflow>(rng() % 3);
         const ArraySpec a = systolic(r, c, d);
-        const LayerWork w = work(1 + static_cast<int64_t>(rng() % 2), 1 + static_cast<int64_t>(rng() % 6),
-                                 1 + static_cast<int64_t>(rng() % 6), 1 + static_cast<int64_t>(rng() % 13));
+        const LayerWork w =
+            work(1 + static_cast<int64_t>(rng() % 2), 1 + static_cast<int64_t>(rng() % 6),
+                 1 + static_cast<int64_t>(rng() % 6), 1 + static_cast<int64_t>(rng() % 13));
         const RandomSource src(w, rng(), 40, 20, rng() % 2);
         std::vector<StageSpec> s;
         const OverflowMode o1 = rng() % 2 ? W : S, o2 = rng() % 2 ? W : S;

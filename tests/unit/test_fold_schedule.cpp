@@ -40,34 +40,41 @@ TEST_CASE("ws on a 4x4 array: M=6 positions, N=5 channels, K=7 takes 4 folds of 
     // Sc = 5 -> column folds of 4 and 1; the M = 6 positions stream (T = 6). A fold: R = 4
     // cycles to load the weights, then 6 skewed input vectors cross R rows and C columns:
     // 2R + C + T - 2 = 8 + 4 + 6 - 2 = 16. Four folds: 64.
-    const FoldSchedule s = schedule_folds(systolic(4, 4, Dataflow::ws), gemm(6, 5, 7), TimingConvention::native);
+    const FoldSchedule s =
+        schedule_folds(systolic(4, 4, Dataflow::ws), gemm(6, 5, 7), TimingConvention::native);
     REQUIRE(s.folds.size() == 4);
     CHECK(s.compute_cycles() == 64);
     CHECK(s.folds[0].rows_used == 4);
-    CHECK(s.folds[1].rows_used == 3);   // column fold outer, row fold inner
+    CHECK(s.folds[1].rows_used == 3);  // column fold outer, row fold inner
     CHECK(s.folds[2].cols_used == 1);
-    CHECK(s.folds[1].outputs_done == 4 * 6);  // the last K fold of column fold 0 finishes its outputs
+    CHECK(s.folds[1].outputs_done ==
+          4 * 6);  // the last K fold of column fold 0 finishes its outputs
     CHECK(s.folds[0].outputs_done == 0);
     // mapping efficiency: (16 + 12 + 4 + 3) / 4 folds / 16 PEs
     CHECK(s.mapping_efficiency == doctest::Approx((16.0 + 12 + 4 + 3) / 64));
     // SCALE-Sim's code agrees on ws folds but counts the layer one cycle short.
-    CHECK(schedule_folds(systolic(4, 4, Dataflow::ws), gemm(6, 5, 7), TimingConvention::scalesim).compute_cycles() == 63);
+    CHECK(schedule_folds(systolic(4, 4, Dataflow::ws), gemm(6, 5, 7), TimingConvention::scalesim)
+              .compute_cycles() == 63);
 }
 
-TEST_CASE("os on a 4x4 array: M=6, N=5, K=7: 4 folds of 17 cycles; SCALE-Sim's code: 13, minus one") {
+TEST_CASE(
+    "os on a 4x4 array: M=6, N=5, K=7: 4 folds of 17 cycles; SCALE-Sim's code: 13, minus one") {
     // os maps M down the rows and N across: Sr = 6 (folds 4, 2), Sc = 5 (folds 4, 1); K = 7
     // products stream into every PE. The last PE (3, 3) takes its last product at cycle
-    // (T - 1) + (R - 1) + (C - 1) = 12, i.e. after 13 cycles = T + R + C - 2; draining the R rows of
-    // results takes R more: 2R + C + T - 2 = 17 (the SCALE-Sim paper). SCALE-Sim v2's code has no
-    // drain: 13 per fold, and its layer total is one short: 4 x 13 - 1 = 51.
-    CHECK(schedule_folds(systolic(4, 4, Dataflow::os), gemm(6, 5, 7), TimingConvention::native).compute_cycles() == 68);
-    CHECK(schedule_folds(systolic(4, 4, Dataflow::os), gemm(6, 5, 7), TimingConvention::scalesim).compute_cycles() == 51);
+    // (T - 1) + (R - 1) + (C - 1) = 12, i.e. after 13 cycles = T + R + C - 2; draining the R rows
+    // of results takes R more: 2R + C + T - 2 = 17 (the SCALE-Sim paper). SCALE-Sim v2's code has
+    // no drain: 13 per fold, and its layer total is one short: 4 x 13 - 1 = 51.
+    CHECK(schedule_folds(systolic(4, 4, Dataflow::os), gemm(6, 5, 7), TimingConvention::native)
+              .compute_cycles() == 68);
+    CHECK(schedule_folds(systolic(4, 4, Dataflow::os), gemm(6, 5, 7), TimingConvention::scalesim)
+              .compute_cycles() == 51);
 }
 
 TEST_CASE("is on a 4x4 array: M=6, N=5, K=7: 4 folds of 15 cycles") {
     // is maps K down the rows and M across: Sr = 7 (folds 4, 3), Sc = 6 (folds 4, 2); the N = 5
     // weight vectors stream: 2R + C + T - 2 = 8 + 4 + 5 - 2 = 15; four folds: 60.
-    const FoldSchedule s = schedule_folds(systolic(4, 4, Dataflow::is), gemm(6, 5, 7), TimingConvention::native);
+    const FoldSchedule s =
+        schedule_folds(systolic(4, 4, Dataflow::is), gemm(6, 5, 7), TimingConvention::native);
     CHECK(s.folds.size() == 4);
     CHECK(s.compute_cycles() == 60);
     CHECK(s.folds[0].ifmap_stationary);
@@ -76,7 +83,8 @@ TEST_CASE("is on a 4x4 array: M=6, N=5, K=7: 4 folds of 15 cycles") {
 TEST_CASE("a layer of several groups runs them one after another") {
     LayerWork w = gemm(6, 5, 7);
     w.groups = 3;
-    CHECK(schedule_folds(systolic(4, 4, Dataflow::ws), w, TimingConvention::native).compute_cycles() == 3 * 64);
+    CHECK(schedule_folds(systolic(4, 4, Dataflow::ws), w, TimingConvention::native)
+              .compute_cycles() == 3 * 64);
 }
 
 TEST_CASE("vector unit PE=2 x SIMD=4: M=6, N=5, K=7 takes 3 folds of 12 cycles plus the pipeline") {

@@ -41,15 +41,17 @@ void same(const DotOutcome& a, const DotOutcome& b, std::size_t from) {
 
 }  // namespace
 
-TEST_CASE("fed products one by one, the staged accumulator equals the reference on random layouts") {
+TEST_CASE(
+    "fed products one by one, the staged accumulator equals the reference on random layouts") {
     std::mt19937_64 rng(99);
     for (int trial = 0; trial < 3000; ++trial) {
         const AccumulatorSpec spec = random_spec(rng);
         const int64_t k = 1 + static_cast<int64_t>(rng() % 23);
         std::vector<int64_t> p(k);
         for (auto& v : p) v = static_cast<int64_t>(rng() % 61) - 30;
-        const std::optional<int64_t> bias = rng() % 4 ? std::optional<int64_t>(static_cast<int64_t>(rng() % 41) - 20)
-                                                      : std::nullopt;
+        const std::optional<int64_t> bias =
+            rng() % 4 ? std::optional<int64_t>(static_cast<int64_t>(rng() % 41) - 20)
+                      : std::nullopt;
         ReferenceReducer ref(spec);
         DotOutcome want, got;
         ref.reduce(p.data(), p.size(), bias, want);
@@ -64,7 +66,8 @@ TEST_CASE("fed products one by one, the staged accumulator equals the reference 
     }
 }
 
-TEST_CASE("fed stage-1 tile results (as a PE column delivers them), later stages equal the reference") {
+TEST_CASE(
+    "fed stage-1 tile results (as a PE column delivers them), later stages equal the reference") {
     std::mt19937_64 rng(7);
     int checked = 0;
     for (int trial = 0; trial < 3000; ++trial) {

@@ -13,8 +13,8 @@
 #include "inspect.h"
 #include "layer_audit.h"
 #include "layer_run.h"
-#include "scalesim.h"
 #include "report.h"
+#include "scalesim.h"
 #include "traces/trace.h"
 
 namespace po = boost::program_options;
@@ -82,7 +82,8 @@ po::options_description options_for(const std::string& command, Common& c) {
     if (command == "run") {
         add("mode", po::value(&c.mode)->value_name("tlm|cycle"),
             "tlm: whole folds, time annotated (default); cycle: every PE clocked (small layers)");
-        add("vcd", po::value(&c.vcd)->value_name("FILE"), "cycle mode: write a waveform (GTKWave) of the run");
+        add("vcd", po::value(&c.vcd)->value_name("FILE"),
+            "cycle mode: write a waveform (GTKWave) of the run");
         add("topology", po::value(&c.topology)->value_name("CSV"),
             "a SCALE-Sim topology instead of a trace: a timing-only run");
         add("topology-format", po::value(&c.topology_format)->value_name("conv|gemm"),
@@ -119,7 +120,8 @@ void parse(const std::string& command, const std::vector<std::string>& args, Com
     }
     if (c.help) out << desc;
     // An option given with an empty value is a mistake, never "not given".
-    for (const char* name : {"trace", "config", "acc", "layers", "out", "topology", "scalesim-reports", "vcd"})
+    for (const char* name :
+         {"trace", "config", "acc", "layers", "out", "topology", "scalesim-reports", "vcd"})
         if (vm.count(name) && vm[name].as<std::string>().empty())
             throw UsageError(std::string("--") + name, "empty value");
 }
@@ -172,13 +174,15 @@ void emit(const nlohmann::ordered_json& report, const Common& c, std::ostream& o
         std::error_code ec;
         std::filesystem::create_directories(c.out, ec);
         if (ec) throw InputError(c.out, "--out", "cannot create directory: " + ec.message());
-        write_file(c.out + "/report.json",
-                   report.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n");
+        write_file(
+            c.out + "/report.json",
+            report.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n");
         write_file(c.out + "/layers.csv", render_csv(report));
     }
     if (!c.quiet) {
         out << render_table(report);
-        if (!c.out.empty()) out << "\nwrote " << c.out << "/report.json, " << c.out << "/layers.csv\n";
+        if (!c.out.empty())
+            out << "\nwrote " << c.out << "/report.json, " << c.out << "/layers.csv\n";
     }
 }
 
@@ -205,46 +209,59 @@ int cmd_run(const std::vector<std::string>& args, std::ostream& out) {
     if (c.trace.empty() == c.topology.empty())
         throw UsageError(c.trace.empty() ? "--trace" : "--topology",
                          "run needs exactly one of --trace DIR or --topology CSV");
-    if (c.config.empty()) throw UsageError("--config", "run needs --config FILE (the hardware to run on)");
+    if (c.config.empty())
+        throw UsageError("--config", "run needs --config FILE (the hardware to run on)");
     if (c.mode != "tlm" && c.mode != "cycle")
         throw UsageError("--mode", "expected tlm or cycle, got \"" + c.mode + "\"");
-    if (!c.vcd.empty() && c.mode != "cycle") throw UsageError("--vcd", "a waveform needs --mode cycle");
+    if (!c.vcd.empty() && c.mode != "cycle")
+        throw UsageError("--vcd", "a waveform needs --mode cycle");
     if (c.topology_format != "conv" && c.topology_format != "gemm")
-        throw UsageError("--topology-format", "expected conv or gemm, got \"" + c.topology_format + "\"");
+        throw UsageError("--topology-format",
+                         "expected conv or gemm, got \"" + c.topology_format + "\"");
     const HwConfig config = load_config(config_sources(c));
-    if (!config.array) throw InputError(c.config, "/", "run needs an \"array\" (see configs/README.md)");
+    if (!config.array)
+        throw InputError(c.config, "/", "run needs an \"array\" (see configs/README.md)");
     if (!config.memory)
-        throw InputError(c.config, "/", "run needs a \"memory\" section (buffers and DRAM; see configs/README.md)");
-    const SimOptions options = sim_options(config, c.mode == "cycle" ? SimMode::cycle : SimMode::tlm, c.vcd);
+        throw InputError(
+            c.config, "/",
+            "run needs a \"memory\" section (buffers and DRAM; see configs/README.md)");
+    const SimOptions options =
+        sim_options(config, c.mode == "cycle" ? SimMode::cycle : SimMode::tlm, c.vcd);
 
     if (!c.topology.empty()) {
         // Timing only: a SCALE-Sim topology has shapes, no values.
-        std::vector<LayerWork> layers =
-            read_topology(c.topology, c.topology_format == "gemm" ? TopologyFormat::gemm : TopologyFormat::conv);
+        std::vector<LayerWork> layers = read_topology(
+            c.topology, c.topology_format == "gemm" ? TopologyFormat::gemm : TopologyFormat::conv);
         if (!c.layers.empty()) {
             std::vector<LayerWork> chosen;
             const std::regex re = layer_regex(c.layers);
             for (const LayerWork& w : layers)
                 if (std::regex_search(w.name, re)) chosen.push_back(w);
-            if (chosen.empty()) throw UsageError("--layers", "\"" + c.layers + "\" matches no layer of the topology");
+            if (chosen.empty())
+                throw UsageError("--layers",
+                                 "\"" + c.layers + "\" matches no layer of the topology");
             layers = chosen;
         }
         const std::vector<LayerTiming> timings = run_timing(layers, config, options);
         std::vector<ReportLayer> rows;
         for (std::size_t i = 0; i < layers.size(); ++i)
-            rows.push_back(ReportLayer{layers[i].name, c.topology_format == "gemm" ? "gemm" : "conv2d", layers[i].k,
-                                       layers[i].outputs(), layers[i].macs(), nullptr, &timings[i]});
-        nlohmann::ordered_json source = {{"path", c.topology},
-                                         {"model", std::filesystem::path(c.topology).stem().string()},
-                                         {"source", "SCALE-Sim topology (" + c.topology_format + " form), timing only"},
-                                         {"layers_in_trace", layers.size()},
-                                         {"layers_reported", layers.size()}};
-        if (!c.scalesim_reports.empty()) write_scalesim_reports(c.scalesim_reports, *config.array, layers, timings);
+            rows.push_back(ReportLayer{
+                layers[i].name, c.topology_format == "gemm" ? "gemm" : "conv2d", layers[i].k,
+                layers[i].outputs(), layers[i].macs(), nullptr, &timings[i]});
+        nlohmann::ordered_json source = {
+            {"path", c.topology},
+            {"model", std::filesystem::path(c.topology).stem().string()},
+            {"source", "SCALE-Sim topology (" + c.topology_format + " form), timing only"},
+            {"layers_in_trace", layers.size()},
+            {"layers_reported", layers.size()}};
+        if (!c.scalesim_reports.empty())
+            write_scalesim_reports(c.scalesim_reports, *config.array, layers, timings);
         emit(build_report("run", source, config, rows), c, out);
         return 0;
     }
     const Trace trace = Trace::load(c.trace);
-    const std::vector<LayerRun> runs = run_layers(select_layers(trace, c.layers), config, options, trace.manifest_path());
+    const std::vector<LayerRun> runs =
+        run_layers(select_layers(trace, c.layers), config, options, trace.manifest_path());
     std::vector<ReportLayer> rows;
     for (const LayerRun& r : runs) rows.push_back(report_layer(r.audit, &r.timing));
     if (!c.scalesim_reports.empty()) {
@@ -307,8 +324,9 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
         if (command == "run") return cmd_run(args, out);
         if (command == "inspect") return cmd_inspect(args, out);
         if (command == "validate") return cmd_validate(args, out);
-        throw UsageError(command,
-                         "unknown command (commands: run, audit, inspect, validate; see accsim --help)");
+        throw UsageError(
+            command,
+            "unknown command (commands: run, audit, inspect, validate; see accsim --help)");
     } catch (const InputError& e) {
         err << "accsim: error: " << e.what() << "\n";
         return 2;

@@ -5,8 +5,8 @@
 #include "acc_shorthand.h"
 #include "datapath/input_error.h"
 #include "json_set.h"
-#include "scalesim.h"
 #include "models/stage_mapping.h"
+#include "scalesim.h"
 #include "traces/json_cursor.h"
 
 namespace accsim {
@@ -86,14 +86,18 @@ MemorySpec parse_memory(const JsonCursor& m) {
 }
 
 nlohmann::ordered_json buffer_json(const BufferSpec& b) {
-    return {{"size_kb", b.size_kb}, {"bandwidth_bytes_per_cycle", b.bandwidth}, {"double_buffered", b.double_buffered}};
+    return {{"size_kb", b.size_kb},
+            {"bandwidth_bytes_per_cycle", b.bandwidth},
+            {"double_buffered", b.double_buffered}};
 }
 
 nlohmann::ordered_json memory_json(const MemorySpec& m) {
     return {{"ifmap", buffer_json(m.ifmap)},
             {"filter", buffer_json(m.filter)},
             {"ofmap", buffer_json(m.ofmap)},
-            {"dram", {{"bandwidth_bytes_per_cycle", m.dram.bandwidth}, {"latency_cycles", m.dram.latency_cycles}}}};
+            {"dram",
+             {{"bandwidth_bytes_per_cycle", m.dram.bandwidth},
+              {"latency_cycles", m.dram.latency_cycles}}}};
 }
 
 nlohmann::ordered_json array_json(const ArraySpec& s) {
@@ -171,8 +175,8 @@ nlohmann::ordered_json accumulator_json(const AccumulatorSpec& acc) {
 HwConfig parse_config(const nlohmann::json& doc, const std::string& file, bool hardware_required) {
     const JsonCursor root(doc, file);
     root.require_object();
-    root.allow_keys({"name", "description", "target", "clock_mhz", "array", "memory", "timing", "mapping",
-                     "accumulator"});
+    root.allow_keys({"name", "description", "target", "clock_mhz", "array", "memory", "timing",
+                     "mapping", "accumulator"});
     HwConfig c;
     c.name = root.at("name").as_string();
     if (auto d = root.find("description")) d->as_string();
@@ -202,8 +206,9 @@ HwConfig parse_config(const nlohmann::json& doc, const std::string& file, bool h
         t->require_object();
         t->allow_keys({"convention", "dram_stalls", "sram_limits"});
         if (auto v = t->find("convention"))
-            c.timing.convention =
-                v->as_enum({"native", "scalesim"}) == "native" ? TimingConvention::native : TimingConvention::scalesim;
+            c.timing.convention = v->as_enum({"native", "scalesim"}) == "native"
+                                      ? TimingConvention::native
+                                      : TimingConvention::scalesim;
         if (auto v = t->find("dram_stalls")) c.timing.dram_stalls = v->as_bool();
         if (auto v = t->find("sram_limits")) c.timing.sram_limits = v->as_bool();
     }
@@ -229,9 +234,10 @@ HwConfig parse_config(const nlohmann::json& doc, const std::string& file, bool h
     }
     e["array"] = c.array ? array_json(*c.array) : nlohmann::ordered_json(nullptr);
     e["memory"] = c.memory ? memory_json(*c.memory) : nlohmann::ordered_json(nullptr);
-    e["timing"] = {{"convention", c.timing.convention == TimingConvention::native ? "native" : "scalesim"},
-                   {"dram_stalls", c.timing.dram_stalls},
-                   {"sram_limits", c.timing.sram_limits}};
+    e["timing"] = {
+        {"convention", c.timing.convention == TimingConvention::native ? "native" : "scalesim"},
+        {"dram_stalls", c.timing.dram_stalls},
+        {"sram_limits", c.timing.sram_limits}};
     e["mapping"] = {{"k_order", to_string(c.k_order)}};
     e["accumulator"] = accumulator_json(c.accumulator);
     return c;

@@ -25,6 +25,7 @@ struct LayerAudit {
 LayerAudit static_audit(const LayerBinding& binding, const AccumulatorSpec& acc);
 
 // `manifest_path` names the file in a mismatch error.
-LayerAudit audit_layer(const LayerSpec& layer, const HwConfig& config, const std::string& manifest_path);
+LayerAudit audit_layer(const LayerSpec& layer, const HwConfig& config,
+                       const std::string& manifest_path);
 
 }  // namespace accsim

@@ -43,7 +43,8 @@ LayerWork make_work(const LayerSpec& l) {
             w.groups = 1, w.m = sh.rows, w.n = sh.channels;
             break;
         case LayerOp::conv2d:
-            w.groups = l.conv.groups, w.m = sh.batch * sh.out_h * sh.out_w, w.n = sh.channels / l.conv.groups;
+            w.groups = l.conv.groups, w.m = sh.batch * sh.out_h * sh.out_w,
+            w.n = sh.channels / l.conv.groups;
             break;
         case LayerOp::matmul: {
             int64_t batches = 1;
@@ -67,8 +68,10 @@ LayerBinding::LayerBinding(const LayerSpec& layer, const HwConfig& config)
 int64_t LayerBinding::position(int64_t group, int64_t m) const {
     const LayerShape& sh = m_layer.shape;
     switch (m_layer.op) {
-        case LayerOp::linear: return m;
-        case LayerOp::matmul: return group * sh.rows + m;
+        case LayerOp::linear:
+            return m;
+        case LayerOp::matmul:
+            return group * sh.rows + m;
         case LayerOp::conv2d: {
             const int64_t pixels = sh.out_h * sh.out_w;
             const int64_t b = m / pixels, pix = m % pixels;
@@ -130,9 +133,10 @@ void AuditSink::output(int64_t group, int64_t m, int64_t n, const DotOutcome& d)
     const int64_t got = read_int(*m_expected, o);
     if (got != want)
         throw InputError(m_manifest_path, "/layers/" + std::to_string(l.index) + "/output",
-                         "layer \"" + l.name + "\": " + l.output->name + index_string(l.shape.output_shape, o) +
-                             " is " + std::to_string(got) + " in the trace, but the exact replay gives " +
-                             to_string(want) + (bias.empty() ? " (dot product)" : " (dot product + bias)"));
+                         "layer \"" + l.name + "\": " + l.output->name +
+                             index_string(l.shape.output_shape, o) + " is " + std::to_string(got) +
+                             " in the trace, but the exact replay gives " + to_string(want) +
+                             (bias.empty() ? " (dot product)" : " (dot product + bias)"));
 }
 
 }  // namespace accsim

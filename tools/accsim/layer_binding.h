@@ -19,7 +19,7 @@
 namespace accsim {
 
 class LayerBinding : public OperandSource {
-public:
+  public:
     LayerBinding(const LayerSpec& layer, const HwConfig& config);
 
     const LayerSpec& layer() const { return m_layer; }
@@ -35,7 +35,7 @@ public:
     void q(int64_t group, int64_t n, int64_t k0, int64_t k1, int32_t* out) const override;
     std::optional<int64_t> bias(int64_t group, int64_t n) const override;
 
-private:
+  private:
     const LayerSpec& m_layer;
     LoweredLayer m_low;
     LayerWork m_work;
@@ -49,7 +49,7 @@ private:
 ElementBytes element_bytes(const LayerSpec& layer, const AccumulatorSpec& acc);
 
 class AuditSink : public OutputSink {
-public:
+  public:
     // `manifest_path` names the file in a mismatch error.
     AuditSink(const LayerBinding& binding, std::size_t stages, std::string manifest_path);
 
@@ -58,7 +58,7 @@ public:
     OverflowStats stats;
     bool verified() const { return m_expected != nullptr; }
 
-private:
+  private:
     const LayerBinding& m_binding;
     const TensorInfo* m_expected;
     std::vector<double> m_scales;

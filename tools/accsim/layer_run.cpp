@@ -20,7 +20,8 @@ namespace {
 
 // SCALE-Sim counts words of one byte, whatever the operands' widths.
 ElementBytes bytes_for(const HwConfig& config, ElementBytes native) {
-    return config.timing.convention == TimingConvention::scalesim ? ElementBytes{1, 1, 1, 1} : native;
+    return config.timing.convention == TimingConvention::scalesim ? ElementBytes{1, 1, 1, 1}
+                                                                  : native;
 }
 
 void require_hardware(const HwConfig& config) {
@@ -35,7 +36,8 @@ std::vector<LayerTiming> run_timing(const std::vector<LayerWork>& layers, const 
                                     const SimOptions& options) {
     require_hardware(config);
     if (options.mode == SimMode::cycle && config.array->kind == ArrayKind::tensor_core)
-        throw InputError("command line", "--mode", "cycle mode models systolic arrays and vector units, not tensor cores");
+        throw InputError("command line", "--mode",
+                         "cycle mode models systolic arrays and vector units, not tensor cores");
     std::vector<LayerJob> jobs;
     for (const LayerWork& w : layers) {
         LayerJob job;
@@ -46,17 +48,21 @@ std::vector<LayerTiming> run_timing(const std::vector<LayerWork>& layers, const 
     return simulate(*config.array, *config.memory, config.accumulator, jobs, options);
 }
 
-std::vector<LayerRun> run_layers(const std::vector<const LayerSpec*>& layers, const HwConfig& config,
-                                 const SimOptions& options, const std::string& manifest_path) {
+std::vector<LayerRun> run_layers(const std::vector<const LayerSpec*>& layers,
+                                 const HwConfig& config, const SimOptions& options,
+                                 const std::string& manifest_path) {
     require_hardware(config);
     if (options.mode == SimMode::cycle) {
         if (config.array->kind == ArrayKind::tensor_core)
-            throw InputError("command line", "--mode", "cycle mode models systolic arrays and vector units, not tensor cores");
+            throw InputError(
+                "command line", "--mode",
+                "cycle mode models systolic arrays and vector units, not tensor cores");
         for (const LayerSpec* l : layers)
             if (l->macs() > k_max_cycle_macs)
                 throw InputError("command line", "--mode",
-                                 "cycle mode clocks every PE and is for small layers: \"" + l->name + "\" has " +
-                                     std::to_string(l->macs()) + " MACs (at most " + std::to_string(k_max_cycle_macs) +
+                                 "cycle mode clocks every PE and is for small layers: \"" +
+                                     l->name + "\" has " + std::to_string(l->macs()) +
+                                     " MACs (at most " + std::to_string(k_max_cycle_macs) +
                                      "); use --mode tlm, or --layers to pick small ones");
     }
     std::vector<std::unique_ptr<LayerBinding>> bindings;
@@ -64,7 +70,8 @@ std::vector<LayerRun> run_layers(const std::vector<const LayerSpec*>& layers, co
     std::vector<LayerJob> jobs;
     for (const LayerSpec* l : layers) {
         bindings.push_back(std::make_unique<LayerBinding>(*l, config));
-        sinks.push_back(std::make_unique<AuditSink>(*bindings.back(), config.accumulator.stages.size(), manifest_path));
+        sinks.push_back(std::make_unique<AuditSink>(
+            *bindings.back(), config.accumulator.stages.size(), manifest_path));
         LayerJob job;
         job.work = bindings.back()->work();
         job.bytes = bytes_for(config, element_bytes(*l, config.accumulator));
@@ -72,7 +79,8 @@ std::vector<LayerRun> run_layers(const std::vector<const LayerSpec*>& layers, co
         job.sink = sinks.back().get();
         jobs.push_back(job);
     }
-    const std::vector<LayerTiming> timings = simulate(*config.array, *config.memory, config.accumulator, jobs, options);
+    const std::vector<LayerTiming> timings =
+        simulate(*config.array, *config.memory, config.accumulator, jobs, options);
     std::vector<LayerRun> out;
     for (std::size_t i = 0; i < layers.size(); ++i) {
         LayerRun r;

@@ -21,8 +21,9 @@ struct LayerRun {
 // Run options from the config (timing conventions) and the command line (mode, waveform).
 SimOptions sim_options(const HwConfig& config, SimMode mode, const std::string& vcd);
 
-std::vector<LayerRun> run_layers(const std::vector<const LayerSpec*>& layers, const HwConfig& config,
-                                 const SimOptions& options, const std::string& manifest_path);
+std::vector<LayerRun> run_layers(const std::vector<const LayerSpec*>& layers,
+                                 const HwConfig& config, const SimOptions& options,
+                                 const std::string& manifest_path);
 
 // A timing-only run of layers without values (SCALE-Sim topologies): 8-bit operands, 32-bit
 // outputs (one-byte words under SCALE-Sim's conventions).

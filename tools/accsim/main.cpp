@@ -6,7 +6,9 @@
 
 // The accsim command line. SystemC's own main() would print a banner; this one silences it and
 // hands over to SystemC, which calls sc_main.
-int sc_main(int argc, char** argv) { return accsim::run_cli(argc, argv, std::cout, std::cerr); }
+int sc_main(int argc, char** argv) {
+    return accsim::run_cli(argc, argv, std::cout, std::cerr);
+}
 
 int main(int argc, char** argv) {
     setenv("SC_COPYRIGHT_MESSAGE", "DISABLE", 1);

@@ -19,20 +19,18 @@ nlohmann::ordered_json or_null(bool has, const nlohmann::ordered_json& v) {
 nlohmann::ordered_json timing_json(const LayerTiming& t) {
     const TrafficCounters& b = t.traffic;
     nlohmann::ordered_json j = {
-        {"total", t.total},
-        {"compute", t.compute},
-        {"stall", t.stall},
-        {"dram_stall", b.dram_stall},
-        {"sram_stall", b.sram_stall},
-        {"folds", t.folds},
+        {"total", t.total},           {"compute", t.compute},       {"stall", t.stall},
+        {"dram_stall", b.dram_stall}, {"sram_stall", b.sram_stall}, {"folds", t.folds},
     };
     return j;
 }
 
 // Adds the run-only figures of a layer (null in an audit).
-nlohmann::ordered_json add_timing(nlohmann::ordered_json out, const LayerTiming* t, const HwConfig& config) {
+nlohmann::ordered_json add_timing(nlohmann::ordered_json out, const LayerTiming* t,
+                                  const HwConfig& config) {
     if (!t) {
-        for (const char* k : {"utilization", "mapping_efficiency", "bytes", "dram_bandwidth_bytes_per_cycle", "time_us"})
+        for (const char* k : {"utilization", "mapping_efficiency", "bytes",
+                              "dram_bandwidth_bytes_per_cycle", "time_us"})
             out[k] = nullptr;
         return out;
     }
@@ -40,20 +38,27 @@ nlohmann::ordered_json add_timing(nlohmann::ordered_json out, const LayerTiming*
     out["cycles"] = timing_json(*t);
     out["utilization"] = t->utilization();
     out["mapping_efficiency"] = t->mapping_efficiency;
-    out["bytes"] = {{"dram", {{"ifmap", b.dram_ifmap}, {"filter", b.dram_filter}, {"ofmap", b.dram_ofmap},
-                              {"total", b.dram()}}},
-                    {"sram", {{"ifmap", b.sram_ifmap}, {"filter", b.sram_filter}, {"ofmap", b.sram_ofmap}}}};
-    out["dram_bandwidth_bytes_per_cycle"] = t->total > 0 ? b.dram() / static_cast<double>(t->total) : 0.0;
-    out["time_us"] = config.clock_mhz ? nlohmann::ordered_json(static_cast<double>(t->total) / *config.clock_mhz)
-                                      : nlohmann::ordered_json(nullptr);
+    out["bytes"] = {
+        {"dram",
+         {{"ifmap", b.dram_ifmap},
+          {"filter", b.dram_filter},
+          {"ofmap", b.dram_ofmap},
+          {"total", b.dram()}}},
+        {"sram", {{"ifmap", b.sram_ifmap}, {"filter", b.sram_filter}, {"ofmap", b.sram_ofmap}}}};
+    out["dram_bandwidth_bytes_per_cycle"] =
+        t->total > 0 ? b.dram() / static_cast<double>(t->total) : 0.0;
+    out["time_us"] = config.clock_mhz
+                         ? nlohmann::ordered_json(static_cast<double>(t->total) / *config.clock_mhz)
+                         : nlohmann::ordered_json(nullptr);
     return out;
 }
 
 nlohmann::ordered_json timing_only_json(const ReportLayer& r, const HwConfig& config) {
     nlohmann::ordered_json out = {
-        {"name", r.name}, {"op", r.op}, {"dot_length", r.dot_length}, {"outputs", r.outputs}, {"macs", r.macs},
-        {"output_verified", nullptr}, {"status", nullptr}, {"at_risk", nullptr}, {"overflow", nullptr},
-        {"bounds", nullptr}, {"cycles", nullptr}, {"energy_pj", nullptr},
+        {"name", r.name},       {"op", r.op},         {"dot_length", r.dot_length},
+        {"outputs", r.outputs}, {"macs", r.macs},     {"output_verified", nullptr},
+        {"status", nullptr},    {"at_risk", nullptr}, {"overflow", nullptr},
+        {"bounds", nullptr},    {"cycles", nullptr},  {"energy_pj", nullptr},
     };
     return add_timing(out, r.timing, config);
 }
@@ -138,7 +143,8 @@ nlohmann::ordered_json layer_json(const ReportLayer& r, const HwConfig& config) 
 
 ReportLayer report_layer(const LayerAudit& audit, const LayerTiming* timing) {
     const LayerSpec& l = *audit.layer;
-    return ReportLayer{l.name, to_string(l.op), l.shape.k, l.shape.outputs, l.macs(), &audit, timing};
+    return ReportLayer{l.name,   to_string(l.op), l.shape.k, l.shape.outputs,
+                       l.macs(), &audit,          timing};
 }
 
 nlohmann::ordered_json trace_section(const Trace& trace, std::size_t reported) {
@@ -150,8 +156,8 @@ nlohmann::ordered_json trace_section(const Trace& trace, std::size_t reported) {
             {"layers_reported", reported}};
 }
 
-nlohmann::ordered_json build_report(const std::string& command, nlohmann::ordered_json source, const HwConfig& config,
-                                    const std::vector<ReportLayer>& rows) {
+nlohmann::ordered_json build_report(const std::string& command, nlohmann::ordered_json source,
+                                    const HwConfig& config, const std::vector<ReportLayer>& rows) {
     nlohmann::ordered_json layers = nlohmann::ordered_json::array();
     uint64_t macs = 0, events = 0, corrupted = 0, with_events = 0, outputs = 0, at_risk = 0;
     bool audited = false, timed = false;
@@ -179,7 +185,8 @@ nlohmann::ordered_json build_report(const std::string& command, nlohmann::ordere
     }
     // The widest requirement over the layers: one register this wide serves the whole model.
     nlohmann::ordered_json bounds;
-    for (const char* key : {"datatype_bits", "a2q_bits", "a2q_plus_bits", "exact_bits", "observed_bits"}) {
+    for (const char* key :
+         {"datatype_bits", "a2q_bits", "a2q_plus_bits", "exact_bits", "observed_bits"}) {
         nlohmann::ordered_json widest = nullptr;
         for (const auto& l : layers) {
             if (l["bounds"].is_null()) continue;
@@ -188,7 +195,9 @@ nlohmann::ordered_json build_report(const std::string& command, nlohmann::ordere
         }
         bounds[key] = widest;
     }
-    const auto num = [](bool has, auto v) { return has ? nlohmann::ordered_json(v) : nlohmann::ordered_json(nullptr); };
+    const auto num = [](bool has, auto v) {
+        return has ? nlohmann::ordered_json(v) : nlohmann::ordered_json(nullptr);
+    };
     return {
         {"schema", k_report_schema},
         {"tool", {{"name", "accsim"}, {"version", k_version}}},
@@ -208,9 +217,11 @@ nlohmann::ordered_json build_report(const std::string& command, nlohmann::ordere
           {"bounds", bounds},
           {"cycles", num(timed, cycles)},
           {"stall_cycles", num(timed, stall)},
-          {"utilization", num(timed && cycles > 0 && pe > 0, static_cast<double>(macs) / (static_cast<double>(pe) * cycles))},
+          {"utilization", num(timed && cycles > 0 && pe > 0,
+                              static_cast<double>(macs) / (static_cast<double>(pe) * cycles))},
           {"dram_bytes", num(timed, dram)},
-          {"time_us", num(timed && config.clock_mhz.has_value(), config.clock_mhz ? cycles / *config.clock_mhz : 0.0)},
+          {"time_us", num(timed && config.clock_mhz.has_value(),
+                          config.clock_mhz ? cycles / *config.clock_mhz : 0.0)},
           {"energy_pj", nullptr},
           {"power_mw", nullptr}}},
     };

@@ -28,8 +28,8 @@ ReportLayer report_layer(const LayerAudit& audit, const LayerTiming* timing = nu
 nlohmann::ordered_json trace_section(const Trace& trace, std::size_t reported);
 
 // `command` is "audit" (run-only sections null) or "run".
-nlohmann::ordered_json build_report(const std::string& command, nlohmann::ordered_json source, const HwConfig& config,
-                                    const std::vector<ReportLayer>& layers);
+nlohmann::ordered_json build_report(const std::string& command, nlohmann::ordered_json source,
+                                    const HwConfig& config, const std::vector<ReportLayer>& layers);
 
 // Renderings.
 std::string render_csv(const nlohmann::ordered_json& report);

@@ -34,9 +34,10 @@ std::string render_csv(const nlohmann::ordered_json& report) {
     for (std::size_t j = 1; j <= n_stages; ++j)
         for (const char* h : {"bits", "exact_bits", "observed_bits", "tiles", "tiles_at_risk"})
             header.push_back("stage" + std::to_string(j) + "_" + h);
-    for (const char* h : {"cycles_total", "cycles_compute", "cycles_stall", "energy_pj_total", "utilization",
-                          "mapping_efficiency", "dram_bandwidth_bytes_per_cycle", "time_us", "dram_bytes_ifmap",
-                          "dram_bytes_filter", "dram_bytes_ofmap", "dram_bytes_total"})
+    for (const char* h :
+         {"cycles_total", "cycles_compute", "cycles_stall", "energy_pj_total", "utilization",
+          "mapping_efficiency", "dram_bandwidth_bytes_per_cycle", "time_us", "dram_bytes_ifmap",
+          "dram_bytes_filter", "dram_bytes_ofmap", "dram_bytes_total"})
         header.push_back(h);
 
     std::ostringstream out;
@@ -49,17 +50,20 @@ std::string render_csv(const nlohmann::ordered_json& report) {
     for (const nlohmann::ordered_json& l : report["layers"]) {
         const nlohmann::ordered_json& ov = l["overflow"];
         const nlohmann::ordered_json& b = l["bounds"];
-        std::vector<nlohmann::ordered_json> row = {l["name"],    l["op"],           l["dot_length"], l["outputs"],
-                                                   l["macs"],    l["output_verified"], l["status"],  at(ov, "events")};
+        std::vector<nlohmann::ordered_json> row = {l["name"],       l["op"],
+                                                   l["dot_length"], l["outputs"],
+                                                   l["macs"],       l["output_verified"],
+                                                   l["status"],     at(ov, "events")};
         for (std::size_t j = 0; j < n_stages; ++j) {
             const nlohmann::ordered_json e = at(ov, "events_by_stage");
             row.push_back(e.is_array() ? e[j] : nlohmann::ordered_json(nullptr));
         }
-        for (const char* k : {"outputs_with_events", "outputs_corrupted", "transient_outputs", "max_abs_error",
-                              "mean_abs_error", "max_abs_error_real", "mean_abs_error_real"})
+        for (const char* k :
+             {"outputs_with_events", "outputs_corrupted", "transient_outputs", "max_abs_error",
+              "mean_abs_error", "max_abs_error_real", "mean_abs_error_real"})
             row.push_back(at(ov, k));
-        for (const char* k : {"datatype_bits", "a2q_bits", "a2q_plus_bits", "exact_bits", "observed_bits", "channels",
-                              "channels_at_risk"})
+        for (const char* k : {"datatype_bits", "a2q_bits", "a2q_plus_bits", "exact_bits",
+                              "observed_bits", "channels", "channels_at_risk"})
             row.push_back(at(b, k));
         for (std::size_t j = 0; j < n_stages; ++j) {
             const nlohmann::ordered_json s = at(b, "stages");
@@ -69,7 +73,8 @@ std::string render_csv(const nlohmann::ordered_json& report) {
         const nlohmann::ordered_json& cy = l["cycles"];
         for (const char* k : {"total", "compute", "stall"}) row.push_back(at(cy, k));
         row.push_back(at(l["energy_pj"], "total"));
-        for (const char* k : {"utilization", "mapping_efficiency", "dram_bandwidth_bytes_per_cycle", "time_us"})
+        for (const char* k :
+             {"utilization", "mapping_efficiency", "dram_bandwidth_bytes_per_cycle", "time_us"})
             row.push_back(at(l, k));
         const nlohmann::ordered_json dram = at(at(l, "bytes"), "dram");
         for (const char* k : {"ifmap", "filter", "ofmap", "total"}) row.push_back(at(dram, k));

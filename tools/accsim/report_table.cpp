@@ -64,7 +64,8 @@ std::string render_table(const nlohmann::ordered_json& report) {
     std::vector<std::vector<std::string>> rows;
     std::vector<std::string> head = {"layer", "op", "K", "outputs"};
     if (audited)
-        for (const char* h : {"events", "corrupted", "max err", "datatype", "a2q", "a2q+", "exact", "observed", "acc bits"})
+        for (const char* h : {"events", "corrupted", "max err", "datatype", "a2q", "a2q+", "exact",
+                              "observed", "acc bits"})
             head.push_back(h);
     if (timed)
         for (const char* h : {"cycles", "stall", "util %"}) head.push_back(h);
@@ -73,32 +74,40 @@ std::string render_table(const nlohmann::ordered_json& report) {
     for (const auto& l : report["layers"]) {
         const auto& ov = l["overflow"];
         const auto& b = l["bounds"];
-        std::vector<std::string> row = {l["name"].get<std::string>(), l["op"].get<std::string>(), num(l["dot_length"]),
-                                        num(l["outputs"])};
+        std::vector<std::string> row = {l["name"].get<std::string>(), l["op"].get<std::string>(),
+                                        num(l["dot_length"]), num(l["outputs"])};
         if (audited)
-            for (const std::string& v :
-                 {num(at(ov, "events")), num(at(ov, "outputs_corrupted")), num(at(ov, "max_abs_error")),
-                  num(at(b, "datatype_bits")), num(at(b, "a2q_bits")), num(at(b, "a2q_plus_bits")),
-                  b.is_null() ? "-" : multi ? per_stage(b["stages"], "exact_bits") : num(b["exact_bits"]),
-                  b.is_null() ? "-" : multi ? per_stage(b["stages"], "observed_bits") : num(b["observed_bits"]),
-                  b.is_null() ? "-" : per_stage(b["stages"], "bits")})
+            for (const std::string& v : {num(at(ov, "events")), num(at(ov, "outputs_corrupted")),
+                                         num(at(ov, "max_abs_error")), num(at(b, "datatype_bits")),
+                                         num(at(b, "a2q_bits")), num(at(b, "a2q_plus_bits")),
+                                         b.is_null() ? "-"
+                                         : multi     ? per_stage(b["stages"], "exact_bits")
+                                                     : num(b["exact_bits"]),
+                                         b.is_null() ? "-"
+                                         : multi     ? per_stage(b["stages"], "observed_bits")
+                                                     : num(b["observed_bits"]),
+                                         b.is_null() ? "-" : per_stage(b["stages"], "bits")})
                 row.push_back(v);
         if (timed)
-            for (const std::string& v :
-                 {num(at(l, "cycles", "total")), num(at(l, "cycles", "stall")), percent(l["utilization"])})
+            for (const std::string& v : {num(at(l, "cycles", "total")),
+                                         num(at(l, "cycles", "stall")), percent(l["utilization"])})
                 row.push_back(v);
-        if (audited) row.push_back(l["status"].is_null() ? "-" : status_word(l["status"].get<std::string>()));
+        if (audited)
+            row.push_back(l["status"].is_null() ? "-"
+                                                : status_word(l["status"].get<std::string>()));
         rows.push_back(row);
     }
     const auto& tb = t["bounds"];
     std::vector<std::string> total = {"total", "", "", num(t["outputs"])};
     if (audited)
-        for (const std::string& v : {num(t["overflow"]["events"]), num(t["overflow"]["outputs_corrupted"]), std::string(),
-                                     num(tb["datatype_bits"]), num(tb["a2q_bits"]), num(tb["a2q_plus_bits"]),
-                                     num(tb["exact_bits"]), num(tb["observed_bits"]), std::string()})
+        for (const std::string& v :
+             {num(t["overflow"]["events"]), num(t["overflow"]["outputs_corrupted"]), std::string(),
+              num(tb["datatype_bits"]), num(tb["a2q_bits"]), num(tb["a2q_plus_bits"]),
+              num(tb["exact_bits"]), num(tb["observed_bits"]), std::string()})
             total.push_back(v);
     if (timed)
-        for (const std::string& v : {num(t["cycles"]), num(t["stall_cycles"]), percent(t["utilization"])})
+        for (const std::string& v :
+             {num(t["cycles"]), num(t["stall_cycles"]), percent(t["utilization"])})
             total.push_back(v);
     if (audited) total.push_back("");
     rows.push_back(total);
@@ -131,14 +140,18 @@ std::string render_table(const nlohmann::ordered_json& report) {
     if (audited)
         out << "\nwidths in bits" << (multi ? ", per stage as stage1/stage2/..." : "")
             << "; the total row holds the widest layer's whole dot products.\n"
-            << "safe: no input can overflow; at risk: some input could (exact bound with bias > acc bits);\n"
-            << "OVERFLOW: this trace overflowed, results still right; CORRUPTED: some results are wrong.\n";
+            << "safe: no input can overflow; at risk: some input could (exact bound with bias > "
+               "acc bits);\n"
+            << "OVERFLOW: this trace overflowed, results still right; CORRUPTED: some results are "
+               "wrong.\n";
     if (timed) {
-        out << (audited ? "" : "\n") << "cycles: total per layer (compute + stall); util: MACs / (MAC units x cycles)";
+        out << (audited ? "" : "\n")
+            << "cycles: total per layer (compute + stall); util: MACs / (MAC units x cycles)";
         if (!t["time_us"].is_null()) {
             std::ostringstream us;
             us << std::fixed << std::setprecision(1) << t["time_us"].get<double>();
-            out << "; " << us.str() << " us in all at " << num(report["config"]["clock_mhz"]) << " MHz";
+            out << "; " << us.str() << " us in all at " << num(report["config"]["clock_mhz"])
+                << " MHz";
         }
         out << ".\n";
     }

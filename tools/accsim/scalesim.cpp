@@ -31,9 +31,9 @@ const std::map<std::string, std::set<std::string>>& known_keys() {
     static const std::map<std::string, std::set<std::string>> k = {
         {"general", {"run_name"}},
         {"architecture_presets",
-         {"arrayheight", "arraywidth", "ifmapsramszkb", "filtersramszkb", "ofmapsramszkb", "ifmapoffset",
-          "filteroffset", "ofmapoffset", "bandwidth", "dataflow", "memorybanks", "readrequestbuffer",
-          "writerequestbuffer"}},
+         {"arrayheight", "arraywidth", "ifmapsramszkb", "filtersramszkb", "ofmapsramszkb",
+          "ifmapoffset", "filteroffset", "ofmapoffset", "bandwidth", "dataflow", "memorybanks",
+          "readrequestbuffer", "writerequestbuffer"}},
         {"run_presets", {"interfacebandwidth", "useramulatortrace"}},
         {"network_presets", {"topologycsvloc"}},
         {"memory_map_files", {"memorymapifmap", "memorymapfilter", "memorymapofmap"}},
@@ -73,7 +73,8 @@ nlohmann::json scalesim_cfg_to_json(const std::string& path) {
         if (t.empty() || t[0] == '#' || t[0] == ';') continue;
         const std::string where = "line " + std::to_string(number);
         if (t.front() == '[') {
-            if (t.back() != ']') throw InputError(path, where, "a section header must end with ']'");
+            if (t.back() != ']')
+                throw InputError(path, where, "a section header must end with ']'");
             section = trim(t.substr(1, t.size() - 2));
             if (!known_keys().count(section)) {
                 std::string valid;
@@ -84,14 +85,16 @@ nlohmann::json scalesim_cfg_to_json(const std::string& path) {
             continue;
         }
         const auto sep = t.find_first_of(":=");
-        if (sep == std::string::npos) throw InputError(path, where, "expected KEY : VALUE, got \"" + t + "\"");
+        if (sep == std::string::npos)
+            throw InputError(path, where, "expected KEY : VALUE, got \"" + t + "\"");
         if (section.empty()) throw InputError(path, where, "a key before any [section]");
         const std::string key = lower(trim(t.substr(0, sep)));
         const std::set<std::string>& keys = known_keys().at(section);
         if (!keys.count(key)) {
             std::string valid;
             for (const std::string& k : keys) valid += (valid.empty() ? "" : ", ") + k;
-            throw InputError(path, "[" + section + "] " + trim(t.substr(0, sep)) + " (" + where + ")",
+            throw InputError(path,
+                             "[" + section + "] " + trim(t.substr(0, sep)) + " (" + where + ")",
                              "unknown key (valid, in any case: " + valid + ")");
         }
         cfg[section][key] = CfgValue{trim(t.substr(sep + 1)), number};
@@ -121,10 +124,12 @@ nlohmann::json scalesim_cfg_to_json(const std::string& path) {
     const CfgValue& df = required(ap, "dataflow");
     const std::string dataflow = lower(df.value);
     if (dataflow != "os" && dataflow != "ws" && dataflow != "is")
-        throw InputError(path, field(ap, "dataflow", df), "expected os, ws or is, got \"" + df.value + "\"");
+        throw InputError(path, field(ap, "dataflow", df),
+                         "expected os, ws or is, got \"" + df.value + "\"");
     if (const CfgValue* banks = get(ap, "memorybanks"))
         if (positive_int(path, field(ap, "memorybanks", *banks), banks->value) != 1)
-            throw InputError(path, field(ap, "memorybanks", *banks), "accsim models one memory bank");
+            throw InputError(path, field(ap, "memorybanks", *banks),
+                             "accsim models one memory bank");
     const CfgValue& ib = required("run_presets", "interfacebandwidth");
     const std::string mode = trim(ib.value);
     if (mode != "CALC" && mode != "USER")
@@ -132,7 +137,8 @@ nlohmann::json scalesim_cfg_to_json(const std::string& path) {
                          "expected CALC or USER, got \"" + mode + "\"");
     if (const CfgValue* r = get("run_presets", "useramulatortrace"))
         if (lower(r->value) != "false")
-            throw InputError(path, field("run_presets", "useramulatortrace", *r), "Ramulator traces are not modelled");
+            throw InputError(path, field("run_presets", "useramulatortrace", *r),
+                             "Ramulator traces are not modelled");
     // Bandwidth: words (= bytes) per cycle of the DRAM interface; SCALE-Sim reads it in USER
     // mode only, one value per memory bank.
     double bandwidth = 10;  // SCALE-Sim's CALC mode starts its DRAM trace at 10 words per cycle
@@ -147,12 +153,15 @@ nlohmann::json scalesim_cfg_to_json(const std::string& path) {
 
     auto buffer = [&](int64_t kb) {
         // SCALE-Sim's SRAMs serve the array at whatever rate it asks: sram_limits is off.
-        return nlohmann::json{{"size_kb", kb}, {"bandwidth_bytes_per_cycle", std::max(rows, cols)}, {"double_buffered", true}};
+        return nlohmann::json{{"size_kb", kb},
+                              {"bandwidth_bytes_per_cycle", std::max(rows, cols)},
+                              {"double_buffered", true}};
     };
     return {
         {"name", name},
-        {"description", "translated from the SCALE-Sim config " + path +
-                            " (words of one byte; SCALE-Sim has no clock: 1 GHz is assumed for times)"},
+        {"description",
+         "translated from the SCALE-Sim config " + path +
+             " (words of one byte; SCALE-Sim has no clock: 1 GHz is assumed for times)"},
         {"target", "asic"},
         {"clock_mhz", 1000},
         {"array", {{"kind", "systolic"}, {"rows", rows}, {"cols", cols}, {"dataflow", dataflow}}},
@@ -161,7 +170,8 @@ nlohmann::json scalesim_cfg_to_json(const std::string& path) {
           {"filter", buffer(filter_kb)},
           {"ofmap", buffer(ofmap_kb)},
           {"dram", {{"bandwidth_bytes_per_cycle", bandwidth}, {"latency_cycles", 0}}}}},
-        {"timing", {{"convention", "scalesim"}, {"dram_stalls", mode == "USER"}, {"sram_limits", false}}},
+        {"timing",
+         {{"convention", "scalesim"}, {"dram_stalls", mode == "USER"}, {"sram_limits", false}}},
         {"accumulator", {{"stages", nlohmann::json::array({{{"bits", 32}}})}}},
     };
 }
@@ -169,8 +179,9 @@ nlohmann::json scalesim_cfg_to_json(const std::string& path) {
 std::vector<LayerWork> read_topology(const std::string& path, TopologyFormat format) {
     std::ifstream f(path);
     if (!f) throw InputError(path, "file", "cannot open");
-    const std::vector<std::string> conv_cols = {"Layer name", "IFMAP Height", "IFMAP Width", "Filter Height",
-                                                "Filter Width", "Channels", "Num Filter", "Strides"};
+    const std::vector<std::string> conv_cols = {"Layer name",    "IFMAP Height", "IFMAP Width",
+                                                "Filter Height", "Filter Width", "Channels",
+                                                "Num Filter",    "Strides"};
     const std::vector<std::string> gemm_cols = {"Layer", "M", "N", "K"};
     const std::vector<std::string>& cols = format == TopologyFormat::conv ? conv_cols : gemm_cols;
     std::vector<LayerWork> out;
@@ -189,9 +200,12 @@ std::vector<LayerWork> read_topology(const std::string& path, TopologyFormat for
         const std::string where = "line " + std::to_string(number);
         if (fields.size() < cols.size())
             throw InputError(path, where,
-                             "expected " + std::to_string(cols.size()) + " columns (" + cols.front() + ", ... " +
-                                 cols.back() + "), got " + std::to_string(fields.size()));
-        auto value = [&](std::size_t i) { return positive_int(path, where + ", " + cols[i], fields[i]); };
+                             "expected " + std::to_string(cols.size()) + " columns (" +
+                                 cols.front() + ", ... " + cols.back() + "), got " +
+                                 std::to_string(fields.size()));
+        auto value = [&](std::size_t i) {
+            return positive_int(path, where + ", " + cols[i], fields[i]);
+        };
         LayerWork w;
         w.name = fields[0].empty() ? "layer" + std::to_string(out.size()) : fields[0];
         w.x_bits = w.w_bits = 8;
@@ -200,14 +214,16 @@ std::vector<LayerWork> read_topology(const std::string& path, TopologyFormat for
             w.ifmap_elements = w.m * w.k;
             w.filter_elements = w.k * w.n;
         } else {
-            const int64_t h = value(1), wd = value(2), r = value(3), s = value(4), c = value(5), filters = value(6),
-                          stride = value(7);
+            const int64_t h = value(1), wd = value(2), r = value(3), s = value(4), c = value(5),
+                          filters = value(6), stride = value(7);
             if (r > h || s > wd)
-                throw InputError(path, where, "the " + std::to_string(r) + "x" + std::to_string(s) +
-                                                  " filter is larger than the " + std::to_string(h) + "x" +
-                                                  std::to_string(wd) + " input");
+                throw InputError(path, where,
+                                 "the " + std::to_string(r) + "x" + std::to_string(s) +
+                                     " filter is larger than the " + std::to_string(h) + "x" +
+                                     std::to_string(wd) + " input");
             // No padding: SCALE-Sim's output size ceil((H - R) / stride) + 1.
-            const int64_t e = (h - r + stride - 1) / stride + 1, fo = (wd - s + stride - 1) / stride + 1;
+            const int64_t e = (h - r + stride - 1) / stride + 1,
+                          fo = (wd - s + stride - 1) / stride + 1;
             w.m = e * fo, w.n = filters, w.k = r * s * c;
             w.ifmap_elements = h * wd * c;
             w.filter_elements = r * s * c * filters;
@@ -228,30 +244,38 @@ std::string python_float(double v) {
     return s;
 }
 
-void write_scalesim_reports(const std::string& dir, const ArraySpec& a, const std::vector<LayerWork>& layers,
+void write_scalesim_reports(const std::string& dir, const ArraySpec& a,
+                            const std::vector<LayerWork>& layers,
                             const std::vector<LayerTiming>& timings) {
     std::error_code ec;
     std::filesystem::create_directories(dir, ec);
     if (ec) throw InputError(dir, "--scalesim-reports", "cannot create directory: " + ec.message());
     std::ofstream compute(dir + "/COMPUTE_REPORT.csv"), bandwidth(dir + "/BANDWIDTH_REPORT.csv");
-    if (!compute || !bandwidth) throw InputError(dir, "--scalesim-reports", "cannot write the reports");
-    compute << "LayerID, Total Cycles, Stall Cycles, Overall Util %, Mapping Efficiency %, Compute Util %,\n";
-    bandwidth << "LayerID, Avg IFMAP SRAM BW, Avg FILTER SRAM BW, Avg OFMAP SRAM BW, Avg IFMAP DRAM BW, "
-                 "Avg FILTER DRAM BW, Avg OFMAP DRAM BW,\n";
+    if (!compute || !bandwidth)
+        throw InputError(dir, "--scalesim-reports", "cannot write the reports");
+    compute << "LayerID, Total Cycles, Stall Cycles, Overall Util %, Mapping Efficiency %, Compute "
+               "Util %,\n";
+    bandwidth
+        << "LayerID, Avg IFMAP SRAM BW, Avg FILTER SRAM BW, Avg OFMAP SRAM BW, Avg IFMAP DRAM BW, "
+           "Avg FILTER DRAM BW, Avg OFMAP DRAM BW,\n";
     for (std::size_t i = 0; i < layers.size(); ++i) {
         const LayerTiming& t = timings[i];
         const double cycles = static_cast<double>(std::max<int64_t>(t.total, 1));
-        compute << i << ", " << t.total << ", " << t.stall << ", " << python_float(100.0 * t.utilization()) << ", "
-                << python_float(100.0 * t.mapping_efficiency) << ", " << python_float(100.0 * t.scalesim_compute_util)
-                << ",\n";
+        compute << i << ", " << t.total << ", " << t.stall << ", "
+                << python_float(100.0 * t.utilization()) << ", "
+                << python_float(100.0 * t.mapping_efficiency) << ", "
+                << python_float(100.0 * t.scalesim_compute_util) << ",\n";
         // SCALE-Sim counts an os layer's ofmap writes as M x N plus R + C per fold.
         double ofmap = t.traffic.sram_ofmap;
         if (a.kind == ArrayKind::systolic && a.dataflow == Dataflow::os)
-            ofmap = static_cast<double>(layers[i].outputs()) + static_cast<double>(t.folds * (a.rows + a.cols));
+            ofmap = static_cast<double>(layers[i].outputs()) +
+                    static_cast<double>(t.folds * (a.rows + a.cols));
         bandwidth << i << ", " << python_float(t.traffic.sram_ifmap / cycles) << ", "
-                  << python_float(t.traffic.sram_filter / cycles) << ", " << python_float(ofmap / cycles) << ", "
-                  << python_float(t.traffic.dram_ifmap / cycles) << ", " << python_float(t.traffic.dram_filter / cycles)
-                  << ", " << python_float(t.traffic.dram_ofmap / cycles) << ",\n";
+                  << python_float(t.traffic.sram_filter / cycles) << ", "
+                  << python_float(ofmap / cycles) << ", "
+                  << python_float(t.traffic.dram_ifmap / cycles) << ", "
+                  << python_float(t.traffic.dram_filter / cycles) << ", "
+                  << python_float(t.traffic.dram_ofmap / cycles) << ",\n";
     }
 }
 

@@ -20,7 +20,8 @@ nlohmann::json scalesim_cfg_to_json(const std::string& path);
 enum class TopologyFormat { conv, gemm };
 std::vector<LayerWork> read_topology(const std::string& path, TopologyFormat format);
 
-void write_scalesim_reports(const std::string& dir, const ArraySpec& array, const std::vector<LayerWork>& layers,
+void write_scalesim_reports(const std::string& dir, const ArraySpec& array,
+                            const std::vector<LayerWork>& layers,
                             const std::vector<LayerTiming>& timings);
 
 // Python's repr of a float (shortest round trip, "100.0" not "100"), as SCALE-Sim prints them.
