@@ -177,9 +177,15 @@ class Controller : public sc_module {
     sc_port<ArrayIf> array;
     sc_port<AccumulatorIf> accumulator;
 
-    Controller(sc_module_name name, const ArraySpec& spec, const std::vector<LayerJob>& jobs,
-               const SimOptions& o, std::vector<LayerTiming>& results)
-        : sc_module(name), m_spec(spec), m_jobs(jobs), m_options(o), m_results(results) {
+    Controller(sc_module_name name, const ArraySpec& spec, const AccumulatorSpec& acc,
+               const std::vector<LayerJob>& jobs, const SimOptions& o,
+               std::vector<LayerTiming>& results)
+        : sc_module(name),
+          m_spec(spec),
+          m_stage1_length(acc.stages.size() > 1 ? *acc.stages.front().length : 0),
+          m_jobs(jobs),
+          m_options(o),
+          m_results(results) {
         SC_HAS_PROCESS(Controller);
         SC_THREAD(run);
     }
@@ -197,7 +203,8 @@ class Controller : public sc_module {
 
     void run_layers() {
         for (const LayerJob& job : m_jobs) {
-            const FoldSchedule s = schedule_folds(m_spec, job.work, m_options.convention);
+            const FoldSchedule s =
+                schedule_folds(m_spec, job.work, m_options.convention, m_stage1_length);
             LayerTiming t;
             t.folds = static_cast<int64_t>(s.folds.size());
             t.macs = job.work.macs();
@@ -233,6 +240,7 @@ class Controller : public sc_module {
 
   private:
     ArraySpec m_spec;
+    int64_t m_stage1_length;
     const std::vector<LayerJob>& m_jobs;
     SimOptions m_options;
     std::vector<LayerTiming>& m_results;
@@ -251,7 +259,7 @@ struct Top : sc_module {
     Top(sc_module_name name, const ArraySpec& a, const MemorySpec& m, const AccumulatorSpec& acc,
         const std::vector<LayerJob>& jobs, const SimOptions& o, std::vector<LayerTiming>& results)
         : sc_module(name),
-          controller("controller", a, jobs, o, results),
+          controller("controller", a, acc, jobs, o, results),
           memory("memory", m, o),
           accumulator("accumulator", acc) {
         controller.memory(memory);
@@ -279,7 +287,8 @@ std::vector<LayerTiming> simulate(const ArraySpec& array, const MemorySpec& memo
     Top top("accelerator", array, memory, acc, jobs, options, results);
     sc_core::sc_trace_file* vcd = nullptr;
     if (!options.vcd_path.empty() && top.cycle) {
-        std::string base = options.vcd_path;  // SystemC appends ".vcd" itself
+        // SystemC appends ".vcd" itself (the command line insists on a name ending in it).
+        std::string base = options.vcd_path;
         if (base.size() > 4 && base.compare(base.size() - 4, 4, ".vcd") == 0)
             base.resize(base.size() - 4);
         vcd = sc_core::sc_create_vcd_trace_file(base.c_str());

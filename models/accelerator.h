@@ -31,12 +31,12 @@ struct LayerTiming {
     int64_t stall = 0;    // cycles it waits for memory
     int64_t folds = 0;
     int64_t macs = 0;
-    int64_t pe_count = 0;
+    double pe_count = 0;
     double mapping_efficiency = 0;  // mean share of PEs a fold maps work onto
     double scalesim_compute_util = 0;
     TrafficCounters traffic;
     double utilization() const {
-        return total > 0 ? static_cast<double>(macs) / (static_cast<double>(pe_count) * total) : 0;
+        return total > 0 && pe_count > 0 ? static_cast<double>(macs) / (pe_count * total) : 0;
     }
 };
 

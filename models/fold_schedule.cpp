@@ -1,5 +1,6 @@
 #include "fold_schedule.h"
 
+#include <algorithm>
 #include <stdexcept>
 
 namespace accsim {
@@ -15,7 +16,8 @@ int ceil_log2(int64_t v) {
     return b;
 }
 
-void systolic(const ArraySpec& a, const LayerWork& w, TimingConvention conv, FoldSchedule& s) {
+void systolic(const ArraySpec& a, const LayerWork& w, TimingConvention conv, int64_t os_tile,
+              FoldSchedule& s) {
     const int64_t R = a.rows, C = a.cols;
     int64_t sr = 0, sc = 0, t = 0;
     switch (a.dataflow) {
@@ -52,7 +54,9 @@ void systolic(const ArraySpec& a, const LayerWork& w, TimingConvention conv, Fol
                         // rows: output positions, cols: channels; K streamed from both sides.
                         f.ifmap_reads = used * t;
                         f.filter_reads = cols * t;
-                        f.psum_writes = used * cols;
+                        // With a stage-1 length, each PE hands on ceil(K / length) partial sums.
+                        f.psum_writes =
+                            used * cols * ceil_div(t, os_tile > 0 && os_tile < t ? os_tile : t);
                         f.outputs_done = used * cols;
                         f.ifmap_tile = g * row_folds + r;
                         f.ifmap_fraction = static_cast<double>(used) / w.m / w.groups;
@@ -107,7 +111,8 @@ void vector_unit(const ArraySpec& a, const LayerWork& w, FoldSchedule& s) {
             f.compute_cycles = f.t;
             f.stream_cycles = f.t;
             f.macs = f.cols_used * w.k * w.m;
-            f.filter_stationary = true;  // FINN keeps the weights on chip
+            // FINN keeps the weights on chip and reads PE x SIMD of them every cycle, as it
+            // computes.
             f.ifmap_reads = w.k * w.m;
             f.filter_reads = f.cols_used * w.k;
             f.psum_writes = f.cols_used * sf * w.m;  // adder-tree results into the accumulators
@@ -136,14 +141,23 @@ void tensor_core(const ArraySpec& a, const LayerWork& w, FoldSchedule& s) {
             f.t = tk;
             f.compute_cycles = tk * a.mma_cycles;
             f.stream_cycles = f.compute_cycles;
+            // The wave's tiles share rows of the input and columns of the weights: each unique
+            // row tile and column tile is read once per wave.
+            std::vector<int64_t> row_tiles, col_tiles;
             for (int64_t tile = first; tile < std::min(tiles, first + a.units); ++tile) {
                 const int64_t rows = std::min(a.m, w.m - (tile / tn) * a.m);
                 const int64_t cols = std::min(a.n, w.n - (tile % tn) * a.n);
+                if (std::find(row_tiles.begin(), row_tiles.end(), tile / tn) == row_tiles.end()) {
+                    row_tiles.push_back(tile / tn);
+                    f.ifmap_reads += rows * w.k;
+                }
+                if (std::find(col_tiles.begin(), col_tiles.end(), tile % tn) == col_tiles.end()) {
+                    col_tiles.push_back(tile % tn);
+                    f.filter_reads += cols * w.k;
+                }
                 f.rows_used += rows;  // summed over the wave's tiles
                 f.cols_used = std::max(f.cols_used, cols);
                 f.macs += rows * cols * w.k;
-                f.ifmap_reads += rows * w.k;
-                f.filter_reads += cols * w.k;
                 f.psum_writes += rows * cols * tk;
                 f.outputs_done += rows * cols;
             }
@@ -157,10 +171,25 @@ void tensor_core(const ArraySpec& a, const LayerWork& w, FoldSchedule& s) {
             s.folds.push_back(f);
         }
     }
-    s.pe_count = a.units * a.m * a.n * a.k / a.mma_cycles;
+    s.pe_count = static_cast<double>(a.units * a.m * a.n * a.k) / a.mma_cycles;
 }
 
 }  // namespace
+
+int64_t fold_count(const ArraySpec& a, const LayerWork& w) {
+    switch (a.kind) {
+        case ArrayKind::systolic: {
+            const int64_t sr = a.dataflow == Dataflow::os ? w.m : w.k;
+            const int64_t sc = a.dataflow == Dataflow::is ? w.m : w.n;
+            return w.groups * ceil_div(sr, a.rows) * ceil_div(sc, a.cols);
+        }
+        case ArrayKind::vector:
+            return w.groups * ceil_div(w.n, a.pe);
+        case ArrayKind::tensor_core:
+            return w.groups * ceil_div(ceil_div(w.m, a.m) * ceil_div(w.n, a.n), a.units);
+    }
+    return 0;
+}
 
 int64_t FoldSchedule::compute_cycles() const {
     int64_t c = extra_cycles;
@@ -169,13 +198,13 @@ int64_t FoldSchedule::compute_cycles() const {
 }
 
 FoldSchedule schedule_folds(const ArraySpec& array, const LayerWork& work,
-                            TimingConvention convention) {
+                            TimingConvention convention, int64_t stage1_length) {
     if (work.m <= 0 || work.n <= 0 || work.k <= 0 || work.groups <= 0)
         throw std::logic_error("schedule_folds: empty layer " + work.name);
     FoldSchedule s;
     switch (array.kind) {
         case ArrayKind::systolic:
-            systolic(array, work, convention, s);
+            systolic(array, work, convention, stage1_length, s);
             break;
         case ArrayKind::vector:
             vector_unit(array, work, s);
@@ -193,7 +222,10 @@ FoldSchedule schedule_folds(const ArraySpec& array, const LayerWork& work,
                     static_cast<double>(f.rows_used * f.cols_used) / (array.rows * array.cols);
                 break;
             case ArrayKind::vector:
-                mapped += static_cast<double>(f.rows_used * f.cols_used) / (array.pe * array.simd);
+                // lanes x SIMD slots that carry a product, over the fold's cycles (a last, short
+                // SIMD chunk leaves lanes idle)
+                mapped += static_cast<double>(f.macs) /
+                          (static_cast<double>(f.t) * array.pe * array.simd);
                 break;
             case ArrayKind::tensor_core:
                 mapped +=

@@ -51,13 +51,18 @@ struct Fold {
 struct FoldSchedule {
     std::vector<Fold> folds;
     int64_t extra_cycles = 0;       // per layer: pipeline depth, or SCALE-Sim's -1
-    int64_t pe_count = 0;           // MAC units of the array
+    double pe_count = 0;            // MAC units of the array (MACs per cycle, for tensor cores)
     double mapping_efficiency = 0;  // mean over folds of the PEs mapped
     int64_t compute_cycles() const;
 };
 
+// `stage1_length`: an os PE hands its partial sum to stage 2 every this many products (the
+// config's stage-1 length; 0: once, at the end).
 FoldSchedule schedule_folds(const ArraySpec& array, const LayerWork& work,
-                            TimingConvention convention);
+                            TimingConvention convention, int64_t stage1_length = 0);
+
+// How many folds the layer takes on the array, without building them (to refuse absurd layers).
+int64_t fold_count(const ArraySpec& array, const LayerWork& work);
 
 // SCALE-Sim's "compute util": the mean over folds of used MACs x T / (R C x cycles of the fold),
 // where its code measures a ws/is fold as 2R + 2C + T - 3 and an os fold as T + R + C - 2.

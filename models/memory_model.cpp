@@ -28,6 +28,7 @@ void MemoryModel::begin_layer(const LayerWork& work, const ElementBytes& bytes) 
     m_ifmap_loaded = m_filter_loaded = false;
     m_last_ifmap_tile = m_last_filter_tile = -1;
     m_pending_writeback = 0;
+    m_pending_refill = 0;
 }
 
 int64_t MemoryModel::transfer_cycles(double bytes) const {
@@ -55,9 +56,19 @@ FoldCost MemoryModel::fold(const Fold& f, int64_t previous_compute) {
                         m_ifmap_total, f.ifmap_fraction);
     t.dram_filter = load(m_filter_resident, m_filter_loaded, m_last_filter_tile, f.filter_tile,
                          m_filter_total, f.filter_fraction);
-    // The previous fold's finished outputs go out while this one runs.
-    t.dram_ofmap = m_pending_writeback;
+    // The previous fold's finished outputs (and spilled partial sums) go out while this one runs.
+    t.dram_ofmap = m_pending_writeback + m_pending_refill;
     m_pending_writeback = static_cast<double>(f.outputs_done) * m_bytes.output;
+    m_pending_refill = 0;
+    // Partial sums of an unfinished output tile (ws, is: a K fold before the last) wait in the
+    // ofmap buffer for the next K fold; when they do not fit they go to DRAM and come back.
+    if (f.outputs_done == 0 && f.psum_writes > 0) {
+        const double psums = static_cast<double>(f.psum_writes) * m_bytes.psum;
+        if (psums > m_spec.ofmap.tile_capacity()) {
+            m_pending_writeback += psums;
+            m_pending_refill = psums;
+        }
+    }
 
     if (m_dram_stalls) {
         double overlapped = 0, exposed = 0;

@@ -10,6 +10,8 @@
 // double-buffered buffer it overlaps the previous fold's compute (the array stalls only for
 // what sticks out); into a single-buffered one it stalls in full. Finished outputs go back to
 // DRAM during the next fold (double-buffered ofmap) or at once; the last ones stall the layer.
+// Partial sums of an output tile still waiting for its last K fold stay in the ofmap buffer;
+// when they do not fit (half of it when double-buffered) they go to DRAM and come back.
 // SRAM: a fold reads its streaming operands during its streaming cycles and its stationary
 // operand during its preload cycles, and writes partial sums while streaming; a buffer slower
 // than that stretches the fold (stall cycles).
@@ -61,7 +63,9 @@ class MemoryModel {
     bool m_ifmap_resident = false, m_filter_resident = false;
     bool m_ifmap_loaded = false, m_filter_loaded = false;
     int64_t m_last_ifmap_tile = -1, m_last_filter_tile = -1;
-    double m_pending_writeback = 0;  // bytes of outputs finished by the previous fold
+    double m_pending_writeback =
+        0;  // bytes of outputs finished (or partial sums spilled) by the previous fold
+    double m_pending_refill = 0;  // spilled partial sums to read back
 };
 
 }  // namespace accsim

@@ -19,7 +19,14 @@ std::optional<StageMappingProblem> check_stage_mapping(const ArraySpec& a,
     const bool single = acc.stages.size() == 1;
     switch (a.kind) {
         case ArrayKind::systolic:
-            if (a.dataflow == Dataflow::os) return std::nullopt;
+            if (a.dataflow == Dataflow::os) {
+                if (s1.reduction == Reduction::tree)
+                    return problem(
+                        0, "reduction",
+                        "an os PE adds one product per cycle to the output it keeps: stage 1 is a "
+                        "sequential register, not a tree");
+                return std::nullopt;
+            }
             if (s1.reduction == Reduction::tree)
                 return problem(0, "reduction",
                                std::string("a ") + to_string(a.dataflow) +
@@ -34,7 +41,7 @@ std::optional<StageMappingProblem> check_stage_mapping(const ArraySpec& a,
                                    ", or one stage chained through the accumulator)");
             return std::nullopt;
         case ArrayKind::vector:
-            if (single && a.simd > 1)
+            if (single)
                 return problem(
                     0, "",
                     "a vector unit adds its " + n(a.simd) +
@@ -52,7 +59,7 @@ std::optional<StageMappingProblem> check_stage_mapping(const ArraySpec& a,
                     "a vector unit's stage 1 is its SIMD adder tree: reduction must be tree");
             return std::nullopt;
         case ArrayKind::tensor_core:
-            if (single && a.k > 1)
+            if (single)
                 return problem(
                     0, "",
                     "a tensor core adds " + n(a.k) +

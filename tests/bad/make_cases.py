@@ -303,6 +303,15 @@ case("topology_no_layers", SS_RUN, files={"s.cfg": SS_CFG, "topo.csv": TOPO})
 case("topology_gemm_zero", SS_RUN + " --topology-format gemm",
      files={"s.cfg": SS_CFG, "topo.csv": "Layer, M, N, K,\ng0, 16, 0, 8,\n"})
 
+case("scalesim_cfg_duplicate_key", SS_RUN, files={"s.cfg": SS_CFG.replace("ArrayWidth:     8", "ArrayWidth:     8\nArrayWidth: 16"),
+                                                  "topo.csv": GOOD_TOPO})
+case("scalesim_cfg_duplicate_section", SS_RUN, files={"s.cfg": SS_CFG + "\n[general]\nrun_name = u\n", "topo.csv": GOOD_TOPO})
+case("scalesim_cfg_array_too_big", SS_RUN, files={"s.cfg": SS_CFG.replace("ArrayHeight:    8", "ArrayHeight:    2000000"),
+                                                  "topo.csv": GOOD_TOPO})
+case("topology_too_large", SS_RUN, files={"s.cfg": SS_CFG, "topo.csv": TOPO + "L1,100000,100000,1,1,100000,100000,1,\n"})
+case("topology_too_many_folds", SS_RUN + " --topology-format gemm",
+     files={"s.cfg": SS_CFG.replace("Dataflow : ws", "Dataflow : os"), "topo.csv": "Layer, M, N, K,\ng0, 300000000, 300, 1,\n"})
+
 # ---- accsim run ----------------------------------------------------------------------------------------
 c = base_config()
 case("run_without_memory", "run --trace ../_shared/ok.trace --config c.json", config=c)
@@ -319,6 +328,22 @@ case("run_cycle_on_tensor_core", "run --trace ../_shared/ok.trace --config c.jso
 c3 = json.loads(json.dumps(c))
 c3["accumulator"]["stages"][0]["length"] = 8
 case("config_stage_contradicts_array", "validate --config c.json", config=c3)
+c4 = json.loads(json.dumps(c))
+c4["array"] = {"kind": "vector", "pe": 4, "simd": 1}
+c4["accumulator"]["stages"] = [{"bits": 16}]
+case("config_vector_one_stage", "validate --config c.json", config=c4)
+c5 = json.loads(json.dumps(c))
+c5["array"]["dataflow"] = "os"
+c5["accumulator"]["stages"] = [{"bits": 16, "reduction": "tree"}]
+case("config_os_tree", "validate --config c.json", config=c5)
+c6 = json.loads(json.dumps(c))
+c6["array"] = {"kind": "systolic", "rows": 1024, "cols": 1024, "dataflow": "ws"}
+c6["accumulator"]["stages"] = [{"bits": 32}]
+case("run_cycle_too_big", "run --trace ../_shared/ok.trace --config c.json --mode cycle", config=c6)
+case("run_vcd_missing_directory", "run --trace ../_shared/ok.trace --config c.json --mode cycle --vcd nosuch/w.vcd", config=c)
+case("run_vcd_not_vcd", "run --trace ../_shared/ok.trace --config c.json --mode cycle --vcd w.txt", config=c)
+case("run_vcd_directory", "run --trace ../_shared/ok.trace --config c.json --mode cycle --vcd d.vcd", config=c,
+     files={"d.vcd/README": "a directory named d.vcd\n"})
 
 # ---- command line ---------------------------------------------------------------------------------------
 OK = "--trace ../_shared/ok.trace"

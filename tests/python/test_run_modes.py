@@ -116,5 +116,30 @@ def test_vcd_waveform_holds_the_array_signals():
         assert bad.returncode == 2 and "a waveform needs --mode cycle" in bad.stderr
 
 
+def test_a_broadcast_matmul_moves_as_many_bytes_as_its_replicated_twin():
+    # rhs [1, K, N] broadcast over 4 batches is read for every batch, like rhs [4, K, N].
+    sys.path.insert(0, os.path.join(ROOT, "traces", "python"))
+    import numpy as np
+    from accsim_trace import TraceWriter
+    rng = np.random.default_rng(5)
+    lhs = rng.integers(-20, 20, size=(4, 6, 16))
+    rhs = rng.integers(-20, 20, size=(1, 16, 12))
+    tiny = json.loads(json.dumps(MEMORY))
+    for b in ("ifmap", "filter", "ofmap"):
+        tiny[b]["size_kb"] = 0.1
+    cfg = {"name": "t", "target": "asic", "clock_mhz": 400, "array": systolic(8, 4, "ws"), "memory": tiny,
+           "accumulator": {"stages": [{"bits": 32}]}}
+    with tempfile.TemporaryDirectory() as tmp:
+        reports = []
+        for name, r in (("b", rhs), ("r", np.repeat(rhs, 4, axis=0))):
+            path = os.path.join(tmp, name + ".trace")
+            with TraceWriter(path, model=name) as w:
+                w.matmul("mm", lhs, r, lhs_bits=8, lhs_signed=True, rhs_bits=8, rhs_signed=True, output="compute")
+            reports.append(run("run", path, cfg))
+        a, b = (r["layers"][0] for r in reports)
+        assert a["bytes"] == b["bytes"], (a["bytes"], b["bytes"])
+        assert a["cycles"] == b["cycles"]
+
+
 if __name__ == "__main__":
     sys.exit(run_tests(globals()))

@@ -166,3 +166,66 @@ TEST_CASE("a slow buffer stretches the fold: SRAM stall cycles") {
     REQUIRE(s.folds.size() == 1);
     CHECK(mm.fold(s.folds[0], 0).traffic.sram_stall == 10);
 }
+
+TEST_CASE("a tensor-core wave reads each input row tile and weight column tile once") {
+    // 2 units on 2x2 tiles of a 4x2 output (M = 4, N = 2): tiles (0,0) and (1,0) share the
+    // weight columns; a wave reads 4 input rows and 2 weight columns of K = 8.
+    ArraySpec a;
+    a.kind = ArrayKind::tensor_core;
+    a.m = a.n = a.k = 2, a.units = 2, a.mma_cycles = 1;
+    const FoldSchedule s = schedule_folds(a, gemm(4, 2, 8), TimingConvention::native);
+    REQUIRE(s.folds.size() == 1);
+    CHECK(s.folds[0].ifmap_reads == 4 * 8);
+    CHECK(s.folds[0].filter_reads == 2 * 8);
+    CHECK(s.pe_count == 16);  // 2 units x 2x2x2 MACs per cycle
+    a.mma_cycles = 3;
+    CHECK(schedule_folds(a, gemm(4, 2, 8), TimingConvention::native).pe_count ==
+          doctest::Approx(16.0 / 3));
+}
+
+TEST_CASE(
+    "a vector unit reads its weights while it computes: no stall at exactly the bandwidth it "
+    "needs") {
+    ArraySpec a;
+    a.kind = ArrayKind::vector;
+    a.pe = 16, a.simd = 32;
+    const LayerWork w = gemm(64, 16, 512);
+    MemorySpec m = memory(1e9);
+    m.filter.bandwidth = 16 * 32;  // PE x SIMD one-byte weights per cycle
+    MemoryModel mm(m, false, true);
+    mm.begin_layer(w, ElementBytes{1, 1, 4, 4});
+    for (const Fold& f : schedule_folds(a, w, TimingConvention::native).folds)
+        CHECK(mm.fold(f, 0).stall == 0);
+    // A last, short SIMD chunk leaves lanes idle: K = 40 on SIMD 32 uses 40 of 64 lane-cycles.
+    CHECK(schedule_folds(a, gemm(64, 16, 40), TimingConvention::native).mapping_efficiency ==
+          doctest::Approx(40.0 / 64));
+}
+
+TEST_CASE("an os PE with a stage-1 length hands on ceil(K / length) partial sums per output") {
+    const ArraySpec a = systolic(4, 4, Dataflow::os);
+    CHECK(schedule_folds(a, gemm(4, 4, 10), TimingConvention::native, 3).folds[0].psum_writes ==
+          16 * 4);
+    CHECK(schedule_folds(a, gemm(4, 4, 10), TimingConvention::native).folds[0].psum_writes == 16);
+}
+
+TEST_CASE("partial sums that do not fit the ofmap buffer go to DRAM and come back") {
+    // ws, 4x4, K = 8: two K folds per column fold; the first fold's 4 x 100 partial sums of
+    // 4 bytes (1600) wait for the second. A 1 KiB double-buffered ofmap (512 B per tile) cannot
+    // hold them: 1600 bytes out and 1600 back; a 4 KiB one can.
+    const ArraySpec a = systolic(4, 4, Dataflow::ws);
+    const LayerWork w = gemm(100, 4, 8);
+    double spilled[2];
+    for (int i = 0; i < 2; ++i) {
+        MemorySpec m = memory(1e9);
+        m.ofmap.size_kb = i == 0 ? 1 : 4;
+        MemoryModel mm(m, true, true);
+        mm.begin_layer(w, ElementBytes{1, 1, 4, 4});
+        double ofmap = 0;
+        for (const Fold& f : schedule_folds(a, w, TimingConvention::native).folds)
+            ofmap += mm.fold(f, 0).traffic.dram_ofmap;
+        ofmap += mm.end_layer().traffic.dram_ofmap;
+        spilled[i] = ofmap;
+    }
+    CHECK(spilled[1] == 100 * 4 * 4);            // the outputs, written once
+    CHECK(spilled[0] == spilled[1] + 2 * 1600);  // plus the partial sums out and back
+}

@@ -215,6 +215,16 @@ int cmd_run(const std::vector<std::string>& args, std::ostream& out) {
         throw UsageError("--mode", "expected tlm or cycle, got \"" + c.mode + "\"");
     if (!c.vcd.empty() && c.mode != "cycle")
         throw UsageError("--vcd", "a waveform needs --mode cycle");
+    if (!c.vcd.empty()) {
+        // SystemC would only say "cannot open trace file": check the path first.
+        if (c.vcd.size() < 5 || c.vcd.compare(c.vcd.size() - 4, 4, ".vcd") != 0)
+            throw UsageError("--vcd", "expected a file name ending in .vcd, got \"" + c.vcd + "\"");
+        if (std::filesystem::is_directory(c.vcd))
+            throw InputError(c.vcd, "--vcd", "is a directory, not a file");
+        std::ofstream probe(c.vcd, std::ios::app);
+        if (!probe)
+            throw InputError(c.vcd, "--vcd", "cannot write here (does the directory exist?)");
+    }
     if (c.topology_format != "conv" && c.topology_format != "gemm")
         throw UsageError("--topology-format",
                          "expected conv or gemm, got \"" + c.topology_format + "\"");
@@ -242,7 +252,7 @@ int cmd_run(const std::vector<std::string>& args, std::ostream& out) {
                                  "\"" + c.layers + "\" matches no layer of the topology");
             layers = chosen;
         }
-        const std::vector<LayerTiming> timings = run_timing(layers, config, options);
+        const std::vector<LayerTiming> timings = run_timing(layers, config, options, c.topology);
         std::vector<ReportLayer> rows;
         for (std::size_t i = 0; i < layers.size(); ++i)
             rows.push_back(ReportLayer{

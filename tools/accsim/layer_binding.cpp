@@ -50,6 +50,10 @@ LayerWork make_work(const LayerSpec& l) {
             int64_t batches = 1;
             for (int64_t e : sh.batch_shape) batches *= e;
             w.groups = batches, w.m = sh.rows, w.n = sh.channels;
+            // Every batch multiplies its own lhs and rhs, broadcast or not: the array reads them
+            // per batch, so the traffic counts them per batch.
+            w.ifmap_elements = batches * sh.rows * sh.k;
+            w.filter_elements = batches * sh.k * sh.channels;
             break;
         }
     }

@@ -30,16 +30,42 @@ void require_hardware(const HwConfig& config) {
                          "run needs the hardware: a config with an array and a memory section");
 }
 
+// A cycle-mode layer clocks every PE for every cycle: beyond this it would take minutes.
+constexpr double k_max_cycle_pe_updates = 1e8;
+// Folds are built in memory: a layer needing more is not a real layer.
+constexpr int64_t k_max_folds = int64_t{1} << 24;
+
+// Refuses layers a run cannot hold, naming `file` (the trace's manifest or the topology).
+void check_size(const LayerWork& w, const HwConfig& config, const SimOptions& options,
+                const std::string& file) {
+    const ArraySpec& a = *config.array;
+    const int64_t folds = fold_count(a, w);
+    if (folds > k_max_folds)
+        throw InputError(file, "layer \"" + w.name + "\"",
+                         "needs " + std::to_string(folds) + " folds on this array (at most " +
+                             std::to_string(k_max_folds) + ")");
+    if (options.mode != SimMode::cycle) return;
+    if (a.kind == ArrayKind::tensor_core)
+        throw InputError("command line", "--mode",
+                         "cycle mode models systolic arrays and vector units, not tensor cores");
+    const FoldSchedule s = schedule_folds(a, w, options.convention);
+    const double updates = static_cast<double>(s.compute_cycles()) * s.pe_count;
+    if (updates > k_max_cycle_pe_updates)
+        throw InputError(
+            "command line", "--mode",
+            "cycle mode clocks every PE and is for small arrays and layers: \"" + w.name +
+                "\" needs " + std::to_string(static_cast<int64_t>(updates)) +
+                " PE-cycles (at most 100000000); use --mode tlm, or --layers to pick small ones");
+}
+
 }  // namespace
 
 std::vector<LayerTiming> run_timing(const std::vector<LayerWork>& layers, const HwConfig& config,
-                                    const SimOptions& options) {
+                                    const SimOptions& options, const std::string& source_path) {
     require_hardware(config);
-    if (options.mode == SimMode::cycle && config.array->kind == ArrayKind::tensor_core)
-        throw InputError("command line", "--mode",
-                         "cycle mode models systolic arrays and vector units, not tensor cores");
     std::vector<LayerJob> jobs;
     for (const LayerWork& w : layers) {
+        check_size(w, config, options, source_path);
         LayerJob job;
         job.work = w;
         job.bytes = bytes_for(config, ElementBytes{1, 1, 4, 4});
@@ -52,24 +78,12 @@ std::vector<LayerRun> run_layers(const std::vector<const LayerSpec*>& layers,
                                  const HwConfig& config, const SimOptions& options,
                                  const std::string& manifest_path) {
     require_hardware(config);
-    if (options.mode == SimMode::cycle) {
-        if (config.array->kind == ArrayKind::tensor_core)
-            throw InputError(
-                "command line", "--mode",
-                "cycle mode models systolic arrays and vector units, not tensor cores");
-        for (const LayerSpec* l : layers)
-            if (l->macs() > k_max_cycle_macs)
-                throw InputError("command line", "--mode",
-                                 "cycle mode clocks every PE and is for small layers: \"" +
-                                     l->name + "\" has " + std::to_string(l->macs()) +
-                                     " MACs (at most " + std::to_string(k_max_cycle_macs) +
-                                     "); use --mode tlm, or --layers to pick small ones");
-    }
     std::vector<std::unique_ptr<LayerBinding>> bindings;
     std::vector<std::unique_ptr<AuditSink>> sinks;
     std::vector<LayerJob> jobs;
     for (const LayerSpec* l : layers) {
         bindings.push_back(std::make_unique<LayerBinding>(*l, config));
+        check_size(bindings.back()->work(), config, options, manifest_path);
         sinks.push_back(std::make_unique<AuditSink>(
             *bindings.back(), config.accumulator.stages.size(), manifest_path));
         LayerJob job;

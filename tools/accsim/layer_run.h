@@ -10,9 +10,6 @@
 
 namespace accsim {
 
-// Cycle mode clocks every PE: beyond this many MACs a layer would take minutes.
-inline constexpr int64_t k_max_cycle_macs = 50'000'000;
-
 struct LayerRun {
     LayerAudit audit;
     LayerTiming timing;
@@ -27,7 +24,8 @@ std::vector<LayerRun> run_layers(const std::vector<const LayerSpec*>& layers,
 
 // A timing-only run of layers without values (SCALE-Sim topologies): 8-bit operands, 32-bit
 // outputs (one-byte words under SCALE-Sim's conventions).
+// `source_path` names the topology in errors.
 std::vector<LayerTiming> run_timing(const std::vector<LayerWork>& layers, const HwConfig& config,
-                                    const SimOptions& options);
+                                    const SimOptions& options, const std::string& source_path);
 
 }  // namespace accsim

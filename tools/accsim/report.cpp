@@ -161,7 +161,8 @@ nlohmann::ordered_json build_report(const std::string& command, nlohmann::ordere
     nlohmann::ordered_json layers = nlohmann::ordered_json::array();
     uint64_t macs = 0, events = 0, corrupted = 0, with_events = 0, outputs = 0, at_risk = 0;
     bool audited = false, timed = false;
-    int64_t cycles = 0, stall = 0, pe = 0;
+    int64_t cycles = 0, stall = 0;
+    double pe = 0;
     double dram = 0;
     for (const ReportLayer& r : rows) {
         layers.push_back(layer_json(r, config));

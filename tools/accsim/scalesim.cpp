@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "datapath/input_error.h"
+#include "datapath/wide_int.h"
 
 namespace accsim {
 namespace {
@@ -50,7 +51,7 @@ int64_t positive_int(const std::string& file, const std::string& field, const st
     int64_t v = 0;
     const std::string t = trim(text);
     const auto [p, ec] = std::from_chars(t.data(), t.data() + t.size(), v);
-    if (ec != std::errc() || p != t.data() + t.size() || v <= 0 || v > (int64_t{1} << 40))
+    if (ec != std::errc() || p != t.data() + t.size() || v <= 0 || v > (int64_t{1} << 31))
         throw InputError(file, field, "expected a positive integer, got \"" + t + "\"");
     return v;
 }
@@ -66,6 +67,7 @@ nlohmann::json scalesim_cfg_to_json(const std::string& path) {
     if (!f) throw InputError(path, "file", "cannot open");
     std::map<std::string, std::map<std::string, CfgValue>> cfg;
     std::string line, section;
+    std::set<std::string> seen_sections;
     int number = 0;
     while (std::getline(f, line)) {
         ++number;
@@ -76,6 +78,9 @@ nlohmann::json scalesim_cfg_to_json(const std::string& path) {
             if (t.back() != ']')
                 throw InputError(path, where, "a section header must end with ']'");
             section = trim(t.substr(1, t.size() - 2));
+            if (!seen_sections.insert(section).second)
+                throw InputError(path, "[" + section + "] (" + where + ")",
+                                 "section given twice (SCALE-Sim's configparser refuses it too)");
             if (!known_keys().count(section)) {
                 std::string valid;
                 for (const auto& [s, _] : known_keys()) valid += (valid.empty() ? "" : ", ") + s;
@@ -97,6 +102,10 @@ nlohmann::json scalesim_cfg_to_json(const std::string& path) {
                              "[" + section + "] " + trim(t.substr(0, sep)) + " (" + where + ")",
                              "unknown key (valid, in any case: " + valid + ")");
         }
+        if (cfg[section].count(key))
+            throw InputError(
+                path, "[" + section + "] " + trim(t.substr(0, sep)) + " (" + where + ")",
+                "key given twice (first on line " + std::to_string(cfg[section][key].line) + ")");
         cfg[section][key] = CfgValue{trim(t.substr(sep + 1)), number};
     }
     auto get = [&](const std::string& s, const std::string& k) -> const CfgValue* {
@@ -119,6 +128,17 @@ nlohmann::json scalesim_cfg_to_json(const std::string& path) {
         return positive_int(path, field(ap, k, v), v.value);
     };
     const int64_t rows = number_of("arrayheight"), cols = number_of("arraywidth");
+    for (const char* k : {"arrayheight", "arraywidth"}) {
+        const CfgValue& v = required(ap, k);
+        if (positive_int(path, field(ap, k, v), v.value) > 65536)
+            throw InputError(path, field(ap, k, v),
+                             "an array side of at most 65536 PEs, got " + trim(v.value));
+    }
+    for (const char* k : {"ifmapoffset", "filteroffset", "ofmapoffset"}) {
+        // Addresses only (they do not change the timing), but they must be numbers.
+        const CfgValue* v = get(ap, k);
+        if (v && trim(v->value) != "0") positive_int(path, field(ap, k, *v), v->value);
+    }
     const int64_t ifmap_kb = number_of("ifmapsramszkb"), filter_kb = number_of("filtersramszkb"),
                   ofmap_kb = number_of("ofmapsramszkb");
     const CfgValue& df = required(ap, "dataflow");
@@ -224,10 +244,24 @@ std::vector<LayerWork> read_topology(const std::string& path, TopologyFormat for
             // No padding: SCALE-Sim's output size ceil((H - R) / stride) + 1.
             const int64_t e = (h - r + stride - 1) / stride + 1,
                           fo = (wd - s + stride - 1) / stride + 1;
-            w.m = e * fo, w.n = filters, w.k = r * s * c;
+            // 128 bits until the size check below: r * s * c * filters can pass 2^63.
+            const i128 k = i128{r} * s * c, m = i128{e} * fo;
+            if (k > (i128{1} << 40) || m * filters > (i128{1} << 40) ||
+                i128{h} * wd * c > (i128{1} << 50) || k * filters > (i128{1} << 50))
+                throw InputError(path, where,
+                                 "the layer is too large (dot length " + to_string(k) + ", " +
+                                     to_string(m * filters) + " outputs)");
+            w.m = static_cast<int64_t>(m), w.n = filters, w.k = static_cast<int64_t>(k);
             w.ifmap_elements = h * wd * c;
-            w.filter_elements = r * s * c * filters;
+            w.filter_elements = w.k * filters;
         }
+        // The counts a run keeps must stay exact: at most 2^40 outputs and 2^50 MACs a layer.
+        const i128 outputs = i128{w.m} * w.n, macs = outputs * w.k;
+        if (outputs > (i128{1} << 40) || macs > (i128{1} << 50))
+            throw InputError(path, where,
+                             "the layer has " + to_string(macs) + " MACs and " +
+                                 to_string(outputs) +
+                                 " outputs; accsim accepts up to 2^50 and 2^40");
         out.push_back(w);
     }
     if (out.empty()) throw InputError(path, "file", "no layers (the first line is the header)");
