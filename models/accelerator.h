@@ -11,6 +11,7 @@
 #include "datapath/accumulator_spec.h"
 #include "models/array_spec.h"
 #include "models/fold_schedule.h"
+#include "models/layer_timing.h"
 #include "models/layer_work.h"
 #include "models/memory_model.h"
 #include "models/memory_spec.h"
@@ -23,21 +24,6 @@ struct LayerJob {
     ElementBytes bytes;
     const OperandSource* values = nullptr;  // null: a timing-only run
     OutputSink* sink = nullptr;
-};
-
-struct LayerTiming {
-    int64_t total = 0;    // cycles from the first load to the last write-back
-    int64_t compute = 0;  // cycles the array computes (folds with fill and drain)
-    int64_t stall = 0;    // cycles it waits for memory
-    int64_t folds = 0;
-    int64_t macs = 0;
-    double pe_count = 0;
-    double mapping_efficiency = 0;  // mean share of PEs a fold maps work onto
-    double scalesim_compute_util = 0;
-    TrafficCounters traffic;
-    double utilization() const {
-        return total > 0 && pe_count > 0 ? static_cast<double>(macs) / (pe_count * total) : 0;
-    }
 };
 
 enum class SimMode { tlm, cycle };

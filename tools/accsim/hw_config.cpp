@@ -3,6 +3,7 @@
 #include <map>
 
 #include "acc_shorthand.h"
+#include "cost_config.h"
 #include "datapath/input_error.h"
 #include "json_set.h"
 #include "models/stage_mapping.h"
@@ -170,13 +171,39 @@ nlohmann::ordered_json accumulator_json(const AccumulatorSpec& acc) {
     return {{"stages", stages}, {"bias", to_string(acc.bias)}};
 }
 
+std::string source_of(const std::optional<JsonCursor>& c) {
+    if (!c) return "";
+    auto s = c->find("source");
+    return s ? s->as_string() : "";
+}
+
+// The cost sections, and the rules that tie them to the target and the array.
+void parse_costs(const JsonCursor& root, HwConfig& c) {
+    const bool fpga = c.target == Target::fpga;
+    if (auto f = root.find("fpga")) {
+        if (!fpga) f->fail("an \"fpga\" section belongs to \"target\": \"fpga\"");
+        if (c.array && c.array->kind == ArrayKind::tensor_core)
+            root.at("array").at("kind").fail(
+                "FPGA resources are modelled for vector units and systolic arrays, not tensor "
+                "cores");
+        c.fpga = parse_fpga(*f);
+    }
+    if (auto e = root.find("energy")) {
+        if (fpga && !c.fpga)
+            e->fail(
+                "an FPGA prices its datapath from its resources: add an \"fpga\" section "
+                "(device, multipliers, weights, power)");
+        c.energy = parse_energy(*e, fpga);
+    }
+}
+
 }  // namespace
 
 HwConfig parse_config(const nlohmann::json& doc, const std::string& file, bool hardware_required) {
     const JsonCursor root(doc, file);
     root.require_object();
     root.allow_keys({"name", "description", "target", "clock_mhz", "array", "memory", "timing",
-                     "mapping", "accumulator"});
+                     "mapping", "accumulator", "energy", "fpga"});
     HwConfig c;
     c.name = root.at("name").as_string();
     if (auto d = root.find("description")) d->as_string();
@@ -213,6 +240,7 @@ HwConfig parse_config(const nlohmann::json& doc, const std::string& file, bool h
         if (auto v = t->find("sram_limits")) c.timing.sram_limits = v->as_bool();
     }
     c.accumulator = parse_accumulator(root.at("accumulator"));
+    parse_costs(root, c);
     if (c.array) {
         if (auto p = check_stage_mapping(*c.array, c.accumulator)) {
             const JsonCursor stage = root.at("accumulator").at("stages").at(p->stage);
@@ -240,6 +268,14 @@ HwConfig parse_config(const nlohmann::json& doc, const std::string& file, bool h
         {"sram_limits", c.timing.sram_limits}};
     e["mapping"] = {{"k_order", to_string(c.k_order)}};
     e["accumulator"] = accumulator_json(c.accumulator);
+    e["energy"] = c.energy ? energy_json(*c.energy, source_of(root.find("energy")))
+                           : nlohmann::ordered_json(nullptr);
+    if (c.fpga) {
+        const JsonCursor f = root.at("fpga");
+        e["fpga"] = fpga_json(*c.fpga, source_of(f.at("device")), source_of(f.at("power")));
+    } else {
+        e["fpga"] = nullptr;
+    }
     return c;
 }
 

@@ -8,7 +8,9 @@
 
 #include "datapath/accumulator_spec.h"
 #include "models/array_spec.h"
+#include "models/energy_spec.h"
 #include "models/fold_schedule.h"
+#include "models/fpga_spec.h"
 #include "models/memory_spec.h"
 #include "traces/lowering.h"
 
@@ -32,6 +34,8 @@ struct HwConfig {
     std::optional<double> clock_mhz;
     std::optional<ArraySpec> array;
     std::optional<MemorySpec> memory;  // required by run, not by audit
+    std::optional<EnergySpec> energy;  // absent: run reports no energy (null)
+    std::optional<FpgaSpec> fpga;      // FPGA targets: device, datapath style, resource power
     TimingSpec timing;
     KOrder k_order = KOrder::c_kh_kw;
     AccumulatorSpec accumulator;

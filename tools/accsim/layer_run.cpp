@@ -3,6 +3,7 @@
 #include <memory>
 
 #include "datapath/input_error.h"
+#include "models/operand_activity.h"
 
 namespace accsim {
 
@@ -102,6 +103,8 @@ std::vector<LayerRun> run_layers(const std::vector<const LayerSpec*>& layers,
         r.audit.overflow = std::move(sinks[i]->stats);
         r.audit.output_verified = sinks[i]->verified();
         r.timing = timings.at(i);
+        r.work = bindings[i]->work();
+        r.zero_products = count_zero_products(r.work, *bindings[i]);
         out.push_back(std::move(r));
     }
     return out;

@@ -13,6 +13,8 @@ namespace accsim {
 struct LayerRun {
     LayerAudit audit;
     LayerTiming timing;
+    LayerWork work;
+    int64_t zero_products = 0;  // products with a zero operand (what zero-gating skips)
 };
 
 // Run options from the config (timing conventions) and the command line (mode, waveform).

@@ -2,6 +2,7 @@
 
 #include "accsim_version.h"
 #include "datapath/bounds.h"
+#include "report_costs.h"
 
 namespace accsim {
 
@@ -27,10 +28,13 @@ nlohmann::ordered_json timing_json(const LayerTiming& t) {
 
 // Adds the run-only figures of a layer (null in an audit).
 nlohmann::ordered_json add_timing(nlohmann::ordered_json out, const LayerTiming* t,
-                                  const HwConfig& config) {
+                                  const LayerCost* cost, const HwConfig& config) {
+    const bool priced = cost && cost->energy;
+    out["energy_pj"] = priced ? energy_breakdown_json(*cost->energy) : nlohmann::ordered_json(nullptr);
+    out["power_mw"] = priced ? nlohmann::ordered_json(*cost->power_mw) : nlohmann::ordered_json(nullptr);
     if (!t) {
         for (const char* k : {"utilization", "mapping_efficiency", "bytes",
-                              "dram_bandwidth_bytes_per_cycle", "time_us"})
+                              "dram_bandwidth_bytes_per_cycle", "time_us", "actions"})
             out[k] = nullptr;
         return out;
     }
@@ -50,6 +54,7 @@ nlohmann::ordered_json add_timing(nlohmann::ordered_json out, const LayerTiming*
     out["time_us"] = config.clock_mhz
                          ? nlohmann::ordered_json(static_cast<double>(t->total) / *config.clock_mhz)
                          : nlohmann::ordered_json(nullptr);
+    out["actions"] = cost ? actions_json(cost->actions) : nlohmann::ordered_json(nullptr);
     return out;
 }
 
@@ -59,8 +64,9 @@ nlohmann::ordered_json timing_only_json(const ReportLayer& r, const HwConfig& co
         {"outputs", r.outputs}, {"macs", r.macs},     {"output_verified", nullptr},
         {"status", nullptr},    {"at_risk", nullptr}, {"overflow", nullptr},
         {"bounds", nullptr},    {"cycles", nullptr},  {"energy_pj", nullptr},
+        {"power_mw", nullptr},
     };
-    return add_timing(out, r.timing, config);
+    return add_timing(out, r.timing, r.cost, config);
 }
 
 nlohmann::ordered_json layer_json(const ReportLayer& r, const HwConfig& config) {
@@ -135,16 +141,18 @@ nlohmann::ordered_json layer_json(const ReportLayer& r, const HwConfig& config) 
         {"bounds", bounds},
         {"cycles", nullptr},
         {"energy_pj", nullptr},
+        {"power_mw", nullptr},
     };
-    return add_timing(out, r.timing, config);
+    return add_timing(out, r.timing, r.cost, config);
 }
 
 }  // namespace
 
-ReportLayer report_layer(const LayerAudit& audit, const LayerTiming* timing) {
+ReportLayer report_layer(const LayerAudit& audit, const LayerTiming* timing,
+                         const LayerCost* cost) {
     const LayerSpec& l = *audit.layer;
     return ReportLayer{l.name,   to_string(l.op), l.shape.k, l.shape.outputs,
-                       l.macs(), &audit,          timing};
+                       l.macs(), &audit,          timing,    cost};
 }
 
 nlohmann::ordered_json trace_section(const Trace& trace, std::size_t reported) {
@@ -157,14 +165,20 @@ nlohmann::ordered_json trace_section(const Trace& trace, std::size_t reported) {
 }
 
 nlohmann::ordered_json build_report(const std::string& command, nlohmann::ordered_json source,
-                                    const HwConfig& config, const std::vector<ReportLayer>& rows) {
+                                    const HwConfig& config, const std::vector<ReportLayer>& rows,
+                                    const RunCosts* costs) {
     nlohmann::ordered_json layers = nlohmann::ordered_json::array();
     uint64_t macs = 0, events = 0, corrupted = 0, with_events = 0, outputs = 0, at_risk = 0;
     bool audited = false, timed = false;
     int64_t cycles = 0, stall = 0;
     double pe = 0;
     double dram = 0;
+    std::optional<EnergyBreakdown> energy;
     for (const ReportLayer& r : rows) {
+        if (r.cost && r.cost->energy) {
+            if (!energy) energy = EnergyBreakdown{};
+            energy->add(*r.cost->energy);
+        }
         layers.push_back(layer_json(r, config));
         macs += static_cast<uint64_t>(r.macs);
         if (r.audit) {
@@ -223,8 +237,17 @@ nlohmann::ordered_json build_report(const std::string& command, nlohmann::ordere
           {"dram_bytes", num(timed, dram)},
           {"time_us", num(timed && config.clock_mhz.has_value(),
                           config.clock_mhz ? cycles / *config.clock_mhz : 0.0)},
-          {"energy_pj", nullptr},
-          {"power_mw", nullptr}}},
+          {"energy_pj", num(energy.has_value(), energy ? energy->total() : 0.0)},
+          {"energy_breakdown_pj",
+           energy ? energy_breakdown_json(*energy) : nlohmann::ordered_json(nullptr)},
+          {"power_mw",
+           num(energy && timed && cycles > 0 && config.clock_mhz.has_value(),
+               energy && config.clock_mhz
+                   ? energy->total() / (static_cast<double>(cycles) / *config.clock_mhz) / 1000.0
+                   : 0.0)}}},
+        {"fpga", costs && costs->fpga && config.fpga
+                     ? fpga_report_json(*costs->fpga, *config.fpga, costs->x_bits, costs->w_bits)
+                     : nlohmann::ordered_json(nullptr)},
     };
 }
 

@@ -7,6 +7,7 @@
 
 #include "hw_config.h"
 #include "layer_audit.h"
+#include "layer_cost.h"
 #include "models/accelerator.h"
 #include "traces/trace.h"
 
@@ -21,15 +22,19 @@ struct ReportLayer {
     int64_t dot_length = 0, outputs = 0, macs = 0;
     const LayerAudit* audit = nullptr;
     const LayerTiming* timing = nullptr;
+    const LayerCost* cost = nullptr;
 };
-ReportLayer report_layer(const LayerAudit& audit, const LayerTiming* timing = nullptr);
+ReportLayer report_layer(const LayerAudit& audit, const LayerTiming* timing = nullptr,
+                         const LayerCost* cost = nullptr);
 
 // The "trace" section for a trace (`reported` layers of it were run).
 nlohmann::ordered_json trace_section(const Trace& trace, std::size_t reported);
 
 // `command` is "audit" (run-only sections null) or "run".
+// `costs`: a run's energy and FPGA resources (null in an audit).
 nlohmann::ordered_json build_report(const std::string& command, nlohmann::ordered_json source,
-                                    const HwConfig& config, const std::vector<ReportLayer>& layers);
+                                    const HwConfig& config, const std::vector<ReportLayer>& layers,
+                                    const RunCosts* costs = nullptr);
 
 // Renderings.
 std::string render_csv(const nlohmann::ordered_json& report);

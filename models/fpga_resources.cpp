@@ -1,0 +1,160 @@
+#include "fpga_resources.h"
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+
+namespace accsim {
+
+namespace {
+
+double ceil_div(double a, double b) {
+    return std::ceil(a / b);
+}
+
+// A memory of `width` x `depth` bits in the given kind of RAM.
+FpgaCount memory_blocks(double width, double depth, WeightMemory kind) {
+    FpgaCount c;
+    switch (kind) {
+        case WeightMemory::bram: c.bram18 = bram18_blocks(width, depth); break;
+        case WeightMemory::uram: c.uram = ceil_div(width, 72) * ceil_div(depth, 4096); break;
+        case WeightMemory::lutram: c.lut = width * ceil_div(depth, 64); break;
+    }
+    return c;
+}
+
+FpgaCount buffer(const BufferSpec& b, WeightMemory kind) {
+    const double width = std::ceil(b.bandwidth * 8);
+    const double depth = ceil_div(b.bytes() * 8, width);
+    return memory_blocks(width, depth, kind);
+}
+
+// One multiplier of an a x b-bit product: FINN's LUT term, or its DSP count.
+FpgaCount multiplier(const FpgaSpec& f, int product_bits) {
+    FpgaCount c;
+    if (f.multipliers == MultiplierStyle::dsp)
+        c.dsp = ceil_div(product_bits, 48);
+    else
+        c.lut = (2 * ceil_div(product_bits, 6) - 1) * product_bits;
+    return c;
+}
+
+// An adder tree over `leaves` products of `product_bits`, no node wider than `cap` bits.
+double tree_luts(int64_t leaves, int product_bits, int cap) {
+    double luts = static_cast<double>(leaves) * std::min(product_bits, cap);
+    int64_t nodes = leaves;
+    for (int level = 1; nodes > 1; ++level) {
+        const int64_t adders = nodes / 2;
+        luts += static_cast<double>(adders) * std::min(product_bits + level, cap);
+        nodes -= adders;  // an odd last node passes up
+    }
+    return luts;
+}
+
+FpgaCount thresholds(const FpgaSpec& f, int acc_bits, double units) {
+    FpgaCount c;
+    if (!f.thresholds) return c;
+    const double levels = std::ldexp(1.0, f.thresholds->output_bits) - 1;
+    const double thr = levels * acc_bits * ceil_div(static_cast<double>(f.thresholds->depth), 64);
+    const double comp = levels * acc_bits;
+    c.lut = units * (thr + comp);
+    return c;
+}
+
+FpgaResources vector_unit(const ArraySpec& a, const MemorySpec& m, const AccumulatorSpec& acc,
+                          const FpgaSpec& f, int x_bits, int w_bits) {
+    FpgaResources r;
+    const double P = static_cast<double>(a.pe), Q = static_cast<double>(a.simd);
+    const int wa = x_bits + w_bits;
+    const FpgaCount mult = multiplier(f, wa);
+    r.multiply.lut = P * Q * mult.lut;
+    r.multiply.dsp = P * Q * mult.dsp;
+    r.multiply.ff = P * Q * wa;  // product registers
+    for (std::size_t j = 0; j < acc.stages.size(); ++j) {
+        const int bits = acc.stages[j].bits;
+        FpgaCount s;
+        s.lut = P * (j == 0 ? tree_luts(a.simd, wa, bits) : bits);
+        s.ff = P * bits;
+        r.stages.push_back(s);
+    }
+    r.thresholds = thresholds(f, acc.stages.back().bits, P);
+    double datapath = r.multiply.lut + r.thresholds.lut;
+    for (const FpgaCount& s : r.stages) datapath += s.lut;
+    r.control.lut = 300 + 0.1 * datapath;
+    r.control.ff = Q * x_bits;  // the input register every PE reads
+    r.ifmap = buffer(m.ifmap, WeightMemory::bram);
+    r.filter = buffer(m.filter, f.weights);
+    r.ofmap = buffer(m.ofmap, WeightMemory::bram);
+    return r;
+}
+
+FpgaResources systolic(const ArraySpec& a, const MemorySpec& m, const AccumulatorSpec& acc,
+                       const FpgaSpec& f, int x_bits, int w_bits) {
+    FpgaResources r;
+    const double pes = static_cast<double>(a.rows * a.cols), cols = static_cast<double>(a.cols);
+    const int wa = x_bits + w_bits;
+    const FpgaCount mult = multiplier(f, wa);
+    r.multiply.lut = pes * mult.lut;
+    r.multiply.dsp = pes * mult.dsp;
+    r.multiply.ff = pes * wa;  // the operands each PE holds and passes on
+    for (std::size_t j = 0; j < acc.stages.size(); ++j) {
+        const double bits = acc.stages[j].bits, units = j == 0 ? pes : cols;
+        FpgaCount s;
+        s.lut = units * bits;
+        s.ff = units * bits;
+        r.stages.push_back(s);
+    }
+    r.thresholds = thresholds(f, acc.stages.back().bits, cols);
+    double datapath = r.multiply.lut + r.thresholds.lut;
+    for (const FpgaCount& s : r.stages) datapath += s.lut;
+    r.control.lut = 300 + 0.1 * datapath;
+    r.ifmap = buffer(m.ifmap, WeightMemory::bram);
+    r.filter = buffer(m.filter, f.weights);
+    r.ofmap = buffer(m.ofmap, WeightMemory::bram);
+    return r;
+}
+
+}  // namespace
+
+const char* to_string(MultiplierStyle s) {
+    return s == MultiplierStyle::lut ? "lut" : "dsp";
+}
+
+const char* to_string(WeightMemory m) {
+    return m == WeightMemory::bram ? "bram" : m == WeightMemory::uram ? "uram" : "lutram";
+}
+
+double bram18_blocks(double w, double d) {
+    if (w <= 0 || d <= 0) return 0;
+    if (w == 1) return ceil_div(d, 16384);
+    if (w == 2) return ceil_div(d, 8192);
+    if (w <= 4) return ceil_div(d, 4096) * ceil_div(w, 4);
+    if (w <= 9) return ceil_div(d, 2048) * ceil_div(w, 9);
+    if (w <= 18 || d > 512) return ceil_div(d, 1024) * ceil_div(w, 18);
+    return ceil_div(d, 512) * ceil_div(w, 36);
+}
+
+FpgaCount FpgaResources::total() const {
+    FpgaCount t;
+    t.add(multiply);
+    for (const FpgaCount& s : stages) t.add(s);
+    t.add(thresholds);
+    t.add(control);
+    t.add(ifmap);
+    t.add(filter);
+    t.add(ofmap);
+    t.lut = std::floor(t.lut + 1e-9);
+    return t;
+}
+
+FpgaResources estimate_fpga(const ArraySpec& a, const MemorySpec& m, const AccumulatorSpec& acc,
+                            const FpgaSpec& f, int x_bits, int w_bits) {
+    switch (a.kind) {
+        case ArrayKind::vector: return vector_unit(a, m, acc, f, x_bits, w_bits);
+        case ArrayKind::systolic: return systolic(a, m, acc, f, x_bits, w_bits);
+        case ArrayKind::tensor_core: break;
+    }
+    throw std::invalid_argument("FPGA resources cover vector units and systolic arrays");
+}
+
+}  // namespace accsim
