@@ -345,6 +345,67 @@ case("run_vcd_not_vcd", "run --trace ../_shared/ok.trace --config c.json --mode 
 case("run_vcd_directory", "run --trace ../_shared/ok.trace --config c.json --mode cycle --vcd d.vcd", config=c,
      files={"d.vcd/README": "a directory named d.vcd\n"})
 
+# ---- energy and FPGA sections -----------------------------------------------------------------------------
+def energy_table():
+    return {"multiply": {"pj": 0.2, "a_bits": 8, "b_bits": 8, "scaling": "product"},
+            "add": {"pj": 0.03, "bits": 8, "scaling": "linear"}, "register_pj_per_bit": 0.009,
+            "sram": {"pj_per_64b": [[8, 10], [32, 20]]}, "dram_pj_per_bit": 20, "static_mw": 5}
+
+
+def fpga_section():
+    return {"device": {"name": "tiny", "lut": 1000, "ff": 2000, "dsp": 4, "bram18": 2, "uram": 0, "static_mw": 100},
+            "multipliers": "lut", "weights": "bram",
+            "power": {"toggle_rate": 0.125, "lut_uw_per_mhz": 0.3, "ff_uw_per_mhz": 0.1, "dsp_uw_per_mhz": 16,
+                      "bram18_uw_per_mhz": 10, "uram_uw_per_mhz": 30}}
+
+
+e = json.loads(json.dumps(c))
+e["energy"] = energy_table()
+e["energy"]["multiply"]["scaling"] = "cubic"
+case("energy_bad_scaling", "validate --config c.json", config=e)
+e = json.loads(json.dumps(c))
+e["energy"] = energy_table()
+e["energy"]["sram"]["pj_per_64b"] = [[32, 20], [8, 10]]
+case("energy_sram_sizes_decrease", "validate --config c.json", config=e)
+e = json.loads(json.dumps(c))
+e["energy"] = energy_table()
+e["energy"]["static_mw"] = -1
+case("energy_negative", "validate --config c.json", config=e)
+e = json.loads(json.dumps(c))
+e["energy"] = energy_table()
+e["energy"]["zero_gating"] = {"multiply": 1.5, "add": 0.1}
+case("energy_gating_above_one", "validate --config c.json", config=e)
+e = json.loads(json.dumps(c))
+e["energy"] = energy_table()
+e["energy"]["dram_pj_per_byte"] = 160
+case("energy_unknown_key", "validate --config c.json", config=e)
+f = json.loads(json.dumps(c))
+f["fpga"] = fpga_section()
+case("fpga_on_asic_target", "validate --config c.json", config=f)
+f = json.loads(json.dumps(c))
+f["target"] = "fpga"
+f["energy"] = {"dram_pj_per_bit": 20}
+case("fpga_energy_without_fpga_section", "validate --config c.json", config=f)
+f = json.loads(json.dumps(c))
+f["target"] = "fpga"
+f["energy"] = energy_table()
+f["fpga"] = fpga_section()
+case("fpga_energy_with_datapath_table", "validate --config c.json", config=f)
+f = json.loads(json.dumps(c2))
+f["target"] = "fpga"
+f["fpga"] = fpga_section()
+case("fpga_tensor_core", "validate --config c.json", config=f)
+f = json.loads(json.dumps(c))
+f["target"] = "fpga"
+f["fpga"] = fpga_section()
+f["fpga"]["power"]["toggle_rate"] = 2
+case("fpga_toggle_rate_above_one", "validate --config c.json", config=f)
+f = json.loads(json.dumps(c))
+f["target"] = "fpga"
+f["fpga"] = fpga_section()
+f["fpga"]["weights"] = "flash"
+case("fpga_bad_weight_memory", "validate --config c.json", config=f)
+
 # ---- command line ---------------------------------------------------------------------------------------
 OK = "--trace ../_shared/ok.trace"
 case("acc_malformed", f"audit {OK} --acc 128x")

@@ -8,12 +8,14 @@
 #include <vector>
 
 #include "accsim_version.h"
+#include "config_units.h"
 #include "datapath/input_error.h"
 #include "hw_config.h"
 #include "inspect.h"
 #include "layer_audit.h"
 #include "layer_run.h"
 #include "report.h"
+#include "report_html.h"
 #include "scalesim.h"
 #include "traces/trace.h"
 
@@ -33,7 +35,7 @@ const char* const k_usage =
     "  accsim inspect  --trace DIR [--layers REGEX]                         layers, shapes, bits, "
     "value ranges\n"
     "  accsim validate (--config FILE | --acc SPEC) [--set PATH=VALUE]...   check a config, print "
-    "the effective one\n"
+    "the effective one with units\n"
     "  accsim COMMAND --help    options of one command\n"
     "  accsim --version\n"
     "\n"
@@ -61,6 +63,7 @@ struct Common {
     std::string scalesim_reports;
     bool quiet = false;
     bool help = false;
+    bool json = false;
 };
 
 po::options_description options_for(const std::string& command, Common& c) {
@@ -78,7 +81,7 @@ po::options_description options_for(const std::string& command, Common& c) {
     if (command != "validate")
         add("layers", po::value(&c.layers)->value_name("REGEX"), "only layers whose name matches");
     if (command == "audit" || command == "run")
-        add("out", po::value(&c.out)->value_name("DIR"), "write report.json and layers.csv here");
+        add("out", po::value(&c.out)->value_name("DIR"), "write report.json, layers.csv and report.html here");
     if (command == "run") {
         add("mode", po::value(&c.mode)->value_name("tlm|cycle"),
             "tlm: whole folds, time annotated (default); cycle: every PE clocked (small layers)");
@@ -91,6 +94,9 @@ po::options_description options_for(const std::string& command, Common& c) {
         add("scalesim-reports", po::value(&c.scalesim_reports)->value_name("DIR"),
             "write SCALE-Sim's COMPUTE_REPORT.csv and BANDWIDTH_REPORT.csv here");
     }
+    if (command == "validate")
+        add("json", po::bool_switch(&c.json),
+            "print the effective config as JSON (default: one line per key, with its unit)");
     add("quiet", po::bool_switch(&c.quiet), "print nothing but errors");
     add("help", po::bool_switch(&c.help), "this help");
     return d;
@@ -178,11 +184,13 @@ void emit(const nlohmann::ordered_json& report, const Common& c, std::ostream& o
             c.out + "/report.json",
             report.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n");
         write_file(c.out + "/layers.csv", render_csv(report));
+        write_file(c.out + "/report.html", render_html(report));
     }
     if (!c.quiet) {
         out << render_table(report);
         if (!c.out.empty())
-            out << "\nwrote " << c.out << "/report.json, " << c.out << "/layers.csv\n";
+            out << "\nwrote " << c.out << "/report.json, " << c.out << "/layers.csv, " << c.out
+                << "/report.html\n";
     }
 }
 
@@ -253,11 +261,20 @@ int cmd_run(const std::vector<std::string>& args, std::ostream& out) {
             layers = chosen;
         }
         const std::vector<LayerTiming> timings = run_timing(layers, config, options, c.topology);
+        std::vector<PricedLayer> priced;
+        for (std::size_t i = 0; i < layers.size(); ++i)
+            priced.push_back(PricedLayer{layers[i], false, std::nullopt, timings[i]});
+        const RunCosts costs = price_run(config, priced);
         std::vector<ReportLayer> rows;
         for (std::size_t i = 0; i < layers.size(); ++i)
-            rows.push_back(ReportLayer{
-                layers[i].name, c.topology_format == "gemm" ? "gemm" : "conv2d", layers[i].k,
-                layers[i].outputs(), layers[i].macs(), nullptr, &timings[i]});
+            rows.push_back(ReportLayer{layers[i].name,
+                                       c.topology_format == "gemm" ? "gemm" : "conv2d",
+                                       layers[i].k,
+                                       layers[i].outputs(),
+                                       layers[i].macs(),
+                                       nullptr,
+                                       &timings[i],
+                                       &costs.layers[i]});
         nlohmann::ordered_json source = {
             {"path", c.topology},
             {"model", std::filesystem::path(c.topology).stem().string()},
@@ -266,24 +283,30 @@ int cmd_run(const std::vector<std::string>& args, std::ostream& out) {
             {"layers_reported", layers.size()}};
         if (!c.scalesim_reports.empty())
             write_scalesim_reports(c.scalesim_reports, *config.array, layers, timings);
-        emit(build_report("run", source, config, rows), c, out);
+        emit(build_report("run", source, config, rows, &costs), c, out);
         return 0;
     }
     const Trace trace = Trace::load(c.trace);
     const std::vector<LayerRun> runs =
         run_layers(select_layers(trace, c.layers), config, options, trace.manifest_path());
+    std::vector<PricedLayer> priced;
+    for (const LayerRun& r : runs)
+        priced.push_back(PricedLayer{r.work, r.audit.layer->bias.has_value(), r.zero_products,
+                                     r.timing});
+    const RunCosts costs = price_run(config, priced);
     std::vector<ReportLayer> rows;
-    for (const LayerRun& r : runs) rows.push_back(report_layer(r.audit, &r.timing));
+    for (std::size_t i = 0; i < runs.size(); ++i)
+        rows.push_back(report_layer(runs[i].audit, &runs[i].timing, &costs.layers[i]));
     if (!c.scalesim_reports.empty()) {
         std::vector<LayerWork> works;
         std::vector<LayerTiming> timings;
         for (const LayerRun& r : runs) {
-            works.push_back(LayerBinding(*r.audit.layer, config).work());
+            works.push_back(r.work);
             timings.push_back(r.timing);
         }
         write_scalesim_reports(c.scalesim_reports, *config.array, works, timings);
     }
-    emit(build_report("run", trace_section(trace, runs.size()), config, rows), c, out);
+    emit(build_report("run", trace_section(trace, runs.size()), config, rows, &costs), c, out);
     return 0;
 }
 
@@ -303,11 +326,15 @@ int cmd_validate(const std::vector<std::string>& args, std::ostream& out) {
     parse("validate", args, c, out);
     if (c.help) return 0;
     const HwConfig config = load_config(config_sources(c));
-    if (!c.quiet)
-        out << config.effective.dump(2, ' ', false,
-                                     nlohmann::ordered_json::error_handler_t::replace)
-            << "\n"
-            << (c.config.empty() ? "--acc" : c.config) << ": ok\n";
+    if (!c.quiet) {
+        if (c.json)
+            out << config.effective.dump(2, ' ', false,
+                                         nlohmann::ordered_json::error_handler_t::replace)
+                << "\n";
+        else
+            out << render_config(config.effective);
+        out << (c.config.empty() ? "--acc" : c.config) << ": ok\n";
+    }
     return 0;
 }
 

@@ -1,6 +1,7 @@
 #include "cost_config.h"
 
 #include <cmath>
+#include <sstream>
 
 namespace accsim {
 
@@ -9,9 +10,11 @@ namespace {
 // An energy, power or rate: zero allowed (a cost a preset leaves out), never negative.
 double non_negative(const JsonCursor& c, double hi = 1e12) {
     const double v = c.as_number();
-    if (!(v >= 0 && v <= hi))
-        c.fail("expected a number in [0, " + brief(nlohmann::json(hi)) + "], got " +
-               brief(c.value()));
+    if (!(v >= 0 && v <= hi)) {
+        std::ostringstream bound;
+        bound << hi;
+        c.fail("expected a number in [0, " + bound.str() + "], got " + brief(c.value()));
+    }
     return v;
 }
 
@@ -83,6 +86,12 @@ EnergySpec parse_energy(const JsonCursor& c, bool fpga_target) {
     EnergySpec e;
     if (auto s = c.find("source")) s->as_string();
     if (fpga_target) {
+        for (const char* datapath_key : {"multiply", "add", "register_pj_per_bit", "zero_gating",
+                                         "sram", "static_mw"})
+            if (auto k = c.find(datapath_key))
+                k->fail(
+                    "an FPGA's datapath, memories and static power are priced from its resources "
+                    "(the \"fpga\" section): its energy table holds only dram_pj_per_bit");
         c.allow_keys({"source", "dram_pj_per_bit"});
         e.datapath = false;
         e.dram_pj_per_bit = non_negative(c.at("dram_pj_per_bit"), 1e6);

@@ -1,6 +1,7 @@
 #include "report_costs.h"
 
 #include <algorithm>
+#include <cmath>
 
 namespace accsim {
 
@@ -10,8 +11,17 @@ nlohmann::ordered_json opt(const std::optional<double>& v) {
     return v ? nlohmann::ordered_json(*v) : nlohmann::ordered_json(nullptr);
 }
 
+// Resources are whole: a fraction of a LUT is a LUT.
+int64_t whole(double v) {
+    return static_cast<int64_t>(std::ceil(v - 1e-9));
+}
+
 nlohmann::ordered_json count_json(const FpgaCount& c) {
-    return {{"lut", c.lut}, {"ff", c.ff}, {"dsp", c.dsp}, {"bram18", c.bram18}, {"uram", c.uram}};
+    return {{"lut", whole(c.lut)},
+            {"ff", whole(c.ff)},
+            {"dsp", whole(c.dsp)},
+            {"bram18", whole(c.bram18)},
+            {"uram", whole(c.uram)}};
 }
 
 }  // namespace
@@ -60,7 +70,7 @@ nlohmann::ordered_json fpga_report_json(const FpgaResources& r, const FpgaSpec& 
         utilization[name] = caps[i] > 0 ? nlohmann::ordered_json(n / caps[i])
                             : n > 0     ? nlohmann::ordered_json(nullptr)
                                         : nlohmann::ordered_json(0.0);
-        over[name] = std::max(0.0, n - caps[i]);
+        over[name] = whole(std::max(0.0, n - caps[i]));
         if (n > caps[i]) fits = false;
     }
     nlohmann::ordered_json stages = nlohmann::ordered_json::array();

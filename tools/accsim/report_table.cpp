@@ -25,6 +25,18 @@ std::string per_stage(const nlohmann::ordered_json& stages, const char* key) {
     return out;
 }
 
+std::string fixed(const nlohmann::ordered_json& v, int digits) {
+    if (v.is_null()) return "-";
+    std::ostringstream s;
+    s << std::fixed << std::setprecision(digits) << v.get<double>();
+    return s.str();
+}
+
+// pJ as uJ.
+std::string micro(const nlohmann::ordered_json& v) {
+    return v.is_null() ? "-" : fixed(nlohmann::ordered_json(v.get<double>() / 1e6), 3);
+}
+
 std::string status_word(const std::string& s) {
     if (s == "corrupted") return "CORRUPTED";
     if (s == "overflow") return "OVERFLOW";
@@ -48,6 +60,7 @@ std::string render_table(const nlohmann::ordered_json& report) {
     const auto& t = report["totals"];
     const bool audited = !t["overflow"].is_null();
     const bool timed = !t["cycles"].is_null();
+    const bool priced = !t["energy_pj"].is_null();
     // A field of a possibly null section.
     auto at = [](const nlohmann::ordered_json& j, const char* a, const char* b = nullptr) {
         if (j.is_null() || !j.contains(a)) return nlohmann::ordered_json(nullptr);
@@ -69,6 +82,8 @@ std::string render_table(const nlohmann::ordered_json& report) {
             head.push_back(h);
     if (timed)
         for (const char* h : {"cycles", "stall", "util %"}) head.push_back(h);
+    if (priced)
+        for (const char* h : {"energy uJ", "power mW"}) head.push_back(h);
     if (audited) head.push_back("status");
     rows.push_back(head);
     for (const auto& l : report["layers"]) {
@@ -92,6 +107,10 @@ std::string render_table(const nlohmann::ordered_json& report) {
             for (const std::string& v : {num(at(l, "cycles", "total")),
                                          num(at(l, "cycles", "stall")), percent(l["utilization"])})
                 row.push_back(v);
+        if (priced)
+            for (const std::string& v :
+                 {micro(at(l, "energy_pj", "total")), fixed(l["power_mw"], 1)})
+                row.push_back(v);
         if (audited)
             row.push_back(l["status"].is_null() ? "-"
                                                 : status_word(l["status"].get<std::string>()));
@@ -108,6 +127,9 @@ std::string render_table(const nlohmann::ordered_json& report) {
     if (timed)
         for (const std::string& v :
              {num(t["cycles"]), num(t["stall_cycles"]), percent(t["utilization"])})
+            total.push_back(v);
+    if (priced)
+        for (const std::string& v : {micro(t["energy_pj"]), fixed(t["power_mw"], 1)})
             total.push_back(v);
     if (audited) total.push_back("");
     rows.push_back(total);
@@ -154,6 +176,38 @@ std::string render_table(const nlohmann::ordered_json& report) {
                 << " MHz";
         }
         out << ".\n";
+    }
+    if (priced) {
+        const auto& b = t["energy_breakdown_pj"];
+        std::vector<std::pair<std::string, double>> parts = {{"multiply", b["multiply"]}};
+        for (std::size_t j = 0; j < b["stages"].size(); ++j)
+            parts.emplace_back("stage " + std::to_string(j + 1), b["stages"][j]);
+        parts.emplace_back("transfers", b["transfers"]);
+        for (const char* k : {"ifmap", "filter", "ofmap"})
+            parts.emplace_back(std::string(k) + " sram", b["sram"][k]);
+        parts.emplace_back("dram", b["dram"]);
+        parts.emplace_back("static", b["static"]);
+        for (const char* k : {"control", "thresholds"})
+            if (!b[k].is_null()) parts.emplace_back(k, b[k]);
+        const double total = t["energy_pj"].get<double>();
+        out << "energy " << micro(t["energy_pj"]) << " uJ:";
+        for (const auto& [name, pj] : parts)
+            if (total > 0 && pj / total >= 0.0005)
+                out << " " << name << " " << fixed(nlohmann::ordered_json(100 * pj / total), 1)
+                    << "%";
+        out << "\n";
+    }
+    if (!report["fpga"].is_null()) {
+        const auto& f = report["fpga"];
+        out << "fpga " << f["device"]["name"].get<std::string>() << ":";
+        for (const char* k : {"lut", "ff", "dsp", "bram18", "uram"})
+            out << " " << k << " " << num(f["resources"][k]) << "/" << num(f["device"][k]) << " ("
+                << percent(f["utilization"][k]) << "%)";
+        out << (f["fits"].get<bool>() ? " - fits\n" : " - DOES NOT FIT\n");
+        if (!f["fits"].get<bool>())
+            for (const char* k : {"lut", "ff", "dsp", "bram18", "uram"})
+                if (f["over"][k].get<double>() > 0)
+                    out << "  " << k << " over by " << num(f["over"][k]) << "\n";
     }
     return out.str();
 }
