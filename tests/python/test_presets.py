@@ -48,6 +48,63 @@ def test_every_preset_validates_and_runs():
             report = json.load(open(os.path.join(tmp, "report.json")))
             assert report["totals"]["cycles"] > 0, path
             assert all(l["cycles"]["total"] >= l["cycles"]["compute"] > 0 for l in report["layers"]), path
+            assert os.path.getsize(os.path.join(tmp, "report.html")) > 1000, path
+            if path.endswith(".cfg"):
+                continue  # SCALE-Sim configs carry no energy table
+            # Every JSON preset prices its run: energy and power per layer and in total.
+            t = report["totals"]
+            assert t["energy_pj"] > 0 and t["power_mw"] > 0, path
+            for l in report["layers"]:
+                e = l["energy_pj"]
+                parts = e["multiply"] + sum(e["stages"]) + e["transfers"] + sum(e["sram"].values()) + \
+                    e["dram"] + e["static"] + (e["control"] or 0) + (e["thresholds"] or 0)
+                assert abs(parts - e["total"]) <= 1e-9 * e["total"], (path, l["name"])
+                assert l["power_mw"] > 0, (path, l["name"])
+                # average power = energy / time
+                assert abs(l["power_mw"] - e["total"] / l["time_us"] / 1000) <= 1e-9 * l["power_mw"], path
+            assert abs(sum(l["energy_pj"]["total"] for l in report["layers"]) - t["energy_pj"]) <= 1e-6 * t["energy_pj"]
+            target = report["config"]["target"]
+            if target == "fpga":
+                f = report["fpga"]
+                assert f is not None and f["resources"]["lut"] > 0 and f["fits"], path
+            else:
+                assert report["fpga"] is None, path
+
+
+def test_presets_for_two_fpga_devices_and_two_gpus():
+    devices, gpus = set(), set()
+    for path in PRESETS:
+        if not path.endswith(".json"):
+            continue
+        c = json.load(open(path))
+        if c.get("target") == "fpga":
+            devices.add(c["fpga"]["device"]["name"])
+        if c.get("target") == "gpu":
+            gpus.add(c["name"])
+    assert len(devices) >= 2, devices
+    assert len(gpus) >= 2, gpus
+
+
+def test_every_number_of_a_cost_section_cites_a_source():
+    for path in PRESETS:
+        if not path.endswith(".json"):
+            continue
+        c = json.load(open(path))
+        if c.get("energy"):
+            assert c["energy"].get("source"), path
+        if c.get("fpga"):
+            assert c["fpga"]["device"].get("source") and c["fpga"]["power"].get("source"), path
+
+
+def test_validate_prints_every_key_with_its_unit():
+    for path in PRESETS:
+        out = accsim("validate", "--config", path)
+        assert "clock_mhz" in out and " MHz" in out, path
+        if "/fpga/" in path:
+            assert "fpga.device.lut" in out and " LUTs" in out
+            assert "fpga.power.lut_uw_per_mhz" in out and " uW/MHz" in out
+        if "/asic/" in path:
+            assert "energy.dram_pj_per_bit" in out and " pJ/bit" in out
 
 
 if __name__ == "__main__":

@@ -11,6 +11,12 @@ namespace {
 
 // Keys whose meaning holds wherever they appear.
 const std::pair<const char*, const char*> k_units[] = {
+    // Sections, printed when absent (null).
+    {"array", ""},
+    {"memory", ""},
+    {"energy", ""},
+    {"fpga", ""},
+    {"thresholds", ""},
     {"name", ""},
     {"description", ""},
     {"source", ""},
