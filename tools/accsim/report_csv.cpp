@@ -39,6 +39,15 @@ std::string render_csv(const nlohmann::ordered_json& report) {
           "mapping_efficiency", "dram_bandwidth_bytes_per_cycle", "time_us", "dram_bytes_ifmap",
           "dram_bytes_filter", "dram_bytes_ofmap", "dram_bytes_total"})
         header.push_back(h);
+    // Energy by component (appended, so earlier columns keep their places).
+    header.push_back("power_mw");
+    header.push_back("energy_pj_multiply");
+    for (std::size_t j = 1; j <= n_stages; ++j)
+        header.push_back("energy_pj_stage" + std::to_string(j));
+    for (const char* h : {"energy_pj_transfers", "energy_pj_sram_ifmap", "energy_pj_sram_filter",
+                          "energy_pj_sram_ofmap", "energy_pj_dram", "energy_pj_static",
+                          "energy_pj_control", "energy_pj_thresholds", "zero_products"})
+        header.push_back(h);
 
     std::ostringstream out;
     for (std::size_t i = 0; i < header.size(); ++i) out << (i ? "," : "") << header[i];
@@ -78,6 +87,17 @@ std::string render_csv(const nlohmann::ordered_json& report) {
             row.push_back(at(l, k));
         const nlohmann::ordered_json dram = at(at(l, "bytes"), "dram");
         for (const char* k : {"ifmap", "filter", "ofmap", "total"}) row.push_back(at(dram, k));
+        const nlohmann::ordered_json& e = l["energy_pj"];
+        row.push_back(at(l, "power_mw"));
+        row.push_back(at(e, "multiply"));
+        for (std::size_t j = 0; j < n_stages; ++j) {
+            const nlohmann::ordered_json st = at(e, "stages");
+            row.push_back(st.is_array() ? st[j] : nlohmann::ordered_json(nullptr));
+        }
+        row.push_back(at(e, "transfers"));
+        for (const char* k : {"ifmap", "filter", "ofmap"}) row.push_back(at(at(e, "sram"), k));
+        for (const char* k : {"dram", "static", "control", "thresholds"}) row.push_back(at(e, k));
+        row.push_back(at(at(l, "actions"), "zero_products"));
         for (std::size_t i = 0; i < row.size(); ++i) out << (i ? "," : "") << cell(row[i]);
         out << "\n";
     }
