@@ -405,6 +405,13 @@ f["target"] = "fpga"
 f["fpga"] = fpga_section()
 f["fpga"]["weights"] = "flash"
 case("fpga_bad_weight_memory", "validate --config c.json", config=f)
+g = json.loads(json.dumps(c))
+g["gpu"] = {"sms": 108}
+case("gpu_section_on_asic_target", "validate --config c.json", config=g)
+g = json.loads(json.dumps(c2))
+g["target"] = "gpu"
+g["gpu"] = {"sms": 0}
+case("gpu_zero_sms", "validate --config c.json", config=g)
 
 # ---- command line ---------------------------------------------------------------------------------------
 OK = "--trace ../_shared/ok.trace"

@@ -69,6 +69,10 @@ def test_every_preset_validates_and_runs():
                 assert f is not None and f["resources"]["lut"] > 0 and f["fits"], path
             else:
                 assert report["fpga"] is None, path
+            if target == "gpu":
+                # The preset's SMs, MMA rate and clock give the data sheet's peak.
+                sheet = {"tensor-core-sm-a100": 624, "tensor-core-sm-h100": 1979}[report["config"]["name"]]
+                assert abs(report["gpu"]["peak_tops"] - sheet) < 0.01 * sheet, report["gpu"]
 
 
 def test_presets_for_two_fpga_devices_and_two_gpus():

@@ -17,6 +17,8 @@ const std::pair<const char*, const char*> k_units[] = {
     {"energy", ""},
     {"fpga", ""},
     {"thresholds", ""},
+    {"gpu", ""},
+    {"sms", "streaming multiprocessors"},
     {"name", ""},
     {"description", ""},
     {"source", ""},

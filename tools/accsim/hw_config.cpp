@@ -188,6 +188,15 @@ void parse_costs(const JsonCursor& root, HwConfig& c) {
                 "cores");
         c.fpga = parse_fpga(*f);
     }
+    if (auto g = root.find("gpu")) {
+        if (c.target != Target::gpu) g->fail("a \"gpu\" section belongs to \"target\": \"gpu\"");
+        if (c.array && c.array->kind != ArrayKind::tensor_core)
+            g->fail("a GPU preset models one SM of tensor cores: \"array\" must be a tensor_core");
+        g->require_object();
+        g->allow_keys({"sms", "source"});
+        if (auto s = g->find("source")) s->as_string();
+        c.gpu = GpuSpec{g->at("sms").as_int(1, 100000)};
+    }
     if (auto e = root.find("energy")) {
         if (fpga && !c.fpga)
             e->fail(
@@ -203,7 +212,7 @@ HwConfig parse_config(const nlohmann::json& doc, const std::string& file, bool h
     const JsonCursor root(doc, file);
     root.require_object();
     root.allow_keys({"name", "description", "target", "clock_mhz", "array", "memory", "timing",
-                     "mapping", "accumulator", "energy", "fpga"});
+                     "mapping", "accumulator", "energy", "fpga", "gpu"});
     HwConfig c;
     c.name = root.at("name").as_string();
     if (auto d = root.find("description")) d->as_string();
@@ -275,6 +284,11 @@ HwConfig parse_config(const nlohmann::json& doc, const std::string& file, bool h
         e["fpga"] = fpga_json(*c.fpga, source_of(f.at("device")), source_of(f.at("power")));
     } else {
         e["fpga"] = nullptr;
+    }
+    e["gpu"] = nullptr;
+    if (c.gpu) {
+        e["gpu"] = {{"sms", c.gpu->sms}};
+        if (auto s = source_of(root.find("gpu")); !s.empty()) e["gpu"]["source"] = s;
     }
     return c;
 }

@@ -11,6 +11,7 @@
 #include "models/energy_spec.h"
 #include "models/fold_schedule.h"
 #include "models/fpga_spec.h"
+#include "models/gpu_spec.h"
 #include "models/memory_spec.h"
 #include "traces/lowering.h"
 
@@ -36,6 +37,7 @@ struct HwConfig {
     std::optional<MemorySpec> memory;  // required by run, not by audit
     std::optional<EnergySpec> energy;  // absent: run reports no energy (null)
     std::optional<FpgaSpec> fpga;      // FPGA targets: device, datapath style, resource power
+    std::optional<GpuSpec> gpu;        // GPU targets: how many SMs like the modelled one
     TimingSpec timing;
     KOrder k_order = KOrder::c_kh_kw;
     AccumulatorSpec accumulator;

@@ -146,6 +146,18 @@ nlohmann::ordered_json layer_json(const ReportLayer& r, const HwConfig& config) 
     return add_timing(out, r.timing, r.cost, config);
 }
 
+// A GPU preset's chip: its SMs and the peak rate the preset's numbers give (compare with the data
+// sheet).
+nlohmann::ordered_json gpu_json(const HwConfig& c) {
+    if (!c.gpu || !c.array || !c.clock_mhz) return nullptr;
+    const ArraySpec& a = *c.array;
+    const double per_sm = static_cast<double>(a.units * a.m * a.n * a.k) / a.mma_cycles;
+    return {{"sms", c.gpu->sms},
+            {"macs_per_cycle_per_sm", per_sm},
+            {"peak_tops", 2 * per_sm * c.gpu->sms * *c.clock_mhz * 1e6 / 1e12},
+            {"modelled", "one SM: cycles, energy and power are one SM's share"}};
+}
+
 }  // namespace
 
 ReportLayer report_layer(const LayerAudit& audit, const LayerTiming* timing,
@@ -245,6 +257,7 @@ nlohmann::ordered_json build_report(const std::string& command, nlohmann::ordere
                energy && config.clock_mhz
                    ? energy->total() / (static_cast<double>(cycles) / *config.clock_mhz) / 1000.0
                    : 0.0)}}},
+        {"gpu", gpu_json(config)},
         {"fpga", costs && costs->fpga && config.fpga
                      ? fpga_report_json(*costs->fpga, *config.fpga, costs->x_bits, costs->w_bits)
                      : nlohmann::ordered_json(nullptr)},
