@@ -12,9 +12,9 @@ struct EnergyBreakdown {
     double transfers = 0;        // partial sums handed from one stage to the next
     double sram_ifmap = 0, sram_filter = 0, sram_ofmap = 0;
     double dram = 0;
-    double leakage = 0;                     // static power x time
-    std::optional<double> control;          // FPGA: control logic and routing overhead
-    std::optional<double> thresholds;       // FPGA: threshold memories and comparators
+    double leakage = 0;                // static power x time
+    std::optional<double> control;     // FPGA: control logic and routing overhead
+    std::optional<double> thresholds;  // FPGA: threshold memories and comparators
 
     double total() const {
         double t = multiply + transfers + sram_ifmap + sram_filter + sram_ofmap + dram + leakage;

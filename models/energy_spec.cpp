@@ -7,18 +7,28 @@ namespace accsim {
 
 const char* to_string(WidthScaling s) {
     switch (s) {
-        case WidthScaling::constant: return "constant";
-        case WidthScaling::linear: return "linear";
-        case WidthScaling::quadratic: return "quadratic";
-        case WidthScaling::product: return "product";
+        case WidthScaling::constant:
+            return "constant";
+        case WidthScaling::linear:
+            return "linear";
+        case WidthScaling::quadratic:
+            return "quadratic";
+        case WidthScaling::product:
+            return "product";
     }
     return "?";
 }
 
+const char* to_string(GatedOperand g) {
+    return g == GatedOperand::either ? "either" : g == GatedOperand::input ? "input" : "weight";
+}
+
 double MultiplyEnergy::at(int a, int b) const {
     switch (scaling) {
-        case WidthScaling::constant: return pj;
-        case WidthScaling::linear: return pj * (a + b) / static_cast<double>(a_bits + b_bits);
+        case WidthScaling::constant:
+            return pj;
+        case WidthScaling::linear:
+            return pj * (a + b) / static_cast<double>(a_bits + b_bits);
         case WidthScaling::quadratic: {
             const double r = std::max(a, b) / static_cast<double>(std::max(a_bits, b_bits));
             return pj * r * r;
@@ -32,10 +42,13 @@ double MultiplyEnergy::at(int a, int b) const {
 double AddEnergy::at(int b) const {
     const double r = b / static_cast<double>(bits);
     switch (scaling) {
-        case WidthScaling::constant: return pj;
-        case WidthScaling::linear: return pj * r;
+        case WidthScaling::constant:
+            return pj;
+        case WidthScaling::linear:
+            return pj * r;
         case WidthScaling::quadratic:
-        case WidthScaling::product: return pj * r * r;
+        case WidthScaling::product:
+            return pj * r * r;
     }
     return pj;
 }

@@ -32,8 +32,13 @@ struct AddEnergy {
 };
 
 // A multiply with a zero operand can be gated (its inputs held, its clock stopped): it then costs
-// this fraction of a full one, and so does the addition of its zero product into stage 1.
+// this fraction of a full one, and so does the addition of its zero product into stage 1. The
+// hardware looks at one operand or either (Eyeriss gates on zero activations).
+enum class GatedOperand { either, input, weight };
+const char* to_string(GatedOperand g);
+
 struct ZeroGating {
+    GatedOperand operand = GatedOperand::either;
     double multiply = 1;  // 1: no gating (a zero product costs a full multiply)
     double add = 1;
 };

@@ -2,7 +2,7 @@
 
 #include <cmath>
 
-#include "models/energy_model.h"
+#include "models/power_units.h"
 
 namespace accsim {
 
@@ -30,7 +30,7 @@ EnergyBreakdown fpga_energy(const LayerActions& a, const FpgaResources& r, const
     EnergyBreakdown e;
     e.multiply = logic_pj(r.multiply, p) * busy;
     for (const FpgaCount& s : r.stages) e.stages.push_back(logic_pj(s, p) * busy);
-    e.thresholds = logic_pj(r.thresholds, p) * busy;
+    if (f.thresholds) e.thresholds = logic_pj(r.thresholds, p) * busy;
     e.control = logic_pj(r.control, p) * busy;
     e.sram_ifmap = buffer_pj(r.ifmap, p, a.ifmap_reads + a.ifmap_writes, m.ifmap.bandwidth);
     e.sram_filter = buffer_pj(r.filter, p, a.filter_reads + a.filter_writes, m.filter.bandwidth);

@@ -16,9 +16,15 @@ double ceil_div(double a, double b) {
 FpgaCount memory_blocks(double width, double depth, WeightMemory kind) {
     FpgaCount c;
     switch (kind) {
-        case WeightMemory::bram: c.bram18 = bram18_blocks(width, depth); break;
-        case WeightMemory::uram: c.uram = ceil_div(width, 72) * ceil_div(depth, 4096); break;
-        case WeightMemory::lutram: c.lut = width * ceil_div(depth, 64); break;
+        case WeightMemory::bram:
+            c.bram18 = bram18_blocks(width, depth);
+            break;
+        case WeightMemory::uram:
+            c.uram = ceil_div(width, 72) * ceil_div(depth, 4096);
+            break;
+        case WeightMemory::lutram:
+            c.lut = width * ceil_div(depth, 64);
+            break;
     }
     return c;
 }
@@ -80,8 +86,8 @@ FpgaResources vector_unit(const ArraySpec& a, const MemorySpec& m, const Accumul
     r.thresholds = thresholds(f, acc.stages.back().bits, P);
     double datapath = r.multiply.lut + r.thresholds.lut;
     for (const FpgaCount& s : r.stages) datapath += s.lut;
-    r.control.lut = 300 + 0.1 * datapath;
-    r.control.ff = Q * x_bits;  // the input register every PE reads
+    r.control.lut = std::floor(300 + 0.1 * datapath + 1e-9);  // FINN truncates its sum
+    r.control.ff = Q * x_bits;                                // the input register every PE reads
     r.ifmap = buffer(m.ifmap, WeightMemory::bram);
     r.filter = buffer(m.filter, f.weights);
     r.ofmap = buffer(m.ofmap, WeightMemory::bram);
@@ -107,7 +113,7 @@ FpgaResources systolic(const ArraySpec& a, const MemorySpec& m, const Accumulato
     r.thresholds = thresholds(f, acc.stages.back().bits, cols);
     double datapath = r.multiply.lut + r.thresholds.lut;
     for (const FpgaCount& s : r.stages) datapath += s.lut;
-    r.control.lut = 300 + 0.1 * datapath;
+    r.control.lut = std::floor(300 + 0.1 * datapath + 1e-9);  // FINN truncates its sum
     r.ifmap = buffer(m.ifmap, WeightMemory::bram);
     r.filter = buffer(m.filter, f.weights);
     r.ofmap = buffer(m.ofmap, WeightMemory::bram);
@@ -143,18 +149,21 @@ FpgaCount FpgaResources::total() const {
     t.add(ifmap);
     t.add(filter);
     t.add(ofmap);
-    t.lut = std::floor(t.lut + 1e-9);
     return t;
 }
 
 FpgaResources estimate_fpga(const ArraySpec& a, const MemorySpec& m, const AccumulatorSpec& acc,
                             const FpgaSpec& f, int x_bits, int w_bits) {
     switch (a.kind) {
-        case ArrayKind::vector: return vector_unit(a, m, acc, f, x_bits, w_bits);
-        case ArrayKind::systolic: return systolic(a, m, acc, f, x_bits, w_bits);
-        case ArrayKind::tensor_core: break;
+        case ArrayKind::vector:
+            return vector_unit(a, m, acc, f, x_bits, w_bits);
+        case ArrayKind::systolic:
+            return systolic(a, m, acc, f, x_bits, w_bits);
+        case ArrayKind::tensor_core:
+            break;
     }
-    throw std::invalid_argument("FPGA resources cover vector units and systolic arrays");
+    // The config loader refuses an FPGA tensor core.
+    throw std::logic_error("FPGA resources cover vector units and systolic arrays");
 }
 
 }  // namespace accsim

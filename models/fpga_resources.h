@@ -5,10 +5,10 @@
 // Vector unit, P = pe, Q = simd, W/A = weight/input bits (FINN-R's HLS MVAU fit, Blott et al.,
 // TRETS 2018, as Xilinx/finn's lut_estimation computes it):
 //   LUT = 300 + 1.1 P (mult + tree + acc + thr + comp) + c2
-//   mult = Q (2 ceil((W+A)/6) - 1)(W+A)            (0 with DSP multipliers: P Q ceil((W+A)/48) DSPs)
-//   acc  = sum of the later stages' widths            (FINN: the one accumulator's width)
-//   thr  = (2^B - 1) acc_last ceil(depth/64),  comp = (2^B - 1) acc_last   (with thresholds)
-//   c2   = w ceil(d/64) for weights in LUTRAM (w x d: the filter buffer's shape)
+//   mult = Q (2 ceil((W+A)/6) - 1)(W+A)            (0 with DSP multipliers: P Q ceil((W+A)/48)
+//   DSPs) acc  = sum of the later stages' widths            (FINN: the one accumulator's width) thr
+//   = (2^B - 1) acc_last ceil(depth/64),  comp = (2^B - 1) acc_last   (with thresholds) c2   = w
+//   ceil(d/64) for weights in LUTRAM (w x d: the filter buffer's shape)
 // One departure, so that stage 1's width counts as A2Q says it should: FINN's tree term
 // (W+A)(2Q-1) counts Q leaves and Q-1 adders all W+A bits wide; here the leaves are
 // min(W+A, b1) bits and the adder at level l is min(W+A+l, b1) bits, b1 = stage 1's register
@@ -38,11 +38,12 @@ struct FpgaResources {
     FpgaCount thresholds;
     FpgaCount control;
     FpgaCount ifmap, filter, ofmap;
-    FpgaCount total() const;  // LUTs rounded down as FINN's estimate does
+    FpgaCount total() const;
 };
 
-// `x_bits`, `w_bits`: the widest operands the datapath must take. Throws std::invalid_argument
-// for a tensor-core array (the loader refuses it first).
+// `x_bits`, `w_bits`: the widest operands the datapath must take. Control LUTs are rounded down,
+// as FINN truncates its whole sum (the datapath's terms are whole). Throws std::logic_error for a
+// tensor-core array (the loader refuses it first).
 FpgaResources estimate_fpga(const ArraySpec& array, const MemorySpec& memory,
                             const AccumulatorSpec& acc, const FpgaSpec& fpga, int x_bits,
                             int w_bits);

@@ -11,7 +11,7 @@ int64_t ceil_div(int64_t a, int64_t b) {
 }  // namespace
 
 LayerActions count_actions(const LayerWork& w, const AccumulatorSpec& acc, bool has_bias,
-                           const LayerTiming& t, std::optional<int64_t> zero_products) {
+                           const LayerTiming& t, std::optional<ZeroProducts> zero_products) {
     LayerActions a;
     a.macs = w.macs();
     a.zero_products = zero_products;
@@ -31,6 +31,7 @@ LayerActions count_actions(const LayerWork& w, const AccumulatorSpec& acc, bool 
         st.inputs = outputs * static_cast<double>(inputs);
         st.additions = outputs * static_cast<double>(adds);
         st.passed_on = last ? 0 : outputs * static_cast<double>(tiles);
+        st.in_buffer = j == 1;
         a.stages.push_back(st);
         inputs = tiles;
     }
@@ -39,8 +40,8 @@ LayerActions count_actions(const LayerWork& w, const AccumulatorSpec& acc, bool 
     a.ifmap_writes = b.dram_ifmap;
     a.filter_reads = b.sram_filter;
     a.filter_writes = b.dram_filter;
-    a.ofmap_writes = b.sram_ofmap;
-    a.ofmap_reads = b.dram_ofmap;
+    a.ofmap_writes = b.sram_ofmap + b.dram_ofmap_refill;
+    a.ofmap_reads = b.sram_ofmap_reads + (b.dram_ofmap - b.dram_ofmap_refill);
     a.dram_bytes = b.dram();
     a.cycles = t.total;
     a.pe_count = t.pe_count;

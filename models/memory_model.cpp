@@ -9,6 +9,8 @@ void TrafficCounters::add(const TrafficCounters& o) {
     dram_ifmap += o.dram_ifmap;
     dram_filter += o.dram_filter;
     dram_ofmap += o.dram_ofmap;
+    dram_ofmap_refill += o.dram_ofmap_refill;
+    sram_ofmap_reads += o.sram_ofmap_reads;
     sram_ifmap += o.sram_ifmap;
     sram_filter += o.sram_filter;
     sram_ofmap += o.sram_ofmap;
@@ -29,6 +31,8 @@ void MemoryModel::begin_layer(const LayerWork& work, const ElementBytes& bytes) 
     m_last_ifmap_tile = m_last_filter_tile = -1;
     m_pending_writeback = 0;
     m_pending_refill = 0;
+    m_outputs = work.outputs();
+    m_psum_writes = 0;
 }
 
 int64_t MemoryModel::transfer_cycles(double bytes) const {
@@ -58,6 +62,8 @@ FoldCost MemoryModel::fold(const Fold& f, int64_t previous_compute) {
                          m_filter_total, f.filter_fraction);
     // The previous fold's finished outputs (and spilled partial sums) go out while this one runs.
     t.dram_ofmap = m_pending_writeback + m_pending_refill;
+    t.dram_ofmap_refill = m_pending_refill;
+    m_psum_writes += f.psum_writes;
     m_pending_writeback = static_cast<double>(f.outputs_done) * m_bytes.output;
     m_pending_refill = 0;
     // Partial sums of an unfinished output tile (ws, is: a K fold before the last) wait in the
@@ -101,6 +107,8 @@ FoldCost MemoryModel::fold(const Fold& f, int64_t previous_compute) {
 FoldCost MemoryModel::end_layer() {
     FoldCost c;
     c.traffic.dram_ofmap = m_pending_writeback;
+    c.traffic.sram_ofmap_reads =
+        static_cast<double>(std::max<int64_t>(0, m_psum_writes - m_outputs)) * m_bytes.psum;
     if (m_dram_stalls) c.traffic.dram_stall = transfer_cycles(m_pending_writeback);
     c.stall = c.traffic.dram_stall;
     m_pending_writeback = 0;

@@ -31,7 +31,12 @@ struct ElementBytes {
 struct TrafficCounters {
     double dram_ifmap = 0, dram_filter = 0, dram_ofmap = 0;  // bytes read (ofmap: written)
     double sram_ifmap = 0, sram_filter = 0, sram_ofmap = 0;  // bytes the array read or wrote
-    int64_t dram_stall = 0, sram_stall = 0;                  // cycles
+    // Of dram_ofmap, the spilled partial sums read back into the ofmap buffer.
+    double dram_ofmap_refill = 0;
+    // Partial sums the accumulator read back to add to (every write of an output but its first);
+    // priced as energy, not as bandwidth (the accumulator buffer reads and writes each cycle).
+    double sram_ofmap_reads = 0;
+    int64_t dram_stall = 0, sram_stall = 0;  // cycles
     double dram() const { return dram_ifmap + dram_filter + dram_ofmap; }
     void add(const TrafficCounters& o);
 };
@@ -66,6 +71,7 @@ class MemoryModel {
     double m_pending_writeback =
         0;  // bytes of outputs finished (or partial sums spilled) by the previous fold
     double m_pending_refill = 0;  // spilled partial sums to read back
+    int64_t m_outputs = 0, m_psum_writes = 0;
 };
 
 }  // namespace accsim

@@ -10,6 +10,12 @@
 
 namespace accsim {
 
-int64_t count_zero_products(const LayerWork& work, const OperandSource& source);
+struct ZeroProducts {
+    int64_t either = 0;  // x == 0 or q == 0
+    int64_t input = 0;   // x == 0 (what gating on activations skips, as Eyeriss does)
+    int64_t weight = 0;  // q == 0 (what gating on weights skips: A2Q's sparse weights)
+};
+
+ZeroProducts count_zero_products(const LayerWork& work, const OperandSource& source);
 
 }  // namespace accsim

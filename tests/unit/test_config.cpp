@@ -88,7 +88,7 @@ TEST_CASE("config rules, each with its located message") {
     j["colour"] = 1;
     CHECK(error_of(j) ==
           "x.json: /: unknown key \"colour\" (valid: name, description, target, clock_mhz, array, "
-          "memory, timing, mapping, accumulator, energy, fpga)");
+          "memory, timing, mapping, accumulator, energy, fpga, gpu)");
 
     j = example();
     j["accumulator"]["stages"] = json::array();

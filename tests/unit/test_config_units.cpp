@@ -13,13 +13,17 @@ using namespace accsim;
 
 namespace {
 
-void leaves(const nlohmann::ordered_json& v, const std::string& path, std::vector<std::string>& out) {
+using Leaf = std::pair<std::string, nlohmann::ordered_json>;
+
+void leaves(const nlohmann::ordered_json& v, const std::string& path, std::vector<Leaf>& out) {
     if (v.is_object()) {
-        for (const auto& [k, child] : v.items()) leaves(child, path.empty() ? k : path + "." + k, out);
+        for (const auto& [k, child] : v.items())
+            leaves(child, path.empty() ? k : path + "." + k, out);
     } else if (v.is_array() && !v.empty() && v.front().is_object()) {
-        for (std::size_t i = 0; i < v.size(); ++i) leaves(v[i], path + "." + std::to_string(i), out);
+        for (std::size_t i = 0; i < v.size(); ++i)
+            leaves(v[i], path + "." + std::to_string(i), out);
     } else {
-        out.push_back(path);
+        out.emplace_back(path, v);
     }
 }
 
@@ -27,19 +31,23 @@ void leaves(const nlohmann::ordered_json& v, const std::string& path, std::vecto
 
 TEST_CASE("every key of every preset has a unit, and validate prints it") {
     int presets = 0;
-    for (const auto& e :
-         std::filesystem::recursive_directory_iterator(std::string(ACCSIM_SOURCE_DIR) + "/configs")) {
+    for (const auto& e : std::filesystem::recursive_directory_iterator(
+             std::string(ACCSIM_SOURCE_DIR) + "/configs")) {
         if (e.path().extension() != ".json") continue;
         ConfigSources src;
         src.file = e.path().string();
         const HwConfig c = load_config(src);
-        std::vector<std::string> paths;
-        leaves(c.effective, "", paths);
+        std::vector<Leaf> found;
+        leaves(c.effective, "", found);
         const std::string listing = render_config(c.effective);
-        for (const std::string& p : paths) {
+        for (const auto& [p, value] : found) {
             CAPTURE(e.path().string());
             CAPTURE(p);
-            CHECK(unit_of(p).has_value());
+            const auto unit = unit_of(p);
+            REQUIRE(unit.has_value());
+            // A number always has a unit (names, choices and switches need none).
+            if (value.is_number() || (value.is_array() && !value.empty()))
+                CHECK_FALSE(unit->empty());
             CHECK(listing.find(p + " ") != std::string::npos);
         }
         ++presets;

@@ -54,13 +54,18 @@ LayerTiming timing(int64_t cycles) {
     LayerTiming t;
     t.total = cycles;
     t.pe_count = 4;
-    t.traffic.sram_ifmap = 100;   // array reads
-    t.traffic.dram_ifmap = 10;    // fills
+    t.traffic.sram_ifmap = 100;  // array reads
+    t.traffic.dram_ifmap = 10;   // fills
     t.traffic.sram_filter = 30;
     t.traffic.dram_filter = 30;
-    t.traffic.sram_ofmap = 24;    // partial sums written
-    t.traffic.dram_ofmap = 24;    // write-back reads
+    t.traffic.sram_ofmap = 24;  // partial sums written
+    t.traffic.dram_ofmap = 24;  // write-back reads
     return t;
+}
+
+// Zero counts where every zero product has a zero input (and no weight is zero).
+std::optional<ZeroProducts> zeros(int64_t n) {
+    return ZeroProducts{n, n, 0};
 }
 
 }  // namespace
@@ -68,8 +73,8 @@ LayerTiming timing(int64_t cycles) {
 TEST_CASE("actions of a 2x3 layer with K=5, stage 1 of 2-product tiles, bias in stage 2") {
     // Per output: stage 1 adds all 5 products in tiles of 2, 2, 1 and passes 3 tile results on;
     // stage 2 adds those 3 and the bias. Six outputs.
-    const LayerActions a = count_actions(gemm(2, 3, 5), two_stages(2, 12, 20, Reduction::sequential),
-                                         true, timing(100), 4);
+    const LayerActions a = count_actions(
+        gemm(2, 3, 5), two_stages(2, 12, 20, Reduction::sequential), true, timing(100), zeros(4));
     CHECK(a.macs == 30);
     REQUIRE(a.stages.size() == 2);
     CHECK(a.stages[0].inputs == 30);
@@ -95,9 +100,9 @@ TEST_CASE("a tree of n leaves has n - 1 adders per tile; no bias, no bias additi
 
 TEST_CASE("energy of the 2x3 layer equals the formulas term by term") {
     EnergySpec e = table();
-    e.zero_gating = {0.5, 0.25};
-    const LayerActions a = count_actions(gemm(2, 3, 5), two_stages(2, 12, 20, Reduction::sequential),
-                                         true, timing(100), 4);
+    e.zero_gating = {GatedOperand::either, 0.5, 0.25};
+    const LayerActions a = count_actions(
+        gemm(2, 3, 5), two_stages(2, 12, 20, Reduction::sequential), true, timing(100), zeros(4));
     const EnergyBreakdown b = asic_energy(a, e, memory(), 100);
     // 26 full multiplies at 0.2 pJ, 4 gated at half.
     CHECK(b.multiply == doctest::Approx(26 * 0.2 + 4 * 0.5 * 0.2));
@@ -105,10 +110,10 @@ TEST_CASE("energy of the 2x3 layer equals the formulas term by term") {
     const double add1 = 0.03 * 12 / 8 + 12 * 0.01;
     REQUIRE(b.stages.size() == 2);
     CHECK(b.stages[0] == doctest::Approx(26 * add1 + 4 * 0.25 * add1));
-    // Stage 2: 24 additions of 20 bits.
-    CHECK(b.stages[1] == doctest::Approx(24 * (0.03 * 20 / 8 + 20 * 0.01)));
-    // 18 tile results of 12 bits handed on.
-    CHECK(b.transfers == doctest::Approx(18 * 12 * 0.01));
+    // Stage 2: 24 additions of 20 bits; its words live in the ofmap buffer (priced there), and
+    // the 18 tile results handed to it are that buffer's writes: no register bits, no transfer.
+    CHECK(b.stages[1] == doctest::Approx(24 * (0.03 * 20 / 8)));
+    CHECK(b.transfers == 0);
     // 1 pJ per byte read, 2 per byte written.
     CHECK(b.sram_ifmap == doctest::Approx(100 + 2 * 10));
     CHECK(b.sram_filter == doctest::Approx(30 + 2 * 30));
@@ -116,14 +121,45 @@ TEST_CASE("energy of the 2x3 layer equals the formulas term by term") {
     CHECK(b.dram == doctest::Approx(64 * 8 * 10));
     // 5 mW for 100 cycles at 100 MHz = 1 us: 5 nJ.
     CHECK(b.leakage == doctest::Approx(5000));
-    CHECK(b.total() == doctest::Approx(b.multiply + b.stages[0] + b.stages[1] + b.transfers + 120 +
-                                       90 + 72 + 5120 + 5000));
+    CHECK(b.total() ==
+          doctest::Approx(b.multiply + b.stages[0] + b.stages[1] + 120 + 90 + 72 + 5120 + 5000));
     CHECK(power_of_energy(b.total(), 100, 100) == doctest::Approx(b.total() / 1000.0));
 }
 
+TEST_CASE("a third stage is a register again: its bits and the hand-off into it are paid") {
+    // K = 8: stage 1 tiles of 2 (4 per output), stage 2 tiles of 2 of those (2 per output),
+    // stage 3 adds the 2 results. One output.
+    AccumulatorSpec acc = two_stages(2, 12, 16, Reduction::sequential);
+    acc.stages[1].length = 2;
+    StageSpec s3;
+    s3.bits = 24;
+    acc.stages.push_back(s3);
+    const LayerActions a = count_actions(gemm(1, 1, 8), acc, false, timing(10), zeros(0));
+    REQUIRE(a.stages.size() == 3);
+    CHECK(a.stages[1].in_buffer);
+    CHECK_FALSE(a.stages[2].in_buffer);
+    CHECK(a.stages[1].passed_on == 2);
+    const EnergyBreakdown b = asic_energy(a, table(), memory(), 100);
+    CHECK(b.stages[2] == doctest::Approx(2 * (0.03 * 24 / 8 + 24 * 0.01)));
+    CHECK(b.transfers == doctest::Approx(2 * 16 * 0.01));  // into stage 3 only
+}
+
+TEST_CASE("zero gating looks at the operand the config names") {
+    EnergySpec e = table();
+    const LayerActions a =
+        count_actions(gemm(2, 3, 5), two_stages(2, 12, 20, Reduction::sequential), true,
+                      timing(100), ZeroProducts{10, 4, 7});
+    e.zero_gating = {GatedOperand::input, 0, 1};
+    CHECK(asic_energy(a, e, memory(), 100).multiply == doctest::Approx((30 - 4) * 0.2));
+    e.zero_gating = {GatedOperand::weight, 0, 1};
+    CHECK(asic_energy(a, e, memory(), 100).multiply == doctest::Approx((30 - 7) * 0.2));
+    e.zero_gating = {GatedOperand::either, 0, 1};
+    CHECK(asic_energy(a, e, memory(), 100).multiply == doctest::Approx((30 - 10) * 0.2));
+}
+
 TEST_CASE("without zero gating a zero product costs a full multiply") {
-    const LayerActions a = count_actions(gemm(2, 3, 5), two_stages(2, 12, 20, Reduction::sequential),
-                                         true, timing(100), 30);
+    const LayerActions a = count_actions(
+        gemm(2, 3, 5), two_stages(2, 12, 20, Reduction::sequential), true, timing(100), zeros(30));
     const EnergyBreakdown b = asic_energy(a, table(), memory(), 100);
     CHECK(b.multiply == doctest::Approx(30 * 0.2));
 }
@@ -145,9 +181,9 @@ TEST_CASE("widths scale energy as the table says") {
 
     // A stage twice as wide costs exactly twice as much with linear adders and registers.
     const LayerActions narrow = count_actions(
-        gemm(4, 4, 64), two_stages(16, 16, 32, Reduction::sequential), false, timing(10), 0);
+        gemm(4, 4, 64), two_stages(16, 16, 32, Reduction::sequential), false, timing(10), zeros(0));
     const LayerActions wide = count_actions(
-        gemm(4, 4, 64), two_stages(16, 32, 32, Reduction::sequential), false, timing(10), 0);
+        gemm(4, 4, 64), two_stages(16, 32, 32, Reduction::sequential), false, timing(10), zeros(0));
     const double e16 = asic_energy(narrow, table(), memory(), 100).stages[0];
     const double e32 = asic_energy(wide, table(), memory(), 100).stages[0];
     CHECK(e32 == doctest::Approx(2 * e16));
@@ -187,16 +223,19 @@ class Matrices : public OperandSource {
     }
     std::optional<int64_t> bias(int64_t, int64_t) const override { return std::nullopt; }
 
-    int64_t brute_force(int64_t groups) const {
-        int64_t zeros = 0;
+    ZeroProducts brute_force(int64_t groups) const {
+        ZeroProducts z;
         for (int64_t g = 0; g < groups; ++g)
             for (int64_t m = 0; m < m_m; ++m)
                 for (int64_t n = 0; n < m_n; ++n)
-                    for (int64_t k = 0; k < m_k; ++k)
-                        zeros += int64_t{m_x[(g * m_m + m) * m_k + k]} *
-                                     m_q[(g * m_n + n) * m_k + k] ==
-                                 0;
-        return zeros;
+                    for (int64_t k = 0; k < m_k; ++k) {
+                        const int32_t x = m_x[(g * m_m + m) * m_k + k];
+                        const int32_t q = m_q[(g * m_n + n) * m_k + k];
+                        z.either += x == 0 || q == 0;
+                        z.input += x == 0;
+                        z.weight += q == 0;
+                    }
+        return z;
     }
 
   private:
@@ -215,6 +254,10 @@ TEST_CASE("zero products counted with bitmasks equal a brute-force count") {
         LayerWork w = gemm(m, n, k);
         w.groups = groups;
         CAPTURE(k);
-        CHECK(count_zero_products(w, mats) == mats.brute_force(groups));
+        const ZeroProducts z = count_zero_products(w, mats);
+        const ZeroProducts want = mats.brute_force(groups);
+        CHECK(z.either == want.either);
+        CHECK(z.input == want.input);
+        CHECK(z.weight == want.weight);
     }
 }

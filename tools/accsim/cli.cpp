@@ -81,7 +81,8 @@ po::options_description options_for(const std::string& command, Common& c) {
     if (command != "validate")
         add("layers", po::value(&c.layers)->value_name("REGEX"), "only layers whose name matches");
     if (command == "audit" || command == "run")
-        add("out", po::value(&c.out)->value_name("DIR"), "write report.json, layers.csv and report.html here");
+        add("out", po::value(&c.out)->value_name("DIR"),
+            "write report.json, layers.csv and report.html here");
     if (command == "run") {
         add("mode", po::value(&c.mode)->value_name("tlm|cycle"),
             "tlm: whole folds, time annotated (default); cycle: every PE clocked (small layers)");
@@ -267,14 +268,9 @@ int cmd_run(const std::vector<std::string>& args, std::ostream& out) {
         const RunCosts costs = price_run(config, priced);
         std::vector<ReportLayer> rows;
         for (std::size_t i = 0; i < layers.size(); ++i)
-            rows.push_back(ReportLayer{layers[i].name,
-                                       c.topology_format == "gemm" ? "gemm" : "conv2d",
-                                       layers[i].k,
-                                       layers[i].outputs(),
-                                       layers[i].macs(),
-                                       nullptr,
-                                       &timings[i],
-                                       &costs.layers[i]});
+            rows.push_back(ReportLayer{
+                layers[i].name, c.topology_format == "gemm" ? "gemm" : "conv2d", layers[i].k,
+                layers[i].outputs(), layers[i].macs(), nullptr, &timings[i], &costs.layers[i]});
         nlohmann::ordered_json source = {
             {"path", c.topology},
             {"model", std::filesystem::path(c.topology).stem().string()},
@@ -291,8 +287,8 @@ int cmd_run(const std::vector<std::string>& args, std::ostream& out) {
         run_layers(select_layers(trace, c.layers), config, options, trace.manifest_path());
     std::vector<PricedLayer> priced;
     for (const LayerRun& r : runs)
-        priced.push_back(PricedLayer{r.work, r.audit.layer->bias.has_value(), r.zero_products,
-                                     r.timing});
+        priced.push_back(
+            PricedLayer{r.work, r.audit.layer->bias.has_value(), r.zero_products, r.timing});
     const RunCosts costs = price_run(config, priced);
     std::vector<ReportLayer> rows;
     for (std::size_t i = 0; i < runs.size(); ++i)

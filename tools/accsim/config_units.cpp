@@ -65,13 +65,21 @@ const std::pair<const char*, const char*> k_units[] = {
     {"multipliers", ""},
     {"weights", ""},
     {"output_bits", "bits"},
-    {"depth", "output channels per PE"},
     {"toggle_rate", "fraction of cycles a signal toggles"},
     {"lut_uw_per_mhz", "uW/MHz"},
     {"ff_uw_per_mhz", "uW/MHz"},
     {"dsp_uw_per_mhz", "uW/MHz"},
     {"bram18_uw_per_mhz", "uW/MHz"},
     {"uram_uw_per_mhz", "uW/MHz"},
+};
+
+// Keys whose meaning depends on where they are: the full path wins over the key's name.
+const std::pair<const char*, const char*> k_path_units[] = {
+    {"energy.add.bits", "bits (reference register width)"},
+    {"energy.zero_gating.operand", ""},
+    {"energy.zero_gating.multiply", "x a full operation"},
+    {"energy.zero_gating.add", "x a full operation"},
+    {"fpga.thresholds.depth", "output channels per PE (vector) or column (systolic)"},
 };
 
 std::string last_key(const std::string& path) {
@@ -87,10 +95,24 @@ std::string last_key(const std::string& path) {
     return parts.empty() ? "" : parts.back();
 }
 
+}  // namespace
+
+std::optional<std::string> unit_of(const std::string& path) {
+    for (const auto& [p, unit] : k_path_units)
+        if (path == p) return std::string(unit);
+    const std::string key = last_key(path);
+    for (const auto& [name, unit] : k_units)
+        if (key == name) return std::string(unit);
+    return std::nullopt;
+}
+
+namespace {
+
 void walk(const nlohmann::ordered_json& v, const std::string& path,
           std::vector<std::pair<std::string, std::string>>& out) {
     if (v.is_object() && !v.empty()) {
-        for (const auto& [k, child] : v.items()) walk(child, path.empty() ? k : path + "." + k, out);
+        for (const auto& [k, child] : v.items())
+            walk(child, path.empty() ? k : path + "." + k, out);
         return;
     }
     // Lists of numbers (SRAM points) print whole; lists of objects (stages) per element.
@@ -105,15 +127,6 @@ void walk(const nlohmann::ordered_json& v, const std::string& path,
 }
 
 }  // namespace
-
-std::optional<std::string> unit_of(const std::string& path) {
-    const std::string key = last_key(path);
-    // Zero gating's two keys are fractions, not operations.
-    if (path.rfind("energy.zero_gating.", 0) == 0) return std::string("x a full operation");
-    for (const auto& [name, unit] : k_units)
-        if (key == name) return std::string(unit);
-    return std::nullopt;
-}
 
 std::string render_config(const nlohmann::ordered_json& effective) {
     std::vector<std::pair<std::string, std::string>> rows;

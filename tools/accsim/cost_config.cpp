@@ -74,8 +74,7 @@ FpgaCount capacity(const JsonCursor& d) {
 
 // Integral doubles print as integers in the effective config.
 nlohmann::ordered_json number(double v) {
-    if (v == std::floor(v) && std::fabs(v) < 9e15)
-        return static_cast<int64_t>(v);
+    if (v == std::floor(v) && std::fabs(v) < 9e15) return static_cast<int64_t>(v);
     return v;
 }
 
@@ -86,8 +85,8 @@ EnergySpec parse_energy(const JsonCursor& c, bool fpga_target) {
     EnergySpec e;
     if (auto s = c.find("source")) s->as_string();
     if (fpga_target) {
-        for (const char* datapath_key : {"multiply", "add", "register_pj_per_bit", "zero_gating",
-                                         "sram", "static_mw"})
+        for (const char* datapath_key :
+             {"multiply", "add", "register_pj_per_bit", "zero_gating", "sram", "static_mw"})
             if (auto k = c.find(datapath_key))
                 k->fail(
                     "an FPGA's datapath, memories and static power are priced from its resources "
@@ -111,11 +110,18 @@ EnergySpec parse_energy(const JsonCursor& c, bool fpga_target) {
     a.allow_keys({"pj", "bits", "scaling"});
     e.add.pj = non_negative(a.at("pj"), 1e6);
     e.add.bits = bits(a.at("bits"));
-    e.add.scaling = scaling(a.at("scaling"));
+    const std::string add_scaling = a.at("scaling").as_enum({"constant", "linear", "quadratic"});
+    e.add.scaling = add_scaling == "constant" ? WidthScaling::constant
+                    : add_scaling == "linear" ? WidthScaling::linear
+                                              : WidthScaling::quadratic;
     e.register_pj_per_bit = non_negative(c.at("register_pj_per_bit"), 1e6);
     if (auto z = c.find("zero_gating")) {
         z->require_object();
-        z->allow_keys({"multiply", "add"});
+        z->allow_keys({"operand", "multiply", "add"});
+        const std::string op = z->at("operand").as_enum({"either", "input", "weight"});
+        e.zero_gating.operand = op == "either"  ? GatedOperand::either
+                                : op == "input" ? GatedOperand::input
+                                                : GatedOperand::weight;
         e.zero_gating.multiply = fraction(z->at("multiply"));
         e.zero_gating.add = fraction(z->at("add"));
     }
@@ -139,8 +145,9 @@ FpgaSpec parse_fpga(const JsonCursor& c) {
     f.multipliers = c.at("multipliers").as_enum({"lut", "dsp"}) == "lut" ? MultiplierStyle::lut
                                                                          : MultiplierStyle::dsp;
     const std::string w = c.at("weights").as_enum({"bram", "uram", "lutram"});
-    f.weights = w == "bram" ? WeightMemory::bram : w == "uram" ? WeightMemory::uram
-                                                               : WeightMemory::lutram;
+    f.weights = w == "bram"   ? WeightMemory::bram
+                : w == "uram" ? WeightMemory::uram
+                              : WeightMemory::lutram;
     if (auto t = c.find("thresholds")) {
         t->require_object();
         t->allow_keys({"output_bits", "depth"});
@@ -177,7 +184,8 @@ nlohmann::ordered_json energy_json(const EnergySpec& e, const std::string& sourc
     j["add"] = {
         {"pj", number(e.add.pj)}, {"bits", e.add.bits}, {"scaling", to_string(e.add.scaling)}};
     j["register_pj_per_bit"] = number(e.register_pj_per_bit);
-    j["zero_gating"] = {{"multiply", number(e.zero_gating.multiply)},
+    j["zero_gating"] = {{"operand", to_string(e.zero_gating.operand)},
+                        {"multiply", number(e.zero_gating.multiply)},
                         {"add", number(e.zero_gating.add)}};
     nlohmann::ordered_json points = nlohmann::ordered_json::array();
     for (const auto& [kib, pj] : e.sram.kib_pj_per_64b) points.push_back({number(kib), number(pj)});
@@ -209,10 +217,10 @@ nlohmann::ordered_json fpga_json(const FpgaSpec& f, const std::string& device_so
     return {{"device", device},
             {"multipliers", to_string(f.multipliers)},
             {"weights", to_string(f.weights)},
-            {"thresholds", f.thresholds ? nlohmann::ordered_json{{"output_bits",
-                                                                  f.thresholds->output_bits},
-                                                                 {"depth", f.thresholds->depth}}
-                                        : nlohmann::ordered_json(nullptr)},
+            {"thresholds", f.thresholds
+                               ? nlohmann::ordered_json{{"output_bits", f.thresholds->output_bits},
+                                                        {"depth", f.thresholds->depth}}
+                               : nlohmann::ordered_json(nullptr)},
             {"power", power}};
 }
 

@@ -23,7 +23,7 @@ struct LayerCost {
 struct PricedLayer {
     LayerWork work;
     bool has_bias = false;
-    std::optional<int64_t> zero_products;  // none in a timing-only run
+    std::optional<ZeroProducts> zero_products;  // none in a timing-only run
     LayerTiming timing;
 };
 

@@ -7,6 +7,7 @@
 #include "hw_config.h"
 #include "layer_audit.h"
 #include "models/accelerator.h"
+#include "models/operand_activity.h"
 
 namespace accsim {
 
@@ -14,7 +15,7 @@ struct LayerRun {
     LayerAudit audit;
     LayerTiming timing;
     LayerWork work;
-    int64_t zero_products = 0;  // products with a zero operand (what zero-gating skips)
+    ZeroProducts zero_products;  // products with a zero operand (what zero gating skips)
 };
 
 // Run options from the config (timing conventions) and the command line (mode, waveform).

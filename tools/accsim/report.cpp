@@ -2,6 +2,7 @@
 
 #include "accsim_version.h"
 #include "datapath/bounds.h"
+#include "models/power_units.h"
 #include "report_costs.h"
 
 namespace accsim {
@@ -30,8 +31,10 @@ nlohmann::ordered_json timing_json(const LayerTiming& t) {
 nlohmann::ordered_json add_timing(nlohmann::ordered_json out, const LayerTiming* t,
                                   const LayerCost* cost, const HwConfig& config) {
     const bool priced = cost && cost->energy;
-    out["energy_pj"] = priced ? energy_breakdown_json(*cost->energy) : nlohmann::ordered_json(nullptr);
-    out["power_mw"] = priced ? nlohmann::ordered_json(*cost->power_mw) : nlohmann::ordered_json(nullptr);
+    out["energy_pj"] =
+        priced ? energy_breakdown_json(*cost->energy) : nlohmann::ordered_json(nullptr);
+    out["power_mw"] =
+        priced ? nlohmann::ordered_json(*cost->power_mw) : nlohmann::ordered_json(nullptr);
     if (!t) {
         for (const char* k : {"utilization", "mapping_efficiency", "bytes",
                               "dram_bandwidth_bytes_per_cycle", "time_us", "actions"})
@@ -252,11 +255,10 @@ nlohmann::ordered_json build_report(const std::string& command, nlohmann::ordere
           {"energy_pj", num(energy.has_value(), energy ? energy->total() : 0.0)},
           {"energy_breakdown_pj",
            energy ? energy_breakdown_json(*energy) : nlohmann::ordered_json(nullptr)},
-          {"power_mw",
-           num(energy && timed && cycles > 0 && config.clock_mhz.has_value(),
-               energy && config.clock_mhz
-                   ? energy->total() / (static_cast<double>(cycles) / *config.clock_mhz) / 1000.0
-                   : 0.0)}}},
+          {"power_mw", num(energy && timed && cycles > 0 && config.clock_mhz.has_value(),
+                           energy && config.clock_mhz
+                               ? power_of_energy(energy->total(), cycles, *config.clock_mhz)
+                               : 0.0)}}},
         {"gpu", gpu_json(config)},
         {"fpga", costs && costs->fpga && config.fpga
                      ? fpga_report_json(*costs->fpga, *config.fpga, costs->x_bits, costs->w_bits)

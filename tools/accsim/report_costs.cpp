@@ -45,15 +45,20 @@ nlohmann::ordered_json actions_json(const LayerActions& a) {
                           {"inputs", s.inputs},
                           {"additions", s.additions},
                           {"passed_on", s.passed_on}});
-    return {{"multiplies", a.macs},
-            {"zero_products", a.zero_products ? nlohmann::ordered_json(*a.zero_products)
-                                              : nlohmann::ordered_json(nullptr)},
-            {"stages", stages},
-            {"sram_read_bytes",
-             {{"ifmap", a.ifmap_reads}, {"filter", a.filter_reads}, {"ofmap", a.ofmap_reads}}},
-            {"sram_write_bytes",
-             {{"ifmap", a.ifmap_writes}, {"filter", a.filter_writes}, {"ofmap", a.ofmap_writes}}},
-            {"dram_bytes", a.dram_bytes}};
+    return {
+        {"multiplies", a.macs},
+        {"zero_products", a.zero_products ? nlohmann::ordered_json(a.zero_products->either)
+                                          : nlohmann::ordered_json(nullptr)},
+        {"zero_input_products", a.zero_products ? nlohmann::ordered_json(a.zero_products->input)
+                                                : nlohmann::ordered_json(nullptr)},
+        {"zero_weight_products", a.zero_products ? nlohmann::ordered_json(a.zero_products->weight)
+                                                 : nlohmann::ordered_json(nullptr)},
+        {"stages", stages},
+        {"sram_read_bytes",
+         {{"ifmap", a.ifmap_reads}, {"filter", a.filter_reads}, {"ofmap", a.ofmap_reads}}},
+        {"sram_write_bytes",
+         {{"ifmap", a.ifmap_writes}, {"filter", a.filter_writes}, {"ofmap", a.ofmap_writes}}},
+        {"dram_bytes", a.dram_bytes}};
 }
 
 nlohmann::ordered_json fpga_report_json(const FpgaResources& r, const FpgaSpec& f, int x_bits,
@@ -75,12 +80,9 @@ nlohmann::ordered_json fpga_report_json(const FpgaResources& r, const FpgaSpec& 
     }
     nlohmann::ordered_json stages = nlohmann::ordered_json::array();
     for (const FpgaCount& s : r.stages) stages.push_back(count_json(s));
-    return {{"device", {{"name", f.device.name},
-                        {"lut", cap.lut},
-                        {"ff", cap.ff},
-                        {"dsp", cap.dsp},
-                        {"bram18", cap.bram18},
-                        {"uram", cap.uram}}},
+    nlohmann::ordered_json device = {{"name", f.device.name}};
+    device.update(count_json(cap));
+    return {{"device", device},
             {"operand_bits", {{"input", x_bits}, {"weight", w_bits}}},
             {"resources", count_json(t)},
             {"by_component",

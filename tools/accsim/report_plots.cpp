@@ -85,28 +85,28 @@ ReportPlot bounds_plot(const Json& report) {
     BarChart c("bits", layer_names(report));
     for (std::size_t i = 0; i < series.size(); ++i)
         c.add_series(k_bounds[i].second, series[i], k_colors[i]);
-    std::string widths;
+    // Only the last stage's register holds the whole sum these bars measure; earlier stages see
+    // tiles, whose bounds are in the table.
+    std::string width;
     if (const Json* stages = report_field(report, {"config", "accumulator", "stages"})) {
         const std::size_t n = stages->size();
-        for (std::size_t j = 0; j < n; ++j) {
-            const std::optional<double> bits = report_number((*stages)[j], {"bits"});
-            if (!bits) continue;
-            const bool last = j + 1 == n;
-            const std::string label =
-                (n == 1 ? std::string("accumulator") : "stage " + std::to_string(j + 1)) + ": " +
-                format_count(*bits) + " bits";
-            c.add_line(*bits, label, last ? "#B91C1C" : "#7C3AED");
-            widths += (widths.empty() ? "" : ", ") + label;
-        }
+        if (n > 0)
+            if (const std::optional<double> bits = report_number((*stages)[n - 1], {"bits"})) {
+                width = (n == 1 ? std::string("accumulator") : "stage " + std::to_string(n)) +
+                        ": " + format_count(*bits) + " bits";
+                c.add_line(*bits, width, "#B91C1C");
+            }
     }
     p.chart = std::move(c);
     p.caption =
         "Bits needed for the whole dot product (bias excluded): datatype (worst case of the "
         "formats), a2q (from the weights' L1 norm), exact (the narrowest safe for every input) "
-        "and observed (what this trace reached); a2q is absent for matmul layers. A bar past a "
-        "dashed line can overflow that register" +
-        (widths.empty() ? std::string(".") : " (" + widths + ").") +
-        " The per-stage tile bounds are in the table.";
+        "and observed (what this trace reached); a2q is absent for matmul layers." +
+        (width.empty() ? std::string()
+                       : " The dashed line is the register that holds the whole sum (" + width +
+                             "): an exact bar past it means some input overflows it.") +
+        " Earlier stages only see tiles: their tile bounds, and the bounds with the bias, are in "
+        "the table.";
     return p;
 }
 
