@@ -30,16 +30,24 @@ struct OverflowStats {
 
     // `real_scale`: the real value of one accumulator unit for this output, NaN if unknown.
     void add(const DotOutcome& d, double real_scale) {
+        for (std::size_t j = 0; j < observed_by_stage.size(); ++j)
+            observed_by_stage[j].merge(d.observed_by_stage[j]);
+        add(d.events_by_stage.data(), d.final_value, d.exact, real_scale);
+    }
+
+    // One output given as its events per stage (one per stage), final and exact values; the
+    // observed ranges are merged separately (observe).
+    template <typename Count>
+    void add(const Count* stage_events, int64_t final_value, i128 exact, double real_scale) {
         ++outputs;
         uint64_t e = 0;
         for (std::size_t j = 0; j < events_by_stage.size(); ++j) {
-            events_by_stage[j] += d.events_by_stage[j];
-            e += d.events_by_stage[j];
-            observed_by_stage[j].merge(d.observed_by_stage[j]);
+            events_by_stage[j] += stage_events[j];
+            e += stage_events[j];
         }
         events += e;
         outputs_with_events += e != 0;
-        const u128 err = abs_u128(i128{d.final_value} - d.exact);
+        const u128 err = abs_u128(i128{final_value} - exact);
         if (err != 0) {
             ++outputs_corrupted;
             if (err > max_abs_error) max_abs_error = err;
@@ -53,6 +61,8 @@ struct OverflowStats {
             sum_abs_error_real += r;
         }
     }
+
+    void observe(std::size_t stage, const ValueRange& r) { observed_by_stage[stage].merge(r); }
 
     void merge(const OverflowStats& o) {
         outputs += o.outputs;

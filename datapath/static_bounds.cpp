@@ -7,13 +7,18 @@
 namespace accsim {
 
 ExactRange exact_range(const int32_t* q, int64_t n, const OperandFormat& x) {
-    ExactRange r;
+    // Operands of at most 16 bits and dot lengths of at most 2^28 (trace limits) keep every sum
+    // below 2^60: 64-bit arithmetic is exact, and vectorizes.
+    const int64_t x_lo = static_cast<int64_t>(x.min()), x_hi = static_cast<int64_t>(x.max());
+    int64_t lo = 0, hi = 0;
     for (int64_t i = 0; i < n; ++i) {
-        const i128 a = i128{q[i]} * x.min();
-        const i128 b = i128{q[i]} * x.max();
-        r.lo += std::min(a, b);
-        r.hi += std::max(a, b);
+        const int64_t a = q[i] * x_lo, b = q[i] * x_hi;
+        lo += a < b ? a : b;
+        hi += a < b ? b : a;
     }
+    ExactRange r;
+    r.lo = lo;
+    r.hi = hi;
     return r;
 }
 
@@ -27,8 +32,9 @@ StaticBounds::StaticBounds(const OperandFormat& x, const OperandFormat& q, int64
 
 void StaticBounds::add_channel(const int32_t* q, int64_t bias) {
     ++m_channels;
-    u128 l1 = 0;
-    for (int64_t i = 0; i < m_k; ++i) l1 += abs_u128(q[i]);
+    int64_t l1_sum = 0;  // < 2^16 x 2^28
+    for (int64_t i = 0; i < m_k; ++i) l1_sum += q[i] < 0 ? -int64_t{q[i]} : int64_t{q[i]};
+    const u128 l1 = static_cast<u128>(l1_sum);
     m_a2q_bits = std::max(m_a2q_bits, accsim::a2q_bits(l1, m_x));
     const int plus = accsim::a2q_plus_bits(l1, m_x);
     m_a2q_plus_bits = std::max(m_a2q_plus_bits, plus);

@@ -76,12 +76,13 @@ class MemorySystem : public sc_module, public MemoryIf {
 
 class Accumulator : public sc_module, public AccumulatorIf {
   public:
-    Accumulator(sc_module_name name, const AccumulatorSpec& spec) : sc_module(name), m_spec(spec) {}
+    Accumulator(sc_module_name name, const AccumulatorSpec& spec, int threads)
+        : sc_module(name), m_spec(spec), m_threads(threads) {}
 
     void begin_layer(const LayerJob& job) override {
         m_job = &job;
         m_kernel.reset();
-        if (job.values) m_kernel = std::make_unique<TileKernel>(m_spec, job.work.k);
+        if (job.values) m_kernel = std::make_unique<TileKernel>(m_spec, job.work.k, m_threads);
     }
     void accumulate(const OutputTile& tile) override {
         if (m_kernel) m_kernel->run(tile, *m_job->values, *m_job->sink);
@@ -89,6 +90,7 @@ class Accumulator : public sc_module, public AccumulatorIf {
 
   private:
     AccumulatorSpec m_spec;
+    int m_threads;
     const LayerJob* m_job = nullptr;
     std::unique_ptr<TileKernel> m_kernel;
 };
@@ -261,7 +263,7 @@ struct Top : sc_module {
         : sc_module(name),
           controller("controller", a, acc, jobs, o, results),
           memory("memory", m, o),
-          accumulator("accumulator", acc) {
+          accumulator("accumulator", acc, o.threads) {
         controller.memory(memory);
         controller.accumulator(accumulator);
         if (!o.vcd_path.empty()) clock = std::make_unique<sc_core::sc_clock>("clock", k_cycle);

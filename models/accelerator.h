@@ -34,6 +34,7 @@ struct SimOptions {
     bool dram_stalls = true;
     bool sram_limits = true;
     std::string vcd_path;  // cycle mode: a waveform of the run
+    int threads = 1;       // transaction-level mode: threads of the value replay
 };
 
 std::vector<LayerTiming> simulate(const ArraySpec& array, const MemorySpec& memory,

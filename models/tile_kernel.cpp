@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "datapath/parallel_for.h"
+
 namespace accsim {
 
 std::vector<OutputTile> completed_tiles(const ArraySpec& a, const LayerWork& w, const Fold& f) {
@@ -41,32 +43,37 @@ std::vector<OutputTile> completed_tiles(const ArraySpec& a, const LayerWork& w, 
     return out;
 }
 
-TileKernel::TileKernel(const AccumulatorSpec& spec, int64_t k)
-    : m_reducer(spec),
-      m_k(k),
-      m_x(static_cast<std::size_t>(k)),
-      m_q(static_cast<std::size_t>(k)),
-      m_products(static_cast<std::size_t>(k)) {}
+TileKernel::TileKernel(const AccumulatorSpec& spec, int64_t k, int threads)
+    : m_spec(spec), m_k(k), m_threads(threads) {}
 
 void TileKernel::run(const OutputTile& t, const OperandSource& source, OutputSink& sink) {
-    // The tile's weight rows once, then each position's inputs once.
-    const int64_t channels = t.n1 - t.n0;
-    m_q.resize(static_cast<std::size_t>(channels * m_k));
-    std::vector<std::optional<int64_t>> bias(static_cast<std::size_t>(channels));
+    // Rows of 16 positions replay in parallel; their blocks reach the sink in order, so the
+    // statistics are the same for any thread count.
+    constexpr int64_t k_rows = 16;
+    const int64_t rows = t.m1 - t.m0, cols = t.n1 - t.n0;
+    m_q.resize(static_cast<std::size_t>(cols * m_k));
+    m_x.resize(static_cast<std::size_t>(rows * m_k));
+    m_bias.assign(static_cast<std::size_t>(cols), 0);
+    bool has_bias = false;
     for (int64_t n = t.n0; n < t.n1; ++n) {
         source.q(t.group, n, 0, m_k, m_q.data() + (n - t.n0) * m_k);
-        bias[n - t.n0] = source.bias(t.group, n);
-    }
-    for (int64_t m = t.m0; m < t.m1; ++m) {
-        source.x(t.group, m, 0, m_k, m_x.data());
-        for (int64_t n = t.n0; n < t.n1; ++n) {
-            const int32_t* q = m_q.data() + (n - t.n0) * m_k;
-            for (int64_t i = 0; i < m_k; ++i) m_products[i] = int64_t{q[i]} * m_x[i];
-            m_reducer.reduce(m_products.data(), static_cast<std::size_t>(m_k), bias[n - t.n0],
-                             m_outcome);
-            sink.output(t.group, m, n, m_outcome);
+        if (const auto b = source.bias(t.group, n)) {
+            m_bias[n - t.n0] = *b;
+            has_bias = true;
         }
     }
+    for (int64_t m = t.m0; m < t.m1; ++m)
+        source.x(t.group, m, 0, m_k, m_x.data() + (m - t.m0) * m_k);
+    const int64_t blocks = (rows + k_rows - 1) / k_rows;
+    m_blocks.resize(static_cast<std::size_t>(blocks));
+    parallel_for(blocks, m_threads, [&](int64_t b) {
+        FastReducer reducer(m_spec, m_k);
+        const int64_t r0 = b * k_rows;
+        reducer.run(m_x.data() + r0 * m_k, std::min(k_rows, rows - r0), m_q.data(), cols,
+                    has_bias ? m_bias.data() : nullptr, m_blocks[b]);
+    });
+    for (int64_t b = 0; b < blocks; ++b)
+        sink.output_block(t.group, t.m0 + b * k_rows, t.n0, m_blocks[b]);
 }
 
 }  // namespace accsim

@@ -1,13 +1,13 @@
 #pragma once
 // The transaction-level arithmetic of a fold: the outputs a fold completes, each reduced over
 // its whole dot product in the order the hardware adds it (stage by stage, as the config's
-// stages sit on the array), by a datapath kernel (today the reference reducer; the fast engine
-// replaces it). Values do not change the timing, so a transaction carries whole output tiles.
+// stages sit on the array), by the fast replay (datapath/fast_reducer.h) on `threads` threads.
+// Values do not change the timing, so a transaction carries whole output tiles.
 #include <cstdint>
 #include <vector>
 
 #include "datapath/accumulator_spec.h"
-#include "datapath/reference_reducer.h"
+#include "datapath/fast_reducer.h"
 #include "models/array_spec.h"
 #include "models/fold_schedule.h"
 #include "models/value_interfaces.h"
@@ -24,15 +24,16 @@ std::vector<OutputTile> completed_tiles(const ArraySpec& array, const LayerWork&
 
 class TileKernel {
   public:
-    TileKernel(const AccumulatorSpec& spec, int64_t k);
+    TileKernel(const AccumulatorSpec& spec, int64_t k, int threads = 1);
     void run(const OutputTile& tile, const OperandSource& source, OutputSink& sink);
 
   private:
-    ReferenceReducer m_reducer;
+    AccumulatorSpec m_spec;
     int64_t m_k;
+    int m_threads;
     std::vector<int32_t> m_x, m_q;
-    std::vector<int64_t> m_products;
-    DotOutcome m_outcome;
+    std::vector<int64_t> m_bias;
+    std::vector<OutputBlock> m_blocks;
 };
 
 }  // namespace accsim

@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "datapath/dot_outcome.h"
+#include "datapath/fast_reducer.h"
 
 namespace accsim {
 
@@ -22,6 +23,8 @@ class OutputSink {
   public:
     virtual ~OutputSink() = default;
     virtual void output(int64_t group, int64_t m, int64_t n, const DotOutcome& d) = 0;
+    // Outputs [m0, m0 + rows) x [n0, n0 + cols) of a group at once, from the fast replay.
+    virtual void output_block(int64_t group, int64_t m0, int64_t n0, const OutputBlock& b) = 0;
 };
 
 }  // namespace accsim

@@ -8,13 +8,13 @@ const char* to_string(KOrder k) {
 
 std::vector<int32_t> read_int32(const TensorRef& t) {
     std::vector<int32_t> out(static_cast<std::size_t>(t.info->numel));
-    for (int64_t i = 0; i < t.info->numel; ++i) out[i] = static_cast<int32_t>(read_int(*t.info, i));
+    read_ints(*t.info, out.data());
     return out;
 }
 
 std::vector<int64_t> read_int64(const TensorRef& t) {
     std::vector<int64_t> out(static_cast<std::size_t>(t.info->numel));
-    for (int64_t i = 0; i < t.info->numel; ++i) out[i] = read_int(*t.info, i);
+    read_ints(*t.info, out.data());
     return out;
 }
 

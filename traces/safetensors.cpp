@@ -152,6 +152,71 @@ int64_t read_int(const TensorInfo& t, int64_t i) {
     }
 }
 
+namespace {
+
+template <typename T, typename Out>
+void copy_le(const uint8_t* p, int64_t n, Out* out) {
+    for (int64_t i = 0; i < n; ++i) out[i] = static_cast<Out>(load_le<T>(p + i * sizeof(T)));
+}
+
+}  // namespace
+
+template <typename T>
+std::pair<int64_t, int64_t> range_le(const uint8_t* p, int64_t n) {
+    T lo = load_le<T>(p), hi = lo;
+    for (int64_t i = 1; i < n; ++i) {
+        const T v = load_le<T>(p + i * sizeof(T));
+        lo = v < lo ? v : lo;
+        hi = v > hi ? v : hi;
+    }
+    return {static_cast<int64_t>(lo), static_cast<int64_t>(hi)};
+}
+
+std::pair<int64_t, int64_t> int_range(const TensorInfo& t) {
+    switch (t.dtype) {
+        case DType::I8:
+            return range_le<int8_t>(t.data, t.numel);
+        case DType::U8:
+            return range_le<uint8_t>(t.data, t.numel);
+        case DType::I16:
+            return range_le<int16_t>(t.data, t.numel);
+        case DType::U16:
+            return range_le<uint16_t>(t.data, t.numel);
+        case DType::I32:
+            return range_le<int32_t>(t.data, t.numel);
+        case DType::U32:
+            return range_le<uint32_t>(t.data, t.numel);
+        case DType::I64:
+            return range_le<int64_t>(t.data, t.numel);
+        default:
+            throw std::logic_error("int_range on a non-integer tensor " + t.name);
+    }
+}
+
+template <typename Out>
+void read_ints(const TensorInfo& t, Out* out) {
+    switch (t.dtype) {
+        case DType::I8:
+            return copy_le<int8_t>(t.data, t.numel, out);
+        case DType::U8:
+            return copy_le<uint8_t>(t.data, t.numel, out);
+        case DType::I16:
+            return copy_le<int16_t>(t.data, t.numel, out);
+        case DType::U16:
+            return copy_le<uint16_t>(t.data, t.numel, out);
+        case DType::I32:
+            return copy_le<int32_t>(t.data, t.numel, out);
+        case DType::U32:
+            return copy_le<uint32_t>(t.data, t.numel, out);
+        case DType::I64:
+            return copy_le<int64_t>(t.data, t.numel, out);
+        default:
+            throw std::logic_error("read_ints on a non-integer tensor " + t.name);
+    }
+}
+template void read_ints<int32_t>(const TensorInfo&, int32_t*);
+template void read_ints<int64_t>(const TensorInfo&, int64_t*);
+
 float read_f32(const TensorInfo& t, int64_t i) {
     if (t.dtype != DType::F32) throw std::logic_error("read_f32 on a non-F32 tensor " + t.name);
     return load_le<float>(t.data + i * 4);

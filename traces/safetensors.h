@@ -5,6 +5,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "dtype.h"
@@ -37,6 +38,11 @@ class SafetensorsFile {
 
 // Element i of an integer tensor (I8 U8 I16 U16 I32 I64 U32), sign- or zero-extended.
 int64_t read_int(const TensorInfo& t, int64_t i);
+// The smallest and largest element of a non-empty integer tensor (one typed pass).
+std::pair<int64_t, int64_t> int_range(const TensorInfo& t);
+// Every element of an integer tensor at once (the type dispatched once, not per element).
+template <typename Out>
+void read_ints(const TensorInfo& t, Out* out);
 // Element i of an F32 tensor.
 float read_f32(const TensorInfo& t, int64_t i);
 

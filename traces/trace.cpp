@@ -163,8 +163,13 @@ class TraceLoader {
     void check_values(const TensorRef& t, int64_t lo, int64_t hi, const std::string& declared,
                       const std::string& where, int64_t& min_v, int64_t& max_v) {
         const TensorInfo& info = *t.info;
-        min_v = INT64_MAX;
-        max_v = INT64_MIN;
+        if (info.numel == 0) {
+            min_v = max_v = 0;
+            return;
+        }
+        std::tie(min_v, max_v) = int_range(info);
+        if (min_v >= lo && max_v <= hi) return;
+        // Out of range: find the first offending element for the message.
         for (int64_t i = 0; i < info.numel; ++i) {
             const int64_t v = read_int(info, i);
             if (v < lo || v > hi)

@@ -10,6 +10,7 @@
 #include "accsim_version.h"
 #include "config_units.h"
 #include "datapath/input_error.h"
+#include "datapath/parallel_for.h"
 #include "hw_config.h"
 #include "inspect.h"
 #include "layer_audit.h"
@@ -64,7 +65,15 @@ struct Common {
     bool quiet = false;
     bool help = false;
     bool json = false;
+    int threads = 0;  // 0: every hardware thread
 };
+
+int thread_count(const Common& c) {
+    if (c.threads < 0 || c.threads > 4096)
+        throw InputError("command line", "--threads",
+                         "expected a thread count in [1, 4096], got " + std::to_string(c.threads));
+    return c.threads == 0 ? default_threads() : c.threads;
+}
 
 po::options_description options_for(const std::string& command, Common& c) {
     po::options_description d("accsim " + command + " options");
@@ -80,6 +89,9 @@ po::options_description options_for(const std::string& command, Common& c) {
     }
     if (command != "validate")
         add("layers", po::value(&c.layers)->value_name("REGEX"), "only layers whose name matches");
+    if (command == "audit" || command == "run")
+        add("threads", po::value(&c.threads)->value_name("N"),
+            "replay on N threads (default: all; results are the same for any N)");
     if (command == "audit" || command == "run")
         add("out", po::value(&c.out)->value_name("DIR"),
             "write report.json, layers.csv and report.html here");
@@ -200,11 +212,12 @@ int cmd_audit(const std::vector<std::string>& args, std::ostream& out) {
     parse("audit", args, c, out);
     if (c.help) return 0;
     if (c.trace.empty()) throw UsageError("--trace", "audit needs --trace DIR");
+    const int threads = thread_count(c);
     const HwConfig config = load_config(config_sources(c));
     const Trace trace = Trace::load(c.trace);
     std::vector<LayerAudit> audits;
     for (const LayerSpec* l : select_layers(trace, c.layers))
-        audits.push_back(audit_layer(*l, config, trace.manifest_path()));
+        audits.push_back(audit_layer(*l, config, trace.manifest_path(), threads));
     std::vector<ReportLayer> rows;
     for (const LayerAudit& a : audits) rows.push_back(report_layer(a));
     emit(build_report("audit", trace_section(trace, audits.size()), config, rows), c, out);
@@ -244,8 +257,9 @@ int cmd_run(const std::vector<std::string>& args, std::ostream& out) {
         throw InputError(
             c.config, "/",
             "run needs a \"memory\" section (buffers and DRAM; see configs/README.md)");
-    const SimOptions options =
+    SimOptions options =
         sim_options(config, c.mode == "cycle" ? SimMode::cycle : SimMode::tlm, c.vcd);
+    options.threads = thread_count(c);
 
     if (!c.topology.empty()) {
         // Timing only: a SCALE-Sim topology has shapes, no values.

@@ -1,7 +1,10 @@
 #include "layer_audit.h"
 
 #include "datapath/bounds.h"
-#include "datapath/reference_reducer.h"
+#include "datapath/fast_reducer.h"
+#include "datapath/parallel_for.h"
+
+#include <algorithm>
 
 namespace accsim {
 
@@ -35,31 +38,46 @@ LayerAudit static_audit(const LayerBinding& binding, const AccumulatorSpec& acc)
     return a;
 }
 
+namespace {
+
+// A task of the replay: rows [m0, m0 + k_rows) x channels [n0, n0 + k_cols) of a group. The
+// split depends on the layer only, never on the thread count, and results merge in task order:
+// the report is the same for any --threads.
+constexpr int64_t k_rows = 16, k_cols = 256;
+
+}  // namespace
+
 LayerAudit audit_layer(const LayerSpec& layer, const HwConfig& config,
-                       const std::string& manifest_path) {
+                       const std::string& manifest_path, int threads) {
     const LayerBinding binding(layer, config);
     LayerAudit a = static_audit(binding, config.accumulator);
-    AuditSink sink(binding, config.accumulator.stages.size(), manifest_path);
+    const AuditSink sink(binding, config.accumulator, manifest_path);
 
     const LayerWork& w = binding.work();
-    ReferenceReducer reducer(config.accumulator);
-    DotOutcome d;
-    std::vector<int32_t> x(static_cast<std::size_t>(w.k)), q(static_cast<std::size_t>(w.n * w.k));
-    std::vector<int64_t> products(static_cast<std::size_t>(w.k));
+    std::vector<std::vector<int32_t>> q(static_cast<std::size_t>(w.groups));
     for (int64_t g = 0; g < w.groups; ++g) {
-        for (int64_t n = 0; n < w.n; ++n) binding.q(g, n, 0, w.k, q.data() + n * w.k);
-        for (int64_t m = 0; m < w.m; ++m) {
-            binding.x(g, m, 0, w.k, x.data());
-            for (int64_t n = 0; n < w.n; ++n) {
-                const int32_t* qn = q.data() + n * w.k;
-                for (int64_t i = 0; i < w.k; ++i) products[i] = int64_t{qn[i]} * x[i];
-                reducer.reduce(products.data(), static_cast<std::size_t>(w.k), binding.bias(g, n),
-                               d);
-                sink.output(g, m, n, d);
-            }
-        }
+        q[g].resize(static_cast<std::size_t>(w.n * w.k));
+        binding.q_rows(g, q[g].data());
     }
-    a.overflow = std::move(sink.stats);
+    const int64_t row_blocks = (w.m + k_rows - 1) / k_rows,
+                  col_blocks = (w.n + k_cols - 1) / k_cols;
+    const int64_t tasks = w.groups * row_blocks * col_blocks;
+    std::vector<OverflowStats> stats(static_cast<std::size_t>(tasks),
+                                     OverflowStats(config.accumulator.stages.size()));
+    parallel_for(tasks, threads, [&](int64_t t) {
+        const int64_t g = t / (row_blocks * col_blocks), rest = t % (row_blocks * col_blocks);
+        const int64_t m0 = (rest / col_blocks) * k_rows, n0 = (rest % col_blocks) * k_cols;
+        const int64_t rows = std::min(k_rows, w.m - m0), cols = std::min(k_cols, w.n - n0);
+        std::vector<int32_t> x(static_cast<std::size_t>(rows * w.k));
+        binding.x_rows(g, m0, m0 + rows, x.data());
+        const int64_t* bias = binding.group_bias(g);
+        FastReducer reducer(config.accumulator, w.k);
+        OutputBlock block;
+        reducer.run(x.data(), rows, q[g].data() + n0 * w.k, cols, bias ? bias + n0 : nullptr,
+                    block);
+        sink.output_block(g, m0, n0, block, stats[t]);
+    });
+    for (const OverflowStats& s : stats) a.overflow.merge(s);
     a.output_verified = sink.verified();
     return a;
 }

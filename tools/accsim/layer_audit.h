@@ -1,7 +1,7 @@
 #pragma once
 // Auditing one layer: the static bounds of its weights, and the replay of every dot product
-// through the configured accumulator (the reference reducer), checked bit for bit against the
-// trace's recorded outputs. `accsim run` reuses the static part and replays in the models.
+// through the configured accumulator (the fast replay, datapath/fast_reducer.h, tested equal to
+// the reference reducer), checked bit for bit against the trace's recorded outputs. `accsim run` reuses the static part and replays in the models.
 #include <optional>
 
 #include "datapath/overflow_stats.h"
@@ -24,8 +24,8 @@ struct LayerAudit {
 // The bounds that need no replay (overflow statistics left empty).
 LayerAudit static_audit(const LayerBinding& binding, const AccumulatorSpec& acc);
 
-// `manifest_path` names the file in a mismatch error.
+// `manifest_path` names the file in a mismatch error. The replay runs on `threads` threads.
 LayerAudit audit_layer(const LayerSpec& layer, const HwConfig& config,
-                       const std::string& manifest_path);
+                       const std::string& manifest_path, int threads = 1);
 
 }  // namespace accsim

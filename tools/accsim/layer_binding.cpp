@@ -89,6 +89,22 @@ int64_t LayerBinding::channel(int64_t group, int64_t n) const {
     return m_layer.op == LayerOp::conv2d ? group * m_work.n + n : n;
 }
 
+void LayerBinding::x_rows(int64_t group, int64_t m0, int64_t m1, int32_t* out) const {
+    for (int64_t m = m0; m < m1; ++m) m_low.gather_x(position(group, m), out + (m - m0) * m_work.k);
+}
+
+void LayerBinding::q_rows(int64_t group, int32_t* out) const {
+    std::vector<int32_t> scratch(static_cast<std::size_t>(m_work.k));
+    for (int64_t n = 0; n < m_work.n; ++n) {
+        const int32_t* w = m_low.q(position(group, 0), n, scratch.data());
+        std::copy(w, w + m_work.k, out + n * m_work.k);
+    }
+}
+
+const int64_t* LayerBinding::group_bias(int64_t group) const {
+    return m_bias.empty() ? nullptr : m_bias.data() + channel(group, 0);
+}
+
 void LayerBinding::x(int64_t group, int64_t m, int64_t k0, int64_t k1, int32_t* out) const {
     const int64_t pos = position(group, m);
     if (pos != m_cached_pos) {
@@ -118,23 +134,46 @@ ElementBytes element_bytes(const LayerSpec& layer, const AccumulatorSpec& acc) {
     return b;
 }
 
-AuditSink::AuditSink(const LayerBinding& binding, std::size_t stages, std::string manifest_path)
-    : stats(stages),
+AuditSink::AuditSink(const LayerBinding& binding, const AccumulatorSpec& acc,
+                     std::string manifest_path)
+    : stats(acc.stages.size()),
       m_binding(binding),
       m_expected(binding.layer().output ? binding.layer().output->info : nullptr),
+      m_expected_values(m_expected ? read_int64(*binding.layer().output) : std::vector<int64_t>{}),
+      m_bias_mode(acc.bias),
       m_scales(unit_scales(binding.layer())),
       m_manifest_path(std::move(manifest_path)) {}
 
 void AuditSink::output(int64_t group, int64_t m, int64_t n, const DotOutcome& d) {
     const int64_t c = m_binding.channel(group, n);
     stats.add(d, m_scales[static_cast<std::size_t>(c)]);
+    check(group, m, n, d.exact_dot);
+}
+
+void AuditSink::output_block(int64_t group, int64_t m0, int64_t n0, const OutputBlock& b,
+                             OverflowStats& into) const {
+    const std::vector<int64_t>& bias = m_binding.bias_values();
+    const bool adds_bias = !bias.empty() && m_bias_mode != BiasMode::none;
+    for (int64_t r = 0; r < b.rows; ++r)
+        for (int64_t j = 0; j < b.cols; ++j) {
+            const std::size_t o = static_cast<std::size_t>(r * b.cols + j);
+            const std::size_t c = static_cast<std::size_t>(m_binding.channel(group, n0 + j));
+            const i128 exact = i128{b.exact_dot[o]} + (adds_bias ? bias[c] : 0);
+            into.add(b.events.data() + o * b.stages, b.final_value[o], exact, m_scales[c]);
+            check(group, m0 + r, n0 + j, b.exact_dot[o]);
+        }
+    for (std::size_t j = 0; j < b.stages; ++j) into.observe(j, b.observed[j]);
+}
+
+void AuditSink::check(int64_t group, int64_t m, int64_t n, i128 exact_dot) const {
     if (!m_expected) return;
     const LayerSpec& l = m_binding.layer();
+    const int64_t c = m_binding.channel(group, n);
     const int64_t pos = m_binding.position(group, m);
     const int64_t o = m_binding.lowered().output_index(pos, n);  // within a position, j is n
     const std::vector<int64_t>& bias = m_binding.bias_values();
-    const i128 want = d.exact_dot + (bias.empty() ? 0 : bias[static_cast<std::size_t>(c)]);
-    const int64_t got = read_int(*m_expected, o);
+    const i128 want = exact_dot + (bias.empty() ? 0 : bias[static_cast<std::size_t>(c)]);
+    const int64_t got = m_expected_values[static_cast<std::size_t>(o)];
     if (got != want)
         throw InputError(m_manifest_path, "/layers/" + std::to_string(l.index) + "/output",
                          "layer \"" + l.name + "\": " + l.output->name +

@@ -31,6 +31,12 @@ class LayerBinding : public OperandSource {
     int64_t position(int64_t group, int64_t m) const;
     int64_t channel(int64_t group, int64_t n) const;
 
+    // Thread-safe bulk access for the fast replay: rows [m0, m1) of x (each k long), every
+    // channel's q (n rows of k), and the group's biases (n of them, or null).
+    void x_rows(int64_t group, int64_t m0, int64_t m1, int32_t* out) const;
+    void q_rows(int64_t group, int32_t* out) const;
+    const int64_t* group_bias(int64_t group) const;
+
     void x(int64_t group, int64_t m, int64_t k0, int64_t k1, int32_t* out) const override;
     void q(int64_t group, int64_t n, int64_t k0, int64_t k1, int32_t* out) const override;
     std::optional<int64_t> bias(int64_t group, int64_t n) const override;
@@ -51,16 +57,27 @@ ElementBytes element_bytes(const LayerSpec& layer, const AccumulatorSpec& acc);
 class AuditSink : public OutputSink {
   public:
     // `manifest_path` names the file in a mismatch error.
-    AuditSink(const LayerBinding& binding, std::size_t stages, std::string manifest_path);
+    AuditSink(const LayerBinding& binding, const AccumulatorSpec& acc, std::string manifest_path);
 
     void output(int64_t group, int64_t m, int64_t n, const DotOutcome& d) override;
+    // Outputs [m0, m0 + rows) x [n0, n0 + cols) of a group, from the fast replay: adds them to
+    // `into` (not to `stats`) and checks them against the trace. Thread-safe.
+    void output_block(int64_t group, int64_t m0, int64_t n0, const OutputBlock& block,
+                      OverflowStats& into) const;
+    void output_block(int64_t group, int64_t m0, int64_t n0, const OutputBlock& block) override {
+        output_block(group, m0, n0, block, stats);
+    }
 
     OverflowStats stats;
     bool verified() const { return m_expected != nullptr; }
 
   private:
+    void check(int64_t group, int64_t m, int64_t n, i128 exact_dot) const;
+
     const LayerBinding& m_binding;
     const TensorInfo* m_expected;
+    std::vector<int64_t> m_expected_values;  // the recorded outputs, read once
+    BiasMode m_bias_mode;
     std::vector<double> m_scales;
     std::string m_manifest_path;
 };

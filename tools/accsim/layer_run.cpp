@@ -85,8 +85,8 @@ std::vector<LayerRun> run_layers(const std::vector<const LayerSpec*>& layers,
     for (const LayerSpec* l : layers) {
         bindings.push_back(std::make_unique<LayerBinding>(*l, config));
         check_size(bindings.back()->work(), config, options, manifest_path);
-        sinks.push_back(std::make_unique<AuditSink>(
-            *bindings.back(), config.accumulator.stages.size(), manifest_path));
+        sinks.push_back(
+            std::make_unique<AuditSink>(*bindings.back(), config.accumulator, manifest_path));
         LayerJob job;
         job.work = bindings.back()->work();
         job.bytes = bytes_for(config, element_bytes(*l, config.accumulator));
