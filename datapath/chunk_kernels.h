@@ -1,24 +1,70 @@
 #pragma once
-// The arithmetic core of the fast replay: for a block of outputs, the exact sum of every chunk
-// of products and a bound on the sum of their magnitudes. A portable kernel and, where the CPU
-// has them, AVX-512 VNNI kernels for 8-bit operands; all give the same sums (the bound may
-// differ, never below the true sum of |p|).
+// The arithmetic core of the fast replay: for a block of outputs, the exact sum S of every chunk
+// of products and the sum A of their magnitudes.
+//
+// Operands whose products stay below 2^25 in magnitude (8-bit ones, up to 12 x 12 bits) take the
+// packed path: both operands as 16-bit pairs, a chunk padded to an even length, so that one
+// multiply-add of two 16-bit pairs (pmaddwd; vpdpwssd with AVX-512 VNNI) yields two products at
+// once and a chunk of up to 64 products sums exactly in 32 bits. Weights are packed once per
+// layer, eight or sixteen columns interleaved, so that a vector holds one pair of many columns
+// and an input pair is broadcast against it: no horizontal sums. Wider operands take the wide
+// path (64-bit products, plain C++). Every kernel gives the same S and A.
 #include <cstdint>
+#include <vector>
 
 namespace accsim {
 
-struct ChunkSumsJob {
-    const int32_t* x;  // rows x k
-    const int32_t* q;  // cols x k
-    int64_t rows, cols, k;
-    const int64_t* chunk_begin;  // chunks + 1 boundaries, 0 .. k
-    int64_t chunks;
-    // Outputs, [(row * cols + col) * chunks + chunk].
-    int64_t* s;  // exact sum of x q over the chunk
-    int64_t* a;  // >= sum |x q| over the chunk
+// Where the chunks lie along k, and where their (padded) pairs start.
+struct ChunkLayout {
+    std::vector<int64_t> begin;       // chunks + 1 boundaries along k
+    std::vector<int64_t> pair_begin;  // chunks + 1 boundaries along the packed pairs
+    int64_t chunks() const { return static_cast<int64_t>(begin.size()) - 1; }
+    int64_t pairs() const { return pair_begin.back(); }
 };
+ChunkLayout make_chunk_layout(const std::vector<int64_t>& chunk_begin_with_k);
 
-// Plain C++: any operand widths (up to 16 bits), any CPU.
-void chunk_sums_portable(const ChunkSumsJob& job);
+// Products of these magnitudes take the packed path.
+inline bool packable(int64_t max_abs_x, int64_t max_abs_q) {
+    return max_abs_x <= 32767 && max_abs_q <= 32767 && max_abs_x * max_abs_q < (int64_t{1} << 25);
+}
+
+// Columns interleaved per group in the packed weights (one 512-bit vector of 32-bit lanes).
+inline constexpr int64_t k_pack_cols = 16;
+
+// A layer's weights (cols rows of k), packed once and shared read-only by every task.
+struct PackedWeights {
+    int64_t cols = 0, k = 0;
+    int64_t max_abs = 0;
+    bool packed = false;          // the 16-bit pair layout is filled
+    std::vector<int32_t> q, abs;  // [group][pair][k_pack_cols] of two int16 (q and |q|)
+    std::vector<int32_t> wide;    // cols x k, as given (for inputs too wide to pack)
+};
+PackedWeights pack_weights(const ChunkLayout& layout, const int32_t* q, int64_t cols, int64_t k,
+                           bool allow_packed);
+
+// Inputs of a block (rows of k), in the layout that goes with the weights'.
+struct PackedInputs {
+    int64_t rows = 0;
+    int64_t max_abs = 0;
+    std::vector<int32_t> x, abs;  // [row][pair] of two int16 (x and |x|)
+};
+void pack_inputs(const ChunkLayout& layout, const int32_t* x, int64_t rows, int64_t k,
+                 PackedInputs& out);
+
+// Chunk sums of rows x [c0, c0 + cols) (c0 a multiple of k_pack_cols for packed weights), into
+// s and a laid out [row][chunk][col - c0].
+struct ChunkSums {
+    const ChunkLayout* layout;
+    const PackedWeights* w;
+    int64_t c0, cols;
+    int64_t* s;
+    int64_t* a;
+};
+void chunk_sums_wide(const ChunkSums& job, const int32_t* x, int64_t rows);
+void chunk_sums_packed(const ChunkSums& job, const PackedInputs& x);
+
+// Which packed kernel runs here: "avx512-vnni", "avx2" or "portable" (detected at run time;
+// ACCSIM_KERNEL=portable|avx2 forces a slower one, for tests and benchmarks).
+const char* packed_kernel_name();
 
 }  // namespace accsim

@@ -2,15 +2,11 @@
 
 #include <algorithm>
 
-#include "chunk_kernels.h"
 #include "overflow.h"
 
 namespace accsim {
 
 namespace {
-
-// Columns whose chunk sums are computed together: small enough for the sums to stay in cache.
-constexpr int64_t k_col_block = 16;
 
 // One tile of a stage in the hardware's replay (CONTRACT section 4), as ReferenceReducer does it.
 int64_t tile_bounded(const int64_t* in, std::size_t n, const StageSpec& s,
@@ -93,10 +89,6 @@ inline i128 fall(int64_t s, int64_t a) {
     return (i128{a} - s + 1) / 2;
 }
 
-// The range already covers [lo, hi].
-inline bool covers(const ValueRange& r, i128 lo, i128 hi) {
-    return !r.empty && lo >= r.lo && hi <= r.hi;
-}
 
 }  // namespace
 
@@ -110,15 +102,26 @@ FastReducer::FastReducer(const AccumulatorSpec& spec, int64_t k) : m_spec(spec),
             m_chunks.push_back(Chunk{c0, c1, c0 == t0, c1 == t1});
         }
     }
-    for (const Chunk& c : m_chunks) m_chunk_begin.push_back(c.begin);
-    m_chunk_begin.push_back(k);
+    std::vector<int64_t> begin;
+    for (const Chunk& c : m_chunks) begin.push_back(c.begin);
+    begin.push_back(k);
+    m_layout = make_chunk_layout(begin);
     m_products.resize(static_cast<std::size_t>(k));
+}
+
+PackedWeights FastReducer::pack(const int32_t* q, int64_t cols) const {
+    return pack_weights(m_layout, q, cols, m_k, true);
 }
 
 void FastReducer::run(const int32_t* x, int64_t rows, const int32_t* q, int64_t cols,
                       const int64_t* bias, OutputBlock& out) {
+    run(x, rows, pack(q, cols), 0, cols, bias, out);
+}
+
+void FastReducer::run(const int32_t* x, int64_t rows, const PackedWeights& w, int64_t c0,
+                      int64_t cols, const int64_t* bias, OutputBlock& out) {
     const std::size_t stages = m_spec.stages.size();
-    const int64_t chunks = static_cast<int64_t>(m_chunks.size());
+    const int64_t chunks = m_layout.chunks();
     out.rows = rows;
     out.cols = cols;
     out.stages = stages;
@@ -126,37 +129,48 @@ void FastReducer::run(const int32_t* x, int64_t rows, const int32_t* q, int64_t 
     out.exact_dot.assign(static_cast<std::size_t>(rows * cols), 0);
     out.events.assign(static_cast<std::size_t>(rows * cols) * stages, 0);
     m_observed.assign(stages, ValueRange{});
-    m_s.resize(static_cast<std::size_t>(rows * k_col_block * chunks));
+    m_seen = Range64{};
+    m_s.resize(static_cast<std::size_t>(rows * chunks * cols));
     m_a.resize(m_s.size());
 
-    for (int64_t c0 = 0; c0 < cols; c0 += k_col_block) {
-        const int64_t nc = std::min(k_col_block, cols - c0);
-        const ChunkSumsJob job{x,      q + c0 * m_k, rows,      nc, m_k, m_chunk_begin.data(),
-                               chunks, m_s.data(),   m_a.data()};
-        chunk_sums_portable(job);
-        for (int64_t r = 0; r < rows; ++r) {
-            for (int64_t c = 0; c < nc; ++c) {
-                const int64_t* s = m_s.data() + (r * nc + c) * chunks;
-                const int64_t* a = m_a.data() + (r * nc + c) * chunks;
-                const std::size_t o = static_cast<std::size_t>(r * cols + c0 + c);
-                int64_t dot = 0;
-                for (int64_t t = 0; t < chunks; ++t) dot += s[t];
-                out.exact_dot[o] = dot;
-                output(x + r * m_k, q + (c0 + c) * m_k, s, a, bias ? bias + c0 + c : nullptr,
-                       out.final_value[o], out.events.data() + o * stages);
-            }
+    bool packed = w.packed;
+    if (packed) {
+        pack_inputs(m_layout, x, rows, m_k, m_x);
+        packed = packable(m_x.max_abs, w.max_abs);
+    }
+    const ChunkSums job{&m_layout, &w, c0, cols, m_s.data(), m_a.data()};
+    if (packed)
+        chunk_sums_packed(job, m_x);
+    else
+        chunk_sums_wide(job, x, rows);
+
+    for (int64_t r = 0; r < rows; ++r) {
+        for (int64_t c = 0; c < cols; ++c) {
+            const int64_t* s = m_s.data() + r * chunks * cols + c;
+            const int64_t* a = m_a.data() + r * chunks * cols + c;
+            const std::size_t o = static_cast<std::size_t>(r * cols + c);
+            int64_t dot = 0;
+            for (int64_t t = 0; t < chunks; ++t) dot += s[t * cols];
+            out.exact_dot[o] = dot;
+            output(x + r * m_k, w.wide.data() + (c0 + c) * m_k, s, a, cols,
+                   bias ? bias + c : nullptr, out.final_value[o], out.events.data() + o * stages);
         }
+    }
+    if (!m_seen.empty) {
+        m_observed[0].include(m_seen.lo);
+        m_observed[0].include(m_seen.hi);
     }
     out.observed = m_observed;
 }
 
 void FastReducer::output(const int32_t* x, const int32_t* q, const int64_t* s, const int64_t* a,
-                         const int64_t* bias, int64_t& final_value, uint32_t* events) {
+                         int64_t stride, const int64_t* bias, int64_t& final_value,
+                         uint32_t* events) {
     const bool single = m_spec.stages.size() == 1;
     const int64_t* b = bias && m_spec.bias != BiasMode::none ? bias : nullptr;
     const int64_t r = m_spec.stages.front().reduction == Reduction::sequential
-                          ? stage1_sequential(x, q, s, a, single ? b : nullptr, events[0])
-                          : stage1_tree(x, q, s, a, single ? b : nullptr, events[0]);
+                          ? stage1_sequential(x, q, s, a, stride, single ? b : nullptr, events[0])
+                          : stage1_tree(x, q, s, a, stride, single ? b : nullptr, events[0]);
     if (single) {
         final_value = r;
         return;
@@ -165,12 +179,17 @@ void FastReducer::output(const int32_t* x, const int32_t* q, const int64_t* s, c
 }
 
 int64_t FastReducer::stage1_sequential(const int32_t* x, const int32_t* q, const int64_t* s,
-                                       const int64_t* a, const int64_t* bias, uint32_t& events) {
+                                       const int64_t* a, int64_t stride, const int64_t* bias,
+                                       uint32_t& events) {
+    // The hot loop of the replay: 64-bit arithmetic throughout. A register's room above and
+    // below its value is exact in unsigned 64-bit (it lies in [0, 2^64)); chunk bounds and
+    // unbounded partial sums stay below 2^61.
     const StageSpec& st = m_spec.stages.front();
-    const i128 lo = register_min(st.bits), hi = register_max(st.bits);
+    const uint64_t lo = static_cast<uint64_t>(static_cast<int64_t>(register_min(st.bits)));
+    const uint64_t hi = static_cast<uint64_t>(static_cast<int64_t>(register_max(st.bits)));
     const bool bias_first = bias && m_spec.bias == BiasMode::first;
     const bool bias_last = bias && m_spec.bias == BiasMode::last;
-    ValueRange& seen = m_observed[0];
+    Range64& seen = m_seen;
     m_bounded.clear();
     m_unbounded.clear();
     int64_t r = 0, u = 0;
@@ -185,10 +204,12 @@ int64_t FastReducer::stage1_sequential(const int32_t* x, const int32_t* q, const
                 events += f.event;
             }
         }
-        const i128 up = rise(s[t], a[t]), down = fall(s[t], a[t]);
+        const int64_t st_sum = s[t * stride], mag = a[t * stride];
+        const int64_t up = (mag + st_sum + 1) / 2, down = (mag - st_sum + 1) / 2;
         ++counters.chunks;
-        if (i128{r} + up <= hi && i128{r} - down >= lo) {
-            r += s[t];
+        const uint64_t ur = static_cast<uint64_t>(r);
+        if (static_cast<uint64_t>(up) <= hi - ur && static_cast<uint64_t>(down) <= ur - lo) {
+            r += st_sum;
         } else {
             ++counters.replayed;
             for (int64_t i = ch.begin; i < ch.end; ++i) {
@@ -197,7 +218,7 @@ int64_t FastReducer::stage1_sequential(const int32_t* x, const int32_t* q, const
                 events += f.event;
             }
         }
-        if (!covers(seen, i128{u} - down, i128{u} + up)) {
+        if (!seen.covers(u - down, u + up)) {
             ++counters.scanned;
             int64_t v = u;
             for (int64_t i = ch.begin; i < ch.end; ++i) {
@@ -205,7 +226,7 @@ int64_t FastReducer::stage1_sequential(const int32_t* x, const int32_t* q, const
                 seen.include(v);
             }
         }
-        u += s[t];
+        u += st_sum;
         if (ch.tile_end) {
             if (bias_last) {
                 const Fitted f = fit(i128{r} + *bias, st.bits, st.overflow);
@@ -220,12 +241,12 @@ int64_t FastReducer::stage1_sequential(const int32_t* x, const int32_t* q, const
 }
 
 int64_t FastReducer::stage1_tree(const int32_t* x, const int32_t* q, const int64_t* s,
-                                 const int64_t* a, const int64_t* bias, uint32_t& events) {
+                                 const int64_t* a, int64_t stride, const int64_t* bias,
+                                 uint32_t& events) {
     const StageSpec& st = m_spec.stages.front();
     const i128 lo = register_min(st.bits), hi = register_max(st.bits);
     const int64_t* bias_first = bias && m_spec.bias == BiasMode::first ? bias : nullptr;
     const int64_t* bias_last = bias && m_spec.bias == BiasMode::last ? bias : nullptr;
-    ValueRange& seen = m_observed[0];
     m_bounded.clear();
     m_unbounded.clear();
     std::size_t t = 0;
@@ -235,9 +256,9 @@ int64_t FastReducer::stage1_tree(const int32_t* x, const int32_t* q, const int64
         int64_t sum = 0;
         i128 up = 0, down = 0;
         do {
-            sum += s[t];
-            up += rise(s[t], a[t]);
-            down += fall(s[t], a[t]);
+            sum += s[t * stride];
+            up += rise(s[t * stride], a[t * stride]);
+            down += fall(s[t * stride], a[t * stride]);
             ++counters.chunks;
         } while (!m_chunks[t++].tile_end);
         const int64_t begin = m_chunks[first].begin, end = m_chunks[t - 1].end;
@@ -263,9 +284,12 @@ int64_t FastReducer::stage1_tree(const int32_t* x, const int32_t* q, const int64
             ++counters.replayed;
             r = tile_bounded(products(), n, st, bias_first, bias_last, events, m_tree);
         }
-        if (!covers(seen, -down, up)) {
+        if (!m_seen.covers(static_cast<int64_t>(-down), static_cast<int64_t>(up))) {
             ++counters.scanned;
-            tile_unbounded(products(), n, st, seen, m_tree);
+            ValueRange scanned;
+            tile_unbounded(products(), n, st, scanned, m_tree);
+            m_seen.include(static_cast<int64_t>(scanned.lo));
+            m_seen.include(static_cast<int64_t>(scanned.hi));
         }
         m_bounded.push_back(r);
         m_unbounded.push_back(sum);

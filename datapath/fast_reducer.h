@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "accumulator_spec.h"
+#include "chunk_kernels.h"
 #include "value_range.h"
 
 namespace accsim {
@@ -55,8 +56,16 @@ class FastReducer {
     const AccumulatorSpec& spec() const { return m_spec; }
     int64_t k() const { return m_k; }
 
-    // x: `rows` rows of k inputs; q: `cols` rows of k weights (both in dot-product order, values
-    // within 16 bits signed or unsigned); bias: one per col, or null. Overwrites `out`.
+    // Weights packed for this reducer's chunks: build once per layer (or group), share
+    // read-only between the tasks of every thread.
+    PackedWeights pack(const int32_t* q, int64_t cols) const;
+
+    // x: `rows` rows of k inputs; weights columns [c0, c0 + cols) (c0 a multiple of
+    // k_pack_cols); bias: one per column of the block, or null. Values within 16 bits, signed
+    // or unsigned, in dot-product order. Overwrites `out`.
+    void run(const int32_t* x, int64_t rows, const PackedWeights& w, int64_t c0, int64_t cols,
+             const int64_t* bias, OutputBlock& out);
+    // The same, packing `cols` rows of q on the spot.
     void run(const int32_t* x, int64_t rows, const int32_t* q, int64_t cols, const int64_t* bias,
              OutputBlock& out);
 
@@ -68,23 +77,41 @@ class FastReducer {
         bool tile_start, tile_end;
     };
 
+    // s, a: the output's chunk sums, `stride` apart.
     void output(const int32_t* x, const int32_t* q, const int64_t* s, const int64_t* a,
-                const int64_t* bias, int64_t& final_value, uint32_t* events);
+                int64_t stride, const int64_t* bias, int64_t& final_value, uint32_t* events);
     int64_t stage1_sequential(const int32_t* x, const int32_t* q, const int64_t* s,
-                              const int64_t* a, const int64_t* bias, uint32_t& events);
+                              const int64_t* a, int64_t stride, const int64_t* bias,
+                              uint32_t& events);
     int64_t stage1_tree(const int32_t* x, const int32_t* q, const int64_t* s, const int64_t* a,
-                        const int64_t* bias, uint32_t& events);
+                        int64_t stride, const int64_t* bias, uint32_t& events);
     void later_stages(const int64_t* bias, int64_t& final_value, uint32_t* events);
 
     AccumulatorSpec m_spec;
     int64_t m_k;
     std::vector<Chunk> m_chunks;
-    std::vector<int64_t> m_chunk_begin;  // chunk boundaries, for the kernels
-    std::vector<int64_t> m_s, m_a;       // chunk sums of the block, [output][chunk]
+    ChunkLayout m_layout;          // the chunks, for the kernels
+    PackedInputs m_x;              // the block's inputs, packed
+    std::vector<int64_t> m_s, m_a;  // chunk sums of the block, [row][chunk][col]
     // Per output: stage-1 tile results, bounded (the hardware's) and unbounded (exact).
     std::vector<int64_t> m_bounded, m_unbounded, m_next_bounded, m_next_unbounded;
     std::vector<int64_t> m_products, m_tree;
     std::vector<ValueRange> m_observed;
+    // Stage 1's observed range, in 64 bits for the hot loop (merged into m_observed at the end).
+    struct Range64 {
+        int64_t lo = 0, hi = 0;
+        bool empty = true;
+        bool covers(int64_t a, int64_t b) const { return !empty && a >= lo && b <= hi; }
+        void include(int64_t v) {
+            if (empty) {
+                lo = hi = v;
+                empty = false;
+            } else {
+                lo = v < lo ? v : lo;
+                hi = v > hi ? v : hi;
+            }
+        }
+    } m_seen;
 };
 
 }  // namespace accsim

@@ -54,10 +54,13 @@ LayerAudit audit_layer(const LayerSpec& layer, const HwConfig& config,
     const AuditSink sink(binding, config.accumulator, manifest_path);
 
     const LayerWork& w = binding.work();
-    std::vector<std::vector<int32_t>> q(static_cast<std::size_t>(w.groups));
+    // Each group's weights, packed once for the kernels and shared by the tasks.
+    const FastReducer planner(config.accumulator, w.k);
+    std::vector<PackedWeights> q(static_cast<std::size_t>(w.groups));
+    std::vector<int32_t> group_q(static_cast<std::size_t>(w.n * w.k));
     for (int64_t g = 0; g < w.groups; ++g) {
-        q[g].resize(static_cast<std::size_t>(w.n * w.k));
-        binding.q_rows(g, q[g].data());
+        binding.q_rows(g, group_q.data());
+        q[g] = planner.pack(group_q.data(), w.n);
     }
     const int64_t row_blocks = (w.m + k_rows - 1) / k_rows,
                   col_blocks = (w.n + k_cols - 1) / k_cols;
@@ -73,8 +76,7 @@ LayerAudit audit_layer(const LayerSpec& layer, const HwConfig& config,
         const int64_t* bias = binding.group_bias(g);
         FastReducer reducer(config.accumulator, w.k);
         OutputBlock block;
-        reducer.run(x.data(), rows, q[g].data() + n0 * w.k, cols, bias ? bias + n0 : nullptr,
-                    block);
+        reducer.run(x.data(), rows, q[g], n0, cols, bias ? bias + n0 : nullptr, block);
         sink.output_block(g, m0, n0, block, stats[t]);
     });
     for (const OverflowStats& s : stats) a.overflow.merge(s);
