@@ -24,11 +24,8 @@ int16_t hi16(int32_t v) {
 }
 
 // Writes the chunk sums of `n` columns of one (row, chunk) from 32-bit lanes.
-inline void store(const int32_t* s32, const int32_t* a32, int64_t n, int64_t* s, int64_t* a) {
-    for (int64_t c = 0; c < n; ++c) {
-        s[c] = s32[c];
-        a[c] = a32[c];
-    }
+inline void store(const int32_t* s32, int64_t n, int64_t* s) {
+    for (int64_t c = 0; c < n; ++c) s[c] = s32[c];
 }
 
 // ---- portable -----------------------------------------------------------------------------
@@ -39,24 +36,19 @@ void packed_portable(const ChunkSums& j, const PackedInputs& x) {
     const int64_t g0 = j.c0 / k_pack_cols, groups = (j.cols + k_pack_cols - 1) / k_pack_cols;
     for (int64_t r = 0; r < x.rows; ++r) {
         const int32_t* xr = x.x.data() + r * pairs;
-        const int32_t* ar = x.abs.data() + r * pairs;
         for (int64_t g = 0; g < groups; ++g) {
             const int32_t* q = j.w->q.data() + (g0 + g) * pairs * k_pack_cols;
-            const int32_t* qa = j.w->abs.data() + (g0 + g) * pairs * k_pack_cols;
             const int64_t n = std::min(k_pack_cols, j.cols - g * k_pack_cols);
             for (int64_t t = 0; t < chunks; ++t) {
-                int32_t s[k_pack_cols] = {}, a[k_pack_cols] = {};
+                int32_t s[k_pack_cols] = {};
                 for (int64_t p = l.pair_begin[t]; p < l.pair_begin[t + 1]; ++p) {
                     const int32_t x0 = lo16(xr[p]), x1 = hi16(xr[p]);
-                    const int32_t a0 = lo16(ar[p]), a1 = hi16(ar[p]);
                     for (int64_t c = 0; c < k_pack_cols; ++c) {
-                        const int32_t w = q[p * k_pack_cols + c], wa = qa[p * k_pack_cols + c];
+                        const int32_t w = q[p * k_pack_cols + c];
                         s[c] += x0 * lo16(w) + x1 * hi16(w);
-                        a[c] += a0 * lo16(wa) + a1 * hi16(wa);
                     }
                 }
-                const int64_t o = (r * chunks + t) * j.cols + g * k_pack_cols;
-                store(s, a, n, j.s + o, j.a + o);
+                store(s, n, j.s + (r * chunks + t) * j.cols + g * k_pack_cols);
             }
         }
     }
@@ -67,51 +59,43 @@ void packed_portable(const ChunkSums& j, const PackedInputs& x) {
 __attribute__((target("avx2"))) void packed_avx2(const ChunkSums& j, const PackedInputs& x) {
     const ChunkLayout& l = *j.layout;
     const int64_t chunks = l.chunks(), pairs = l.pairs();
-    const int64_t g0 = j.c0 / k_pack_cols, halves = (j.cols + 7) / 8;
-    for (int64_t h = 0; h < halves; ++h) {
-        const int64_t g = g0 + h / 2, off = (h % 2) * 8;
-        const int32_t* q = j.w->q.data() + g * pairs * k_pack_cols + off;
-        const int32_t* qa = j.w->abs.data() + g * pairs * k_pack_cols + off;
-        const int64_t n = std::min<int64_t>(8, j.cols - h * 8);
+    const int64_t g0 = j.c0 / k_pack_cols, groups = (j.cols + k_pack_cols - 1) / k_pack_cols;
+    for (int64_t g = 0; g < groups; ++g) {
+        const int32_t* q = j.w->q.data() + (g0 + g) * pairs * k_pack_cols;
+        const int64_t n = std::min(k_pack_cols, j.cols - g * k_pack_cols);
         for (int64_t r0 = 0; r0 < x.rows; r0 += 4) {
             const int64_t nr = std::min<int64_t>(4, x.rows - r0);
             const int32_t* xr[4];
-            const int32_t* ar[4];
-            for (int64_t i = 0; i < 4; ++i) {
-                const int64_t r = r0 + std::min(i, nr - 1);  // a short block repeats its last row
-                xr[i] = x.x.data() + r * pairs;
-                ar[i] = x.abs.data() + r * pairs;
-            }
+            for (int64_t i = 0; i < 4; ++i)
+                xr[i] = x.x.data() + (r0 + std::min(i, nr - 1)) * pairs;  // short blocks repeat
             for (int64_t t = 0; t < chunks; ++t) {
-                __m256i s0 = _mm256_setzero_si256(), s1 = s0, s2 = s0, s3 = s0;
-                __m256i a0 = s0, a1 = s0, a2 = s0, a3 = s0;
+                __m256i s00 = _mm256_setzero_si256(), s01 = s00, s10 = s00, s11 = s00;
+                __m256i s20 = s00, s21 = s00, s30 = s00, s31 = s00;
                 for (int64_t p = l.pair_begin[t]; p < l.pair_begin[t + 1]; ++p) {
-                    const __m256i w =
-                        _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + p * k_pack_cols));
-                    const __m256i wa =
-                        _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qa + p * k_pack_cols));
-                    s0 = _mm256_add_epi32(s0, _mm256_madd_epi16(_mm256_set1_epi32(xr[0][p]), w));
-                    s1 = _mm256_add_epi32(s1, _mm256_madd_epi16(_mm256_set1_epi32(xr[1][p]), w));
-                    s2 = _mm256_add_epi32(s2, _mm256_madd_epi16(_mm256_set1_epi32(xr[2][p]), w));
-                    s3 = _mm256_add_epi32(s3, _mm256_madd_epi16(_mm256_set1_epi32(xr[3][p]), w));
-                    a0 = _mm256_add_epi32(a0, _mm256_madd_epi16(_mm256_set1_epi32(ar[0][p]), wa));
-                    a1 = _mm256_add_epi32(a1, _mm256_madd_epi16(_mm256_set1_epi32(ar[1][p]), wa));
-                    a2 = _mm256_add_epi32(a2, _mm256_madd_epi16(_mm256_set1_epi32(ar[2][p]), wa));
-                    a3 = _mm256_add_epi32(a3, _mm256_madd_epi16(_mm256_set1_epi32(ar[3][p]), wa));
+                    const __m256i* wp = reinterpret_cast<const __m256i*>(q + p * k_pack_cols);
+                    const __m256i w0 = _mm256_loadu_si256(wp), w1 = _mm256_loadu_si256(wp + 1);
+                    const __m256i x0 = _mm256_set1_epi32(xr[0][p]), x1 = _mm256_set1_epi32(xr[1][p]);
+                    const __m256i x2 = _mm256_set1_epi32(xr[2][p]), x3 = _mm256_set1_epi32(xr[3][p]);
+                    s00 = _mm256_add_epi32(s00, _mm256_madd_epi16(x0, w0));
+                    s01 = _mm256_add_epi32(s01, _mm256_madd_epi16(x0, w1));
+                    s10 = _mm256_add_epi32(s10, _mm256_madd_epi16(x1, w0));
+                    s11 = _mm256_add_epi32(s11, _mm256_madd_epi16(x1, w1));
+                    s20 = _mm256_add_epi32(s20, _mm256_madd_epi16(x2, w0));
+                    s21 = _mm256_add_epi32(s21, _mm256_madd_epi16(x2, w1));
+                    s30 = _mm256_add_epi32(s30, _mm256_madd_epi16(x3, w0));
+                    s31 = _mm256_add_epi32(s31, _mm256_madd_epi16(x3, w1));
                 }
-                alignas(32) int32_t sv[4][8], av[4][8];
-                _mm256_store_si256(reinterpret_cast<__m256i*>(sv[0]), s0);
-                _mm256_store_si256(reinterpret_cast<__m256i*>(sv[1]), s1);
-                _mm256_store_si256(reinterpret_cast<__m256i*>(sv[2]), s2);
-                _mm256_store_si256(reinterpret_cast<__m256i*>(sv[3]), s3);
-                _mm256_store_si256(reinterpret_cast<__m256i*>(av[0]), a0);
-                _mm256_store_si256(reinterpret_cast<__m256i*>(av[1]), a1);
-                _mm256_store_si256(reinterpret_cast<__m256i*>(av[2]), a2);
-                _mm256_store_si256(reinterpret_cast<__m256i*>(av[3]), a3);
-                for (int64_t i = 0; i < nr; ++i) {
-                    const int64_t o = ((r0 + i) * chunks + t) * j.cols + h * 8;
-                    store(sv[i], av[i], n, j.s + o, j.a + o);
-                }
+                alignas(32) int32_t sv[4][16];
+                _mm256_store_si256(reinterpret_cast<__m256i*>(sv[0]), s00);
+                _mm256_store_si256(reinterpret_cast<__m256i*>(sv[0] + 8), s01);
+                _mm256_store_si256(reinterpret_cast<__m256i*>(sv[1]), s10);
+                _mm256_store_si256(reinterpret_cast<__m256i*>(sv[1] + 8), s11);
+                _mm256_store_si256(reinterpret_cast<__m256i*>(sv[2]), s20);
+                _mm256_store_si256(reinterpret_cast<__m256i*>(sv[2] + 8), s21);
+                _mm256_store_si256(reinterpret_cast<__m256i*>(sv[3]), s30);
+                _mm256_store_si256(reinterpret_cast<__m256i*>(sv[3] + 8), s31);
+                for (int64_t i = 0; i < nr; ++i)
+                    store(sv[i], n, j.s + ((r0 + i) * chunks + t) * j.cols + g * k_pack_cols);
             }
         }
     }
@@ -126,45 +110,36 @@ __attribute__((target("avx512f,avx512vnni"))) void packed_avx512(const ChunkSums
     const int64_t g0 = j.c0 / k_pack_cols, groups = (j.cols + k_pack_cols - 1) / k_pack_cols;
     for (int64_t g = 0; g < groups; ++g) {
         const int32_t* q = j.w->q.data() + (g0 + g) * pairs * k_pack_cols;
-        const int32_t* qa = j.w->abs.data() + (g0 + g) * pairs * k_pack_cols;
         const int64_t n = std::min(k_pack_cols, j.cols - g * k_pack_cols);
-        for (int64_t r0 = 0; r0 < x.rows; r0 += 4) {
-            const int64_t nr = std::min<int64_t>(4, x.rows - r0);
-            const int32_t* xr[4];
-            const int32_t* ar[4];
-            for (int64_t i = 0; i < 4; ++i) {
-                const int64_t r = r0 + std::min(i, nr - 1);
-                xr[i] = x.x.data() + r * pairs;
-                ar[i] = x.abs.data() + r * pairs;
-            }
+        for (int64_t r0 = 0; r0 < x.rows; r0 += 8) {
+            const int64_t nr = std::min<int64_t>(8, x.rows - r0);
+            const int32_t* xr[8];
+            for (int64_t i = 0; i < 8; ++i) xr[i] = x.x.data() + (r0 + std::min(i, nr - 1)) * pairs;
             for (int64_t t = 0; t < chunks; ++t) {
                 __m512i s0 = _mm512_setzero_si512(), s1 = s0, s2 = s0, s3 = s0;
-                __m512i a0 = s0, a1 = s0, a2 = s0, a3 = s0;
+                __m512i s4 = s0, s5 = s0, s6 = s0, s7 = s0;
                 for (int64_t p = l.pair_begin[t]; p < l.pair_begin[t + 1]; ++p) {
                     const __m512i w = _mm512_loadu_si512(q + p * k_pack_cols);
-                    const __m512i wa = _mm512_loadu_si512(qa + p * k_pack_cols);
                     s0 = _mm512_dpwssd_epi32(s0, _mm512_set1_epi32(xr[0][p]), w);
                     s1 = _mm512_dpwssd_epi32(s1, _mm512_set1_epi32(xr[1][p]), w);
                     s2 = _mm512_dpwssd_epi32(s2, _mm512_set1_epi32(xr[2][p]), w);
                     s3 = _mm512_dpwssd_epi32(s3, _mm512_set1_epi32(xr[3][p]), w);
-                    a0 = _mm512_dpwssd_epi32(a0, _mm512_set1_epi32(ar[0][p]), wa);
-                    a1 = _mm512_dpwssd_epi32(a1, _mm512_set1_epi32(ar[1][p]), wa);
-                    a2 = _mm512_dpwssd_epi32(a2, _mm512_set1_epi32(ar[2][p]), wa);
-                    a3 = _mm512_dpwssd_epi32(a3, _mm512_set1_epi32(ar[3][p]), wa);
+                    s4 = _mm512_dpwssd_epi32(s4, _mm512_set1_epi32(xr[4][p]), w);
+                    s5 = _mm512_dpwssd_epi32(s5, _mm512_set1_epi32(xr[5][p]), w);
+                    s6 = _mm512_dpwssd_epi32(s6, _mm512_set1_epi32(xr[6][p]), w);
+                    s7 = _mm512_dpwssd_epi32(s7, _mm512_set1_epi32(xr[7][p]), w);
                 }
-                alignas(64) int32_t sv[4][16], av[4][16];
+                alignas(64) int32_t sv[8][16];
                 _mm512_store_si512(sv[0], s0);
                 _mm512_store_si512(sv[1], s1);
                 _mm512_store_si512(sv[2], s2);
                 _mm512_store_si512(sv[3], s3);
-                _mm512_store_si512(av[0], a0);
-                _mm512_store_si512(av[1], a1);
-                _mm512_store_si512(av[2], a2);
-                _mm512_store_si512(av[3], a3);
-                for (int64_t i = 0; i < nr; ++i) {
-                    const int64_t o = ((r0 + i) * chunks + t) * j.cols + g * k_pack_cols;
-                    store(sv[i], av[i], n, j.s + o, j.a + o);
-                }
+                _mm512_store_si512(sv[4], s4);
+                _mm512_store_si512(sv[5], s5);
+                _mm512_store_si512(sv[6], s6);
+                _mm512_store_si512(sv[7], s7);
+                for (int64_t i = 0; i < nr; ++i)
+                    store(sv[i], n, j.s + ((r0 + i) * chunks + t) * j.cols + g * k_pack_cols);
             }
         }
     }
@@ -208,13 +183,17 @@ PackedWeights pack_weights(const ChunkLayout& l, const int32_t* q, int64_t cols,
     PackedWeights w;
     w.cols = cols;
     w.k = k;
-    for (int64_t i = 0; i < cols * k; ++i) w.max_abs = std::max<int64_t>(w.max_abs, std::abs(int64_t{q[i]}));
+    w.chunk_max_abs.assign(static_cast<std::size_t>(l.chunks()), 0);
+    for (int64_t c = 0; c < cols; ++c)
+        for (int64_t t = 0; t < l.chunks(); ++t)
+            for (int64_t i = l.begin[t]; i < l.begin[t + 1]; ++i)
+                w.chunk_max_abs[t] = std::max<int64_t>(w.chunk_max_abs[t], std::abs(int64_t{q[c * k + i]}));
+    for (int64_t m : w.chunk_max_abs) w.max_abs = std::max(w.max_abs, m);
     w.packed = allow_packed && w.max_abs <= 32767;
     w.wide.assign(q, q + cols * k);  // for inputs too wide for the packed path
     if (!w.packed) return w;
     const int64_t groups = (cols + k_pack_cols - 1) / k_pack_cols, pairs = l.pairs();
     w.q.assign(static_cast<std::size_t>(groups * pairs * k_pack_cols), 0);
-    w.abs.assign(w.q.size(), 0);
     for (int64_t c = 0; c < cols; ++c) {
         const int32_t* row = q + c * k;
         const int64_t g = c / k_pack_cols, lane = c % k_pack_cols;
@@ -223,7 +202,6 @@ PackedWeights pack_weights(const ChunkLayout& l, const int32_t* q, int64_t cols,
                 const int64_t v0 = row[i], v1 = i + 1 < l.begin[t + 1] ? row[i + 1] : 0;
                 const std::size_t o = static_cast<std::size_t>((g * pairs + p) * k_pack_cols + lane);
                 w.q[o] = pair(v0, v1);
-                w.abs[o] = pair(std::abs(v0), std::abs(v1));
             }
     }
     return w;
@@ -231,42 +209,47 @@ PackedWeights pack_weights(const ChunkLayout& l, const int32_t* q, int64_t cols,
 
 void pack_inputs(const ChunkLayout& l, const int32_t* x, int64_t rows, int64_t k,
                  PackedInputs& out) {
-    const int64_t pairs = l.pairs();
+    const int64_t pairs = l.pairs(), chunks = l.chunks();
     out.rows = rows;
     out.max_abs = 0;
     out.x.resize(static_cast<std::size_t>(rows * pairs));
-    out.abs.resize(out.x.size());
+    out.chunk_l1.resize(static_cast<std::size_t>(rows * chunks));
     for (int64_t r = 0; r < rows; ++r) {
         const int32_t* row = x + r * k;
-        for (int64_t t = 0; t < l.chunks(); ++t)
+        for (int64_t t = 0; t < chunks; ++t) {
+            int64_t l1 = 0;
             for (int64_t i = l.begin[t], p = l.pair_begin[t]; i < l.begin[t + 1]; i += 2, ++p) {
                 const int64_t v0 = row[i], v1 = i + 1 < l.begin[t + 1] ? row[i + 1] : 0;
                 out.max_abs = std::max({out.max_abs, std::abs(v0), std::abs(v1)});
+                l1 += std::abs(v0) + std::abs(v1);
                 out.x[r * pairs + p] = pair(v0, v1);
-                out.abs[r * pairs + p] = pair(std::abs(v0), std::abs(v1));
             }
+            out.chunk_l1[r * chunks + t] = l1;
+        }
     }
 }
 
-void chunk_sums_wide(const ChunkSums& j, const int32_t* x, int64_t rows) {
+void chunk_sums_wide(const ChunkSums& j, const int32_t* x, int64_t rows, PackedInputs& xi) {
     const ChunkLayout& l = *j.layout;
     const int64_t chunks = l.chunks(), k = j.w->k;
-    for (int64_t r = 0; r < rows; ++r)
+    xi.rows = rows;
+    xi.chunk_l1.resize(static_cast<std::size_t>(rows * chunks));
+    for (int64_t r = 0; r < rows; ++r) {
+        const int32_t* xr = x + r * k;
+        for (int64_t t = 0; t < chunks; ++t) {
+            int64_t l1 = 0;
+            for (int64_t i = l.begin[t]; i < l.begin[t + 1]; ++i) l1 += std::abs(int64_t{xr[i]});
+            xi.chunk_l1[r * chunks + t] = l1;
+        }
         for (int64_t c = 0; c < j.cols; ++c) {
-            const int32_t* xr = x + r * k;
             const int32_t* q = j.w->wide.data() + (j.c0 + c) * k;
             for (int64_t t = 0; t < chunks; ++t) {
-                int64_t sum = 0, mag = 0;
-                for (int64_t i = l.begin[t]; i < l.begin[t + 1]; ++i) {
-                    const int64_t p = int64_t{xr[i]} * q[i];
-                    sum += p;
-                    mag += p < 0 ? -p : p;
-                }
-                const int64_t o = (r * chunks + t) * j.cols + c;
-                j.s[o] = sum;
-                j.a[o] = mag;
+                int64_t sum = 0;
+                for (int64_t i = l.begin[t]; i < l.begin[t + 1]; ++i) sum += int64_t{xr[i]} * q[i];
+                j.s[(r * chunks + t) * j.cols + c] = sum;
             }
         }
+    }
 }
 
 void chunk_sums_packed(const ChunkSums& job, const PackedInputs& x) {

@@ -92,6 +92,20 @@ inline i128 fall(int64_t s, int64_t a) {
 
 }  // namespace
 
+void FastReducer::Seen::include(int64_t v) {
+    if (empty) {
+        lo = hi = v;
+        empty = false;
+    } else {
+        lo = std::min(lo, v);
+        hi = std::max(hi, v);
+        if (v >= width_lo && v <= width_hi) return;
+    }
+    const int bits = signed_bits(i128{lo}, i128{hi});
+    width_lo = static_cast<int64_t>(register_min(bits));
+    width_hi = static_cast<int64_t>(register_max(bits));
+}
+
 FastReducer::FastReducer(const AccumulatorSpec& spec, int64_t k) : m_spec(spec), m_k(k) {
     m_spec.check();
     const int64_t tile = m_spec.stages.size() > 1 ? *m_spec.stages.front().length : k;
@@ -106,6 +120,7 @@ FastReducer::FastReducer(const AccumulatorSpec& spec, int64_t k) : m_spec(spec),
     for (const Chunk& c : m_chunks) begin.push_back(c.begin);
     begin.push_back(k);
     m_layout = make_chunk_layout(begin);
+    for (const Chunk& c : m_chunks) m_tiles += c.tile_end;
     m_products.resize(static_cast<std::size_t>(k));
 }
 
@@ -129,32 +144,41 @@ void FastReducer::run(const int32_t* x, int64_t rows, const PackedWeights& w, in
     out.exact_dot.assign(static_cast<std::size_t>(rows * cols), 0);
     out.events.assign(static_cast<std::size_t>(rows * cols) * stages, 0);
     m_observed.assign(stages, ValueRange{});
-    m_seen = Range64{};
+    m_seen = Seen{};
     m_s.resize(static_cast<std::size_t>(rows * chunks * cols));
-    m_a.resize(m_s.size());
+    m_a.resize(static_cast<std::size_t>(chunks));
 
     bool packed = w.packed;
     if (packed) {
         pack_inputs(m_layout, x, rows, m_k, m_x);
         packed = packable(m_x.max_abs, w.max_abs);
     }
-    const ChunkSums job{&m_layout, &w, c0, cols, m_s.data(), m_a.data()};
+    const ChunkSums job{&m_layout, &w, c0, cols, m_s.data()};
     if (packed)
         chunk_sums_packed(job, m_x);
     else
-        chunk_sums_wide(job, x, rows);
+        chunk_sums_wide(job, x, rows, m_x);
 
+    const bool sequential = m_spec.stages.front().reduction == Reduction::sequential;
     for (int64_t r = 0; r < rows; ++r) {
-        for (int64_t c = 0; c < cols; ++c) {
-            const int64_t* s = m_s.data() + r * chunks * cols + c;
-            const int64_t* a = m_a.data() + r * chunks * cols + c;
-            const std::size_t o = static_cast<std::size_t>(r * cols + c);
-            int64_t dot = 0;
-            for (int64_t t = 0; t < chunks; ++t) dot += s[t * cols];
-            out.exact_dot[o] = dot;
-            output(x + r * m_k, w.wide.data() + (c0 + c) * m_k, s, a, cols,
-                   bias ? bias + c : nullptr, out.final_value[o], out.events.data() + o * stages);
+        // The row's chunk bounds: its sum of |x| times the largest |q| of the chunk.
+        for (int64_t t = 0; t < chunks; ++t)
+            m_a[t] = m_x.chunk_l1[r * chunks + t] * w.chunk_max_abs[t];
+        const int64_t* s_row = m_s.data() + r * chunks * cols;
+        if (sequential) {
+            for (int64_t c = 0; c < cols; c += k_lanes) {
+                const int64_t lanes = std::min(k_lanes, cols - c);
+                const int32_t* q[k_lanes];
+                for (int64_t l = 0; l < lanes; ++l) q[l] = w.wide.data() + (c0 + c + l) * m_k;
+                sequential_lanes(x + r * m_k, q, s_row + c, m_a.data(), cols, lanes,
+                                 bias ? bias + c : nullptr, out,
+                                 static_cast<std::size_t>(r * cols + c));
+            }
+            continue;
         }
+        for (int64_t c = 0; c < cols; ++c)
+            tree_output(x + r * m_k, w.wide.data() + (c0 + c) * m_k, s_row + c, m_a.data(), cols,
+                        bias ? bias + c : nullptr, out, static_cast<std::size_t>(r * cols + c));
     }
     if (!m_seen.empty) {
         m_observed[0].include(m_seen.lo);
@@ -163,92 +187,155 @@ void FastReducer::run(const int32_t* x, int64_t rows, const PackedWeights& w, in
     out.observed = m_observed;
 }
 
-void FastReducer::output(const int32_t* x, const int32_t* q, const int64_t* s, const int64_t* a,
-                         int64_t stride, const int64_t* bias, int64_t& final_value,
-                         uint32_t* events) {
-    const bool single = m_spec.stages.size() == 1;
-    const int64_t* b = bias && m_spec.bias != BiasMode::none ? bias : nullptr;
-    const int64_t r = m_spec.stages.front().reduction == Reduction::sequential
-                          ? stage1_sequential(x, q, s, a, stride, single ? b : nullptr, events[0])
-                          : stage1_tree(x, q, s, a, stride, single ? b : nullptr, events[0]);
-    if (single) {
-        final_value = r;
-        return;
-    }
-    later_stages(b, final_value, events);
-}
-
-int64_t FastReducer::stage1_sequential(const int32_t* x, const int32_t* q, const int64_t* s,
-                                       const int64_t* a, int64_t stride, const int64_t* bias,
-                                       uint32_t& events) {
-    // The hot loop of the replay: 64-bit arithmetic throughout. A register's room above and
-    // below its value is exact in unsigned 64-bit (it lies in [0, 2^64)); chunk bounds and
-    // unbounded partial sums stay below 2^61.
+void FastReducer::sequential_lanes(const int32_t* x, const int32_t* const* q, const int64_t* s,
+                                   const int64_t* a, int64_t stride, int64_t lanes,
+                                   const int64_t* bias, OutputBlock& out, std::size_t o0) {
+    // The hot loop of the replay, in 64-bit arithmetic: a register's room above and below its
+    // value is exact in unsigned 64-bit; chunk bounds and unbounded partial sums stay below 2^61.
+    const std::size_t n_stages = m_spec.stages.size();
+    const bool single = n_stages == 1;
     const StageSpec& st = m_spec.stages.front();
     const uint64_t lo = static_cast<uint64_t>(static_cast<int64_t>(register_min(st.bits)));
     const uint64_t hi = static_cast<uint64_t>(static_cast<int64_t>(register_max(st.bits)));
-    const bool bias_first = bias && m_spec.bias == BiasMode::first;
-    const bool bias_last = bias && m_spec.bias == BiasMode::last;
-    Range64& seen = m_seen;
-    m_bounded.clear();
-    m_unbounded.clear();
-    int64_t r = 0, u = 0;
+    const bool adds_bias = single && bias && m_spec.bias != BiasMode::none;
+    const bool bias_first = adds_bias && m_spec.bias == BiasMode::first;
+    const bool bias_last = adds_bias && m_spec.bias == BiasMode::last;
+    const bool safe = m_stage1_safe;
+    const std::size_t tiles = m_tiles;
+    m_lane_bounded.resize(static_cast<std::size_t>(k_lanes) * tiles);
+    m_lane_unbounded.resize(m_lane_bounded.size());
+    int64_t R[k_lanes] = {}, U[k_lanes] = {}, dot[k_lanes] = {};
+    uint32_t ev[k_lanes] = {};
+    std::size_t tile = 0;
     for (std::size_t t = 0; t < m_chunks.size(); ++t) {
         const Chunk& ch = m_chunks[t];
-        if (ch.tile_start) {
-            r = 0;
-            u = 0;
-            if (bias_first) {
-                const Fitted f = fit(i128{*bias}, st.bits, st.overflow);
-                r = f.value;
-                events += f.event;
+        const int64_t* S = s + static_cast<int64_t>(t) * stride;
+        const int64_t A = a[t];
+        if (ch.tile_start)
+            for (int64_t l = 0; l < lanes; ++l) {
+                U[l] = 0;
+                R[l] = 0;
+                if (bias_first) {
+                    const Fitted f = fit(i128{bias[l]}, st.bits, st.overflow);
+                    R[l] = f.value;
+                    ev[l] += f.event;
+                }
             }
+        counters.chunks += static_cast<uint64_t>(lanes);
+        // Screens, branch-free: the register keeps room for the chunk's rise and fall, and the
+        // observed width already covers where its partial sums can go.
+        bool all = !m_seen.empty;
+        int ok[k_lanes];
+        for (int64_t l = 0; l < lanes; ++l) {
+            const int64_t up = (A + S[l] + 1) / 2, down = (A - S[l] + 1) / 2;
+            const uint64_t ur = static_cast<uint64_t>(R[l]);
+            const bool reg = safe || (static_cast<uint64_t>(up) <= hi - ur &&
+                                      static_cast<uint64_t>(down) <= ur - lo);
+            const bool obs = U[l] - down >= m_seen.width_lo && U[l] + up <= m_seen.width_hi;
+            ok[l] = reg;
+            all = all && reg && obs;
         }
-        const int64_t st_sum = s[t * stride], mag = a[t * stride];
-        const int64_t up = (mag + st_sum + 1) / 2, down = (mag - st_sum + 1) / 2;
-        ++counters.chunks;
-        const uint64_t ur = static_cast<uint64_t>(r);
-        if (static_cast<uint64_t>(up) <= hi - ur && static_cast<uint64_t>(down) <= ur - lo) {
-            r += st_sum;
+        if (all) {
+            for (int64_t l = 0; l < lanes; ++l) {
+                R[l] += S[l];
+                U[l] += S[l];
+            }
         } else {
-            ++counters.replayed;
-            for (int64_t i = ch.begin; i < ch.end; ++i) {
-                const Fitted f = fit(i128{r} + int64_t{x[i]} * q[i], st.bits, st.overflow);
-                r = f.value;
-                events += f.event;
+            for (int64_t l = 0; l < lanes; ++l) {
+                if (ok[l]) {
+                    R[l] += S[l];
+                } else {
+                    ++counters.replayed;
+                    R[l] = replay_chunk(x, q[l], ch.begin, ch.end, R[l], st, ev[l]);
+                }
+                // Lanes before this one may have widened the width meanwhile.
+                const int64_t up = (A + S[l] + 1) / 2, down = (A - S[l] + 1) / 2;
+                if (!m_seen.covers(U[l] - down, U[l] + up)) {
+                    ++counters.scanned;
+                    int64_t v = U[l];
+                    for (int64_t i = ch.begin; i < ch.end; ++i) {
+                        v += int64_t{x[i]} * q[l][i];
+                        m_seen.include(v);
+                    }
+                }
+                U[l] += S[l];
             }
         }
-        if (!seen.covers(u - down, u + up)) {
-            ++counters.scanned;
-            int64_t v = u;
-            for (int64_t i = ch.begin; i < ch.end; ++i) {
-                v += int64_t{x[i]} * q[i];
-                seen.include(v);
-            }
-        }
-        u += st_sum;
+        for (int64_t l = 0; l < lanes; ++l) dot[l] += S[l];
         if (ch.tile_end) {
-            if (bias_last) {
-                const Fitted f = fit(i128{r} + *bias, st.bits, st.overflow);
-                r = f.value;
-                events += f.event;
+            for (int64_t l = 0; l < lanes; ++l) {
+                if (bias_last) {
+                    const Fitted f = fit(i128{R[l]} + bias[l], st.bits, st.overflow);
+                    R[l] = f.value;
+                    ev[l] += f.event;
+                }
+                m_lane_bounded[l * tiles + tile] = R[l];
+                m_lane_unbounded[l * tiles + tile] = U[l];
             }
-            m_bounded.push_back(r);
-            m_unbounded.push_back(u);
+            ++tile;
         }
     }
-    return m_bounded.back();
+    for (int64_t l = 0; l < lanes; ++l) {
+        const std::size_t o = o0 + static_cast<std::size_t>(l);
+        out.exact_dot[o] = dot[l];
+        uint32_t* events = out.events.data() + o * n_stages;
+        events[0] = ev[l];
+        if (single) {
+            out.final_value[o] = R[l];
+            continue;
+        }
+        m_bounded.assign(m_lane_bounded.begin() + l * tiles,
+                         m_lane_bounded.begin() + (l + 1) * tiles);
+        m_unbounded.assign(m_lane_unbounded.begin() + l * tiles,
+                           m_lane_unbounded.begin() + (l + 1) * tiles);
+        const int64_t* b = bias && m_spec.bias != BiasMode::none ? bias + l : nullptr;
+        later_stages(b, out.final_value[o], events);
+    }
 }
 
-int64_t FastReducer::stage1_tree(const int32_t* x, const int32_t* q, const int64_t* s,
-                                 const int64_t* a, int64_t stride, const int64_t* bias,
-                                 uint32_t& events) {
+int64_t FastReducer::replay_chunk(const int32_t* x, const int32_t* q, int64_t begin, int64_t end,
+                                  int64_t r, const StageSpec& st, uint32_t& events) {
+    if (st.bits <= 62) {
+        // r and every product below 2^61 and 2^32: their sum is exact in 64 bits.
+        const int64_t lo = -(int64_t{1} << (st.bits - 1)), hi = (int64_t{1} << (st.bits - 1)) - 1;
+        const int shift = 64 - st.bits;
+        if (st.overflow == OverflowMode::wrap) {
+            for (int64_t i = begin; i < end; ++i) {
+                const int64_t v = r + int64_t{x[i]} * q[i];
+                r = static_cast<int64_t>(static_cast<uint64_t>(v) << shift) >> shift;
+                events += r != v;
+            }
+        } else {
+            for (int64_t i = begin; i < end; ++i) {
+                const int64_t v = r + int64_t{x[i]} * q[i];
+                r = v < lo ? lo : v > hi ? hi : v;
+                events += r != v;
+            }
+        }
+        return r;
+    }
+    for (int64_t i = begin; i < end; ++i) {
+        const Fitted f = fit(i128{r} + int64_t{x[i]} * q[i], st.bits, st.overflow);
+        r = f.value;
+        events += f.event;
+    }
+    return r;
+}
+
+void FastReducer::tree_output(const int32_t* x, const int32_t* q, const int64_t* s,
+                              const int64_t* a, int64_t stride, const int64_t* bias,
+                              OutputBlock& out, std::size_t o) {
+    const std::size_t n_stages = m_spec.stages.size();
+    const bool single = n_stages == 1;
+    const int64_t* b = bias && m_spec.bias != BiasMode::none ? bias : nullptr;
+    const int64_t* bias_first = single && b && m_spec.bias == BiasMode::first ? b : nullptr;
+    const int64_t* bias_last = single && b && m_spec.bias == BiasMode::last ? b : nullptr;
     const StageSpec& st = m_spec.stages.front();
     const i128 lo = register_min(st.bits), hi = register_max(st.bits);
-    const int64_t* bias_first = bias && m_spec.bias == BiasMode::first ? bias : nullptr;
-    const int64_t* bias_last = bias && m_spec.bias == BiasMode::last ? bias : nullptr;
+    uint32_t* events = out.events.data() + o * n_stages;
     m_bounded.clear();
     m_unbounded.clear();
+    int64_t dot = 0;
     std::size_t t = 0;
     while (t < m_chunks.size()) {
         // One tile: its chunks' sums and bounds add up (every tree node is a contiguous sum).
@@ -256,11 +343,13 @@ int64_t FastReducer::stage1_tree(const int32_t* x, const int32_t* q, const int64
         int64_t sum = 0;
         i128 up = 0, down = 0;
         do {
-            sum += s[t * stride];
-            up += rise(s[t * stride], a[t * stride]);
-            down += fall(s[t * stride], a[t * stride]);
+            const int64_t sv = s[static_cast<int64_t>(t) * stride];
+            sum += sv;
+            up += rise(sv, a[t]);
+            down += fall(sv, a[t]);
             ++counters.chunks;
         } while (!m_chunks[t++].tile_end);
+        dot += sum;
         const int64_t begin = m_chunks[first].begin, end = m_chunks[t - 1].end;
         const std::size_t n = static_cast<std::size_t>(end - begin);
         bool have_products = false;
@@ -271,18 +360,19 @@ int64_t FastReducer::stage1_tree(const int32_t* x, const int32_t* q, const int64
             return m_products.data();
         };
         // A first bias is the tree's first leaf: it widens the bound by its own size.
-        const i128 b = bias_first ? i128{*bias_first} : 0;
+        const i128 bv = bias_first ? i128{*bias_first} : 0;
         int64_t r;
-        if (up + (b > 0 ? b : 0) <= hi && -down + (b < 0 ? b : 0) >= lo) {
-            r = static_cast<int64_t>(sum + b);
+        if (m_stage1_safe ||
+            (up + (bv > 0 ? bv : 0) <= hi && -down + (bv < 0 ? bv : 0) >= lo)) {
+            r = static_cast<int64_t>(sum + bv);
             if (bias_last) {
                 const Fitted f = fit(i128{r} + *bias_last, st.bits, st.overflow);
                 r = f.value;
-                events += f.event;
+                events[0] += f.event;
             }
         } else {
             ++counters.replayed;
-            r = tile_bounded(products(), n, st, bias_first, bias_last, events, m_tree);
+            r = tile_bounded(products(), n, st, bias_first, bias_last, events[0], m_tree);
         }
         if (!m_seen.covers(static_cast<int64_t>(-down), static_cast<int64_t>(up))) {
             ++counters.scanned;
@@ -294,7 +384,12 @@ int64_t FastReducer::stage1_tree(const int32_t* x, const int32_t* q, const int64
         m_bounded.push_back(r);
         m_unbounded.push_back(sum);
     }
-    return m_bounded.back();
+    out.exact_dot[o] = dot;
+    if (single) {
+        out.final_value[o] = m_bounded.back();
+        return;
+    }
+    later_stages(b, out.final_value[o], events);
 }
 
 void FastReducer::later_stages(const int64_t* bias, int64_t& final_value, uint32_t* events) {

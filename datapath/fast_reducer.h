@@ -1,17 +1,19 @@
 #pragma once
-// The fast replay: bit-identical to ReferenceReducer in everything a report says (final values,
-// events per stage, exact results, observed partial-sum ranges), for a whole block of outputs
-// that share a dot length. It works on exact chunk sums instead of single additions:
+// The fast replay: identical to ReferenceReducer in everything a report says (final values,
+// events per stage, exact results, the width of the observed partial sums), for a block of
+// outputs that share a dot length. It works on exact chunk sums instead of single additions:
 //
 // Stage 1's inputs are split into chunks (its tiles, or pieces of at most k_max_chunk products
-// of a tile). For every output and chunk a kernel (chunk_kernels.h) gives the exact sum S and an
-// upper bound A of sum |p|. Within a chunk every partial sum lies in [u - P-, u + P+] around the
+// of a tile). A kernel (chunk_kernels.h) gives every output's exact chunk sums S, and per row and
+// chunk a bound A >= sum |p|. Within a chunk every partial sum lies in [u - P-, u + P+] around the
 // sum u before it, with P+ = (A + S)/2 and P- = (A - S)/2. So:
 //   - a register r that stays in range at both ends of [r - P-, r + P+] takes the chunk without
 //     an event, and then holds r + S, exactly as the per-addition replay would (wrap or
-//     saturate never act); otherwise that chunk alone is replayed addition by addition;
-//   - a chunk whose [u - P-, u + P+] lies inside the partial-sum range already observed cannot
-//     widen it; otherwise its partial sums are scanned exactly.
+//     saturate never act); otherwise that chunk alone is replayed addition by addition. When
+//     the layer's exact static bound proves stage 1 safe, this screen is skipped altogether;
+//   - a chunk whose [u - P-, u + P+] fits the width already observed cannot widen it; otherwise
+//     its partial sums are scanned exactly. The width comes out exact; the extremes it reports
+//     are those of the scanned chunks (reports only ever show widths).
 // A tree tile is screened whole (every node sum is a sum of contiguous products). Later stages
 // see one value per stage-1 tile and are replayed exactly.
 #include <cstdint>
@@ -30,14 +32,15 @@ struct OutputBlock {
     std::vector<int64_t> final_value;  // [row * cols + col]: the last register at the end
     std::vector<int64_t> exact_dot;    // the exact dot product (no bias)
     std::vector<uint32_t> events;      // [(row * cols + col) * stages + stage]
-    std::vector<ValueRange> observed;  // per stage, over the whole block (unbounded, no bias)
+    // Per stage, over the block (unbounded, no bias): exact in width (bits()).
+    std::vector<ValueRange> observed;
 };
 
-// How much of the work took the slow path (for the benchmark and profiles).
+// How much of the work took the slow paths (for the benchmark and profiles).
 struct FastCounters {
     uint64_t chunks = 0;    // stage-1 chunks seen
     uint64_t replayed = 0;  // ... replayed addition by addition (a possible event)
-    uint64_t scanned = 0;   // ... scanned for the observed range
+    uint64_t scanned = 0;   // ... scanned for the observed width
     void add(const FastCounters& o) {
         chunks += o.chunks;
         replayed += o.replayed;
@@ -55,6 +58,10 @@ class FastReducer {
 
     const AccumulatorSpec& spec() const { return m_spec; }
     int64_t k() const { return m_k; }
+
+    // Stage 1 cannot overflow on any input (the layer's exact static bound fits, bias included
+    // when stage 1 is the last): its per-chunk register screen is skipped.
+    void set_stage1_safe(bool safe) { m_stage1_safe = safe; }
 
     // Weights packed for this reducer's chunks: build once per layer (or group), share
     // read-only between the tasks of every thread.
@@ -76,42 +83,47 @@ class FastReducer {
         int64_t begin, end;
         bool tile_start, tile_end;
     };
+    // Stage 1's observed partial sums, in 64 bits for the hot loop, with the register range of
+    // their width (what a chunk must fit to be skipped).
+    struct Seen {
+        int64_t lo = 0, hi = 0;
+        int64_t width_lo = -1, width_hi = 0;  // a 1-bit register: nothing seen yet
+        bool empty = true;
+        bool covers(int64_t a, int64_t b) const { return !empty && a >= width_lo && b <= width_hi; }
+        void include(int64_t v);
+    };
 
-    // s, a: the output's chunk sums, `stride` apart.
-    void output(const int32_t* x, const int32_t* q, const int64_t* s, const int64_t* a,
-                int64_t stride, const int64_t* bias, int64_t& final_value, uint32_t* events);
-    int64_t stage1_sequential(const int32_t* x, const int32_t* q, const int64_t* s,
-                              const int64_t* a, int64_t stride, const int64_t* bias,
-                              uint32_t& events);
-    int64_t stage1_tree(const int32_t* x, const int32_t* q, const int64_t* s, const int64_t* a,
-                        int64_t stride, const int64_t* bias, uint32_t& events);
+    // Up to k_lanes outputs of one row (consecutive columns), stage 1 sequential, side by side:
+    // a chunk's screens are a few branch-free operations per lane, and only a lane whose screen
+    // fails leaves the fast path, for that chunk alone. Writes out from index o0.
+    static constexpr int64_t k_lanes = 8;
+    void sequential_lanes(const int32_t* x, const int32_t* const* q, const int64_t* s,
+                          const int64_t* a, int64_t stride, int64_t lanes, const int64_t* bias,
+                          OutputBlock& out, std::size_t o0);
+    // One output whose stage 1 is a tree; s: its chunk sums, `stride` apart; a: the row's bounds.
+    void tree_output(const int32_t* x, const int32_t* q, const int64_t* s, const int64_t* a,
+                     int64_t stride, const int64_t* bias, OutputBlock& out, std::size_t o);
+    // Stages 2.. of one output, from its stage-1 tile results in m_bounded / m_unbounded.
     void later_stages(const int64_t* bias, int64_t& final_value, uint32_t* events);
+    // One chunk, addition by addition, from register value r.
+    static int64_t replay_chunk(const int32_t* x, const int32_t* q, int64_t begin, int64_t end,
+                                int64_t r, const StageSpec& st, uint32_t& events);
 
     AccumulatorSpec m_spec;
     int64_t m_k;
+    bool m_stage1_safe = false;
     std::vector<Chunk> m_chunks;
-    ChunkLayout m_layout;          // the chunks, for the kernels
-    PackedInputs m_x;              // the block's inputs, packed
-    std::vector<int64_t> m_s, m_a;  // chunk sums of the block, [row][chunk][col]
+    std::size_t m_tiles = 0;  // stage-1 tiles per output
+    ChunkLayout m_layout;     // the chunks, for the kernels
+    PackedInputs m_x;         // the block's inputs, packed, and their chunk norms
+    std::vector<int64_t> m_s;  // chunk sums of the block, [row][chunk][col]
+    std::vector<int64_t> m_a;  // chunk bounds of a row, [chunk]
     // Per output: stage-1 tile results, bounded (the hardware's) and unbounded (exact).
     std::vector<int64_t> m_bounded, m_unbounded, m_next_bounded, m_next_unbounded;
+    std::vector<int64_t> m_lane_bounded, m_lane_unbounded;  // [lane][tile]
     std::vector<int64_t> m_products, m_tree;
+    Seen m_seen;
     std::vector<ValueRange> m_observed;
-    // Stage 1's observed range, in 64 bits for the hot loop (merged into m_observed at the end).
-    struct Range64 {
-        int64_t lo = 0, hi = 0;
-        bool empty = true;
-        bool covers(int64_t a, int64_t b) const { return !empty && a >= lo && b <= hi; }
-        void include(int64_t v) {
-            if (empty) {
-                lo = hi = v;
-                empty = false;
-            } else {
-                lo = v < lo ? v : lo;
-                hi = v > hi ? v : hi;
-            }
-        }
-    } m_seen;
 };
 
 }  // namespace accsim

@@ -24,6 +24,7 @@ struct LayerJob {
     ElementBytes bytes;
     const OperandSource* values = nullptr;  // null: a timing-only run
     OutputSink* sink = nullptr;
+    bool stage1_safe = false;  // proven for every input: the replay may skip stage 1's screen
 };
 
 enum class SimMode { tlm, cycle };

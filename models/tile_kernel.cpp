@@ -43,8 +43,8 @@ std::vector<OutputTile> completed_tiles(const ArraySpec& a, const LayerWork& w, 
     return out;
 }
 
-TileKernel::TileKernel(const AccumulatorSpec& spec, int64_t k, int threads)
-    : m_spec(spec), m_k(k), m_threads(threads) {}
+TileKernel::TileKernel(const AccumulatorSpec& spec, int64_t k, int threads, bool stage1_safe)
+    : m_spec(spec), m_k(k), m_threads(threads), m_stage1_safe(stage1_safe), m_planner(spec, k) {}
 
 void TileKernel::run(const OutputTile& t, const OperandSource& source, OutputSink& sink) {
     // Rows of 16 positions replay in parallel; their blocks reach the sink in order, so the
@@ -66,10 +66,12 @@ void TileKernel::run(const OutputTile& t, const OperandSource& source, OutputSin
         source.x(t.group, m, 0, m_k, m_x.data() + (m - t.m0) * m_k);
     const int64_t blocks = (rows + k_rows - 1) / k_rows;
     m_blocks.resize(static_cast<std::size_t>(blocks));
+    const PackedWeights q = m_planner.pack(m_q.data(), cols);
     parallel_for(blocks, m_threads, [&](int64_t b) {
         FastReducer reducer(m_spec, m_k);
+        reducer.set_stage1_safe(m_stage1_safe);
         const int64_t r0 = b * k_rows;
-        reducer.run(m_x.data() + r0 * m_k, std::min(k_rows, rows - r0), m_q.data(), cols,
+        reducer.run(m_x.data() + r0 * m_k, std::min(k_rows, rows - r0), q, 0, cols,
                     has_bias ? m_bias.data() : nullptr, m_blocks[b]);
     });
     for (int64_t b = 0; b < blocks; ++b)

@@ -24,13 +24,16 @@ std::vector<OutputTile> completed_tiles(const ArraySpec& array, const LayerWork&
 
 class TileKernel {
   public:
-    TileKernel(const AccumulatorSpec& spec, int64_t k, int threads = 1);
+    // stage1_safe: stage 1 is proven unable to overflow (FastReducer::set_stage1_safe).
+    TileKernel(const AccumulatorSpec& spec, int64_t k, int threads = 1, bool stage1_safe = false);
     void run(const OutputTile& tile, const OperandSource& source, OutputSink& sink);
 
   private:
     AccumulatorSpec m_spec;
     int64_t m_k;
     int m_threads;
+    bool m_stage1_safe;
+    FastReducer m_planner;  // packs each tile's weights once for its row blocks
     std::vector<int32_t> m_x, m_q;
     std::vector<int64_t> m_bias;
     std::vector<OutputBlock> m_blocks;

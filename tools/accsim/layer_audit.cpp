@@ -21,6 +21,7 @@ LayerAudit static_audit(const LayerBinding& binding, const AccumulatorSpec& acc)
             a.bounds->add_channel(binding.lowered().weights(c),
                                   bias.empty() ? 0 : bias[static_cast<std::size_t>(c)]);
         a.statically_at_risk = a.bounds->channels_at_risk() > 0;
+        a.stage1_safe = a.bounds->stages().front().tiles_at_risk == 0;
     } else {
         // Activation x activation: only the formats are known, so a tile is at risk when its
         // data-type bound (the last stage's plus the largest bias) exceeds the stage's width.
@@ -33,6 +34,7 @@ LayerAudit static_audit(const LayerBinding& binding, const AccumulatorSpec& acc)
             const int need = datatype_bits(acc.span(j, layer.shape.k), layer.x.format,
                                            layer.q.format, last ? bias_mag : 0);
             a.statically_at_risk = a.statically_at_risk || need > acc.stages[j].bits;
+            if (j == 0) a.stage1_safe = need <= acc.stages[j].bits;
         }
     }
     return a;
@@ -75,6 +77,7 @@ LayerAudit audit_layer(const LayerSpec& layer, const HwConfig& config,
         binding.x_rows(g, m0, m0 + rows, x.data());
         const int64_t* bias = binding.group_bias(g);
         FastReducer reducer(config.accumulator, w.k);
+        reducer.set_stage1_safe(a.stage1_safe);
         OutputBlock block;
         reducer.run(x.data(), rows, q[g], n0, cols, bias ? bias + n0 : nullptr, block);
         sink.output_block(g, m0, n0, block, stats[t]);

@@ -19,6 +19,9 @@ struct LayerAudit {
     std::optional<StaticBounds> bounds;  // layers with static weights
     bool output_verified = false;        // the trace's output matched the exact replay
     bool statically_at_risk = false;     // some input in the declared formats could overflow
+    // Stage 1 cannot overflow on any input in the declared formats (bias included when it is the
+    // last stage): the replay may skip its per-chunk register screen.
+    bool stage1_safe = false;
 };
 
 // The bounds that need no replay (overflow statistics left empty).

@@ -82,8 +82,10 @@ std::vector<LayerRun> run_layers(const std::vector<const LayerSpec*>& layers,
     std::vector<std::unique_ptr<LayerBinding>> bindings;
     std::vector<std::unique_ptr<AuditSink>> sinks;
     std::vector<LayerJob> jobs;
+    std::vector<LayerAudit> audits;
     for (const LayerSpec* l : layers) {
         bindings.push_back(std::make_unique<LayerBinding>(*l, config));
+        audits.push_back(static_audit(*bindings.back(), config.accumulator));
         check_size(bindings.back()->work(), config, options, manifest_path);
         sinks.push_back(
             std::make_unique<AuditSink>(*bindings.back(), config.accumulator, manifest_path));
@@ -92,6 +94,7 @@ std::vector<LayerRun> run_layers(const std::vector<const LayerSpec*>& layers,
         job.bytes = bytes_for(config, element_bytes(*l, config.accumulator));
         job.values = bindings.back().get();
         job.sink = sinks.back().get();
+        job.stage1_safe = audits.back().stage1_safe;
         jobs.push_back(job);
     }
     const std::vector<LayerTiming> timings =
@@ -99,7 +102,7 @@ std::vector<LayerRun> run_layers(const std::vector<const LayerSpec*>& layers,
     std::vector<LayerRun> out;
     for (std::size_t i = 0; i < layers.size(); ++i) {
         LayerRun r;
-        r.audit = static_audit(*bindings[i], config.accumulator);
+        r.audit = std::move(audits[i]);
         r.audit.overflow = std::move(sinks[i]->stats);
         r.audit.output_verified = sinks[i]->verified();
         r.timing = timings.at(i);
