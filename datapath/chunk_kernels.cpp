@@ -30,14 +30,24 @@ inline void store(const int32_t* s32, int64_t n, int64_t* s) {
 
 // ---- portable -----------------------------------------------------------------------------
 
-void packed_portable(const ChunkSums& j, const PackedInputs& x) {
+// One pass of a kernel: rows of packed inputs xp against packed weights wq (the signed values or
+// their magnitudes), chunk sums into s laid out [row][chunk][col - c0].
+struct Pass {
+    const ChunkLayout* layout;
+    const int32_t* wq;
+    const int32_t* xp;
+    int64_t rows, c0, cols;
+    int64_t* s;
+};
+
+void packed_portable(const Pass& j) {
     const ChunkLayout& l = *j.layout;
     const int64_t chunks = l.chunks(), pairs = l.pairs();
     const int64_t g0 = j.c0 / k_pack_cols, groups = (j.cols + k_pack_cols - 1) / k_pack_cols;
-    for (int64_t r = 0; r < x.rows; ++r) {
-        const int32_t* xr = x.x.data() + r * pairs;
+    for (int64_t r = 0; r < j.rows; ++r) {
+        const int32_t* xr = j.xp + r * pairs;
         for (int64_t g = 0; g < groups; ++g) {
-            const int32_t* q = j.w->q.data() + (g0 + g) * pairs * k_pack_cols;
+            const int32_t* q = j.wq + (g0 + g) * pairs * k_pack_cols;
             const int64_t n = std::min(k_pack_cols, j.cols - g * k_pack_cols);
             for (int64_t t = 0; t < chunks; ++t) {
                 int32_t s[k_pack_cols] = {};
@@ -54,20 +64,20 @@ void packed_portable(const ChunkSums& j, const PackedInputs& x) {
     }
 }
 
-// ---- AVX2: pmaddwd, 4 rows x 8 columns at a time ------------------------------------------
+// ---- AVX2: pmaddwd, 4 rows x 16 columns at a time ------------------------------------------
 
-__attribute__((target("avx2"))) void packed_avx2(const ChunkSums& j, const PackedInputs& x) {
+__attribute__((target("avx2"))) void packed_avx2(const Pass& j) {
     const ChunkLayout& l = *j.layout;
     const int64_t chunks = l.chunks(), pairs = l.pairs();
     const int64_t g0 = j.c0 / k_pack_cols, groups = (j.cols + k_pack_cols - 1) / k_pack_cols;
     for (int64_t g = 0; g < groups; ++g) {
-        const int32_t* q = j.w->q.data() + (g0 + g) * pairs * k_pack_cols;
+        const int32_t* q = j.wq + (g0 + g) * pairs * k_pack_cols;
         const int64_t n = std::min(k_pack_cols, j.cols - g * k_pack_cols);
-        for (int64_t r0 = 0; r0 < x.rows; r0 += 4) {
-            const int64_t nr = std::min<int64_t>(4, x.rows - r0);
+        for (int64_t r0 = 0; r0 < j.rows; r0 += 4) {
+            const int64_t nr = std::min<int64_t>(4, j.rows - r0);
             const int32_t* xr[4];
             for (int64_t i = 0; i < 4; ++i)
-                xr[i] = x.x.data() + (r0 + std::min(i, nr - 1)) * pairs;  // short blocks repeat
+                xr[i] = j.xp + (r0 + std::min(i, nr - 1)) * pairs;  // short blocks repeat
             for (int64_t t = 0; t < chunks; ++t) {
                 __m256i s00 = _mm256_setzero_si256(), s01 = s00, s10 = s00, s11 = s00;
                 __m256i s20 = s00, s21 = s00, s30 = s00, s31 = s00;
@@ -101,20 +111,19 @@ __attribute__((target("avx2"))) void packed_avx2(const ChunkSums& j, const Packe
     }
 }
 
-// ---- AVX-512 VNNI: vpdpwssd, 4 rows x 16 columns at a time ----------------------------------
+// ---- AVX-512 VNNI: vpdpwssd, 8 rows x 16 columns at a time ----------------------------------
 
-__attribute__((target("avx512f,avx512vnni"))) void packed_avx512(const ChunkSums& j,
-                                                                  const PackedInputs& x) {
+__attribute__((target("avx512f,avx512vnni"))) void packed_avx512(const Pass& j) {
     const ChunkLayout& l = *j.layout;
     const int64_t chunks = l.chunks(), pairs = l.pairs();
     const int64_t g0 = j.c0 / k_pack_cols, groups = (j.cols + k_pack_cols - 1) / k_pack_cols;
     for (int64_t g = 0; g < groups; ++g) {
-        const int32_t* q = j.w->q.data() + (g0 + g) * pairs * k_pack_cols;
+        const int32_t* q = j.wq + (g0 + g) * pairs * k_pack_cols;
         const int64_t n = std::min(k_pack_cols, j.cols - g * k_pack_cols);
-        for (int64_t r0 = 0; r0 < x.rows; r0 += 8) {
-            const int64_t nr = std::min<int64_t>(8, x.rows - r0);
+        for (int64_t r0 = 0; r0 < j.rows; r0 += 8) {
+            const int64_t nr = std::min<int64_t>(8, j.rows - r0);
             const int32_t* xr[8];
-            for (int64_t i = 0; i < 8; ++i) xr[i] = x.x.data() + (r0 + std::min(i, nr - 1)) * pairs;
+            for (int64_t i = 0; i < 8; ++i) xr[i] = j.xp + (r0 + std::min(i, nr - 1)) * pairs;
             for (int64_t t = 0; t < chunks; ++t) {
                 __m512i s0 = _mm512_setzero_si512(), s1 = s0, s2 = s0, s3 = s0;
                 __m512i s4 = s0, s5 = s0, s6 = s0, s7 = s0;
@@ -183,17 +192,13 @@ PackedWeights pack_weights(const ChunkLayout& l, const int32_t* q, int64_t cols,
     PackedWeights w;
     w.cols = cols;
     w.k = k;
-    w.chunk_max_abs.assign(static_cast<std::size_t>(l.chunks()), 0);
-    for (int64_t c = 0; c < cols; ++c)
-        for (int64_t t = 0; t < l.chunks(); ++t)
-            for (int64_t i = l.begin[t]; i < l.begin[t + 1]; ++i)
-                w.chunk_max_abs[t] = std::max<int64_t>(w.chunk_max_abs[t], std::abs(int64_t{q[c * k + i]}));
-    for (int64_t m : w.chunk_max_abs) w.max_abs = std::max(w.max_abs, m);
+    for (int64_t i = 0; i < cols * k; ++i) w.max_abs = std::max<int64_t>(w.max_abs, std::abs(int64_t{q[i]}));
     w.packed = allow_packed && w.max_abs <= 32767;
     w.wide.assign(q, q + cols * k);  // for inputs too wide for the packed path
     if (!w.packed) return w;
     const int64_t groups = (cols + k_pack_cols - 1) / k_pack_cols, pairs = l.pairs();
     w.q.assign(static_cast<std::size_t>(groups * pairs * k_pack_cols), 0);
+    w.q_abs.assign(w.q.size(), 0);
     for (int64_t c = 0; c < cols; ++c) {
         const int32_t* row = q + c * k;
         const int64_t g = c / k_pack_cols, lane = c % k_pack_cols;
@@ -202,6 +207,7 @@ PackedWeights pack_weights(const ChunkLayout& l, const int32_t* q, int64_t cols,
                 const int64_t v0 = row[i], v1 = i + 1 < l.begin[t + 1] ? row[i + 1] : 0;
                 const std::size_t o = static_cast<std::size_t>((g * pairs + p) * k_pack_cols + lane);
                 w.q[o] = pair(v0, v1);
+                w.q_abs[o] = pair(std::abs(v0), std::abs(v1));
             }
     }
     return w;
@@ -213,51 +219,53 @@ void pack_inputs(const ChunkLayout& l, const int32_t* x, int64_t rows, int64_t k
     out.rows = rows;
     out.max_abs = 0;
     out.x.resize(static_cast<std::size_t>(rows * pairs));
-    out.chunk_l1.resize(static_cast<std::size_t>(rows * chunks));
+    out.x_abs.resize(out.x.size());
+    out.has_negative = false;
     for (int64_t r = 0; r < rows; ++r) {
         const int32_t* row = x + r * k;
-        for (int64_t t = 0; t < chunks; ++t) {
-            int64_t l1 = 0;
+        for (int64_t t = 0; t < chunks; ++t)
             for (int64_t i = l.begin[t], p = l.pair_begin[t]; i < l.begin[t + 1]; i += 2, ++p) {
                 const int64_t v0 = row[i], v1 = i + 1 < l.begin[t + 1] ? row[i + 1] : 0;
                 out.max_abs = std::max({out.max_abs, std::abs(v0), std::abs(v1)});
-                l1 += std::abs(v0) + std::abs(v1);
+                out.has_negative = out.has_negative || v0 < 0 || v1 < 0;
                 out.x[r * pairs + p] = pair(v0, v1);
+                out.x_abs[r * pairs + p] = pair(std::abs(v0), std::abs(v1));
             }
-            out.chunk_l1[r * chunks + t] = l1;
-        }
     }
 }
 
-void chunk_sums_wide(const ChunkSums& j, const int32_t* x, int64_t rows, PackedInputs& xi) {
+void chunk_sums_wide(const ChunkSums& j, const int32_t* x, int64_t rows) {
     const ChunkLayout& l = *j.layout;
     const int64_t chunks = l.chunks(), k = j.w->k;
-    xi.rows = rows;
-    xi.chunk_l1.resize(static_cast<std::size_t>(rows * chunks));
     for (int64_t r = 0; r < rows; ++r) {
         const int32_t* xr = x + r * k;
-        for (int64_t t = 0; t < chunks; ++t) {
-            int64_t l1 = 0;
-            for (int64_t i = l.begin[t]; i < l.begin[t + 1]; ++i) l1 += std::abs(int64_t{xr[i]});
-            xi.chunk_l1[r * chunks + t] = l1;
-        }
         for (int64_t c = 0; c < j.cols; ++c) {
             const int32_t* q = j.w->wide.data() + (j.c0 + c) * k;
             for (int64_t t = 0; t < chunks; ++t) {
-                int64_t sum = 0;
-                for (int64_t i = l.begin[t]; i < l.begin[t + 1]; ++i) sum += int64_t{xr[i]} * q[i];
+                int64_t sum = 0, mag = 0;
+                for (int64_t i = l.begin[t]; i < l.begin[t + 1]; ++i) {
+                    const int64_t p = int64_t{xr[i]} * q[i];
+                    sum += p;
+                    mag += p < 0 ? -p : p;
+                }
                 j.s[(r * chunks + t) * j.cols + c] = sum;
+                j.a[(r * chunks + t) * j.cols + c] = mag;
             }
         }
     }
 }
 
 void chunk_sums_packed(const ChunkSums& job, const PackedInputs& x) {
+    void (*run)(const Pass&) = packed_portable;
     switch (kernel()) {
-        case Kernel::avx512: return packed_avx512(job, x);
-        case Kernel::avx2: return packed_avx2(job, x);
-        case Kernel::portable: return packed_portable(job, x);
+        case Kernel::avx512: run = packed_avx512; break;
+        case Kernel::avx2: run = packed_avx2; break;
+        case Kernel::portable: break;
     }
+    run(Pass{job.layout, job.w->q.data(), x.x.data(), x.rows, job.c0, job.cols, job.s});
+    // Sum |x q| = sum |x| |q|: the same kernel on the magnitudes (below 2^31 for a packable chunk).
+    const int32_t* x_abs = x.has_negative ? x.x_abs.data() : x.x.data();
+    run(Pass{job.layout, job.w->q_abs.data(), x_abs, x.rows, job.c0, job.cols, job.a});
 }
 
 const char* packed_kernel_name() {

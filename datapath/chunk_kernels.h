@@ -1,7 +1,7 @@
 #pragma once
 // The arithmetic core of the fast replay: for a block of outputs, the exact sum S of every chunk
-// of products; and, per row and chunk, a bound A >= sum |x q| for every column: the row's sum of
-// |x| over the chunk times the largest |q| of any column there (Hoelder's inequality).
+// of products and the exact sum A of their magnitudes (sum |x| |q|, the same kernel run on the
+// operands' magnitudes).
 //
 // Operands whose products stay below 2^25 in magnitude (8-bit ones, up to 12 x 12 bits) take the
 // packed path: both operands as 16-bit pairs, a chunk padded to an even length, so that one
@@ -36,9 +36,9 @@ inline constexpr int64_t k_pack_cols = 16;
 struct PackedWeights {
     int64_t cols = 0, k = 0;
     int64_t max_abs = 0;
-    std::vector<int64_t> chunk_max_abs;  // per chunk, the largest |q| of any column
     bool packed = false;                 // the 16-bit pair layout is filled
     std::vector<int32_t> q;              // [group][pair][k_pack_cols] of two int16
+    std::vector<int32_t> q_abs;          // the same, of |q|
     std::vector<int32_t> wide;           // cols x k, as given (for inputs too wide to pack)
 };
 PackedWeights pack_weights(const ChunkLayout& layout, const int32_t* q, int64_t cols, int64_t k,
@@ -48,22 +48,23 @@ PackedWeights pack_weights(const ChunkLayout& layout, const int32_t* q, int64_t 
 struct PackedInputs {
     int64_t rows = 0;
     int64_t max_abs = 0;
+    bool has_negative = false;
     std::vector<int32_t> x;           // [row][pair] of two int16
-    std::vector<int64_t> chunk_l1;    // [row][chunk]: sum of |x| over the chunk
+    std::vector<int32_t> x_abs;       // the same, of |x|
 };
 void pack_inputs(const ChunkLayout& layout, const int32_t* x, int64_t rows, int64_t k,
                  PackedInputs& out);
 
 // Chunk sums of rows x [c0, c0 + cols) (c0 a multiple of k_pack_cols for packed weights), into
-// s laid out [row][chunk][col - c0].
+// s (signed) and a (magnitudes), both laid out [row][chunk][col - c0].
 struct ChunkSums {
     const ChunkLayout* layout;
     const PackedWeights* w;
     int64_t c0, cols;
     int64_t* s;
+    int64_t* a;
 };
-// The wide path also fills x's chunk_l1 (the packed path has it from pack_inputs).
-void chunk_sums_wide(const ChunkSums& job, const int32_t* x, int64_t rows, PackedInputs& xi);
+void chunk_sums_wide(const ChunkSums& job, const int32_t* x, int64_t rows);
 void chunk_sums_packed(const ChunkSums& job, const PackedInputs& x);
 
 // Which packed kernel runs here: "avx512-vnni", "avx2" or "portable" (detected at run time;

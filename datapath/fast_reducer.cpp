@@ -1,6 +1,7 @@
 #include "fast_reducer.h"
 
 #include <algorithm>
+#include <climits>
 
 #include "overflow.h"
 
@@ -19,7 +20,20 @@ int64_t tile_bounded(const int64_t* in, std::size_t n, const StageSpec& s,
             r = f.value;
             events += f.event;
         }
+        const int64_t lo = static_cast<int64_t>(register_min(s.bits));
+        const int64_t hi = static_cast<int64_t>(register_max(s.bits));
+        const int shift = 64 - s.bits;
         for (std::size_t i = 0; i < n; ++i) {
+            int64_t v;
+            if (s.bits <= 62 && !__builtin_add_overflow(r, in[i], &v)) {
+                // The common case in 64 bits: the sum is exact, then wrapped or clamped.
+                const int64_t f = s.overflow == OverflowMode::wrap
+                                      ? static_cast<int64_t>(static_cast<uint64_t>(v) << shift) >> shift
+                                      : (v < lo ? lo : v > hi ? hi : v);
+                events += f != v;
+                r = f;
+                continue;
+            }
             const Fitted f = fit(i128{r} + in[i], s.bits, s.overflow);
             r = f.value;
             events += f.event;
@@ -58,10 +72,15 @@ int64_t tile_bounded(const int64_t* in, std::size_t n, const StageSpec& s,
 int64_t tile_unbounded(const int64_t* in, std::size_t n, const StageSpec& s, ValueRange& range,
                        std::vector<int64_t>& tree) {
     if (s.reduction == Reduction::sequential) {
-        int64_t r = 0;
+        int64_t r = 0, lo = INT64_MAX, hi = INT64_MIN;
         for (std::size_t i = 0; i < n; ++i) {
             r += in[i];
-            range.include(r);
+            lo = std::min(lo, r);
+            hi = std::max(hi, r);
+        }
+        if (n > 0) {
+            range.include(lo);
+            range.include(hi);
         }
         return r;
     }
@@ -89,6 +108,17 @@ inline i128 fall(int64_t s, int64_t a) {
     return (i128{a} - s + 1) / 2;
 }
 
+
+// A block's packed inputs, chunk sums and magnitudes ([row][chunk][col]): megabytes for long dot
+// products, so every thread keeps one set and reuses it across blocks and layers.
+struct BlockScratch {
+    PackedInputs x;
+    std::vector<int64_t> s, a;
+};
+BlockScratch& block_scratch() {
+    thread_local BlockScratch scratch;
+    return scratch;
+}
 
 }  // namespace
 
@@ -145,39 +175,38 @@ void FastReducer::run(const int32_t* x, int64_t rows, const PackedWeights& w, in
     out.events.assign(static_cast<std::size_t>(rows * cols) * stages, 0);
     m_observed.assign(stages, ValueRange{});
     m_seen = Seen{};
-    m_s.resize(static_cast<std::size_t>(rows * chunks * cols));
-    m_a.resize(static_cast<std::size_t>(chunks));
+    BlockScratch& sc = block_scratch();
+    sc.s.resize(static_cast<std::size_t>(rows * chunks * cols));
+    sc.a.resize(sc.s.size());
 
     bool packed = w.packed;
     if (packed) {
-        pack_inputs(m_layout, x, rows, m_k, m_x);
-        packed = packable(m_x.max_abs, w.max_abs);
+        pack_inputs(m_layout, x, rows, m_k, sc.x);
+        packed = packable(sc.x.max_abs, w.max_abs);
     }
-    const ChunkSums job{&m_layout, &w, c0, cols, m_s.data()};
+    const ChunkSums job{&m_layout, &w, c0, cols, sc.s.data(), sc.a.data()};
     if (packed)
-        chunk_sums_packed(job, m_x);
+        chunk_sums_packed(job, sc.x);
     else
-        chunk_sums_wide(job, x, rows, m_x);
+        chunk_sums_wide(job, x, rows);
 
     const bool sequential = m_spec.stages.front().reduction == Reduction::sequential;
     for (int64_t r = 0; r < rows; ++r) {
-        // The row's chunk bounds: its sum of |x| times the largest |q| of the chunk.
-        for (int64_t t = 0; t < chunks; ++t)
-            m_a[t] = m_x.chunk_l1[r * chunks + t] * w.chunk_max_abs[t];
-        const int64_t* s_row = m_s.data() + r * chunks * cols;
+        const int64_t* s_row = sc.s.data() + r * chunks * cols;
+        const int64_t* a_row = sc.a.data() + r * chunks * cols;
         if (sequential) {
             for (int64_t c = 0; c < cols; c += k_lanes) {
                 const int64_t lanes = std::min(k_lanes, cols - c);
                 const int32_t* q[k_lanes];
                 for (int64_t l = 0; l < lanes; ++l) q[l] = w.wide.data() + (c0 + c + l) * m_k;
-                sequential_lanes(x + r * m_k, q, s_row + c, m_a.data(), cols, lanes,
+                sequential_lanes(x + r * m_k, q, s_row + c, a_row + c, cols, lanes,
                                  bias ? bias + c : nullptr, out,
                                  static_cast<std::size_t>(r * cols + c));
             }
             continue;
         }
         for (int64_t c = 0; c < cols; ++c)
-            tree_output(x + r * m_k, w.wide.data() + (c0 + c) * m_k, s_row + c, m_a.data(), cols,
+            tree_output(x + r * m_k, w.wide.data() + (c0 + c) * m_k, s_row + c, a_row + c, cols,
                         bias ? bias + c : nullptr, out, static_cast<std::size_t>(r * cols + c));
     }
     if (!m_seen.empty) {
@@ -210,7 +239,7 @@ void FastReducer::sequential_lanes(const int32_t* x, const int32_t* const* q, co
     for (std::size_t t = 0; t < m_chunks.size(); ++t) {
         const Chunk& ch = m_chunks[t];
         const int64_t* S = s + static_cast<int64_t>(t) * stride;
-        const int64_t A = a[t];
+        const int64_t* A = a + static_cast<int64_t>(t) * stride;
         if (ch.tile_start)
             for (int64_t l = 0; l < lanes; ++l) {
                 U[l] = 0;
@@ -227,7 +256,7 @@ void FastReducer::sequential_lanes(const int32_t* x, const int32_t* const* q, co
         bool all = !m_seen.empty;
         int ok[k_lanes];
         for (int64_t l = 0; l < lanes; ++l) {
-            const int64_t up = (A + S[l] + 1) / 2, down = (A - S[l] + 1) / 2;
+            const int64_t up = (A[l] + S[l] + 1) / 2, down = (A[l] - S[l] + 1) / 2;
             const uint64_t ur = static_cast<uint64_t>(R[l]);
             const bool reg = safe || (static_cast<uint64_t>(up) <= hi - ur &&
                                       static_cast<uint64_t>(down) <= ur - lo);
@@ -249,7 +278,7 @@ void FastReducer::sequential_lanes(const int32_t* x, const int32_t* const* q, co
                     R[l] = replay_chunk(x, q[l], ch.begin, ch.end, R[l], st, ev[l]);
                 }
                 // Lanes before this one may have widened the width meanwhile.
-                const int64_t up = (A + S[l] + 1) / 2, down = (A - S[l] + 1) / 2;
+                const int64_t up = (A[l] + S[l] + 1) / 2, down = (A[l] - S[l] + 1) / 2;
                 if (!m_seen.covers(U[l] - down, U[l] + up)) {
                     ++counters.scanned;
                     int64_t v = U[l];
@@ -344,9 +373,10 @@ void FastReducer::tree_output(const int32_t* x, const int32_t* q, const int64_t*
         i128 up = 0, down = 0;
         do {
             const int64_t sv = s[static_cast<int64_t>(t) * stride];
+            const int64_t av = a[static_cast<int64_t>(t) * stride];
             sum += sv;
-            up += rise(sv, a[t]);
-            down += fall(sv, a[t]);
+            up += rise(sv, av);
+            down += fall(sv, av);
             ++counters.chunks;
         } while (!m_chunks[t++].tile_end);
         dot += sum;

@@ -4,8 +4,8 @@
 // outputs that share a dot length. It works on exact chunk sums instead of single additions:
 //
 // Stage 1's inputs are split into chunks (its tiles, or pieces of at most k_max_chunk products
-// of a tile). A kernel (chunk_kernels.h) gives every output's exact chunk sums S, and per row and
-// chunk a bound A >= sum |p|. Within a chunk every partial sum lies in [u - P-, u + P+] around the
+// of a tile). A kernel (chunk_kernels.h) gives every output's exact chunk sums S and sums of
+// magnitudes A = sum |p|. Within a chunk every partial sum lies in [u - P-, u + P+] around the
 // sum u before it, with P+ = (A + S)/2 and P- = (A - S)/2. So:
 //   - a register r that stays in range at both ends of [r - P-, r + P+] takes the chunk without
 //     an event, and then holds r + S, exactly as the per-addition replay would (wrap or
@@ -95,12 +95,13 @@ class FastReducer {
 
     // Up to k_lanes outputs of one row (consecutive columns), stage 1 sequential, side by side:
     // a chunk's screens are a few branch-free operations per lane, and only a lane whose screen
-    // fails leaves the fast path, for that chunk alone. Writes out from index o0.
+    // fails leaves the fast path, for that chunk alone. s, a: the first lane's chunk sums and
+    // magnitudes, chunk t at t * stride. Writes out from index o0.
     static constexpr int64_t k_lanes = 8;
     void sequential_lanes(const int32_t* x, const int32_t* const* q, const int64_t* s,
                           const int64_t* a, int64_t stride, int64_t lanes, const int64_t* bias,
                           OutputBlock& out, std::size_t o0);
-    // One output whose stage 1 is a tree; s: its chunk sums, `stride` apart; a: the row's bounds.
+    // One output whose stage 1 is a tree; s, a: its chunk sums and magnitudes, `stride` apart.
     void tree_output(const int32_t* x, const int32_t* q, const int64_t* s, const int64_t* a,
                      int64_t stride, const int64_t* bias, OutputBlock& out, std::size_t o);
     // Stages 2.. of one output, from its stage-1 tile results in m_bounded / m_unbounded.
@@ -115,9 +116,6 @@ class FastReducer {
     std::vector<Chunk> m_chunks;
     std::size_t m_tiles = 0;  // stage-1 tiles per output
     ChunkLayout m_layout;     // the chunks, for the kernels
-    PackedInputs m_x;         // the block's inputs, packed, and their chunk norms
-    std::vector<int64_t> m_s;  // chunk sums of the block, [row][chunk][col]
-    std::vector<int64_t> m_a;  // chunk bounds of a row, [chunk]
     // Per output: stage-1 tile results, bounded (the hardware's) and unbounded (exact).
     std::vector<int64_t> m_bounded, m_unbounded, m_next_bounded, m_next_unbounded;
     std::vector<int64_t> m_lane_bounded, m_lane_unbounded;  // [lane][tile]
