@@ -106,7 +106,8 @@ Result run_fast(const Work& w, const AccumulatorSpec& acc, int threads, bool sta
             Result& res = per[g * blocks + b];
             res.counters = r.counters;
             for (std::size_t o = 0; o < out.final_value.size(); ++o) {
-                for (std::size_t j = 0; j < out.stages; ++j) res.events += out.events[o * out.stages + j];
+                for (std::size_t j = 0; j < out.stages; ++j)
+                    res.events += out.events[o * out.stages + j];
                 res.corrupted += out.final_value[o] != out.exact_dot[o];
             }
         });
@@ -173,11 +174,10 @@ void run_onednn(const Work& w, int threads, std::vector<std::vector<uint8_t>>& x
     const int32_t co = 0;  // one offset for all of C ('F')
     for (int64_t g = 0; g < w.groups; ++g) {
         const dnnl_status_t st =
-            w.x_unsigned
-                ? dnnl_gemm_u8s8s32('N', 'T', 'F', w.m, w.n, w.k, 1.0f, xu[g].data(), w.k, 0,
-                                    qs[g].data(), w.k, 0, 0.0f, c.data(), w.n, &co)
-                : dnnl_gemm_s8s8s32('N', 'T', 'F', w.m, w.n, w.k, 1.0f, xs[g].data(), w.k, 0,
-                                    qs[g].data(), w.k, 0, 0.0f, c.data(), w.n, &co);
+            w.x_unsigned ? dnnl_gemm_u8s8s32('N', 'T', 'F', w.m, w.n, w.k, 1.0f, xu[g].data(), w.k,
+                                             0, qs[g].data(), w.k, 0, 0.0f, c.data(), w.n, &co)
+                         : dnnl_gemm_s8s8s32('N', 'T', 'F', w.m, w.n, w.k, 1.0f, xs[g].data(), w.k,
+                                             0, qs[g].data(), w.k, 0, 0.0f, c.data(), w.n, &co);
         if (st != dnnl_success) std::abort();
         g_sink = g_sink + static_cast<uint64_t>(c[0]);
     }
@@ -240,7 +240,8 @@ void bench_work(const Work& w, const std::vector<std::pair<std::string, std::str
     std::vector<int32_t> c(static_cast<std::size_t>(w.m * w.n));
     if (int8)
         for (std::size_t i = 0; i < thread_counts.size(); ++i) {
-            const double t = best_time([&] { run_onednn(w, thread_counts[i], xu, xs, qs, c); }, budget);
+            const double t =
+                best_time([&] { run_onednn(w, thread_counts[i], xu, xs, qs, c); }, budget);
             onednn[i] = w.macs() / t / 1e9;
             rows.push_back(Row{w.name, "oneDNN int8 GEMM", "(exact, no register)", thread_counts[i],
                                onednn[i], onednn[i], 0});
@@ -256,7 +257,8 @@ void bench_work(const Work& w, const std::vector<std::pair<std::string, std::str
         if (with_scalar) {
             const double t = best_time([&] { run_reference(w, acc); }, budget);
             reference = w.macs() / t / 1e9;
-            rows.push_back(Row{w.name, "scalar reference", label, 1, reference, onednn[0], reference});
+            rows.push_back(
+                Row{w.name, "scalar reference", label, 1, reference, onednn[0], reference});
         }
         for (std::size_t i = 0; i < thread_counts.size(); ++i) {
             const double t = best_time([&] { run_fast(w, acc, thread_counts[i], safe); }, budget);
@@ -289,16 +291,17 @@ int sc_main(int argc, char** argv) {
     std::printf("accsim_bench: %d hardware threads, packed kernel %s, oneDNN %d.%d.%d\n", all,
                 packed_kernel_name(), v->major, v->minor, v->patch);
 #else
-    std::printf("accsim_bench: %d hardware threads, packed kernel %s, no oneDNN (install "
-                "libdnnl-dev)\n",
-                all, packed_kernel_name());
+    std::printf(
+        "accsim_bench: %d hardware threads, packed kernel %s, no oneDNN (install "
+        "libdnnl-dev)\n",
+        all, packed_kernel_name());
 #endif
     std::vector<Row> rows;
 
     // A layer whose exact bound proves it safe on these registers (u8 x s8 x 1024 < 2^25).
     const Work layer = random_layer(quick ? 64 : 256, quick ? 64 : 256, 1024);
-    bench_work(layer, {{"32 wrap (safe)", "32"}, {"128x24,32:sat (safe)", "128x24,32:sat"}}, threads,
-               true, budget, rows);
+    bench_work(layer, {{"32 wrap (safe)", "32"}, {"128x24,32:sat (safe)", "128x24,32:sat"}},
+               threads, true, budget, rows);
     // The same layer where every output overflows.
     bench_work(layer,
                {{"12 wrap (overflows)", "12"},
@@ -334,7 +337,8 @@ int sc_main(int argc, char** argv) {
             b.x_rows(g, 0, lw.m, w.x.back().data());
             b.q_rows(g, w.q.back().data());
             const int64_t* bias = b.group_bias(g);
-            w.bias.emplace_back(bias ? std::vector<int64_t>(bias, bias + lw.n) : std::vector<int64_t>{});
+            w.bias.emplace_back(bias ? std::vector<int64_t>(bias, bias + lw.n)
+                                     : std::vector<int64_t>{});
         }
         trace_macs += w.macs();
         layers.push_back(std::move(w));
@@ -394,18 +398,21 @@ int sc_main(int argc, char** argv) {
     }
     {
         FastCounters c;
-        for (const Work& w : layers) c.add(run_fast(w, config.accumulator, 1, w.stage1_safe).counters);
-        std::printf("%s on %s: %llu stage-1 chunks, %.2f %% replayed per addition, %.2f %% scanned "
-                    "for the observed width\n",
-                    tname.c_str(), acc_text.c_str(), static_cast<unsigned long long>(c.chunks),
-                    100.0 * c.replayed / c.chunks, 100.0 * c.scanned / c.chunks);
+        for (const Work& w : layers)
+            c.add(run_fast(w, config.accumulator, 1, w.stage1_safe).counters);
+        std::printf(
+            "%s on %s: %llu stage-1 chunks, %.2f %% replayed per addition, %.2f %% scanned "
+            "for the observed width\n",
+            tname.c_str(), acc_text.c_str(), static_cast<unsigned long long>(c.chunks),
+            100.0 * c.replayed / c.chunks, 100.0 * c.scanned / c.chunks);
     }
     // The whole audit as the CLI runs it (bounds, replay, statistics, output checks), and the
     // transaction-level SystemC run on top of it.
     for (int t : threads) {
         const double audit = best_time(
             [&] {
-                for (const LayerSpec& l : trace.layers()) audit_layer(l, config, trace.manifest_path(), t);
+                for (const LayerSpec& l : trace.layers())
+                    audit_layer(l, config, trace.manifest_path(), t);
             },
             budget);
         rows.push_back(Row{tname, "accsim audit (bounds + replay + stats)", acc_text, t,
@@ -418,15 +425,17 @@ int sc_main(int argc, char** argv) {
         SimOptions o = sim_options(config, SimMode::tlm, "");
         o.threads = threads.back();
         const auto a0 = Clock::now();
-        for (const LayerSpec& l : trace.layers()) audit_layer(l, config, trace.manifest_path(), o.threads);
+        for (const LayerSpec& l : trace.layers())
+            audit_layer(l, config, trace.manifest_path(), o.threads);
         const double audit = std::chrono::duration<double>(Clock::now() - a0).count();
         const auto t0 = Clock::now();
         run_layers(all_layers, config, o, trace.manifest_path());
         const double run = std::chrono::duration<double>(Clock::now() - t0).count();
         rows.push_back(Row{tname, "accsim run --mode tlm (SystemC)", acc_text, o.threads,
                            trace_macs / run / 1e9, 0, ref_rate});
-        std::printf("transaction-level run over the bare audit, %d threads: %.3f s / %.3f s = %+.1f %%\n",
-                    o.threads, run, audit, 100.0 * (run / audit - 1));
+        std::printf(
+            "transaction-level run over the bare audit, %d threads: %.3f s / %.3f s = %+.1f %%\n",
+            o.threads, run, audit, 100.0 * (run / audit - 1));
     }
     print(rows);
     return 0;

@@ -84,8 +84,10 @@ __attribute__((target("avx2"))) void packed_avx2(const Pass& j) {
                 for (int64_t p = l.pair_begin[t]; p < l.pair_begin[t + 1]; ++p) {
                     const __m256i* wp = reinterpret_cast<const __m256i*>(q + p * k_pack_cols);
                     const __m256i w0 = _mm256_loadu_si256(wp), w1 = _mm256_loadu_si256(wp + 1);
-                    const __m256i x0 = _mm256_set1_epi32(xr[0][p]), x1 = _mm256_set1_epi32(xr[1][p]);
-                    const __m256i x2 = _mm256_set1_epi32(xr[2][p]), x3 = _mm256_set1_epi32(xr[3][p]);
+                    const __m256i x0 = _mm256_set1_epi32(xr[0][p]),
+                                  x1 = _mm256_set1_epi32(xr[1][p]);
+                    const __m256i x2 = _mm256_set1_epi32(xr[2][p]),
+                                  x3 = _mm256_set1_epi32(xr[3][p]);
                     s00 = _mm256_add_epi32(s00, _mm256_madd_epi16(x0, w0));
                     s01 = _mm256_add_epi32(s01, _mm256_madd_epi16(x0, w1));
                     s10 = _mm256_add_epi32(s10, _mm256_madd_epi16(x1, w0));
@@ -192,7 +194,8 @@ PackedWeights pack_weights(const ChunkLayout& l, const int32_t* q, int64_t cols,
     PackedWeights w;
     w.cols = cols;
     w.k = k;
-    for (int64_t i = 0; i < cols * k; ++i) w.max_abs = std::max<int64_t>(w.max_abs, std::abs(int64_t{q[i]}));
+    for (int64_t i = 0; i < cols * k; ++i)
+        w.max_abs = std::max<int64_t>(w.max_abs, std::abs(int64_t{q[i]}));
     w.packed = allow_packed && w.max_abs <= 32767;
     w.wide.assign(q, q + cols * k);  // for inputs too wide for the packed path
     if (!w.packed) return w;
@@ -205,7 +208,8 @@ PackedWeights pack_weights(const ChunkLayout& l, const int32_t* q, int64_t cols,
         for (int64_t t = 0; t < l.chunks(); ++t)
             for (int64_t i = l.begin[t], p = l.pair_begin[t]; i < l.begin[t + 1]; i += 2, ++p) {
                 const int64_t v0 = row[i], v1 = i + 1 < l.begin[t + 1] ? row[i + 1] : 0;
-                const std::size_t o = static_cast<std::size_t>((g * pairs + p) * k_pack_cols + lane);
+                const std::size_t o =
+                    static_cast<std::size_t>((g * pairs + p) * k_pack_cols + lane);
                 w.q[o] = pair(v0, v1);
                 w.q_abs[o] = pair(std::abs(v0), std::abs(v1));
             }
@@ -258,9 +262,14 @@ void chunk_sums_wide(const ChunkSums& j, const int32_t* x, int64_t rows) {
 void chunk_sums_packed(const ChunkSums& job, const PackedInputs& x) {
     void (*run)(const Pass&) = packed_portable;
     switch (kernel()) {
-        case Kernel::avx512: run = packed_avx512; break;
-        case Kernel::avx2: run = packed_avx2; break;
-        case Kernel::portable: break;
+        case Kernel::avx512:
+            run = packed_avx512;
+            break;
+        case Kernel::avx2:
+            run = packed_avx2;
+            break;
+        case Kernel::portable:
+            break;
     }
     run(Pass{job.layout, job.w->q.data(), x.x.data(), x.rows, job.c0, job.cols, job.s});
     // Sum |x q| = sum |x| |q|: the same kernel on the magnitudes (below 2^31 for a packable chunk).
@@ -270,9 +279,12 @@ void chunk_sums_packed(const ChunkSums& job, const PackedInputs& x) {
 
 const char* packed_kernel_name() {
     switch (kernel()) {
-        case Kernel::avx512: return "avx512-vnni";
-        case Kernel::avx2: return "avx2";
-        case Kernel::portable: return "portable";
+        case Kernel::avx512:
+            return "avx512-vnni";
+        case Kernel::avx2:
+            return "avx2";
+        case Kernel::portable:
+            return "portable";
     }
     return "?";
 }

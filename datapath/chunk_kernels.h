@@ -36,10 +36,10 @@ inline constexpr int64_t k_pack_cols = 16;
 struct PackedWeights {
     int64_t cols = 0, k = 0;
     int64_t max_abs = 0;
-    bool packed = false;                 // the 16-bit pair layout is filled
-    std::vector<int32_t> q;              // [group][pair][k_pack_cols] of two int16
-    std::vector<int32_t> q_abs;          // the same, of |q|
-    std::vector<int32_t> wide;           // cols x k, as given (for inputs too wide to pack)
+    bool packed = false;         // the 16-bit pair layout is filled
+    std::vector<int32_t> q;      // [group][pair][k_pack_cols] of two int16
+    std::vector<int32_t> q_abs;  // the same, of |q|
+    std::vector<int32_t> wide;   // cols x k, as given (for inputs too wide to pack)
 };
 PackedWeights pack_weights(const ChunkLayout& layout, const int32_t* q, int64_t cols, int64_t k,
                            bool allow_packed);
@@ -49,8 +49,8 @@ struct PackedInputs {
     int64_t rows = 0;
     int64_t max_abs = 0;
     bool has_negative = false;
-    std::vector<int32_t> x;           // [row][pair] of two int16
-    std::vector<int32_t> x_abs;       // the same, of |x|
+    std::vector<int32_t> x;      // [row][pair] of two int16
+    std::vector<int32_t> x_abs;  // the same, of |x|
 };
 void pack_inputs(const ChunkLayout& layout, const int32_t* x, int64_t rows, int64_t k,
                  PackedInputs& out);

@@ -27,9 +27,12 @@ int64_t tile_bounded(const int64_t* in, std::size_t n, const StageSpec& s,
             int64_t v;
             if (s.bits <= 62 && !__builtin_add_overflow(r, in[i], &v)) {
                 // The common case in 64 bits: the sum is exact, then wrapped or clamped.
-                const int64_t f = s.overflow == OverflowMode::wrap
-                                      ? static_cast<int64_t>(static_cast<uint64_t>(v) << shift) >> shift
-                                      : (v < lo ? lo : v > hi ? hi : v);
+                const int64_t f =
+                    s.overflow == OverflowMode::wrap
+                        ? static_cast<int64_t>(static_cast<uint64_t>(v) << shift) >> shift
+                        : (v < lo   ? lo
+                           : v > hi ? hi
+                                    : v);
                 events += f != v;
                 r = f;
                 continue;
@@ -107,7 +110,6 @@ inline i128 rise(int64_t s, int64_t a) {
 inline i128 fall(int64_t s, int64_t a) {
     return (i128{a} - s + 1) / 2;
 }
-
 
 // A block's packed inputs, chunk sums and magnitudes ([row][chunk][col]): megabytes for long dot
 // products, so every thread keeps one set and reuses it across blocks and layers.
@@ -392,8 +394,7 @@ void FastReducer::tree_output(const int32_t* x, const int32_t* q, const int64_t*
         // A first bias is the tree's first leaf: it widens the bound by its own size.
         const i128 bv = bias_first ? i128{*bias_first} : 0;
         int64_t r;
-        if (m_stage1_safe ||
-            (up + (bv > 0 ? bv : 0) <= hi && -down + (bv < 0 ? bv : 0) >= lo)) {
+        if (m_stage1_safe || (up + (bv > 0 ? bv : 0) <= hi && -down + (bv < 0 ? bv : 0) >= lo)) {
             r = static_cast<int64_t>(sum + bv);
             if (bias_last) {
                 const Fitted f = fit(i128{r} + *bias_last, st.bits, st.overflow);

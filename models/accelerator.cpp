@@ -82,7 +82,8 @@ class Accumulator : public sc_module, public AccumulatorIf {
     void begin_layer(const LayerJob& job) override {
         m_job = &job;
         m_kernel.reset();
-        if (job.values) m_kernel = std::make_unique<TileKernel>(m_spec, job.work.k, m_threads, job.stage1_safe);
+        if (job.values)
+            m_kernel = std::make_unique<TileKernel>(m_spec, job.work.k, m_threads, job.stage1_safe);
     }
     void accumulate(const OutputTile& tile) override {
         if (m_kernel) m_kernel->run(tile, *m_job->values, *m_job->sink);

@@ -23,9 +23,8 @@ TEST_CASE("parallel_for runs every index exactly once, for any thread count") {
 
 TEST_CASE("a parallel_for inside a task runs serially and completes") {
     std::atomic<int64_t> total{0};
-    parallel_for(6, 4, [&](int64_t i) {
-        parallel_for(10, 4, [&](int64_t j) { total += i * 10 + j; });
-    });
+    parallel_for(6, 4,
+                 [&](int64_t i) { parallel_for(10, 4, [&](int64_t j) { total += i * 10 + j; }); });
     CHECK(total == 59 * 60 / 2);
 }
 

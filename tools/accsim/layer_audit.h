@@ -1,7 +1,8 @@
 #pragma once
 // Auditing one layer: the static bounds of its weights, and the replay of every dot product
 // through the configured accumulator (the fast replay, datapath/fast_reducer.h, tested equal to
-// the reference reducer), checked bit for bit against the trace's recorded outputs. `accsim run` reuses the static part and replays in the models.
+// the reference reducer), checked bit for bit against the trace's recorded outputs. `accsim run`
+// reuses the static part and replays in the models.
 #include <optional>
 
 #include "datapath/overflow_stats.h"
