@@ -18,6 +18,7 @@
 #include "report.h"
 #include "report_html.h"
 #include "scalesim.h"
+#include "sweep.h"
 #include "traces/trace.h"
 
 namespace po = boost::program_options;
@@ -37,6 +38,9 @@ const char* const k_usage =
     "value ranges\n"
     "  accsim validate (--config FILE | --acc SPEC) [--set PATH=VALUE]...   check a config, print "
     "the effective one with units\n"
+    "  accsim sweep    --trace DIR (--config FILE | --acc SPEC) --grid PATH=VALUES... --out DIR\n"
+    "                  [--acc-grid \"SPEC;SPEC\"] [--resume] [options]     design-space sweep, "
+    "Pareto output\n"
     "  accsim COMMAND --help    options of one command\n"
     "  accsim --version\n"
     "\n"
@@ -66,6 +70,10 @@ struct Common {
     bool help = false;
     bool json = false;
     int threads = 0;  // 0: every hardware thread
+    std::vector<std::string> grids;
+    std::string acc_grid;
+    bool resume = false;
+    bool no_derive = false;
 };
 
 int thread_count(const Common& c) {
@@ -89,12 +97,26 @@ po::options_description options_for(const std::string& command, Common& c) {
     }
     if (command != "validate")
         add("layers", po::value(&c.layers)->value_name("REGEX"), "only layers whose name matches");
-    if (command == "audit" || command == "run")
+    if (command == "sweep") {
+        add("grid", po::value(&c.grids)->value_name("PATH=VALUES")->composing(),
+            "sweep a config field: a list 12,14,16, a range 12..20 or a stepped range 12..32:2 "
+            "(repeatable: the grids form a cartesian product)");
+        add("acc-grid", po::value(&c.acc_grid)->value_name("\"SPEC;SPEC;...\""),
+            "sweep whole accumulator layouts, e.g. \"16;128x16,32;64x14,24\"");
+        add("resume", po::bool_switch(&c.resume),
+            "continue an interrupted sweep in --out without recomputing its finished points");
+        add("no-derive", po::bool_switch(&c.no_derive),
+            "replay every point and layer, deriving nothing (to check the derivations)");
+    }
+    if (command == "audit" || command == "run" || command == "sweep")
         add("threads", po::value(&c.threads)->value_name("N"),
             "replay on N threads (default: all; results are the same for any N)");
     if (command == "audit" || command == "run")
         add("out", po::value(&c.out)->value_name("DIR"),
             "write report.json, layers.csv and report.html here");
+    if (command == "sweep")
+        add("out", po::value(&c.out)->value_name("DIR"),
+            "write sweep.csv, sweep.json and sweep.html here (and points.jsonl, for --resume)");
     if (command == "run") {
         add("mode", po::value(&c.mode)->value_name("tlm|cycle"),
             "tlm: whole folds, time annotated (default); cycle: every PE clocked (small layers)");
@@ -140,7 +162,7 @@ void parse(const std::string& command, const std::vector<std::string>& args, Com
     if (c.help) out << desc;
     // An option given with an empty value is a mistake, never "not given".
     for (const char* name :
-         {"trace", "config", "acc", "layers", "out", "topology", "scalesim-reports", "vcd"})
+         {"trace", "config", "acc", "layers", "out", "topology", "scalesim-reports", "vcd", "acc-grid"})
         if (vm.count(name) && vm[name].as<std::string>().empty())
             throw UsageError(std::string("--") + name, "empty value");
 }
@@ -320,6 +342,29 @@ int cmd_run(const std::vector<std::string>& args, std::ostream& out) {
     return 0;
 }
 
+int cmd_sweep(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+    Common c;
+    parse("sweep", args, c, out);
+    if (c.help) return 0;
+    if (c.trace.empty()) throw UsageError("--trace", "sweep needs --trace DIR");
+    if (c.out.empty())
+        throw UsageError("--out", "sweep needs --out DIR (for its results and for --resume)");
+    SweepOptions o;
+    o.threads = thread_count(c);
+    o.base = config_sources(c);
+    for (const std::string& g : c.grids) o.axes.push_back(parse_grid(g));
+    if (!c.acc_grid.empty()) o.accs = parse_acc_grid(c.acc_grid);
+    if (o.axes.empty() && o.accs.empty())
+        throw UsageError("--grid", "sweep needs at least one --grid PATH=VALUES or --acc-grid");
+    o.out = c.out;
+    o.resume = c.resume;
+    o.quiet = c.quiet;
+    o.derive = !c.no_derive;
+    const Trace trace = Trace::load(c.trace);
+    run_sweep(o, trace, select_layers(trace, c.layers), out, err);
+    return 0;
+}
+
 int cmd_inspect(const std::vector<std::string>& args, std::ostream& out) {
     Common c;
     parse("inspect", args, c, out);
@@ -371,9 +416,10 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
         if (command == "run") return cmd_run(args, out);
         if (command == "inspect") return cmd_inspect(args, out);
         if (command == "validate") return cmd_validate(args, out);
+        if (command == "sweep") return cmd_sweep(args, out, err);
         throw UsageError(
             command,
-            "unknown command (commands: run, audit, inspect, validate; see accsim --help)");
+            "unknown command (commands: run, audit, sweep, inspect, validate; see accsim --help)");
     } catch (const InputError& e) {
         err << "accsim: error: " << e.what() << "\n";
         return 2;

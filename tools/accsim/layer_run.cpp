@@ -19,12 +19,6 @@ SimOptions sim_options(const HwConfig& config, SimMode mode, const std::string& 
 
 namespace {
 
-// SCALE-Sim counts words of one byte, whatever the operands' widths.
-ElementBytes bytes_for(const HwConfig& config, ElementBytes native) {
-    return config.timing.convention == TimingConvention::scalesim ? ElementBytes{1, 1, 1, 1}
-                                                                  : native;
-}
-
 void require_hardware(const HwConfig& config) {
     if (!config.array || !config.memory)
         throw InputError("--config", config.array ? "/memory" : "/array",
@@ -36,7 +30,13 @@ constexpr double k_max_cycle_pe_updates = 1e8;
 // Folds are built in memory: a layer needing more is not a real layer.
 constexpr int64_t k_max_folds = int64_t{1} << 24;
 
-// Refuses layers a run cannot hold, naming `file` (the trace's manifest or the topology).
+}  // namespace
+
+ElementBytes bytes_for(const HwConfig& config, ElementBytes native) {
+    return config.timing.convention == TimingConvention::scalesim ? ElementBytes{1, 1, 1, 1}
+                                                                  : native;
+}
+
 void check_size(const LayerWork& w, const HwConfig& config, const SimOptions& options,
                 const std::string& file) {
     const ArraySpec& a = *config.array;
@@ -58,8 +58,6 @@ void check_size(const LayerWork& w, const HwConfig& config, const SimOptions& op
                 "\" needs " + std::to_string(static_cast<int64_t>(updates)) +
                 " PE-cycles (at most 100000000); use --mode tlm, or --layers to pick small ones");
 }
-
-}  // namespace
 
 std::vector<LayerTiming> run_timing(const std::vector<LayerWork>& layers, const HwConfig& config,
                                     const SimOptions& options, const std::string& source_path) {

@@ -18,6 +18,14 @@ struct LayerRun {
     ZeroProducts zero_products;  // products with a zero operand (what zero gating skips)
 };
 
+// SCALE-Sim counts words of one byte, whatever the operands' widths: `native` otherwise.
+ElementBytes bytes_for(const HwConfig& config, ElementBytes native);
+
+// Refuses layers a run cannot hold (too many folds; cycle mode beyond its size), naming `file`
+// (the trace's manifest or the topology).
+void check_size(const LayerWork& w, const HwConfig& config, const SimOptions& options,
+                const std::string& file);
+
 // Run options from the config (timing conventions) and the command line (mode, waveform).
 SimOptions sim_options(const HwConfig& config, SimMode mode, const std::string& vcd);
 

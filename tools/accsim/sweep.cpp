@@ -1,0 +1,332 @@
+#include "sweep.h"
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <ostream>
+#include <sstream>
+
+#include "datapath/input_error.h"
+#include "datapath/parallel_for.h"
+#include "layer_binding.h"
+#include "layer_cost.h"
+#include "layer_run.h"
+#include "models/operand_activity.h"
+#include "models/timing_replay.h"
+#include "progress_bar.h"
+#include "report.h"
+#include "sweep_html.h"
+#include "sweep_output.h"
+#include "sweep_values.h"
+
+namespace accsim {
+
+using Json = nlohmann::ordered_json;
+
+namespace {
+
+constexpr const char* k_journal = "points.jsonl";
+
+bool has_hardware(const HwConfig& c) {
+    return c.array.has_value() && c.memory.has_value();
+}
+
+// The config of one point: the base sources, the point's layout as --acc, its values as --set.
+HwConfig point_config(const SweepOptions& o, const SweepPoint& p, std::size_t index) {
+    ConfigSources s = o.base;
+    if (p.acc) s.acc = *p.acc;
+    for (const auto& [path, value] : p.sets) s.sets.push_back(path + "=" + value);
+    try {
+        return load_config(s);
+    } catch (const InputError& e) {
+        throw InputError(p.acc && p.sets.empty() ? "--acc-grid" : "--grid",
+                         "point " + std::to_string(index) + " (" + p.label() + ")",
+                         e.file() + ": " + e.field() + ": " + e.problem());
+    }
+}
+
+std::string read_text(const std::string& path) {
+    std::ifstream f(path, std::ios::binary);
+    std::ostringstream s;
+    s << f.rdbuf();
+    return s.str();
+}
+
+// What identifies a sweep, for --resume: the trace, the layers, the base config and the grid.
+Json definition(const SweepOptions& o, const Trace& trace, const std::vector<const LayerSpec*>& layers,
+                const HwConfig& base) {
+    Json names = Json::array();
+    for (const LayerSpec* l : layers) names.push_back(l->name);
+    Json grid = Json::array();
+    for (const GridAxis& a : o.axes) grid.push_back({{"path", a.path}, {"values", a.values}});
+    const std::string manifest = read_text(trace.manifest_path());
+    return {{"trace", std::filesystem::weakly_canonical(trace.manifest_path()).string()},
+            {"manifest_hash", std::to_string(std::hash<std::string>{}(manifest))},
+            {"layers", names},
+            {"base_config", base.effective},
+            {"grid", grid},
+            {"acc_grid", o.accs}};
+}
+
+// Reads the finished points of an earlier run of the same sweep. A last line cut short (the
+// run was killed while writing it) is dropped; anything else malformed is an error.
+std::map<std::size_t, Json> read_journal(const std::string& path, const Json& def,
+                                         std::size_t points) {
+    std::map<std::size_t, Json> done;
+    const std::string text = read_text(path);
+    std::size_t start = 0, line_no = 0;
+    while (start < text.size()) {
+        const std::size_t end = text.find('\n', start);
+        if (end == std::string::npos) break;  // the unfinished last line
+        const std::string line = text.substr(start, end - start);
+        start = end + 1;
+        ++line_no;
+        const std::string where = "line " + std::to_string(line_no);
+        Json j;
+        try {
+            j = Json::parse(line);
+        } catch (const nlohmann::json::exception& e) {
+            throw InputError(path, where, "not JSON (" + std::string(e.what()) + ")");
+        }
+        if (line_no == 1) {
+            if (!j.is_object() || !j.contains("definition"))
+                throw InputError(path, where, "not the header of an accsim sweep journal");
+            if (j["definition"] != def)
+                throw InputError(path, "definition",
+                                 "this directory holds a different sweep (trace, layers, config or "
+                                 "grid differ); use another --out, or drop --resume to start over");
+            continue;
+        }
+        if (!j.is_object() || !j.contains("index") || !j["index"].is_number_unsigned() ||
+            !j.contains("record"))
+            throw InputError(path, where, "expected {\"index\": N, \"record\": {...}}");
+        const std::size_t i = j["index"].get<std::size_t>();
+        if (i >= points)
+            throw InputError(path, where,
+                             "point " + std::to_string(i) + " is beyond this grid's " +
+                                 std::to_string(points) + " points");
+        done[i] = j["record"];
+    }
+    if (line_no == 0 && !text.empty())
+        throw InputError(path, "line 1", "cut short before its end (not a sweep journal)");
+    return done;
+}
+
+Json null_or(const Json& j, const char* key) {
+    return j.is_object() && j.contains(key) ? j[key] : Json();
+}
+
+// The compact record of one point, from the report `accsim run` (or audit) would write.
+Json point_record(std::size_t index, const SweepPoint& p, const HwConfig& config, const Json& report,
+                  const std::vector<std::string>& replay, int simulated) {
+    Json values = Json::object();
+    if (p.acc) values["acc"] = *p.acc;
+    for (const auto& [path, value] : p.sets) values[path] = value;
+    Json stage_bits = Json::array();
+    for (const StageSpec& s : config.accumulator.stages) stage_bits.push_back(s.bits);
+
+    Json layers = Json::array();
+    double max_err = 0;
+    std::optional<double> max_err_real = 0.0;
+    const Json& rl = report["layers"];
+    for (std::size_t i = 0; i < rl.size(); ++i) {
+        const Json& l = rl[i];
+        const Json& ov = l["overflow"];
+        Json stages = Json::array();
+        for (const Json& s : l["bounds"]["stages"])
+            stages.push_back({{"bits", s["bits"]},
+                              {"exact_bits", s["exact_bits"]},
+                              {"observed_bits", s["observed_bits"]}});
+        if (ov["max_abs_error"].is_number()) max_err = std::max(max_err, ov["max_abs_error"].get<double>());
+        if (ov["max_abs_error_real"].is_number() && max_err_real)
+            max_err_real = std::max(*max_err_real, ov["max_abs_error_real"].get<double>());
+        else
+            max_err_real.reset();
+        layers.push_back({{"name", l["name"]},
+                          {"status", l["status"]},
+                          {"events", ov["events"]},
+                          {"outputs_with_events", ov["outputs_with_events"]},
+                          {"outputs_corrupted", ov["outputs_corrupted"]},
+                          {"max_abs_error", ov["max_abs_error"]},
+                          {"max_abs_error_real", ov["max_abs_error_real"]},
+                          {"exact_bits", l["bounds"]["exact_bits_with_bias"]},
+                          {"observed_bits", l["bounds"]["observed_bits"]},
+                          {"stages", stages},
+                          {"cycles", null_or(l["cycles"], "total")},
+                          {"energy_pj", null_or(l["energy_pj"], "total")},
+                          {"replay", replay[i]}});
+    }
+    const Json& t = report["totals"];
+    Json fpga;
+    if (report.contains("fpga") && report["fpga"].is_object()) {
+        const Json& f = report["fpga"];
+        fpga = {{"lut", f["resources"]["lut"]}, {"ff", f["resources"]["ff"]},
+                {"dsp", f["resources"]["dsp"]}, {"bram18", f["resources"]["bram18"]},
+                {"uram", f["resources"]["uram"]}, {"fits", f["fits"]}};
+    }
+    return {{"index", index},
+            {"values", values},
+            {"accumulator", config.accumulator.describe()},
+            {"stage_bits", stage_bits},
+            {"totals",
+             {{"events", t["overflow"]["events"]},
+              {"outputs_with_events", t["overflow"]["outputs_with_events"]},
+              {"outputs_corrupted", t["overflow"]["outputs_corrupted"]},
+              {"max_abs_error", max_err},
+              {"max_abs_error_real", max_err_real ? Json(*max_err_real) : Json()},
+              {"layers_at_risk", t["layers_at_risk"]},
+              {"exact_bits", t["bounds"]["exact_bits"]},
+              {"observed_bits", t["bounds"]["observed_bits"]},
+              {"cycles", null_or(t, "cycles")},
+              {"energy_pj", null_or(t, "energy_pj")},
+              {"power_mw", null_or(t, "power_mw")},
+              {"fpga", fpga}}},
+            {"layers", layers},
+            {"replays",
+             {{"simulated", simulated},
+              {"derived", static_cast<int>(rl.size()) - simulated}}}};
+}
+
+}  // namespace
+
+void run_sweep(const SweepOptions& o, const Trace& trace,
+               const std::vector<const LayerSpec*>& layers, std::ostream& out, std::ostream& err) {
+    const auto t0 = std::chrono::steady_clock::now();
+    const HwConfig base = load_config(o.base);
+    const std::vector<SweepPoint> points = expand_grid(o.axes, o.accs);
+    std::vector<std::unique_ptr<HwConfig>> configs;
+    for (std::size_t i = 0; i < points.size(); ++i)
+        configs.push_back(std::make_unique<HwConfig>(point_config(o, points[i], i)));
+    for (std::size_t i = 0; i < points.size(); ++i) {
+        const HwConfig& c = *configs[i];
+        if (!has_hardware(c)) continue;
+        const SimOptions so = sim_options(c, SimMode::tlm, "");
+        for (const LayerSpec* l : layers)
+            check_size(LayerBinding(*l, c).work(), c, so, trace.manifest_path());
+    }
+
+    // The output directory and the journal of finished points.
+    std::error_code ec;
+    std::filesystem::create_directories(o.out, ec);
+    if (ec) throw InputError(o.out, "--out", "cannot create directory: " + ec.message());
+    const std::string journal_path = o.out + "/" + k_journal;
+    const Json def = definition(o, trace, layers, base);
+    std::map<std::size_t, Json> done;
+    if (o.resume && std::filesystem::exists(journal_path))
+        done = read_journal(journal_path, def, points.size());
+    std::ofstream journal;
+    if (o.resume && std::filesystem::exists(journal_path)) {
+        // Rewrite the journal with its complete lines only, then append.
+        journal.open(journal_path, std::ios::trunc);
+        journal << Json{{"accsim_sweep_journal", 1}, {"definition", def}}.dump() << "\n";
+        for (const auto& [i, rec] : done) journal << Json{{"index", i}, {"record", rec}}.dump() << "\n";
+    } else {
+        journal.open(journal_path, std::ios::trunc);
+        journal << Json{{"accsim_sweep_journal", 1}, {"definition", def}}.dump() << "\n";
+    }
+    journal.flush();
+    if (!journal) throw InputError(journal_path, "--out", "cannot write");
+
+    std::vector<std::size_t> pending;
+    for (std::size_t i = 0; i < points.size(); ++i)
+        if (!done.count(i)) pending.push_back(i);
+
+    // Distinct accumulators (with their mapping) among the pending points: the values' keys.
+    std::map<std::string, std::size_t> distinct;
+    std::vector<const HwConfig*> value_configs;
+    std::vector<std::size_t> value_of(points.size(), 0), owner;
+    for (std::size_t i : pending) {
+        const HwConfig& c = *configs[i];
+        const std::string key = c.effective["accumulator"].dump() + c.effective["mapping"].dump();
+        auto [it, fresh] = distinct.emplace(key, value_configs.size());
+        if (fresh) {
+            value_configs.push_back(&c);
+            owner.push_back(i);
+        }
+        value_of[i] = it->second;
+    }
+    SweepValues values(value_configs, layers, trace.manifest_path(), o.derive);
+
+    bool any_hardware = false;
+    for (std::size_t i : pending) any_hardware = any_hardware || has_hardware(*configs[i]);
+    ProgressBar bar(err, "accsim sweep", static_cast<int64_t>(values.tasks() + pending.size()),
+                    !o.quiet && !pending.empty());
+    values.run(o.threads, [&] { bar.advance(); });
+
+    // Products with a zero operand, per layer (for zero gating): independent of the config.
+    std::vector<ZeroProducts> zeros(layers.size());
+    if (any_hardware)
+        parallel_for(static_cast<int64_t>(layers.size()), o.threads, [&](int64_t l) {
+            const LayerBinding b(*layers[l], *configs[pending.front()]);
+            zeros[l] = count_zero_products(b.work(), b);
+        });
+
+    // Timing, costs and the report of every pending point.
+    std::mutex journal_mutex;
+    std::vector<Json> records(points.size());
+    parallel_for(static_cast<int64_t>(pending.size()), o.threads, [&](int64_t pi) {
+        const std::size_t i = pending[static_cast<std::size_t>(pi)];
+        const HwConfig& c = *configs[i];
+        const std::size_t v = value_of[i];
+        std::vector<LayerWork> works;
+        std::vector<TimedLayer> timed;
+        for (const LayerSpec* l : layers) {
+            works.push_back(LayerBinding(*l, c).work());
+            timed.push_back(TimedLayer{works.back(), bytes_for(c, element_bytes(*l, c.accumulator))});
+        }
+        std::vector<std::string> replay;
+        int simulated = 0;
+        for (std::size_t l = 0; l < layers.size(); ++l) {
+            const ValueResult& r = values.result(v, l);
+            if (owner[v] != i) {
+                replay.push_back("shared with point " + std::to_string(owner[v]));
+            } else {
+                replay.push_back(to_string(r.kind));
+                simulated += r.kind == ReplayKind::simulated;
+            }
+        }
+        Json report;
+        if (has_hardware(c)) {
+            const std::vector<LayerTiming> timings =
+                replay_timing(*c.array, *c.memory, c.accumulator, timed, c.timing.convention,
+                              c.timing.dram_stalls, c.timing.sram_limits);
+            std::vector<PricedLayer> priced;
+            for (std::size_t l = 0; l < layers.size(); ++l)
+                priced.push_back(PricedLayer{works[l], layers[l]->bias.has_value(), zeros[l], timings[l]});
+            const RunCosts costs = price_run(c, priced);
+            std::vector<ReportLayer> rows;
+            for (std::size_t l = 0; l < layers.size(); ++l)
+                rows.push_back(report_layer(values.result(v, l).audit, &timings[l], &costs.layers[l]));
+            report = build_report("run", trace_section(trace, layers.size()), c, rows, &costs);
+        } else {
+            std::vector<ReportLayer> rows;
+            for (std::size_t l = 0; l < layers.size(); ++l)
+                rows.push_back(report_layer(values.result(v, l).audit));
+            report = build_report("audit", trace_section(trace, layers.size()), c, rows);
+        }
+        records[i] = point_record(i, points[i], c, report, replay, simulated);
+        {
+            std::lock_guard<std::mutex> lock(journal_mutex);
+            journal << Json{{"index", i}, {"record", records[i]}}.dump() << "\n";
+            journal.flush();
+        }
+        bar.advance();
+    });
+    bar.finish();
+    if (!journal) throw InputError(journal_path, "--out", "cannot write");
+    for (auto& [i, rec] : done) records[i] = std::move(rec);
+
+    Json sweep = build_sweep_json(trace_section(trace, layers.size()), base, o.axes, o.accs, records);
+    write_sweep_outputs(o.out, sweep);
+    if (!o.quiet) {
+        const double seconds =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        out << render_sweep_summary(sweep, done.size(), seconds);
+        out << "\nwrote " << o.out << "/sweep.csv, " << o.out << "/sweep.json, " << o.out
+            << "/sweep.html\n";
+    }
+}
+
+}  // namespace accsim

@@ -1,0 +1,214 @@
+#include "sweep_html.h"
+
+#include <sstream>
+
+#include "html_text.h"
+#include "scatter_chart.h"
+#include "sweep_output.h"
+
+namespace accsim {
+
+using Json = nlohmann::ordered_json;
+
+namespace {
+
+// No url(), no @import, no web fonts: the page renders offline exactly as sent.
+const char* const k_css = R"(
+body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; color: #111827;
+       margin: 0 auto; padding: 16px 24px 48px; max-width: 1280px; }
+h1 { font-size: 22px; margin: 8px 0 2px; }
+h2 { font-size: 17px; margin: 28px 0 8px; border-bottom: 1px solid #e5e7eb; padding-bottom: 4px; }
+.sub, figcaption { color: #4b5563; }
+dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: 2px 16px; margin: 0; }
+dl.facts dt { font-weight: 600; }
+dl.facts dd { margin: 0; overflow-wrap: anywhere; }
+.plots { display: flex; flex-wrap: wrap; gap: 16px; }
+figure { margin: 8px 0 16px; }
+svg.chart { max-width: 100%; height: auto; display: block; }
+.scroll { overflow-x: auto; max-height: 640px; }
+table { border-collapse: collapse; font-variant-numeric: tabular-nums; }
+th, td { padding: 3px 8px; border-bottom: 1px solid #e5e7eb; white-space: nowrap; }
+th { background: #f9fafb; text-align: left; position: sticky; top: 0; }
+td.n { text-align: right; }
+tbody tr:nth-child(even) { background: #f9fafb; }
+tr.front td { font-weight: 600; }
+.bad { color: #b91c1c; }
+.good { color: #15803d; }
+)";
+
+const char* const k_dash = "\xE2\x80\x94";
+
+std::string values_text(const Json& p) {
+    std::string s;
+    for (auto it = p["values"].begin(); it != p["values"].end(); ++it)
+        s += (s.empty() ? "" : ", ") + it.key() + "=" + it.value().get<std::string>();
+    return s.empty() ? "(base config)" : s;
+}
+
+std::string num(const Json& v, bool energy = false) {
+    if (!v.is_number()) return k_dash;
+    return energy ? format_energy_pj(v.get<double>()) : format_count(v.get<double>());
+}
+
+std::string tooltip(const Json& p) {
+    const Json& t = p["totals"];
+    std::string s = "point " + p["index"].dump() + ": " + values_text(p) + " (" +
+                    p["accumulator"].get<std::string>() + ") - " +
+                    format_count(t["outputs_corrupted"].get<double>()) + " corrupted outputs";
+    if (t["energy_pj"].is_number()) s += ", " + format_energy_pj(t["energy_pj"].get<double>());
+    if (t["cycles"].is_number()) s += ", " + format_count(t["cycles"].get<double>()) + " cycles";
+    if (t["fpga"].is_object()) s += ", " + format_count(t["fpga"]["lut"].get<double>()) + " LUTs";
+    return s;
+}
+
+std::string figure(const std::string& svg, const std::string& caption) {
+    return "<figure>" + svg + "<figcaption>" + html_escape(caption) + "</figcaption></figure>\n";
+}
+
+std::string plots(const Json& sweep) {
+    const Json& points = sweep["points"];
+    std::string out = "<div class=\"plots\">\n";
+    for (const ParetoAxis& a : pareto_axes()) {
+        std::string x_label = a.label;
+        double scale = 1;
+        if (std::string(a.key) == "energy") {
+            double max = 0;
+            for (const Json& p : points)
+                if (p["totals"]["energy_pj"].is_number())
+                    max = std::max(max, p["totals"]["energy_pj"].get<double>());
+            const EnergyUnit u = energy_unit(max);
+            x_label = std::string("energy (") + u.name + ")";
+            scale = u.per_pj;
+        }
+        ScatterChart chart(x_label, "corrupted outputs (log scale, 0 at the bottom)");
+        chart.set_log1p_y(true);
+        for (const Json& p : points) {
+            const Json c = pareto_cost(p, a.key);
+            if (!c.is_number()) continue;
+            chart.add(c.get<double>() / scale, p["totals"]["outputs_corrupted"].get<double>(),
+                      p["pareto"][a.key] == true, tooltip(p));
+        }
+        if (chart.size() == 0) continue;
+        out += figure(chart.svg(std::string("corrupted outputs against ") + a.label),
+                      std::string("Corrupted outputs against ") + a.label +
+                          ". Red: the Pareto front (no point is better in both).");
+    }
+    // Against the accumulator's total width: always available, also for audit-only sweeps.
+    ScatterChart bits("accumulator bits (all stages)", "corrupted outputs (log scale, 0 at the bottom)");
+    bits.set_log1p_y(true);
+    for (const Json& p : points) {
+        int total = 0;
+        for (const Json& b : p["stage_bits"]) total += b.get<int>();
+        bool front = true;
+        for (const Json& q : points) {
+            int tq = 0;
+            for (const Json& b : q["stage_bits"]) tq += b.get<int>();
+            const double yp = p["totals"]["outputs_corrupted"].get<double>(),
+                         yq = q["totals"]["outputs_corrupted"].get<double>();
+            if (tq <= total && yq <= yp && (tq < total || yq < yp)) front = false;
+        }
+        bits.add(total, p["totals"]["outputs_corrupted"].get<double>(), front, tooltip(p));
+    }
+    out += figure(bits.svg("corrupted outputs against accumulator bits"),
+                  "Corrupted outputs against the accumulator's total width (the sum of its stages' "
+                  "bits). Red: the narrowest point for each number of corrupted outputs.");
+    return out + "</div>\n";
+}
+
+std::string point_rows(const Json& sweep, bool front_only, const char* axis) {
+    std::ostringstream s;
+    for (const Json& p : sweep["points"]) {
+        bool any_front = false;
+        for (const ParetoAxis& a : pareto_axes()) any_front = any_front || p["pareto"][a.key] == true;
+        if (front_only && p["pareto"][axis] != true) continue;
+        const Json& t = p["totals"];
+        s << "<tr" << (any_front ? " class=\"front\"" : "") << "><td class=\"n\">" << p["index"]
+          << "</td><td>" << html_escape(values_text(p)) << "</td><td>"
+          << html_escape(p["accumulator"].get<std::string>()) << "</td><td class=\"n"
+          << (t["outputs_corrupted"].get<double>() > 0 ? " bad" : " good") << "\">"
+          << num(t["outputs_corrupted"]) << "</td><td class=\"n\">" << num(t["events"])
+          << "</td><td class=\"n\">" << num(t["max_abs_error"]) << "</td><td class=\"n\">"
+          << num(t["energy_pj"], true) << "</td><td class=\"n\">" << num(t["cycles"])
+          << "</td><td class=\"n\">"
+          << (t["fpga"].is_object() ? num(t["fpga"]["lut"]) : std::string(k_dash))
+          << "</td><td>";
+        std::string marks;
+        for (const ParetoAxis& a : pareto_axes())
+            if (p["pareto"][a.key] == true) marks += (marks.empty() ? "" : ", ") + std::string(a.key);
+        s << html_escape(marks) << "</td><td class=\"n\">" << p["replays"]["simulated"] << " / "
+          << p["replays"]["derived"] << "</td></tr>\n";
+    }
+    return s.str();
+}
+
+const char* const k_point_head =
+    "<thead><tr><th>point</th><th>values</th><th>accumulator</th><th>corrupted</th>"
+    "<th>events</th><th>max error</th><th>energy</th><th>cycles</th><th>LUTs</th>"
+    "<th>Pareto in</th><th>layers simulated / derived</th></tr></thead>\n";
+
+std::string narrowest_table(const Json& sweep) {
+    std::ostringstream s;
+    s << "<div class=\"scroll\"><table><thead><tr><th>layer</th><th>narrowest with no corrupted "
+         "output</th><th>narrowest with no overflow event</th></tr></thead><tbody>\n";
+    auto cell = [](const Json& c) {
+        if (c.is_null()) return std::string("<td class=\"bad\">none in this sweep</td>");
+        return "<td>point " + c["index"].dump() + ": " + html_escape(c["accumulator"].get<std::string>()) +
+               " (" + html_escape(values_text(c)) + ")</td>";
+    };
+    for (const Json& l : sweep["narrowest_safe"])
+        s << "<tr><td>" << html_escape(l["layer"].get<std::string>()) << "</td>"
+          << cell(l["no_corrupted_outputs"]) << cell(l["no_events"]) << "</tr>\n";
+    s << "</tbody></table></div>\n";
+    return s.str();
+}
+
+}  // namespace
+
+std::string render_sweep_html(const Json& sweep) {
+    const Json& sum = sweep["summary"];
+    const Json& rep = sum["layer_replays"];
+    std::ostringstream s;
+    const std::string model = sweep["trace"]["model"].get<std::string>();
+    s << "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<title>accsim sweep: "
+      << html_escape(model) << "</title>\n<style>" << k_css << "</style></head><body>\n";
+    s << "<h1>accsim sweep: " << html_escape(model) << "</h1>\n<p class=\"sub\">"
+      << sum["points"] << " configurations of <b>"
+      << html_escape(sweep["base_config"]["name"].get<std::string>()) << "</b>, accsim "
+      << html_escape(sweep["tool"]["version"].get<std::string>()) << "</p>\n";
+    s << "<dl class=\"facts\">\n<dt>trace</dt><dd>"
+      << html_escape(sweep["trace"]["path"].get<std::string>()) << "</dd>\n";
+    for (const Json& a : sweep["grid"]) {
+        std::string vals;
+        for (const Json& v : a["values"]) vals += (vals.empty() ? "" : ", ") + v.get<std::string>();
+        s << "<dt>" << html_escape(a["path"].get<std::string>()) << "</dt><dd>" << html_escape(vals)
+          << "</dd>\n";
+    }
+    if (!sweep["acc_grid"].empty()) {
+        std::string vals;
+        for (const Json& v : sweep["acc_grid"]) vals += (vals.empty() ? "" : "; ") + v.get<std::string>();
+        s << "<dt>accumulator layouts</dt><dd>" << html_escape(vals) << "</dd>\n";
+    }
+    s << "<dt>points</dt><dd>" << sum["points_simulated"] << " simulated, " << sum["points_derived"]
+      << " derived without replaying a layer</dd>\n<dt>layer replays</dt><dd>" << rep["simulated"]
+      << " simulated; derived: " << rep["derived_static"] << " by the exact static bound, "
+      << rep["derived_dominated"] << " by a narrower replay without events; " << rep["shared"]
+      << " shared by points with the same accumulator</dd>\n</dl>\n";
+    s << "<h2>Pareto plots</h2>\n" << plots(sweep);
+    for (const ParetoAxis& a : pareto_axes()) {
+        if (sweep["pareto"][a.key].empty()) continue;
+        s << "<h2>Pareto front: corrupted outputs against " << html_escape(a.label) << "</h2>\n"
+          << "<div class=\"scroll\"><table>" << k_point_head << "<tbody>\n"
+          << point_rows(sweep, true, a.key) << "</tbody></table></div>\n";
+    }
+    s << "<h2>Narrowest safe configuration per layer</h2>\n"
+      << "<p class=\"sub\">The point with the fewest accumulator bits in all (then the least "
+         "energy) whose replay of the layer is exact.</p>\n"
+      << narrowest_table(sweep);
+    s << "<h2>Every point</h2>\n<div class=\"scroll\"><table>" << k_point_head << "<tbody>\n"
+      << point_rows(sweep, false, "") << "</tbody></table></div>\n";
+    s << "<footer><p class=\"sub\">sweep.csv and sweep.json hold every figure, per layer "
+         "too.</p></footer>\n</body></html>\n";
+    return s.str();
+}
+
+}  // namespace accsim

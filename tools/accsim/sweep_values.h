@@ -1,0 +1,67 @@
+#pragma once
+// The value replays of a sweep: for every distinct accumulator (with its mapping) and every
+// layer, the layer's audit (static bounds and overflow statistics), computed once and derived
+// instead of replayed wherever that is provably exact:
+//
+//   - static: the layer's exact static bounds show that no register of this accumulator can
+//     leave its range on any input in the declared formats. Then no event happens and every
+//     output is exact; the statistics are those of a clean replay, whose observed partial-sum
+//     ranges (unbounded, so independent of widths and overflow modes) any replay of the same
+//     layout gives.
+//   - dominated: a replay of the same layout (tile lengths, reductions, bias placement and
+//     mapping) with widths no wider in any stage had no event. Every register value then fit,
+//     and fits the wider registers too: again a clean replay, whatever the overflow modes.
+//
+// Within a layout, accumulators are visited from the narrowest up, so that the first clean
+// replay derives every wider one; layouts and layers are independent tasks on the threads. The
+// visiting order depends only on the sweep, so which results were derived (and the results,
+// which are the same either way) do not depend on the thread count.
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "hw_config.h"
+#include "layer_audit.h"
+#include "traces/trace.h"
+
+namespace accsim {
+
+enum class ReplayKind { simulated, derived_static, derived_dominated };
+const char* to_string(ReplayKind k);
+
+struct ValueResult {
+    LayerAudit audit;
+    ReplayKind kind = ReplayKind::simulated;
+};
+
+class SweepValues {
+  public:
+    // `configs`: one per distinct accumulator; `layers`: the trace's layers to replay.
+    SweepValues(std::vector<const HwConfig*> configs, std::vector<const LayerSpec*> layers,
+                std::string manifest_path, bool derive);
+
+    // Replays or derives every (config, layer) on `threads` threads; `done` is called after each
+    // one (from any thread, serialized).
+    void run(int threads, const std::function<void()>& done);
+
+    std::size_t tasks() const { return m_configs.size() * m_layers.size(); }
+    const ValueResult& result(std::size_t config, std::size_t layer) const {
+        return *m_results[config * m_layers.size() + layer];
+    }
+
+  private:
+    void run_group(std::size_t layer, const std::vector<std::size_t>& configs,
+                   const std::function<void()>& done);
+
+    std::vector<const HwConfig*> m_configs;
+    std::vector<const LayerSpec*> m_layers;
+    std::string m_manifest;
+    bool m_derive;
+    int m_replay_threads = 1;
+    std::vector<std::vector<std::size_t>> m_groups;  // configs of one layout, narrowest first
+    std::vector<std::unique_ptr<ValueResult>> m_results;
+};
+
+}  // namespace accsim
