@@ -9,64 +9,65 @@ namespace accsim {
 
 namespace {
 
+// A register of `bits` <= 62 taking the exact 64-bit value v (wrap or clamp), counting an event;
+// wider registers and sums beyond 64 bits go through fit() in 128 bits.
+struct Narrow {
+    const StageSpec& s;
+    int64_t lo, hi;
+    int shift;
+    bool fast;
+    explicit Narrow(const StageSpec& st)
+        : s(st),
+          lo(static_cast<int64_t>(register_min(st.bits))),
+          hi(static_cast<int64_t>(register_max(st.bits))),
+          shift(64 - st.bits),
+          fast(st.bits <= 62) {}
+    int64_t operator()(int64_t v, uint32_t& events) const {
+        const int64_t f = s.overflow == OverflowMode::wrap
+                              ? static_cast<int64_t>(static_cast<uint64_t>(v) << shift) >> shift
+                              : (v < lo ? lo : v > hi ? hi : v);
+        events += f != v;
+        return f;
+    }
+    // a + b into the register.
+    int64_t add(int64_t a, int64_t b, uint32_t& events) const {
+        int64_t v;
+        if (fast && !__builtin_add_overflow(a, b, &v)) return (*this)(v, events);
+        const Fitted f = fit(i128{a} + b, s.bits, s.overflow);
+        events += f.event;
+        return f.value;
+    }
+    int64_t load(int64_t v, uint32_t& events) const {
+        if (fast) return (*this)(v, events);
+        const Fitted f = fit(i128{v}, s.bits, s.overflow);
+        events += f.event;
+        return f.value;
+    }
+};
+
 // One tile of a stage in the hardware's replay (CONTRACT section 4), as ReferenceReducer does it.
 int64_t tile_bounded(const int64_t* in, std::size_t n, const StageSpec& s,
                      const int64_t* bias_first, const int64_t* bias_last, uint32_t& events,
                      std::vector<int64_t>& tree) {
+    const Narrow reg(s);
     int64_t r = 0;
     if (s.reduction == Reduction::sequential) {
-        if (bias_first) {
-            const Fitted f = fit(i128{*bias_first}, s.bits, s.overflow);
-            r = f.value;
-            events += f.event;
-        }
-        const int64_t lo = static_cast<int64_t>(register_min(s.bits));
-        const int64_t hi = static_cast<int64_t>(register_max(s.bits));
-        const int shift = 64 - s.bits;
-        for (std::size_t i = 0; i < n; ++i) {
-            int64_t v;
-            if (s.bits <= 62 && !__builtin_add_overflow(r, in[i], &v)) {
-                // The common case in 64 bits: the sum is exact, then wrapped or clamped.
-                const int64_t f =
-                    s.overflow == OverflowMode::wrap
-                        ? static_cast<int64_t>(static_cast<uint64_t>(v) << shift) >> shift
-                        : (v < lo   ? lo
-                           : v > hi ? hi
-                                    : v);
-                events += f != v;
-                r = f;
-                continue;
-            }
-            const Fitted f = fit(i128{r} + in[i], s.bits, s.overflow);
-            r = f.value;
-            events += f.event;
-        }
+        if (bias_first) r = reg.load(*bias_first, events);
+        for (std::size_t i = 0; i < n; ++i) r = reg.add(r, in[i], events);
     } else {
         tree.clear();
-        auto load = [&](int64_t v) {
-            const Fitted f = fit(i128{v}, s.bits, s.overflow);
-            tree.push_back(f.value);
-            events += f.event;
-        };
-        if (bias_first) load(*bias_first);
-        for (std::size_t i = 0; i < n; ++i) load(in[i]);
+        if (bias_first) tree.push_back(reg.load(*bias_first, events));
+        for (std::size_t i = 0; i < n; ++i) tree.push_back(reg.load(in[i], events));
         while (tree.size() > 1) {
             std::size_t w = 0;
-            for (std::size_t i = 0; i + 1 < tree.size(); i += 2) {
-                const Fitted f = fit(i128{tree[i]} + tree[i + 1], s.bits, s.overflow);
-                tree[w++] = f.value;
-                events += f.event;
-            }
+            for (std::size_t i = 0; i + 1 < tree.size(); i += 2)
+                tree[w++] = reg.add(tree[i], tree[i + 1], events);
             if (tree.size() % 2) tree[w++] = tree.back();
             tree.resize(w);
         }
         r = tree.front();
     }
-    if (bias_last) {
-        const Fitted f = fit(i128{r} + *bias_last, s.bits, s.overflow);
-        r = f.value;
-        events += f.event;
-    }
+    if (bias_last) r = reg.add(r, *bias_last, events);
     return r;
 }
 

@@ -82,51 +82,59 @@ void SweepValues::run(int threads, const std::function<void()>& done) {
         std::lock_guard<std::mutex> lock(m);
         done();
     };
-    // Few chains of replays: one after another, each replay on every thread; many: the chains
-    // side by side, each replay on one. Either way the same results and the same derivations.
-    const std::size_t n = m_groups.size() * m_layers.size();
-    const bool inner = n < 4 * static_cast<std::size_t>(std::max(threads, 1));
-    m_replay_threads = inner ? threads : 1;
-    parallel_for(static_cast<int64_t>(n), inner ? 1 : threads, [&](int64_t t) {
-        const std::size_t layer = static_cast<std::size_t>(t) % m_layers.size();
-        const std::size_t group = static_cast<std::size_t>(t) / m_layers.size();
-        run_group(layer, m_groups[group], tick);
-    });
+    // One chain per (layout, layer), narrowest first. Chains advance in waves, one accumulator
+    // each per wave: a layer too big to share the threads with others replays on all of them,
+    // one after another; the rest replay side by side, one thread each. Which replays are derived
+    // depends only on each chain's own order, never on this split or the thread count.
+    std::vector<Chain> chains;
+    for (const std::vector<std::size_t>& g : m_groups)
+        for (std::size_t l = 0; l < m_layers.size(); ++l) chains.push_back(Chain{l, &g});
+    std::size_t longest = 0;
+    for (const std::vector<std::size_t>& g : m_groups) longest = std::max(longest, g.size());
+    int64_t all_macs = 0;
+    for (const LayerSpec* l : m_layers) all_macs += l->shape.outputs * l->shape.k;
+    const int64_t big = all_macs / (4 * std::max(threads, 1));
+    for (std::size_t w = 0; w < longest; ++w) {
+        std::vector<Chain*> large, small;
+        for (Chain& c : chains) {
+            if (w >= c.configs->size()) continue;
+            const LayerSpec& l = *m_layers[c.layer];
+            (l.shape.outputs * l.shape.k >= big && threads > 1 ? large : small).push_back(&c);
+        }
+        for (Chain* c : large) step(*c, w, threads, tick);
+        parallel_for(static_cast<int64_t>(small.size()), threads,
+                     [&](int64_t i) { step(*small[static_cast<std::size_t>(i)], w, 1, tick); });
+    }
 }
 
-void SweepValues::run_group(std::size_t layer, const std::vector<std::size_t>& configs,
-                            const std::function<void()>& done) {
-    const LayerSpec& spec = *m_layers[layer];
-    const ValueResult* sample = nullptr;  // a replay of this layout: its observed ranges
-    std::vector<std::vector<int>> clean;  // widths whose replay had no event
-    for (std::size_t c : configs) {
-        const HwConfig& config = *m_configs[c];
-        auto r = std::make_unique<ValueResult>();
-        bool derived = false;
-        if (m_derive && sample) {
-            const LayerBinding binding(spec, config);
-            LayerAudit a = static_audit(binding, config.accumulator);
-            const std::vector<int> w = widths(config);
-            const bool dominated = std::any_of(clean.begin(), clean.end(),
-                                               [&](const std::vector<int>& cw) { return no_wider(cw, w); });
-            if (!a.statically_at_risk || dominated) {
-                r->kind = a.statically_at_risk ? ReplayKind::derived_dominated
-                                               : ReplayKind::derived_static;
-                a.overflow = clean_like(sample->audit.overflow);
-                a.output_verified = sample->audit.output_verified;
-                r->audit = std::move(a);
-                derived = true;
-            }
+void SweepValues::step(Chain& chain, std::size_t w, int threads, const std::function<void()>& done) {
+    const LayerSpec& spec = *m_layers[chain.layer];
+    const std::size_t c = (*chain.configs)[w];
+    const HwConfig& config = *m_configs[c];
+    auto r = std::make_unique<ValueResult>();
+    bool derived = false;
+    if (m_derive && chain.sample) {
+        const LayerBinding binding(spec, config);
+        LayerAudit a = static_audit(binding, config.accumulator);
+        const std::vector<int> wd = widths(config);
+        const bool dominated = std::any_of(chain.clean.begin(), chain.clean.end(),
+                                           [&](const std::vector<int>& cw) { return no_wider(cw, wd); });
+        if (!a.statically_at_risk || dominated) {
+            r->kind = a.statically_at_risk ? ReplayKind::derived_dominated : ReplayKind::derived_static;
+            a.overflow = clean_like(chain.sample->audit.overflow);
+            a.output_verified = chain.sample->audit.output_verified;
+            r->audit = std::move(a);
+            derived = true;
         }
-        if (!derived) {
-            r->audit = audit_layer(spec, config, m_manifest, m_replay_threads);
-            r->kind = ReplayKind::simulated;
-            if (r->audit.overflow.events == 0) clean.push_back(widths(config));
-        }
-        m_results[c * m_layers.size() + layer] = std::move(r);
-        if (!sample) sample = m_results[c * m_layers.size() + layer].get();
-        done();
     }
+    if (!derived) {
+        r->audit = audit_layer(spec, config, m_manifest, threads);
+        r->kind = ReplayKind::simulated;
+        if (r->audit.overflow.events == 0) chain.clean.push_back(widths(config));
+    }
+    m_results[c * m_layers.size() + chain.layer] = std::move(r);
+    if (!chain.sample) chain.sample = m_results[c * m_layers.size() + chain.layer].get();
+    done();
 }
 
 }  // namespace accsim

@@ -52,14 +52,20 @@ class SweepValues {
     }
 
   private:
-    void run_group(std::size_t layer, const std::vector<std::size_t>& configs,
-                   const std::function<void()>& done);
+    // The accumulators of one layout, narrowest first, for one layer.
+    struct Chain {
+        std::size_t layer;
+        const std::vector<std::size_t>* configs;
+        const ValueResult* sample = nullptr;  // a replay of this layout: its observed ranges
+        std::vector<std::vector<int>> clean;  // widths whose replay had no event
+    };
+    // The chain's w-th accumulator: derived, or replayed on `threads` threads.
+    void step(Chain& chain, std::size_t w, int threads, const std::function<void()>& done);
 
     std::vector<const HwConfig*> m_configs;
     std::vector<const LayerSpec*> m_layers;
     std::string m_manifest;
     bool m_derive;
-    int m_replay_threads = 1;
     std::vector<std::vector<std::size_t>> m_groups;  // configs of one layout, narrowest first
     std::vector<std::unique_ptr<ValueResult>> m_results;
 };
