@@ -440,6 +440,30 @@ case("missing_config_option", f"audit {OK}")
 case("layers_match_nothing", f"audit {OK} --acc 16 --layers 'attn.*'")
 case("layers_invalid_regex", f"audit {OK} --acc 16 --layers 'conv['")
 
+# ---- accsim sweep ---------------------------------------------------------------------------------------
+SW = f"sweep {OK} --acc 16 --out @OUT@"
+case("sweep_no_grid", SW)
+case("sweep_no_out", f"sweep {OK} --acc 16 --grid accumulator.stages.0.bits=12..14")
+case("sweep_grid_no_equals", SW + " --grid accumulator.stages.0.bits")
+case("sweep_grid_empty_path", SW + " --grid =12,14")
+case("sweep_grid_no_values", SW + " --grid accumulator.stages.0.bits=")
+case("sweep_grid_backwards", SW + " --grid accumulator.stages.0.bits=20..12")
+case("sweep_grid_zero_step", SW + " --grid accumulator.stages.0.bits=12..20:0")
+case("sweep_grid_range_not_integer", SW + " --grid accumulator.stages.0.bits=12..x")
+case("sweep_grid_empty_value", SW + " --grid accumulator.stages.0.bits=12,,14")
+case("sweep_grid_duplicate_value", SW + " --grid accumulator.stages.0.bits=12,13..14,12")
+case("sweep_grid_same_path_twice", SW + " --grid accumulator.stages.0.bits=12 --grid accumulator.stages.0.bits=14")
+case("sweep_grid_bad_path_character", SW + " --grid 'accumulator/stages=12'")
+case("sweep_grid_invalid_point", SW + " --grid accumulator.stages.0.bits=12,0")
+case("sweep_grid_unknown_key", SW + " --grid accumulator.stages.0.bitz=12")
+case("sweep_grid_too_many_points", SW + " --grid accumulator.stages.0.bits=1..1000 --grid clock_mhz=1..1000")
+case("sweep_acc_grid_empty_layout", f"sweep {OK} --acc-grid '16;;32' --out @OUT@")
+case("sweep_acc_grid_bad_layout", f"sweep {OK} --acc-grid '16;12x' --out @OUT@")
+case("sweep_resume_not_a_journal", f"sweep {OK} --acc 16 --grid accumulator.stages.0.bits=12 --out out --resume",
+     files={"out/points.jsonl": "garbage\n"})
+case("sweep_resume_other_sweep", f"sweep {OK} --acc 16 --grid accumulator.stages.0.bits=12 --out out --resume",
+     files={"out/points.jsonl": json.dumps({"accsim_sweep_journal": 1, "definition": {"trace": "other"}}) + "\n"})
+
 
 def write(path, data):
     os.makedirs(os.path.dirname(path), exist_ok=True)

@@ -351,9 +351,11 @@ int cmd_sweep(const std::vector<std::string>& args, std::ostream& out, std::ostr
         throw UsageError("--out", "sweep needs --out DIR (for its results and for --resume)");
     SweepOptions o;
     o.threads = thread_count(c);
-    o.base = config_sources(c);
     for (const std::string& g : c.grids) o.axes.push_back(parse_grid(g));
     if (!c.acc_grid.empty()) o.accs = parse_acc_grid(c.acc_grid);
+    // Layouts alone make an audit-only sweep: the first one stands in as the base.
+    if (c.config.empty() && c.acc.empty() && !o.accs.empty()) c.acc = o.accs.front();
+    o.base = config_sources(c);
     if (o.axes.empty() && o.accs.empty())
         throw UsageError("--grid", "sweep needs at least one --grid PATH=VALUES or --acc-grid");
     o.out = c.out;

@@ -85,7 +85,7 @@ void ScatterChart::add(double x, double y, bool front, std::string tooltip) {
 
 std::string ScatterChart::svg(const std::string& description) const {
     std::ostringstream s;
-    s << "<svg class=\"chart\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 " << k_width
+    s << "<svg class=\"chart\" viewBox=\"0 0 " << k_width
       << " " << k_height << "\" width=\"" << k_width << "\" height=\"" << k_height
       << "\" role=\"img\" aria-label=\"" << html_escape(description) << "\">\n";
     const double pw = k_width - k_left - k_right, ph = k_height - k_top - k_bottom;

@@ -1,0 +1,218 @@
+#!/usr/bin/python3
+"""accsim sweep: every point reports what `accsim run` (or `accsim audit`) reports for its config;
+derived points equal brute force; results do not depend on --threads; --resume recomputes
+nothing and gives the same files; sweep.html is self-contained and renders.
+
+    /usr/bin/python3 tests/python/test_sweep.py BUILD/bin/accsim
+"""
+import csv
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from runner import run_tests  # noqa: E402
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+ACCSIM = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "build", "bin", "accsim")
+CHECK = os.path.join(ROOT, "tools", "check_report_html")
+TINY_FACE = os.path.join(ROOT, "traces", "examples", "tiny-face-detector.trace")
+PPOCR = os.path.join(ROOT, "traces", "examples", "ppocr-v4-svtr.trace")
+OS32 = os.path.join(ROOT, "configs", "asic", "systolic-32x32-os.json")
+FINN = os.path.join(ROOT, "configs", "fpga", "finn-mvau-16x32.json")
+TMP = tempfile.mkdtemp(prefix="accsim-sweep-test-")
+
+# A grid with two layouts of two stages, three inner widths and two DRAM bandwidths: 12 points,
+# overflowing and clean ones, on the layers with the most MACs and a depthwise one.
+LAYERS = "conv0|conv1_dw|conv3_pw|conv5_pw"
+GRID = ["--acc-grid", "32x13,24;64x13,24", "--grid", "accumulator.stages.0.bits=13..19:3",
+        "--grid", "memory.dram.bandwidth_bytes_per_cycle=8,32"]
+
+
+def accsim(*args, ok=(0,)):
+    p = subprocess.run([ACCSIM, *args], capture_output=True, text=True)
+    assert p.returncode in ok, (args, p.stderr)
+    return p
+
+
+def sweep(out, *args):
+    p = accsim("sweep", "--out", out, *args)
+    with open(os.path.join(out, "sweep.json")) as f:
+        doc = json.load(f)
+    with open(os.path.join(out, "sweep.csv")) as f:
+        table = f.read()
+    return doc, table, p
+
+
+def report(command, trace, *args):
+    out = os.path.join(TMP, "report")
+    shutil.rmtree(out, ignore_errors=True)
+    accsim(command, "--trace", trace, "--out", out, "--quiet", *args, ok=(0, 1))
+    with open(os.path.join(out, "report.json")) as f:
+        return json.load(f)
+
+
+def point_args(point):
+    args = []
+    for k, v in point["values"].items():
+        args += ["--acc", v] if k == "acc" else ["--set", f"{k}={v}"]
+    return args
+
+
+def same_as_report(point, rep):
+    t, r = point["totals"], rep["totals"]
+    assert t["events"] == r["overflow"]["events"]
+    assert t["outputs_corrupted"] == r["overflow"]["outputs_corrupted"]
+    assert t["cycles"] == r["cycles"]
+    assert t["energy_pj"] == r["energy_pj"]
+    assert t["power_mw"] == r["power_mw"]
+    if rep.get("fpga"):
+        assert t["fpga"]["lut"] == rep["fpga"]["resources"]["lut"]
+    for a, b in zip(point["layers"], rep["layers"]):
+        assert a["name"] == b["name"]
+        assert a["events"] == b["overflow"]["events"], a["name"]
+        assert a["outputs_corrupted"] == b["overflow"]["outputs_corrupted"], a["name"]
+        assert a["max_abs_error"] == b["overflow"]["max_abs_error"], a["name"]
+        assert a["observed_bits"] == b["bounds"]["observed_bits"], a["name"]
+        assert a["exact_bits"] == b["bounds"]["exact_bits_with_bias"], a["name"]
+        assert a["cycles"] == (b["cycles"] or {}).get("total"), a["name"]
+        assert a["energy_pj"] == (b["energy_pj"] or {}).get("total"), a["name"]
+
+
+def test_every_point_equals_accsim_run():
+    doc, _, _ = sweep(os.path.join(TMP, "asic"), "--trace", TINY_FACE, "--config", OS32,
+                      "--layers", LAYERS, "--quiet", *GRID)
+    points = doc["points"]
+    assert len(points) == 12
+    assert any(p["totals"]["outputs_corrupted"] > 0 for p in points)
+    assert any(p["totals"]["outputs_corrupted"] == 0 for p in points)
+    for p in points:
+        rep = report("run", TINY_FACE, "--config", OS32, "--layers", LAYERS, *point_args(p))
+        same_as_report(p, rep)
+
+
+def test_fpga_points_equal_accsim_run():
+    doc, _, _ = sweep(os.path.join(TMP, "fpga"), "--trace", TINY_FACE, "--config", FINN, "--quiet",
+                      "--grid", "accumulator.stages.0.bits=14,17,20")
+    luts = [p["totals"]["fpga"]["lut"] for p in doc["points"]]
+    assert luts == sorted(luts) and luts[0] < luts[-1]  # wider trees cost LUTs
+    for p in doc["points"]:
+        same_as_report(p, report("run", TINY_FACE, "--config", FINN, *point_args(p)))
+
+
+def test_audit_only_points_equal_accsim_audit():
+    doc, _, _ = sweep(os.path.join(TMP, "audit"), "--trace", PPOCR, "--quiet",
+                      "--acc-grid", "16;14:sat;64x15:tree,20")
+    for p in doc["points"]:
+        rep = report("audit", PPOCR, "--acc", p["values"]["acc"])
+        assert p["totals"]["cycles"] is None and p["totals"]["energy_pj"] is None
+        for a, b in zip(p["layers"], rep["layers"]):
+            assert (a["events"], a["outputs_corrupted"], a["observed_bits"]) == (
+                b["overflow"]["events"], b["overflow"]["outputs_corrupted"], b["bounds"]["observed_bits"])
+
+
+def strip_derivation(doc):
+    doc = json.loads(json.dumps(doc))
+    doc.pop("summary")
+    for p in doc["points"]:
+        p.pop("replays")
+        for l in p["layers"]:
+            l.pop("replay")
+    return doc
+
+
+def test_derived_points_equal_brute_force():
+    args = ["--trace", TINY_FACE, "--config", OS32, "--layers", LAYERS, "--quiet", *GRID,
+            "--grid", "accumulator.stages.1.bits=24,32"]
+    derived, _, _ = sweep(os.path.join(TMP, "derived"), *args)
+    brute, _, _ = sweep(os.path.join(TMP, "brute"), *args, "--no-derive")
+    rep = derived["summary"]["layer_replays"]
+    assert rep["derived_static"] > 0 and rep["derived_dominated"] > 0 and rep["shared"] > 0, rep
+    assert brute["summary"]["layer_replays"]["derived_static"] == 0
+    assert brute["summary"]["layer_replays"]["derived_dominated"] == 0
+    assert strip_derivation(derived) == strip_derivation(brute)
+
+
+def test_results_do_not_depend_on_threads():
+    files = []
+    for n in (1, 2, 3):
+        out = os.path.join(TMP, f"threads{n}")
+        sweep(out, "--trace", TINY_FACE, "--config", OS32, "--layers", LAYERS, "--quiet", *GRID,
+              "--threads", str(n))
+        files.append([open(os.path.join(out, f), "rb").read() for f in ("sweep.json", "sweep.csv", "sweep.html")])
+    assert files[0] == files[1] == files[2]
+
+
+def test_resume_recomputes_nothing_and_gives_the_same_files():
+    out = os.path.join(TMP, "resume")
+    args = ["--trace", TINY_FACE, "--config", OS32, "--layers", LAYERS, *GRID]
+    first, table, _ = sweep(out, *args, "--quiet")
+    journal = open(os.path.join(out, "points.jsonl")).read()
+    again, table2, p = sweep(out, *args, "--resume")
+    assert "(12 resumed)" in p.stdout
+    assert p.stderr == ""  # no progress bar: nothing to compute
+    assert again == first and table2 == table
+    # The journal keeps its points (rewritten in point order).
+    assert sorted(open(os.path.join(out, "points.jsonl")).read().splitlines()) == sorted(journal.splitlines())
+
+
+def test_resume_after_an_interruption():
+    out = os.path.join(TMP, "interrupted")
+    args = ["--trace", TINY_FACE, "--config", OS32, "--layers", LAYERS, *GRID]
+    full, table, _ = sweep(out, *args, "--quiet")
+    lines = open(os.path.join(out, "points.jsonl")).read().splitlines(keepends=True)
+    # Killed after 5 points, in the middle of writing the 6th.
+    with open(os.path.join(out, "points.jsonl"), "w") as f:
+        f.writelines(lines[:6])
+        f.write(lines[6][:40])
+    resumed, table2, p = sweep(out, *args, "--quiet", "--resume")
+    assert strip_derivation(resumed) == strip_derivation(full)
+    # The same table but for the columns that say how each point was obtained.
+    rows = [list(csv.reader(io.StringIO(t))) for t in (table, table2)]
+    keep = [i for i, h in enumerate(rows[0][0]) if h not in ("layers_simulated", "layers_derived")]
+    assert [[r[i] for i in keep] for r in rows[0]] == [[r[i] for i in keep] for r in rows[1]]
+
+
+def test_csv_has_the_swept_values_totals_and_every_layer():
+    out = os.path.join(TMP, "csv")
+    doc, table, _ = sweep(out, "--trace", TINY_FACE, "--config", FINN, "--quiet",
+                          "--grid", "accumulator.stages.0.bits=14,20", "--layers", LAYERS)
+    rows = list(csv.DictReader(io.StringIO(table)))
+    assert len(rows) == 2
+    r = rows[0]
+    assert r["accumulator.stages.0.bits"] == "14"
+    for key in ("events", "outputs_corrupted", "max_abs_error", "exact_bits", "observed_bits", "cycles",
+                "energy_pj", "power_mw", "lut", "ff", "dsp", "bram18", "uram", "pareto_energy", "pareto_lut",
+                "pareto_cycles", "conv0.events", "conv5_pw.outputs_corrupted", "conv3_pw.energy_pj"):
+        assert key in r, key
+    assert int(r["conv0.events"]) == doc["points"][0]["layers"][0]["events"]
+    # The 20-bit point has no corrupted output and is on the LUT front only if no cheaper clean
+    # point exists: here both are on it (fewer LUTs with corruption, none at more LUTs).
+    assert rows[1]["outputs_corrupted"] == "0" and rows[1]["pareto_lut"] == "1"
+    assert doc["narrowest_safe"][0]["no_corrupted_outputs"]["index"] in (0, 1)
+
+
+def test_html_is_self_contained_and_renders():
+    out = os.path.join(TMP, "html")
+    sweep(out, "--trace", TINY_FACE, "--config", FINN, "--quiet", "--grid", "accumulator.stages.0.bits=12..20:2")
+    page = os.path.join(out, "sweep.html")
+    text = open(page, encoding="utf-8").read()
+    assert text.startswith("<!DOCTYPE html>")
+    for outside in ("http://", "https://", "src=", "<link", "<script"):
+        assert outside not in text, outside
+    assert text.count("<svg") == 4  # energy, LUTs, cycles, accumulator bits
+    assert "Pareto front" in text and "Narrowest safe configuration per layer" in text
+    p = subprocess.run([sys.executable, CHECK, page, os.path.join(out, "sweep.png"), "--min-svg", "4"],
+                       capture_output=True, text=True)
+    assert p.returncode == 0, p.stdout + p.stderr
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(run_tests(globals()))
+    finally:
+        shutil.rmtree(TMP, ignore_errors=True)
