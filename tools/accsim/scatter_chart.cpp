@@ -47,8 +47,14 @@ struct Axis {
         const double span = hi - lo;
         const double raw = span / 5, mag = std::pow(10.0, std::floor(std::log10(raw)));
         const double step = raw / mag < 1.5 ? mag : raw / mag < 3.5 ? 2 * mag : raw / mag < 7.5 ? 5 * mag : 10 * mag;
-        for (double v = std::ceil(lo / step) * step; v <= hi + step * 1e-9; v += step)
-            t.emplace_back(std::abs(v) < step * 1e-9 ? 0 : v, format_si(v));
+        // Enough digits that neighbouring ticks differ (1.305, 1.31, 1.315 mJ).
+        const double top = std::max(std::abs(lo), std::abs(hi));
+        const int digits = std::max(
+            2, static_cast<int>(std::floor(std::log10(top)) - std::floor(std::log10(step))) + 1);
+        for (double v = std::ceil(lo / step) * step; v <= hi + step * 1e-9; v += step) {
+            const double tick = std::abs(v) < step * 1e-9 ? 0 : v;
+            t.emplace_back(tick, top >= 1e4 && digits <= 3 ? format_si(tick) : format_number(tick, digits));
+        }
         return t;
     }
 };

@@ -191,7 +191,8 @@ std::string render_sweep_html(const Json& sweep) {
     s << "<dt>points</dt><dd>" << sum["points_simulated"] << " simulated, " << sum["points_derived"]
       << " derived without replaying a layer</dd>\n<dt>layer replays</dt><dd>" << rep["simulated"]
       << " simulated; derived: " << rep["derived_static"] << " by the exact static bound, "
-      << rep["derived_dominated"] << " by a narrower replay without events; " << rep["shared"]
+      << rep["derived_dominated"] << " by a narrower replay without events, "
+      << rep["derived_equivalent"] << " the same replay as a shorter tile; " << rep["shared"]
       << " shared by points with the same accumulator</dd>\n</dl>\n";
     s << "<h2>Pareto plots</h2>\n" << plots(sweep);
     for (const ParetoAxis& a : pareto_axes()) {

@@ -114,15 +114,20 @@ Json build_sweep_json(Json trace, const HwConfig& base, const std::vector<GridAx
     for (const GridAxis& a : axes) grid.push_back({{"path", a.path}, {"values", a.values}});
 
     std::size_t points_simulated = 0;
-    Json replays = {{"simulated", 0}, {"derived_static", 0}, {"derived_dominated", 0}, {"shared", 0}};
+    Json replays = {{"simulated", 0},
+                    {"derived_static", 0},
+                    {"derived_dominated", 0},
+                    {"derived_equivalent", 0},
+                    {"shared", 0}};
     for (const Json& r : records) {
         points_simulated += r["replays"]["simulated"].get<int>() > 0;
         for (const Json& l : r["layers"]) {
             const std::string k = l["replay"].get<std::string>();
-            const char* key = k == "simulated"                  ? "simulated"
-                              : k.rfind("derived: static", 0) == 0 ? "derived_static"
-                              : k.rfind("derived:", 0) == 0        ? "derived_dominated"
-                                                                   : "shared";
+            const char* key = k == "simulated"                        ? "simulated"
+                              : k == "derived: static bound"          ? "derived_static"
+                              : k == "derived: narrower replay clean" ? "derived_dominated"
+                              : k == "derived: same replay"           ? "derived_equivalent"
+                                                                      : "shared";
             replays[key] = replays[key].get<int64_t>() + 1;
         }
     }
@@ -210,9 +215,11 @@ std::string render_sweep_summary(const Json& sweep, std::size_t resumed, double 
     s << "  points: " << sum["points_simulated"] << " simulated, " << sum["points_derived"]
       << " derived (no layer replayed)\n";
     s << "  layer replays: " << rep["simulated"] << " simulated, "
-      << rep["derived_static"].get<int64_t>() + rep["derived_dominated"].get<int64_t>()
+      << rep["derived_static"].get<int64_t>() + rep["derived_dominated"].get<int64_t>() +
+             rep["derived_equivalent"].get<int64_t>()
       << " derived (" << rep["derived_static"] << " by the exact static bound, "
-      << rep["derived_dominated"] << " by a narrower clean replay), " << rep["shared"]
+      << rep["derived_dominated"] << " by a narrower clean replay, " << rep["derived_equivalent"]
+      << " the same replay as a shorter tile), " << rep["shared"]
       << " shared by points with the same accumulator\n";
     for (const ParetoAxis& a : pareto_axes())
         if (!sweep["pareto"][a.key].empty())

@@ -15,18 +15,25 @@ const char* to_string(ReplayKind k) {
         case ReplayKind::simulated: return "simulated";
         case ReplayKind::derived_static: return "derived: static bound";
         case ReplayKind::derived_dominated: return "derived: narrower replay clean";
+        case ReplayKind::derived_equivalent: return "derived: same replay";
     }
     return "?";
 }
 
 namespace {
 
-// What the values of a replay depend on besides the widths and overflow modes.
-std::string layout_key(const HwConfig& c) {
+// What the values of a replay of a layer with dot length k depend on besides the widths and
+// overflow modes. A first-stage tile at least as long as the dot product is one tile whatever
+// its length (later stages then see one value): such lengths are the same replay.
+std::string layout_key(const HwConfig& c, int64_t k) {
     std::string key = std::to_string(static_cast<int>(c.k_order)) + "|" + to_string(c.accumulator.bias);
-    for (const StageSpec& s : c.accumulator.stages)
-        key += "|" + (s.length ? std::to_string(*s.length) : std::string("-")) +
+    for (std::size_t j = 0; j < c.accumulator.stages.size(); ++j) {
+        const StageSpec& s = c.accumulator.stages[j];
+        std::optional<int64_t> length = s.length;
+        if (j == 0 && length && *length > k) length = k;
+        key += "|" + (length ? std::to_string(*length) : std::string("-")) +
                (s.reduction == Reduction::tree ? "t" : "s");
+    }
     return key;
 }
 
@@ -34,6 +41,14 @@ std::vector<int> widths(const HwConfig& c) {
     std::vector<int> w;
     for (const StageSpec& s : c.accumulator.stages) w.push_back(s.bits);
     return w;
+}
+
+// Widths and overflow modes: with the layout, everything a replay depends on.
+std::string registers_key(const HwConfig& c) {
+    std::string key;
+    for (const StageSpec& s : c.accumulator.stages)
+        key += std::to_string(s.bits) + (s.overflow == OverflowMode::wrap ? "w" : "s") + ",";
+    return key;
 }
 
 bool no_wider(const std::vector<int>& a, const std::vector<int>& b) {
@@ -61,17 +76,20 @@ SweepValues::SweepValues(std::vector<const HwConfig*> configs,
       m_layers(std::move(layers)),
       m_manifest(std::move(manifest_path)),
       m_derive(derive) {
-    std::map<std::string, std::vector<std::size_t>> by_layout;
-    for (std::size_t i = 0; i < m_configs.size(); ++i)
-        by_layout[layout_key(*m_configs[i])].push_back(i);
-    for (auto& [key, members] : by_layout) {
-        std::stable_sort(members.begin(), members.end(), [&](std::size_t a, std::size_t b) {
-            const std::vector<int> wa = widths(*m_configs[a]), wb = widths(*m_configs[b]);
-            const int sa = std::accumulate(wa.begin(), wa.end(), 0),
-                      sb = std::accumulate(wb.begin(), wb.end(), 0);
-            return sa != sb ? sa < sb : wa < wb;
-        });
-        m_groups.push_back(members);
+    // One chain per layer and layout, its accumulators narrowest first.
+    for (std::size_t l = 0; l < m_layers.size(); ++l) {
+        std::map<std::string, std::vector<std::size_t>> by_layout;
+        for (std::size_t i = 0; i < m_configs.size(); ++i)
+            by_layout[layout_key(*m_configs[i], m_layers[l]->shape.k)].push_back(i);
+        for (auto& [key, members] : by_layout) {
+            std::stable_sort(members.begin(), members.end(), [&](std::size_t a, std::size_t b) {
+                const std::vector<int> wa = widths(*m_configs[a]), wb = widths(*m_configs[b]);
+                const int sa = std::accumulate(wa.begin(), wa.end(), 0),
+                          sb = std::accumulate(wb.begin(), wb.end(), 0);
+                return sa != sb ? sa < sb : wa < wb;
+            });
+            m_chains.push_back(Chain{l, members});
+        }
     }
     m_results.resize(tasks());
 }
@@ -82,24 +100,20 @@ void SweepValues::run(int threads, const std::function<void()>& done) {
         std::lock_guard<std::mutex> lock(m);
         done();
     };
-    // One chain per (layout, layer), narrowest first. Chains advance in waves, one accumulator
-    // each per wave: a layer too big to share the threads with others replays on all of them,
-    // one after another; the rest replay side by side, one thread each. Which replays are derived
-    // depends only on each chain's own order, never on this split or the thread count.
-    std::vector<Chain> chains;
-    for (const std::vector<std::size_t>& g : m_groups)
-        for (std::size_t l = 0; l < m_layers.size(); ++l) chains.push_back(Chain{l, &g});
+    // Chains advance in waves, one accumulator each per wave: a layer too big to share the
+    // threads with others replays on all of them, one after another; the rest replay side by
+    // side, one thread each. Which replays are derived depends only on each chain's own order,
+    // never on this split or the thread count.
     std::size_t longest = 0;
-    for (const std::vector<std::size_t>& g : m_groups) longest = std::max(longest, g.size());
+    for (const Chain& c : m_chains) longest = std::max(longest, c.configs.size());
     int64_t all_macs = 0;
-    for (const LayerSpec* l : m_layers) all_macs += l->shape.outputs * l->shape.k;
+    for (const LayerSpec* l : m_layers) all_macs += l->macs();
     const int64_t big = all_macs / (4 * std::max(threads, 1));
     for (std::size_t w = 0; w < longest; ++w) {
         std::vector<Chain*> large, small;
-        for (Chain& c : chains) {
-            if (w >= c.configs->size()) continue;
-            const LayerSpec& l = *m_layers[c.layer];
-            (l.shape.outputs * l.shape.k >= big && threads > 1 ? large : small).push_back(&c);
+        for (Chain& c : m_chains) {
+            if (w >= c.configs.size()) continue;
+            (m_layers[c.layer]->macs() >= big && threads > 1 ? large : small).push_back(&c);
         }
         for (Chain* c : large) step(*c, w, threads, tick);
         parallel_for(static_cast<int64_t>(small.size()), threads,
@@ -109,7 +123,7 @@ void SweepValues::run(int threads, const std::function<void()>& done) {
 
 void SweepValues::step(Chain& chain, std::size_t w, int threads, const std::function<void()>& done) {
     const LayerSpec& spec = *m_layers[chain.layer];
-    const std::size_t c = (*chain.configs)[w];
+    const std::size_t c = chain.configs[w];
     const HwConfig& config = *m_configs[c];
     auto r = std::make_unique<ValueResult>();
     bool derived = false;
@@ -117,9 +131,18 @@ void SweepValues::step(Chain& chain, std::size_t w, int threads, const std::func
         const LayerBinding binding(spec, config);
         LayerAudit a = static_audit(binding, config.accumulator);
         const std::vector<int> wd = widths(config);
+        const auto same = chain.replayed.find(registers_key(config));
         const bool dominated = std::any_of(chain.clean.begin(), chain.clean.end(),
                                            [&](const std::vector<int>& cw) { return no_wider(cw, wd); });
-        if (!a.statically_at_risk || dominated) {
+        if (same != chain.replayed.end()) {
+            // The same replay as an earlier accumulator (it differed in a tile length that
+            // makes no difference to this layer): its statistics exactly.
+            r->kind = ReplayKind::derived_equivalent;
+            a.overflow = same->second->audit.overflow;
+            a.output_verified = same->second->audit.output_verified;
+            r->audit = std::move(a);
+            derived = true;
+        } else if (!a.statically_at_risk || dominated) {
             r->kind = a.statically_at_risk ? ReplayKind::derived_dominated : ReplayKind::derived_static;
             a.overflow = clean_like(chain.sample->audit.overflow);
             a.output_verified = chain.sample->audit.output_verified;
@@ -132,8 +155,10 @@ void SweepValues::step(Chain& chain, std::size_t w, int threads, const std::func
         r->kind = ReplayKind::simulated;
         if (r->audit.overflow.events == 0) chain.clean.push_back(widths(config));
     }
+    const ValueResult* stored = r.get();
     m_results[c * m_layers.size() + chain.layer] = std::move(r);
-    if (!chain.sample) chain.sample = m_results[c * m_layers.size() + chain.layer].get();
+    if (!chain.sample) chain.sample = stored;
+    chain.replayed.emplace(registers_key(config), stored);
     done();
 }
 

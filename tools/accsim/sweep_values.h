@@ -11,13 +11,17 @@
 //   - dominated: a replay of the same layout (tile lengths, reductions, bias placement and
 //     mapping) with widths no wider in any stage had no event. Every register value then fit,
 //     and fits the wider registers too: again a clean replay, whatever the overflow modes.
+//   - equivalent: an accumulator of the same widths and modes whose first-stage tiles differ
+//     only in lengths at least as long as the layer's dot product (one tile either way) was
+//     replayed already: the same replay, its statistics exactly.
 //
-// Within a layout, accumulators are visited from the narrowest up, so that the first clean
-// replay derives every wider one; layouts and layers are independent tasks on the threads. The
+// For each layer, accumulators of one layout form a chain visited from the narrowest up, so
+// that the first clean replay derives every wider one; chains are independent tasks. The
 // visiting order depends only on the sweep, so which results were derived (and the results,
 // which are the same either way) do not depend on the thread count.
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -28,7 +32,7 @@
 
 namespace accsim {
 
-enum class ReplayKind { simulated, derived_static, derived_dominated };
+enum class ReplayKind { simulated, derived_static, derived_dominated, derived_equivalent };
 const char* to_string(ReplayKind k);
 
 struct ValueResult {
@@ -55,9 +59,10 @@ class SweepValues {
     // The accumulators of one layout, narrowest first, for one layer.
     struct Chain {
         std::size_t layer;
-        const std::vector<std::size_t>* configs;
+        std::vector<std::size_t> configs;
         const ValueResult* sample = nullptr;  // a replay of this layout: its observed ranges
         std::vector<std::vector<int>> clean;  // widths whose replay had no event
+        std::map<std::string, const ValueResult*> replayed;  // by widths and modes
     };
     // The chain's w-th accumulator: derived, or replayed on `threads` threads.
     void step(Chain& chain, std::size_t w, int threads, const std::function<void()>& done);
@@ -66,7 +71,7 @@ class SweepValues {
     std::vector<const LayerSpec*> m_layers;
     std::string m_manifest;
     bool m_derive;
-    std::vector<std::vector<std::size_t>> m_groups;  // configs of one layout, narrowest first
+    std::vector<Chain> m_chains;
     std::vector<std::unique_ptr<ValueResult>> m_results;
 };
 
