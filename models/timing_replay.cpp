@@ -19,7 +19,8 @@ std::vector<LayerTiming> replay_timing(const ArraySpec& array, const MemorySpec&
         t.macs = layer.work.macs();
         t.pe_count = s.pe_count;
         t.mapping_efficiency = s.mapping_efficiency;
-        if (array.kind == ArrayKind::systolic) t.scalesim_compute_util = scalesim_compute_util(array, s);
+        if (array.kind == ArrayKind::systolic)
+            t.scalesim_compute_util = scalesim_compute_util(array, s);
         model.begin_layer(layer.work, layer.bytes);
         int64_t elapsed = 0, previous = 0;
         for (const Fold& f : s.folds) {

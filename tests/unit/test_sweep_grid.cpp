@@ -29,7 +29,8 @@ TEST_CASE("grid values: lists, ranges, stepped ranges and their mixes") {
     CHECK(parse_grid("a.b=12..15").values == std::vector<std::string>{"12", "13", "14", "15"});
     CHECK(parse_grid("a.b=12..20:4").values == std::vector<std::string>{"12", "16", "20"});
     CHECK(parse_grid("a.b=12..19:4").values == std::vector<std::string>{"12", "16"});
-    CHECK(parse_grid("a.b=8, 12..13 ,ws").values == std::vector<std::string>{"8", "12", "13", "ws"});
+    CHECK(parse_grid("a.b=8, 12..13 ,ws").values ==
+          std::vector<std::string>{"8", "12", "13", "ws"});
     CHECK(parse_grid("a.b=-2..1").values == std::vector<std::string>{"-2", "-1", "0", "1"});
     CHECK(parse_grid("a.b=7..7").values == std::vector<std::string>{"7"});
     CHECK(parse_grid(" array.rows = 16 ").path == "array.rows");
@@ -72,8 +73,9 @@ TEST_CASE("the cartesian product: layouts slowest, then the axes in order, the l
     // Without layouts, and without axes.
     CHECK(expand_grid(axes, {}).size() == 6);
     CHECK(expand_grid({}, parse_acc_grid("16;20;24")).size() == 3);
-    CHECK(error_of([&] { expand_grid({parse_grid("x=1"), parse_grid("x=2")}, {}); })
-              .find("\"x\" is swept twice") != std::string::npos);
+    CHECK(error_of([&] {
+              expand_grid({parse_grid("x=1"), parse_grid("x=2")}, {});
+          }).find("\"x\" is swept twice") != std::string::npos);
     CHECK(error_of([&] { expand_grid(axes, {}, 5); }).find("more than 5 points") !=
           std::string::npos);
 }

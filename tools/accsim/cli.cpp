@@ -161,8 +161,8 @@ void parse(const std::string& command, const std::vector<std::string>& args, Com
     }
     if (c.help) out << desc;
     // An option given with an empty value is a mistake, never "not given".
-    for (const char* name :
-         {"trace", "config", "acc", "layers", "out", "topology", "scalesim-reports", "vcd", "acc-grid"})
+    for (const char* name : {"trace", "config", "acc", "layers", "out", "topology",
+                             "scalesim-reports", "vcd", "acc-grid"})
         if (vm.count(name) && vm[name].as<std::string>().empty())
             throw UsageError(std::string("--") + name, "empty value");
 }

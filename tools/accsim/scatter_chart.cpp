@@ -33,11 +33,14 @@ struct Axis {
     std::vector<std::pair<double, std::string>> ticks() const {
         std::vector<std::pair<double, std::string>> t;
         if (log || log1p) {
-            for (int e = static_cast<int>(std::floor(lo)); e <= static_cast<int>(std::ceil(hi)); ++e) {
+            for (int e = static_cast<int>(std::floor(lo)); e <= static_cast<int>(std::ceil(hi));
+                 ++e) {
                 const double v = std::pow(10.0, e);
                 if (log1p) {
-                    if (e == 0) t.emplace_back(0, "0");
-                    else if (transform(v) <= hi + 1e-9) t.emplace_back(v, format_si(v));
+                    if (e == 0)
+                        t.emplace_back(0, "0");
+                    else if (transform(v) <= hi + 1e-9)
+                        t.emplace_back(v, format_si(v));
                 } else if (e >= lo - 1e-9 && e <= hi + 1e-9) {
                     t.emplace_back(v, format_si(v));
                 }
@@ -46,14 +49,18 @@ struct Axis {
         }
         const double span = hi - lo;
         const double raw = span / 5, mag = std::pow(10.0, std::floor(std::log10(raw)));
-        const double step = raw / mag < 1.5 ? mag : raw / mag < 3.5 ? 2 * mag : raw / mag < 7.5 ? 5 * mag : 10 * mag;
+        const double step = raw / mag < 1.5   ? mag
+                            : raw / mag < 3.5 ? 2 * mag
+                            : raw / mag < 7.5 ? 5 * mag
+                                              : 10 * mag;
         // Enough digits that neighbouring ticks differ (1.305, 1.31, 1.315 mJ).
         const double top = std::max(std::abs(lo), std::abs(hi));
         const int digits = std::max(
             2, static_cast<int>(std::floor(std::log10(top)) - std::floor(std::log10(step))) + 1);
         for (double v = std::ceil(lo / step) * step; v <= hi + step * 1e-9; v += step) {
             const double tick = std::abs(v) < step * 1e-9 ? 0 : v;
-            t.emplace_back(tick, top >= 1e4 && digits <= 3 ? format_si(tick) : format_number(tick, digits));
+            t.emplace_back(
+                tick, top >= 1e4 && digits <= 3 ? format_si(tick) : format_number(tick, digits));
         }
         return t;
     }
@@ -91,9 +98,9 @@ void ScatterChart::add(double x, double y, bool front, std::string tooltip) {
 
 std::string ScatterChart::svg(const std::string& description) const {
     std::ostringstream s;
-    s << "<svg class=\"chart\" viewBox=\"0 0 " << k_width
-      << " " << k_height << "\" width=\"" << k_width << "\" height=\"" << k_height
-      << "\" role=\"img\" aria-label=\"" << html_escape(description) << "\">\n";
+    s << "<svg class=\"chart\" viewBox=\"0 0 " << k_width << " " << k_height << "\" width=\""
+      << k_width << "\" height=\"" << k_height << "\" role=\"img\" aria-label=\""
+      << html_escape(description) << "\">\n";
     const double pw = k_width - k_left - k_right, ph = k_height - k_top - k_bottom;
     s << "<rect x=\"" << k_left << "\" y=\"" << k_top << "\" width=\"" << pw << "\" height=\"" << ph
       << "\" fill=\"#fff\" stroke=\"#d1d5db\"/>\n";

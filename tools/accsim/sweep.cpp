@@ -8,6 +8,8 @@
 #include <ostream>
 #include <sstream>
 
+#include <unistd.h>
+
 #include "datapath/input_error.h"
 #include "datapath/parallel_for.h"
 #include "layer_binding.h"
@@ -55,8 +57,8 @@ std::string read_text(const std::string& path) {
 }
 
 // What identifies a sweep, for --resume: the trace, the layers, the base config and the grid.
-Json definition(const SweepOptions& o, const Trace& trace, const std::vector<const LayerSpec*>& layers,
-                const HwConfig& base) {
+Json definition(const SweepOptions& o, const Trace& trace,
+                const std::vector<const LayerSpec*>& layers, const HwConfig& base) {
     Json names = Json::array();
     for (const LayerSpec* l : layers) names.push_back(l->name);
     Json grid = Json::array();
@@ -119,8 +121,8 @@ Json null_or(const Json& j, const char* key) {
 }
 
 // The compact record of one point, from the report `accsim run` (or audit) would write.
-Json point_record(std::size_t index, const SweepPoint& p, const HwConfig& config, const Json& report,
-                  const std::vector<std::string>& replay, int simulated) {
+Json point_record(std::size_t index, const SweepPoint& p, const HwConfig& config,
+                  const Json& report, const std::vector<std::string>& replay, int simulated) {
     Json values = Json::object();
     if (p.acc) values["acc"] = *p.acc;
     for (const auto& [path, value] : p.sets) values[path] = value;
@@ -128,8 +130,8 @@ Json point_record(std::size_t index, const SweepPoint& p, const HwConfig& config
     for (const StageSpec& s : config.accumulator.stages) stage_bits.push_back(s.bits);
 
     Json layers = Json::array();
-    double max_err = 0;
-    std::optional<double> max_err_real = 0.0;
+    double max_err = 0, max_err_real = 0;
+    bool real_known = true;  // every layer has its error in real units
     const Json& rl = report["layers"];
     for (std::size_t i = 0; i < rl.size(); ++i) {
         const Json& l = rl[i];
@@ -139,11 +141,12 @@ Json point_record(std::size_t index, const SweepPoint& p, const HwConfig& config
             stages.push_back({{"bits", s["bits"]},
                               {"exact_bits", s["exact_bits"]},
                               {"observed_bits", s["observed_bits"]}});
-        if (ov["max_abs_error"].is_number()) max_err = std::max(max_err, ov["max_abs_error"].get<double>());
-        if (ov["max_abs_error_real"].is_number() && max_err_real)
-            max_err_real = std::max(*max_err_real, ov["max_abs_error_real"].get<double>());
+        if (ov["max_abs_error"].is_number())
+            max_err = std::max(max_err, ov["max_abs_error"].get<double>());
+        if (ov["max_abs_error_real"].is_number())
+            max_err_real = std::max(max_err_real, ov["max_abs_error_real"].get<double>());
         else
-            max_err_real.reset();
+            real_known = false;
         layers.push_back({{"name", l["name"]},
                           {"status", l["status"]},
                           {"events", ov["events"]},
@@ -162,8 +165,8 @@ Json point_record(std::size_t index, const SweepPoint& p, const HwConfig& config
     Json fpga;
     if (report.contains("fpga") && report["fpga"].is_object()) {
         const Json& f = report["fpga"];
-        fpga = {{"lut", f["resources"]["lut"]}, {"ff", f["resources"]["ff"]},
-                {"dsp", f["resources"]["dsp"]}, {"bram18", f["resources"]["bram18"]},
+        fpga = {{"lut", f["resources"]["lut"]},   {"ff", f["resources"]["ff"]},
+                {"dsp", f["resources"]["dsp"]},   {"bram18", f["resources"]["bram18"]},
                 {"uram", f["resources"]["uram"]}, {"fits", f["fits"]}};
     }
     return {{"index", index},
@@ -175,7 +178,7 @@ Json point_record(std::size_t index, const SweepPoint& p, const HwConfig& config
               {"outputs_with_events", t["overflow"]["outputs_with_events"]},
               {"outputs_corrupted", t["overflow"]["outputs_corrupted"]},
               {"max_abs_error", max_err},
-              {"max_abs_error_real", max_err_real ? Json(*max_err_real) : Json()},
+              {"max_abs_error_real", real_known ? Json(max_err_real) : Json()},
               {"layers_at_risk", t["layers_at_risk"]},
               {"exact_bits", t["bounds"]["exact_bits"]},
               {"observed_bits", t["bounds"]["observed_bits"]},
@@ -185,8 +188,7 @@ Json point_record(std::size_t index, const SweepPoint& p, const HwConfig& config
               {"fpga", fpga}}},
             {"layers", layers},
             {"replays",
-             {{"simulated", simulated},
-              {"derived", static_cast<int>(rl.size()) - simulated}}}};
+             {{"simulated", simulated}, {"derived", static_cast<int>(rl.size()) - simulated}}}};
 }
 
 }  // namespace
@@ -221,7 +223,8 @@ void run_sweep(const SweepOptions& o, const Trace& trace,
         // Rewrite the journal with its complete lines only, then append.
         journal.open(journal_path, std::ios::trunc);
         journal << Json{{"accsim_sweep_journal", 1}, {"definition", def}}.dump() << "\n";
-        for (const auto& [i, rec] : done) journal << Json{{"index", i}, {"record", rec}}.dump() << "\n";
+        for (const auto& [i, rec] : done)
+            journal << Json{{"index", i}, {"record", rec}}.dump() << "\n";
     } else {
         journal.open(journal_path, std::ios::trunc);
         journal << Json{{"accsim_sweep_journal", 1}, {"definition", def}}.dump() << "\n";
@@ -251,8 +254,9 @@ void run_sweep(const SweepOptions& o, const Trace& trace,
 
     bool any_hardware = false;
     for (std::size_t i : pending) any_hardware = any_hardware || has_hardware(*configs[i]);
+    // The bar redraws in place: only on a terminal (a log file would fill with its frames).
     ProgressBar bar(err, "accsim sweep", static_cast<int64_t>(values.tasks() + pending.size()),
-                    !o.quiet && !pending.empty());
+                    !o.quiet && !pending.empty() && isatty(STDERR_FILENO));
     values.run(o.threads, [&] { bar.advance(); });
 
     // Products with a zero operand, per layer (for zero gating): independent of the config.
@@ -274,7 +278,8 @@ void run_sweep(const SweepOptions& o, const Trace& trace,
         std::vector<TimedLayer> timed;
         for (const LayerSpec* l : layers) {
             works.push_back(LayerBinding(*l, c).work());
-            timed.push_back(TimedLayer{works.back(), bytes_for(c, element_bytes(*l, c.accumulator))});
+            timed.push_back(
+                TimedLayer{works.back(), bytes_for(c, element_bytes(*l, c.accumulator))});
         }
         std::vector<std::string> replay;
         int simulated = 0;
@@ -294,11 +299,13 @@ void run_sweep(const SweepOptions& o, const Trace& trace,
                               c.timing.dram_stalls, c.timing.sram_limits);
             std::vector<PricedLayer> priced;
             for (std::size_t l = 0; l < layers.size(); ++l)
-                priced.push_back(PricedLayer{works[l], layers[l]->bias.has_value(), zeros[l], timings[l]});
+                priced.push_back(
+                    PricedLayer{works[l], layers[l]->bias.has_value(), zeros[l], timings[l]});
             const RunCosts costs = price_run(c, priced);
             std::vector<ReportLayer> rows;
             for (std::size_t l = 0; l < layers.size(); ++l)
-                rows.push_back(report_layer(values.result(v, l).audit, &timings[l], &costs.layers[l]));
+                rows.push_back(
+                    report_layer(values.result(v, l).audit, &timings[l], &costs.layers[l]));
             report = build_report("run", trace_section(trace, layers.size()), c, rows, &costs);
         } else {
             std::vector<ReportLayer> rows;
@@ -318,7 +325,8 @@ void run_sweep(const SweepOptions& o, const Trace& trace,
     if (!journal) throw InputError(journal_path, "--out", "cannot write");
     for (auto& [i, rec] : done) records[i] = std::move(rec);
 
-    Json sweep = build_sweep_json(trace_section(trace, layers.size()), base, o.axes, o.accs, records);
+    Json sweep =
+        build_sweep_json(trace_section(trace, layers.size()), base, o.axes, o.accs, records);
     write_sweep_outputs(o.out, sweep);
     if (!o.quiet) {
         const double seconds =

@@ -29,7 +29,8 @@ std::vector<std::string> split(const std::string& s, char sep) {
     std::size_t start = 0;
     for (;;) {
         const std::size_t at = s.find(sep, start);
-        out.push_back(trim(s.substr(start, at == std::string::npos ? std::string::npos : at - start)));
+        out.push_back(
+            trim(s.substr(start, at == std::string::npos ? std::string::npos : at - start)));
         if (at == std::string::npos) return out;
         start = at + 1;
     }
@@ -61,8 +62,9 @@ void add_range(const std::string& arg, const std::string& item, std::vector<std:
     if (!step || *step <= 0)
         bad("--grid", arg, "range \"" + item + "\" needs a whole step of at least 1 after ':'");
     if (*lo > *hi)
-        bad("--grid", arg, "range \"" + item + "\" runs backwards (" + std::to_string(*lo) +
-                               " > " + std::to_string(*hi) + ")");
+        bad("--grid", arg,
+            "range \"" + item + "\" runs backwards (" + std::to_string(*lo) + " > " +
+                std::to_string(*hi) + ")");
     if ((*hi - *lo) / *step >= 100000)
         bad("--grid", arg, "range \"" + item + "\" has more than 100000 values");
     for (int64_t v = *lo; v <= *hi; v += *step) out.push_back(std::to_string(v));
@@ -86,7 +88,8 @@ GridAxis parse_grid(const std::string& arg) {
     for (char c : axis.path)
         if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.'))
             bad("--grid", arg,
-                "PATH \"" + axis.path + "\" may hold only letters, digits, '_' and '.' (like --set)");
+                "PATH \"" + axis.path +
+                    "\" may hold only letters, digits, '_' and '.' (like --set)");
     const std::string values = trim(arg.substr(eq + 1));
     if (values.empty()) bad("--grid", arg, "no values after '='; " + k_values_help);
     std::set<std::string> seen;
@@ -107,13 +110,15 @@ GridAxis parse_grid(const std::string& arg) {
 std::vector<std::string> parse_acc_grid(const std::string& arg) {
     const std::string text = trim(arg);
     if (text.empty())
-        bad("--acc-grid", arg, "no layouts; expected accumulator specs separated by ';', e.g. "
-                               "\"16;128x16,32;64x14,24\"");
+        bad("--acc-grid", arg,
+            "no layouts; expected accumulator specs separated by ';', e.g. "
+            "\"16;128x16,32;64x14,24\"");
     std::vector<std::string> out;
     std::set<std::string> seen;
     for (const std::string& item : split(text, ';')) {
         if (item.empty()) bad("--acc-grid", arg, "an empty layout (two ';', or one at an end)");
-        if (!seen.insert(item).second) bad("--acc-grid", arg, "layout " + item + " is listed twice");
+        if (!seen.insert(item).second)
+            bad("--acc-grid", arg, "layout " + item + " is listed twice");
         out.push_back(item);
     }
     return out;

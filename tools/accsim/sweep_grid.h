@@ -17,7 +17,7 @@ struct GridAxis {
 };
 
 struct SweepPoint {
-    std::optional<std::string> acc;  // from --acc-grid
+    std::optional<std::string> acc;                         // from --acc-grid
     std::vector<std::pair<std::string, std::string>> sets;  // path, value; in axis order
     // "path=value, ..." (and "acc=..."): how errors and progress name the point.
     std::string label() const;

@@ -94,7 +94,8 @@ std::string plots(const Json& sweep) {
                           ". Red: the Pareto front (no point is better in both).");
     }
     // Against the accumulator's total width: always available, also for audit-only sweeps.
-    ScatterChart bits("accumulator bits (all stages)", "corrupted outputs (log scale, 0 at the bottom)");
+    ScatterChart bits("accumulator bits (all stages)",
+                      "corrupted outputs (log scale, 0 at the bottom)");
     bits.set_log1p_y(true);
     for (const Json& p : points) {
         int total = 0;
@@ -119,7 +120,8 @@ std::string point_rows(const Json& sweep, bool front_only, const char* axis) {
     std::ostringstream s;
     for (const Json& p : sweep["points"]) {
         bool any_front = false;
-        for (const ParetoAxis& a : pareto_axes()) any_front = any_front || p["pareto"][a.key] == true;
+        for (const ParetoAxis& a : pareto_axes())
+            any_front = any_front || p["pareto"][a.key] == true;
         if (front_only && p["pareto"][axis] != true) continue;
         const Json& t = p["totals"];
         s << "<tr" << (any_front ? " class=\"front\"" : "") << "><td class=\"n\">" << p["index"]
@@ -130,11 +132,11 @@ std::string point_rows(const Json& sweep, bool front_only, const char* axis) {
           << "</td><td class=\"n\">" << num(t["max_abs_error"]) << "</td><td class=\"n\">"
           << num(t["energy_pj"], true) << "</td><td class=\"n\">" << num(t["cycles"])
           << "</td><td class=\"n\">"
-          << (t["fpga"].is_object() ? num(t["fpga"]["lut"]) : std::string(k_dash))
-          << "</td><td>";
+          << (t["fpga"].is_object() ? num(t["fpga"]["lut"]) : std::string(k_dash)) << "</td><td>";
         std::string marks;
         for (const ParetoAxis& a : pareto_axes())
-            if (p["pareto"][a.key] == true) marks += (marks.empty() ? "" : ", ") + std::string(a.key);
+            if (p["pareto"][a.key] == true)
+                marks += (marks.empty() ? "" : ", ") + std::string(a.key);
         s << html_escape(marks) << "</td><td class=\"n\">" << p["replays"]["simulated"] << " / "
           << p["replays"]["derived"] << "</td></tr>\n";
     }
@@ -152,8 +154,9 @@ std::string narrowest_table(const Json& sweep) {
          "output</th><th>narrowest with no overflow event</th></tr></thead><tbody>\n";
     auto cell = [](const Json& c) {
         if (c.is_null()) return std::string("<td class=\"bad\">none in this sweep</td>");
-        return "<td>point " + c["index"].dump() + ": " + html_escape(c["accumulator"].get<std::string>()) +
-               " (" + html_escape(values_text(c)) + ")</td>";
+        return "<td>point " + c["index"].dump() + ": " +
+               html_escape(c["accumulator"].get<std::string>()) + " (" +
+               html_escape(values_text(c)) + ")</td>";
     };
     for (const Json& l : sweep["narrowest_safe"])
         s << "<tr><td>" << html_escape(l["layer"].get<std::string>()) << "</td>"
@@ -171,10 +174,9 @@ std::string render_sweep_html(const Json& sweep) {
     const std::string model = sweep["trace"]["model"].get<std::string>();
     s << "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<title>accsim sweep: "
       << html_escape(model) << "</title>\n<style>" << k_css << "</style></head><body>\n";
-    s << "<h1>accsim sweep: " << html_escape(model) << "</h1>\n<p class=\"sub\">"
-      << sum["points"] << " configurations of <b>"
-      << html_escape(sweep["base_config"]["name"].get<std::string>()) << "</b>, accsim "
-      << html_escape(sweep["tool"]["version"].get<std::string>()) << "</p>\n";
+    s << "<h1>accsim sweep: " << html_escape(model) << "</h1>\n<p class=\"sub\">" << sum["points"]
+      << " configurations of <b>" << html_escape(sweep["base_config"]["name"].get<std::string>())
+      << "</b>, accsim " << html_escape(sweep["tool"]["version"].get<std::string>()) << "</p>\n";
     s << "<dl class=\"facts\">\n<dt>trace</dt><dd>"
       << html_escape(sweep["trace"]["path"].get<std::string>()) << "</dd>\n";
     for (const Json& a : sweep["grid"]) {
@@ -185,7 +187,8 @@ std::string render_sweep_html(const Json& sweep) {
     }
     if (!sweep["acc_grid"].empty()) {
         std::string vals;
-        for (const Json& v : sweep["acc_grid"]) vals += (vals.empty() ? "" : "; ") + v.get<std::string>();
+        for (const Json& v : sweep["acc_grid"])
+            vals += (vals.empty() ? "" : "; ") + v.get<std::string>();
         s << "<dt>accumulator layouts</dt><dd>" << html_escape(vals) << "</dd>\n";
     }
     s << "<dt>points</dt><dd>" << sum["points_simulated"] << " simulated, " << sum["points_derived"]

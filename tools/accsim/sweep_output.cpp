@@ -77,7 +77,8 @@ Json narrowest(const std::vector<Json>& records, std::size_t l, const char* what
             continue;
         }
         const int a = total_bits(r), b = total_bits(*best);
-        const double ea = number(r["totals"]["energy_pj"]), eb = number((*best)["totals"]["energy_pj"]);
+        const double ea = number(r["totals"]["energy_pj"]),
+                     eb = number((*best)["totals"]["energy_pj"]);
         if (a < b || (a == b && ea < eb)) best = &r;
     }
     if (!best) return nullptr;
@@ -165,14 +166,21 @@ std::string render_sweep_csv(const Json& sweep) {
     std::vector<std::string> value_keys;
     if (!sweep["acc_grid"].empty()) value_keys.push_back("acc");
     for (const Json& a : sweep["grid"]) value_keys.push_back(a["path"].get<std::string>());
-    static const std::vector<std::string> totals = {
-        "events",        "outputs_with_events", "outputs_corrupted", "max_abs_error",
-        "max_abs_error_real", "layers_at_risk", "exact_bits", "observed_bits",
-        "cycles",        "energy_pj",           "power_mw"};
+    static const std::vector<std::string> totals = {"events",
+                                                    "outputs_with_events",
+                                                    "outputs_corrupted",
+                                                    "max_abs_error",
+                                                    "max_abs_error_real",
+                                                    "layers_at_risk",
+                                                    "exact_bits",
+                                                    "observed_bits",
+                                                    "cycles",
+                                                    "energy_pj",
+                                                    "power_mw"};
     static const std::vector<std::string> fpga = {"lut", "ff", "dsp", "bram18", "uram", "fits"};
-    static const std::vector<std::string> per_layer = {"events", "outputs_corrupted",
-                                                       "max_abs_error", "exact_bits",
-                                                       "observed_bits", "cycles", "energy_pj"};
+    static const std::vector<std::string> per_layer = {
+        "events", "outputs_corrupted", "max_abs_error", "exact_bits", "observed_bits",
+        "cycles", "energy_pj"};
     std::ostringstream s;
     s << "point";
     for (const std::string& k : value_keys) s << "," << csv_field(k);
@@ -223,13 +231,13 @@ std::string render_sweep_summary(const Json& sweep, std::size_t resumed, double 
       << " shared by points with the same accumulator\n";
     for (const ParetoAxis& a : pareto_axes())
         if (!sweep["pareto"][a.key].empty())
-            s << "  Pareto front, corrupted outputs vs " << a.label << ": points "
-              << [&] {
-                     std::string list;
-                     for (const Json& i : sweep["pareto"][a.key])
-                         list += (list.empty() ? "" : ", ") + i.dump();
-                     return list;
-                 }()
+            s << "  Pareto front, corrupted outputs vs " << a.label << ": points " <<
+                [&] {
+                    std::string list;
+                    for (const Json& i : sweep["pareto"][a.key])
+                        list += (list.empty() ? "" : ", ") + i.dump();
+                    return list;
+                }()
               << "\n";
     // The points, compactly.
     s << "\n  point  corrupted      events   energy        cycles   LUTs     values\n";
@@ -244,16 +252,19 @@ std::string render_sweep_summary(const Json& sweep, std::size_t resumed, double 
         for (auto it = p["values"].begin(); it != p["values"].end(); ++it)
             values += (values.empty() ? "" : " ") + it.key() + "=" + it.value().get<std::string>();
         char line[256];
-        std::snprintf(line, sizeof line, "  %5zu  %9s  %10s  %10s  %12s  %7s  ",
-                      p["index"].get<std::size_t>(),
-                      format_count(t["outputs_corrupted"].get<double>()).c_str(),
-                      format_count(t["events"].get<double>()).c_str(),
-                      t["energy_pj"].is_number() ? format_energy_pj(t["energy_pj"].get<double>()).c_str() : "-",
-                      t["cycles"].is_number() ? format_count(t["cycles"].get<double>()).c_str() : "-",
-                      t["fpga"].is_object() ? format_count(t["fpga"]["lut"].get<double>()).c_str() : "-");
+        std::snprintf(
+            line, sizeof line, "  %5zu  %9s  %10s  %10s  %12s  %7s  ",
+            p["index"].get<std::size_t>(),
+            format_count(t["outputs_corrupted"].get<double>()).c_str(),
+            format_count(t["events"].get<double>()).c_str(),
+            t["energy_pj"].is_number() ? format_energy_pj(t["energy_pj"].get<double>()).c_str()
+                                       : "-",
+            t["cycles"].is_number() ? format_count(t["cycles"].get<double>()).c_str() : "-",
+            t["fpga"].is_object() ? format_count(t["fpga"]["lut"].get<double>()).c_str() : "-");
         std::string marks;
         for (const ParetoAxis& a : pareto_axes())
-            if (p["pareto"][a.key] == true) marks += (marks.empty() ? "" : ", ") + std::string(a.key);
+            if (p["pareto"][a.key] == true)
+                marks += (marks.empty() ? "" : ", ") + std::string(a.key);
         s << line << values << (marks.empty() ? "" : "  (Pareto: " + marks + ")") << "\n";
     }
     return s.str();

@@ -12,10 +12,14 @@ namespace accsim {
 
 const char* to_string(ReplayKind k) {
     switch (k) {
-        case ReplayKind::simulated: return "simulated";
-        case ReplayKind::derived_static: return "derived: static bound";
-        case ReplayKind::derived_dominated: return "derived: narrower replay clean";
-        case ReplayKind::derived_equivalent: return "derived: same replay";
+        case ReplayKind::simulated:
+            return "simulated";
+        case ReplayKind::derived_static:
+            return "derived: static bound";
+        case ReplayKind::derived_dominated:
+            return "derived: narrower replay clean";
+        case ReplayKind::derived_equivalent:
+            return "derived: same replay";
     }
     return "?";
 }
@@ -26,7 +30,8 @@ namespace {
 // overflow modes. A first-stage tile at least as long as the dot product is one tile whatever
 // its length (later stages then see one value): such lengths are the same replay.
 std::string layout_key(const HwConfig& c, int64_t k) {
-    std::string key = std::to_string(static_cast<int>(c.k_order)) + "|" + to_string(c.accumulator.bias);
+    std::string key =
+        std::to_string(static_cast<int>(c.k_order)) + "|" + to_string(c.accumulator.bias);
     for (std::size_t j = 0; j < c.accumulator.stages.size(); ++j) {
         const StageSpec& s = c.accumulator.stages[j];
         std::optional<int64_t> length = s.length;
@@ -69,9 +74,8 @@ OverflowStats clean_like(const OverflowStats& sample) {
 
 }  // namespace
 
-SweepValues::SweepValues(std::vector<const HwConfig*> configs,
-                         std::vector<const LayerSpec*> layers, std::string manifest_path,
-                         bool derive)
+SweepValues::SweepValues(std::vector<const HwConfig*> configs, std::vector<const LayerSpec*> layers,
+                         std::string manifest_path, bool derive)
     : m_configs(std::move(configs)),
       m_layers(std::move(layers)),
       m_manifest(std::move(manifest_path)),
@@ -88,7 +92,10 @@ SweepValues::SweepValues(std::vector<const HwConfig*> configs,
                           sb = std::accumulate(wb.begin(), wb.end(), 0);
                 return sa != sb ? sa < sb : wa < wb;
             });
-            m_chains.push_back(Chain{l, members});
+            Chain chain;
+            chain.layer = l;
+            chain.configs = members;
+            m_chains.push_back(std::move(chain));
         }
     }
     m_results.resize(tasks());
@@ -121,7 +128,8 @@ void SweepValues::run(int threads, const std::function<void()>& done) {
     }
 }
 
-void SweepValues::step(Chain& chain, std::size_t w, int threads, const std::function<void()>& done) {
+void SweepValues::step(Chain& chain, std::size_t w, int threads,
+                       const std::function<void()>& done) {
     const LayerSpec& spec = *m_layers[chain.layer];
     const std::size_t c = chain.configs[w];
     const HwConfig& config = *m_configs[c];
@@ -132,8 +140,9 @@ void SweepValues::step(Chain& chain, std::size_t w, int threads, const std::func
         LayerAudit a = static_audit(binding, config.accumulator);
         const std::vector<int> wd = widths(config);
         const auto same = chain.replayed.find(registers_key(config));
-        const bool dominated = std::any_of(chain.clean.begin(), chain.clean.end(),
-                                           [&](const std::vector<int>& cw) { return no_wider(cw, wd); });
+        const bool dominated =
+            std::any_of(chain.clean.begin(), chain.clean.end(),
+                        [&](const std::vector<int>& cw) { return no_wider(cw, wd); });
         if (same != chain.replayed.end()) {
             // The same replay as an earlier accumulator (it differed in a tile length that
             // makes no difference to this layer): its statistics exactly.
@@ -143,7 +152,8 @@ void SweepValues::step(Chain& chain, std::size_t w, int threads, const std::func
             r->audit = std::move(a);
             derived = true;
         } else if (!a.statically_at_risk || dominated) {
-            r->kind = a.statically_at_risk ? ReplayKind::derived_dominated : ReplayKind::derived_static;
+            r->kind =
+                a.statically_at_risk ? ReplayKind::derived_dominated : ReplayKind::derived_static;
             a.overflow = clean_like(chain.sample->audit.overflow);
             a.output_verified = chain.sample->audit.output_verified;
             r->audit = std::move(a);

@@ -58,7 +58,7 @@ class SweepValues {
   private:
     // The accumulators of one layout, narrowest first, for one layer.
     struct Chain {
-        std::size_t layer;
+        std::size_t layer = 0;
         std::vector<std::size_t> configs;
         const ValueResult* sample = nullptr;  // a replay of this layout: its observed ranges
         std::vector<std::vector<int>> clean;  // widths whose replay had no event
