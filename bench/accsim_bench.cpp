@@ -1,7 +1,7 @@
 // accsim's replay benchmark: every engine on the same work, measured in one run on one machine,
 // reported as G MAC/s and as ratios (never absolute times in tests: this is not a test).
 //
-//   build/bin/accsim_bench [--quick] [TRACE] [CONFIG]
+//   build/bin/accsim_bench [--quick] [--only safe|overflow|trace] [TRACE] [CONFIG]
 //
 // Engines: oneDNN's exact int8 GEMM (the ceiling: it computes every product and nothing else),
 // accsim's fast replay, the scalar reference reducer, and a per-addition sc_int<P> loop (how a
@@ -90,28 +90,30 @@ struct Result {
 };
 
 Result run_fast(const Work& w, const AccumulatorSpec& acc, int threads, bool stage1_safe) {
+    // As audit_layer splits a layer: every group's weights packed once, then one task per
+    // group and block of 16 rows, all in one parallel_for.
     constexpr int64_t rows = 16;
     const int64_t blocks = (w.m + rows - 1) / rows;
+    const FastReducer planner(acc, w.k);
+    std::vector<PackedWeights> q;
+    for (int64_t g = 0; g < w.groups; ++g) q.push_back(planner.pack(w.q[g].data(), w.n));
     std::vector<Result> per(static_cast<std::size_t>(w.groups * blocks));
-    for (int64_t g = 0; g < w.groups; ++g) {
-        const FastReducer planner(acc, w.k);
-        const PackedWeights q = planner.pack(w.q[g].data(), w.n);
+    parallel_for(w.groups * blocks, threads, [&](int64_t t) {
+        const int64_t g = t / blocks, b = t % blocks;
         const int64_t* bias = w.bias[g].empty() ? nullptr : w.bias[g].data();
-        parallel_for(blocks, threads, [&](int64_t b) {
-            FastReducer r(acc, w.k);
-            r.set_stage1_safe(stage1_safe);
-            OutputBlock out;
-            const int64_t m0 = b * rows;
-            r.run(w.x[g].data() + m0 * w.k, std::min(rows, w.m - m0), q, 0, w.n, bias, out);
-            Result& res = per[g * blocks + b];
-            res.counters = r.counters;
-            for (std::size_t o = 0; o < out.final_value.size(); ++o) {
-                for (std::size_t j = 0; j < out.stages; ++j)
-                    res.events += out.events[o * out.stages + j];
-                res.corrupted += out.final_value[o] != out.exact_dot[o];
-            }
-        });
-    }
+        FastReducer r(acc, w.k);
+        r.set_stage1_safe(stage1_safe);
+        OutputBlock out;
+        const int64_t m0 = b * rows;
+        r.run(w.x[g].data() + m0 * w.k, std::min(rows, w.m - m0), q[g], 0, w.n, bias, out);
+        Result& res = per[t];
+        res.counters = r.counters;
+        for (std::size_t o = 0; o < out.final_value.size(); ++o) {
+            for (std::size_t j = 0; j < out.stages; ++j)
+                res.events += out.events[o * out.stages + j];
+            res.corrupted += out.final_value[o] != out.exact_dot[o];
+        }
+    });
     Result total;
     for (const Result& r : per) {
         total.events += r.events;
@@ -272,13 +274,17 @@ void bench_work(const Work& w, const std::vector<std::pair<std::string, std::str
 
 int sc_main(int argc, char** argv) {
     bool quick = false;
+    std::string only;  // one part of the benchmark (for profiles)
     std::vector<std::string> args;
     for (int i = 1; i < argc; ++i) {
         if (std::string(argv[i]) == "--quick")
             quick = true;
+        else if (std::string(argv[i]) == "--only" && i + 1 < argc)
+            only = argv[++i];
         else
             args.push_back(argv[i]);
     }
+    auto part = [&](const char* name) { return only.empty() || only == name; };
     const std::string root = ACCSIM_SOURCE_DIR;
     const std::string trace_path =
         args.size() > 0 ? args[0] : root + "/traces/examples/ssd-mobilenetv1.trace";
@@ -300,15 +306,17 @@ int sc_main(int argc, char** argv) {
 
     // A layer whose exact bound proves it safe on these registers (u8 x s8 x 1024 < 2^25).
     const Work layer = random_layer(quick ? 64 : 256, quick ? 64 : 256, 1024);
-    bench_work(layer, {{"32 wrap (safe)", "32"}, {"128x24,32:sat (safe)", "128x24,32:sat"}},
-               threads, true, budget, rows);
+    if (part("safe"))
+        bench_work(layer, {{"32 wrap (safe)", "32"}, {"128x24,32:sat (safe)", "128x24,32:sat"}},
+                   threads, true, budget, rows);
     // The same layer where every output overflows.
-    bench_work(layer,
-               {{"12 wrap (overflows)", "12"},
-                {"12:sat (overflows)", "12:sat"},
-                {"128x12,16 (overflows)", "128x12,16"}},
-               threads, true, budget, rows);
-    {
+    if (part("overflow"))
+        bench_work(layer,
+                   {{"12 wrap (overflows)", "12"},
+                    {"12:sat (overflows)", "12:sat"},
+                    {"128x12,16 (overflows)", "128x12,16"}},
+                   threads, true, budget, rows);
+    if (part("sc_int")) {
         // The naive SystemC loop on the same layer.
         const double safe = layer.macs() / best_time([&] { run_sc_int<32>(layer); }, budget) / 1e9;
         const double over = layer.macs() / best_time([&] { run_sc_int<12>(layer); }, budget) / 1e9;
@@ -316,6 +324,10 @@ int sc_main(int argc, char** argv) {
         rows.push_back(Row{layer.name, "sc_int<12> loop", "12 wrap (overflows)", 1, over, 0, 0});
     }
 
+    if (!part("trace")) {
+        print(rows);
+        return 0;
+    }
     // A whole real trace, layer by layer, with its config's accumulator.
     ConfigSources src;
     src.file = config_path;
@@ -408,20 +420,16 @@ int sc_main(int argc, char** argv) {
     }
     // The whole audit as the CLI runs it (bounds, replay, statistics, output checks), and the
     // transaction-level SystemC run on top of it.
+    std::vector<const LayerSpec*> all_layers;
+    for (const LayerSpec& l : trace.layers()) all_layers.push_back(&l);
     for (int t : threads) {
-        const double audit = best_time(
-            [&] {
-                for (const LayerSpec& l : trace.layers())
-                    audit_layer(l, config, trace.manifest_path(), t);
-            },
-            budget);
+        const double audit =
+            best_time([&] { audit_layers(all_layers, config, trace.manifest_path(), t); }, budget);
         rows.push_back(Row{tname, "accsim audit (bounds + replay + stats)", acc_text, t,
                            trace_macs / audit / 1e9, 0, ref_rate});
     }
     if (config.array && config.memory) {
         // SystemC elaborates once per process: one timed run, against one audit just before.
-        std::vector<const LayerSpec*> all_layers;
-        for (const LayerSpec& l : trace.layers()) all_layers.push_back(&l);
         SimOptions o = sim_options(config, SimMode::tlm, "");
         o.threads = threads.back();
         const auto a0 = Clock::now();

@@ -194,25 +194,36 @@ PackedWeights pack_weights(const ChunkLayout& l, const int32_t* q, int64_t cols,
     PackedWeights w;
     w.cols = cols;
     w.k = k;
-    for (int64_t i = 0; i < cols * k; ++i)
-        w.max_abs = std::max<int64_t>(w.max_abs, std::abs(int64_t{q[i]}));
+    int32_t lo = 0, hi = 0;
+    for (int64_t i = 0; i < cols * k; ++i) {
+        lo = std::min(lo, q[i]);
+        hi = std::max(hi, q[i]);
+    }
+    w.max_abs = std::max(-int64_t{lo}, int64_t{hi});
     w.packed = allow_packed && w.max_abs <= 32767;
-    w.wide.assign(q, q + cols * k);  // for inputs too wide for the packed path
+    w.wide = q;  // for inputs too wide for the packed path
     if (!w.packed) return w;
     const int64_t groups = (cols + k_pack_cols - 1) / k_pack_cols, pairs = l.pairs();
     w.q.assign(static_cast<std::size_t>(groups * pairs * k_pack_cols), 0);
     w.q_abs.assign(w.q.size(), 0);
     for (int64_t c = 0; c < cols; ++c) {
         const int32_t* row = q + c * k;
-        const int64_t g = c / k_pack_cols, lane = c % k_pack_cols;
-        for (int64_t t = 0; t < l.chunks(); ++t)
-            for (int64_t i = l.begin[t], p = l.pair_begin[t]; i < l.begin[t + 1]; i += 2, ++p) {
-                const int64_t v0 = row[i], v1 = i + 1 < l.begin[t + 1] ? row[i + 1] : 0;
-                const std::size_t o =
-                    static_cast<std::size_t>((g * pairs + p) * k_pack_cols + lane);
-                w.q[o] = pair(v0, v1);
-                w.q_abs[o] = pair(std::abs(v0), std::abs(v1));
+        int32_t* out = w.q.data() + (c / k_pack_cols) * pairs * k_pack_cols + c % k_pack_cols;
+        int32_t* out_abs = w.q_abs.data() + (out - w.q.data());
+        for (int64_t t = 0; t < l.chunks(); ++t) {
+            const int64_t b = l.begin[t], e = l.begin[t + 1];
+            int64_t p = l.pair_begin[t] * k_pack_cols;
+            int64_t i = b;
+            for (; i + 1 < e; i += 2, p += k_pack_cols) {
+                const int32_t v0 = row[i], v1 = row[i + 1];
+                out[p] = pair(v0, v1);
+                out_abs[p] = pair(v0 < 0 ? -v0 : v0, v1 < 0 ? -v1 : v1);
             }
+            if (i < e) {  // an odd chunk's last product, paired with zero
+                out[p] = pair(row[i], 0);
+                out_abs[p] = pair(row[i] < 0 ? -row[i] : row[i], 0);
+            }
+        }
     }
     return w;
 }
@@ -244,7 +255,7 @@ void chunk_sums_wide(const ChunkSums& j, const int32_t* x, int64_t rows) {
     for (int64_t r = 0; r < rows; ++r) {
         const int32_t* xr = x + r * k;
         for (int64_t c = 0; c < j.cols; ++c) {
-            const int32_t* q = j.w->wide.data() + (j.c0 + c) * k;
+            const int32_t* q = j.w->wide + (j.c0 + c) * k;
             for (int64_t t = 0; t < chunks; ++t) {
                 int64_t sum = 0, mag = 0;
                 for (int64_t i = l.begin[t]; i < l.begin[t + 1]; ++i) {

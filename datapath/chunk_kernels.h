@@ -32,14 +32,15 @@ inline bool packable(int64_t max_abs_x, int64_t max_abs_q) {
 // Columns interleaved per group in the packed weights (one 512-bit vector of 32-bit lanes).
 inline constexpr int64_t k_pack_cols = 16;
 
-// A layer's weights (cols rows of k), packed once and shared read-only by every task.
+// A layer's weights (cols rows of k), packed once and shared read-only by every task. The
+// weights themselves are not copied: `wide` points at the caller's.
 struct PackedWeights {
     int64_t cols = 0, k = 0;
     int64_t max_abs = 0;
-    bool packed = false;         // the 16-bit pair layout is filled
-    std::vector<int32_t> q;      // [group][pair][k_pack_cols] of two int16
-    std::vector<int32_t> q_abs;  // the same, of |q|
-    std::vector<int32_t> wide;   // cols x k, as given (for inputs too wide to pack)
+    bool packed = false;            // the 16-bit pair layout is filled
+    std::vector<int32_t> q;         // [group][pair][k_pack_cols] of two int16
+    std::vector<int32_t> q_abs;     // the same, of |q|
+    const int32_t* wide = nullptr;  // cols x k, the caller's (they must outlive this)
 };
 PackedWeights pack_weights(const ChunkLayout& layout, const int32_t* q, int64_t cols, int64_t k,
                            bool allow_packed);

@@ -25,7 +25,9 @@ struct Narrow {
     int64_t operator()(int64_t v, uint32_t& events) const {
         const int64_t f = s.overflow == OverflowMode::wrap
                               ? static_cast<int64_t>(static_cast<uint64_t>(v) << shift) >> shift
-                              : (v < lo ? lo : v > hi ? hi : v);
+                              : (v < lo   ? lo
+                                 : v > hi ? hi
+                                          : v);
         events += f != v;
         return f;
     }
@@ -201,7 +203,7 @@ void FastReducer::run(const int32_t* x, int64_t rows, const PackedWeights& w, in
             for (int64_t c = 0; c < cols; c += k_lanes) {
                 const int64_t lanes = std::min(k_lanes, cols - c);
                 const int32_t* q[k_lanes];
-                for (int64_t l = 0; l < lanes; ++l) q[l] = w.wide.data() + (c0 + c + l) * m_k;
+                for (int64_t l = 0; l < lanes; ++l) q[l] = w.wide + (c0 + c + l) * m_k;
                 sequential_lanes(x + r * m_k, q, s_row + c, a_row + c, cols, lanes,
                                  bias ? bias + c : nullptr, out,
                                  static_cast<std::size_t>(r * cols + c));
@@ -209,7 +211,7 @@ void FastReducer::run(const int32_t* x, int64_t rows, const PackedWeights& w, in
             continue;
         }
         for (int64_t c = 0; c < cols; ++c)
-            tree_output(x + r * m_k, w.wide.data() + (c0 + c) * m_k, s_row + c, a_row + c, cols,
+            tree_output(x + r * m_k, w.wide + (c0 + c) * m_k, s_row + c, a_row + c, cols,
                         bias ? bias + c : nullptr, out, static_cast<std::size_t>(r * cols + c));
     }
     if (!m_seen.empty) {
@@ -316,12 +318,9 @@ void FastReducer::sequential_lanes(const int32_t* x, const int32_t* const* q, co
             out.final_value[o] = R[l];
             continue;
         }
-        m_bounded.assign(m_lane_bounded.begin() + l * tiles,
-                         m_lane_bounded.begin() + (l + 1) * tiles);
-        m_unbounded.assign(m_lane_unbounded.begin() + l * tiles,
-                           m_lane_unbounded.begin() + (l + 1) * tiles);
         const int64_t* b = bias && m_spec.bias != BiasMode::none ? bias + l : nullptr;
-        later_stages(b, out.final_value[o], events);
+        later_stages(m_lane_bounded.data() + l * tiles, m_lane_unbounded.data() + l * tiles, tiles,
+                     b, out.final_value[o], events);
     }
 }
 
@@ -421,30 +420,41 @@ void FastReducer::tree_output(const int32_t* x, const int32_t* q, const int64_t*
         out.final_value[o] = m_bounded.back();
         return;
     }
-    later_stages(b, out.final_value[o], events);
+    m_stage1_bounded.swap(m_bounded);
+    m_stage1_unbounded.swap(m_unbounded);
+    later_stages(m_stage1_bounded.data(), m_stage1_unbounded.data(), m_stage1_bounded.size(), b,
+                 out.final_value[o], events);
 }
 
-void FastReducer::later_stages(const int64_t* bias, int64_t& final_value, uint32_t* events) {
+void FastReducer::later_stages(const int64_t* bounded, const int64_t* unbounded, std::size_t n,
+                               const int64_t* bias, int64_t& final_value, uint32_t* events) {
+    // Stage j's inputs: the caller's arrays for stage 2, then this reducer's buffers.
     const std::size_t n_stages = m_spec.stages.size();
     for (std::size_t j = 1; j < n_stages; ++j) {
         const StageSpec& st = m_spec.stages[j];
         const bool last = j + 1 == n_stages;
-        const std::size_t len = last ? m_bounded.size() : static_cast<std::size_t>(*st.length);
         const int64_t* bf = last && bias && m_spec.bias == BiasMode::first ? bias : nullptr;
         const int64_t* bl = last && bias && m_spec.bias == BiasMode::last ? bias : nullptr;
+        if (last) {
+            // One tile: the output.
+            final_value = tile_bounded(bounded, n, st, bf, bl, events[j], m_tree);
+            tile_unbounded(unbounded, n, st, m_observed[j], m_tree);
+            return;
+        }
+        const std::size_t len = static_cast<std::size_t>(*st.length);
         m_next_bounded.clear();
         m_next_unbounded.clear();
-        for (std::size_t t = 0; t < m_bounded.size(); t += len) {
-            const std::size_t n = std::min(len, m_bounded.size() - t);
-            m_next_bounded.push_back(
-                tile_bounded(m_bounded.data() + t, n, st, bf, bl, events[j], m_tree));
-            m_next_unbounded.push_back(
-                tile_unbounded(m_unbounded.data() + t, n, st, m_observed[j], m_tree));
+        for (std::size_t t = 0; t < n; t += len) {
+            const std::size_t m = std::min(len, n - t);
+            m_next_bounded.push_back(tile_bounded(bounded + t, m, st, bf, bl, events[j], m_tree));
+            m_next_unbounded.push_back(tile_unbounded(unbounded + t, m, st, m_observed[j], m_tree));
         }
         std::swap(m_bounded, m_next_bounded);
         std::swap(m_unbounded, m_next_unbounded);
+        bounded = m_bounded.data();
+        unbounded = m_unbounded.data();
+        n = m_bounded.size();
     }
-    final_value = m_bounded.front();
 }
 
 }  // namespace accsim

@@ -65,6 +65,7 @@ class FastReducer {
 
     // Weights packed for this reducer's chunks: build once per layer (or group), share
     // read-only between the tasks of every thread.
+    // (q must outlive the result: it is not copied.)
     PackedWeights pack(const int32_t* q, int64_t cols) const;
 
     // x: `rows` rows of k inputs; weights columns [c0, c0 + cols) (c0 a multiple of
@@ -104,8 +105,9 @@ class FastReducer {
     // One output whose stage 1 is a tree; s, a: its chunk sums and magnitudes, `stride` apart.
     void tree_output(const int32_t* x, const int32_t* q, const int64_t* s, const int64_t* a,
                      int64_t stride, const int64_t* bias, OutputBlock& out, std::size_t o);
-    // Stages 2.. of one output, from its stage-1 tile results in m_bounded / m_unbounded.
-    void later_stages(const int64_t* bias, int64_t& final_value, uint32_t* events);
+    // Stages 2.. of one output, from its n stage-1 tile results (the register's and exact).
+    void later_stages(const int64_t* bounded, const int64_t* unbounded, std::size_t n,
+                      const int64_t* bias, int64_t& final_value, uint32_t* events);
     // One chunk, addition by addition, from register value r.
     static int64_t replay_chunk(const int32_t* x, const int32_t* q, int64_t begin, int64_t end,
                                 int64_t r, const StageSpec& st, uint32_t& events);
@@ -118,7 +120,8 @@ class FastReducer {
     ChunkLayout m_layout;     // the chunks, for the kernels
     // Per output: stage-1 tile results, bounded (the hardware's) and unbounded (exact).
     std::vector<int64_t> m_bounded, m_unbounded, m_next_bounded, m_next_unbounded;
-    std::vector<int64_t> m_lane_bounded, m_lane_unbounded;  // [lane][tile]
+    std::vector<int64_t> m_stage1_bounded, m_stage1_unbounded;  // a tree output's
+    std::vector<int64_t> m_lane_bounded, m_lane_unbounded;      // [lane][tile]
     std::vector<int64_t> m_products, m_tree;
     Seen m_seen;
     std::vector<ValueRange> m_observed;

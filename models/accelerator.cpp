@@ -83,7 +83,7 @@ class Accumulator : public sc_module, public AccumulatorIf {
         m_job = &job;
         m_kernel.reset();
         if (job.values)
-            m_kernel = std::make_unique<TileKernel>(m_spec, job.work.k, m_threads, job.stage1_safe);
+            m_kernel = std::make_unique<TileKernel>(m_spec, job.work, m_threads, job.stage1_safe);
     }
     void accumulate(const OutputTile& tile) override {
         if (m_kernel) m_kernel->run(tile, *m_job->values, *m_job->sink);

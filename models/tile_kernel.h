@@ -25,16 +25,27 @@ std::vector<OutputTile> completed_tiles(const ArraySpec& array, const LayerWork&
 class TileKernel {
   public:
     // stage1_safe: stage 1 is proven unable to overflow (FastReducer::set_stage1_safe).
-    TileKernel(const AccumulatorSpec& spec, int64_t k, int threads = 1, bool stage1_safe = false);
+    TileKernel(const AccumulatorSpec& spec, const LayerWork& work, int threads = 1,
+               bool stage1_safe = false);
     void run(const OutputTile& tile, const OperandSource& source, OutputSink& sink);
 
   private:
+    // The operands of the group the last tile belonged to, gathered and packed once: an array
+    // completes a group's outputs over many folds, which share its inputs and weights.
+    void load_group(int64_t group, const OperandSource& source);
+
     AccumulatorSpec m_spec;
+    LayerWork m_work;
     int64_t m_k;
+    int64_t m_group = -1;
+    // A group's inputs are kept whole up to this many values (256 MB); beyond, per tile.
+    static constexpr int64_t k_max_group_x = int64_t{1} << 26;
+    std::vector<int32_t> m_group_x, m_group_q;  // m x k and n x k
+    std::vector<int32_t> m_tile_x;
+    PackedWeights m_group_packed;
     int m_threads;
     bool m_stage1_safe;
     FastReducer m_planner;  // packs each tile's weights once for its row blocks
-    std::vector<int32_t> m_x, m_q;
     std::vector<int64_t> m_bias;
     std::vector<OutputBlock> m_blocks;
 };

@@ -17,6 +17,14 @@ class OperandSource {
     virtual void x(int64_t group, int64_t m, int64_t k0, int64_t k1, int32_t* out) const = 0;
     virtual void q(int64_t group, int64_t n, int64_t k0, int64_t k1, int32_t* out) const = 0;
     virtual std::optional<int64_t> bias(int64_t group, int64_t n) const = 0;
+    // Bulk forms: rows [m0, m1) of x (each k long), and all `n` channels' q (each k long).
+    // The defaults call x() and q(); a source may serve them faster.
+    virtual void x_rows(int64_t group, int64_t m0, int64_t m1, int64_t k, int32_t* out) const {
+        for (int64_t m = m0; m < m1; ++m) x(group, m, 0, k, out + (m - m0) * k);
+    }
+    virtual void q_rows(int64_t group, int64_t n, int64_t k, int32_t* out) const {
+        for (int64_t c = 0; c < n; ++c) q(group, c, 0, k, out + c * k);
+    }
 };
 
 class OutputSink {

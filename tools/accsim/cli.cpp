@@ -237,9 +237,8 @@ int cmd_audit(const std::vector<std::string>& args, std::ostream& out) {
     const int threads = thread_count(c);
     const HwConfig config = load_config(config_sources(c));
     const Trace trace = Trace::load(c.trace);
-    std::vector<LayerAudit> audits;
-    for (const LayerSpec* l : select_layers(trace, c.layers))
-        audits.push_back(audit_layer(*l, config, trace.manifest_path(), threads));
+    const std::vector<LayerAudit> audits =
+        audit_layers(select_layers(trace, c.layers), config, trace.manifest_path(), threads);
     std::vector<ReportLayer> rows;
     for (const LayerAudit& a : audits) rows.push_back(report_layer(a));
     emit(build_report("audit", trace_section(trace, audits.size()), config, rows), c, out);

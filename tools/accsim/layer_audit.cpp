@@ -59,10 +59,11 @@ LayerAudit audit_layer(const LayerSpec& layer, const HwConfig& config,
     // Each group's weights, packed once for the kernels and shared by the tasks.
     const FastReducer planner(config.accumulator, w.k);
     std::vector<PackedWeights> q(static_cast<std::size_t>(w.groups));
-    std::vector<int32_t> group_q(static_cast<std::size_t>(w.n * w.k));
+    std::vector<int32_t> all_q(static_cast<std::size_t>(w.groups * w.n * w.k));  // the layer's
     for (int64_t g = 0; g < w.groups; ++g) {
-        binding.q_rows(g, group_q.data());
-        q[g] = planner.pack(group_q.data(), w.n);
+        int32_t* group_q = all_q.data() + g * w.n * w.k;
+        binding.q_rows(g, group_q);
+        q[g] = planner.pack(group_q, w.n);
     }
     const int64_t row_blocks = (w.m + k_rows - 1) / k_rows,
                   col_blocks = (w.n + k_cols - 1) / k_cols;
@@ -85,6 +86,27 @@ LayerAudit audit_layer(const LayerSpec& layer, const HwConfig& config,
     for (const OverflowStats& s : stats) a.overflow.merge(s);
     a.output_verified = sink.verified();
     return a;
+}
+
+std::vector<LayerAudit> audit_layers(const std::vector<const LayerSpec*>& layers,
+                                     const HwConfig& config, const std::string& manifest_path,
+                                     int threads) {
+    std::vector<LayerAudit> out(layers.size());
+    int64_t all_macs = 0;
+    for (const LayerSpec* l : layers) all_macs += l->macs();
+    const int64_t big = all_macs / (4 * std::max(threads, 1));
+    std::vector<std::size_t> small;
+    for (std::size_t i = 0; i < layers.size(); ++i) {
+        if (threads > 1 && layers[i]->macs() >= big)
+            out[i] = audit_layer(*layers[i], config, manifest_path, threads);
+        else
+            small.push_back(i);
+    }
+    parallel_for(static_cast<int64_t>(small.size()), threads, [&](int64_t s) {
+        const std::size_t i = small[static_cast<std::size_t>(s)];
+        out[i] = audit_layer(*layers[i], config, manifest_path, 1);
+    });
+    return out;
 }
 
 }  // namespace accsim

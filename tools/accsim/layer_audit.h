@@ -32,4 +32,10 @@ LayerAudit static_audit(const LayerBinding& binding, const AccumulatorSpec& acc)
 LayerAudit audit_layer(const LayerSpec& layer, const HwConfig& config,
                        const std::string& manifest_path, int threads = 1);
 
+// Every layer, on `threads` threads: a layer too big to share them replays on all of them, the
+// others side by side on one each. Results in layer order, the same for any thread count.
+std::vector<LayerAudit> audit_layers(const std::vector<const LayerSpec*>& layers,
+                                     const HwConfig& config, const std::string& manifest_path,
+                                     int threads);
+
 }  // namespace accsim

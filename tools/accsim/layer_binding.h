@@ -38,6 +38,12 @@ class LayerBinding : public OperandSource {
     const int64_t* group_bias(int64_t group) const;
 
     void x(int64_t group, int64_t m, int64_t k0, int64_t k1, int32_t* out) const override;
+    void x_rows(int64_t group, int64_t m0, int64_t m1, int64_t, int32_t* out) const override {
+        x_rows(group, m0, m1, out);
+    }
+    void q_rows(int64_t group, int64_t, int64_t, int32_t* out) const override {
+        q_rows(group, out);
+    }
     void q(int64_t group, int64_t n, int64_t k0, int64_t k1, int32_t* out) const override;
     std::optional<int64_t> bias(int64_t group, int64_t n) const override;
 

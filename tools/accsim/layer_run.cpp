@@ -3,6 +3,7 @@
 #include <memory>
 
 #include "datapath/input_error.h"
+#include "datapath/parallel_for.h"
 #include "models/operand_activity.h"
 
 namespace accsim {
@@ -80,34 +81,38 @@ std::vector<LayerRun> run_layers(const std::vector<const LayerSpec*>& layers,
     std::vector<std::unique_ptr<LayerBinding>> bindings;
     std::vector<std::unique_ptr<AuditSink>> sinks;
     std::vector<LayerJob> jobs;
-    std::vector<LayerAudit> audits;
-    for (const LayerSpec* l : layers) {
-        bindings.push_back(std::make_unique<LayerBinding>(*l, config));
-        audits.push_back(static_audit(*bindings.back(), config.accumulator));
-        check_size(bindings.back()->work(), config, options, manifest_path);
+    // The bindings and static bounds of every layer, layers side by side (independent work).
+    bindings.resize(layers.size());
+    std::vector<LayerAudit> audits(layers.size());
+    parallel_for(static_cast<int64_t>(layers.size()), options.threads, [&](int64_t i) {
+        bindings[i] = std::make_unique<LayerBinding>(*layers[i], config);
+        audits[i] = static_audit(*bindings[i], config.accumulator);
+    });
+    for (std::size_t i = 0; i < layers.size(); ++i) {
+        const LayerSpec* l = layers[i];
+        check_size(bindings[i]->work(), config, options, manifest_path);
         sinks.push_back(
-            std::make_unique<AuditSink>(*bindings.back(), config.accumulator, manifest_path));
+            std::make_unique<AuditSink>(*bindings[i], config.accumulator, manifest_path));
         LayerJob job;
-        job.work = bindings.back()->work();
+        job.work = bindings[i]->work();
         job.bytes = bytes_for(config, element_bytes(*l, config.accumulator));
-        job.values = bindings.back().get();
+        job.values = bindings[i].get();
         job.sink = sinks.back().get();
-        job.stage1_safe = audits.back().stage1_safe;
+        job.stage1_safe = audits[i].stage1_safe;
         jobs.push_back(job);
     }
     const std::vector<LayerTiming> timings =
         simulate(*config.array, *config.memory, config.accumulator, jobs, options);
-    std::vector<LayerRun> out;
-    for (std::size_t i = 0; i < layers.size(); ++i) {
-        LayerRun r;
+    std::vector<LayerRun> out(layers.size());
+    parallel_for(static_cast<int64_t>(layers.size()), options.threads, [&](int64_t i) {
+        LayerRun& r = out[i];
         r.audit = std::move(audits[i]);
         r.audit.overflow = std::move(sinks[i]->stats);
         r.audit.output_verified = sinks[i]->verified();
         r.timing = timings.at(i);
         r.work = bindings[i]->work();
         r.zero_products = count_zero_products(r.work, *bindings[i]);
-        out.push_back(std::move(r));
-    }
+    });
     return out;
 }
 
