@@ -29,7 +29,9 @@ std::vector<double> unit_scales(const LayerSpec& l) {
     return out;
 }
 
-LayerWork make_work(const LayerSpec& l) {
+}  // namespace
+
+LayerWork layer_work(const LayerSpec& l) {
     const LayerShape& sh = l.shape;
     LayerWork w;
     w.name = l.name;
@@ -60,10 +62,8 @@ LayerWork make_work(const LayerSpec& l) {
     return w;
 }
 
-}  // namespace
-
 LayerBinding::LayerBinding(const LayerSpec& layer, const HwConfig& config)
-    : m_layer(layer), m_low(layer, config.k_order), m_work(make_work(layer)) {
+    : m_layer(layer), m_low(layer, config.k_order), m_work(layer_work(layer)) {
     if (layer.bias) m_bias = read_int64(layer.bias->tensor);
     m_scratch.resize(static_cast<std::size_t>(m_work.k));
     m_cached_x.resize(static_cast<std::size_t>(m_work.k));

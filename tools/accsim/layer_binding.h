@@ -18,6 +18,9 @@
 
 namespace accsim {
 
+// A layer as the GEMMs the hardware runs (no operand is read).
+LayerWork layer_work(const LayerSpec& layer);
+
 class LayerBinding : public OperandSource {
   public:
     LayerBinding(const LayerSpec& layer, const HwConfig& config);

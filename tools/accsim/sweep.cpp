@@ -205,8 +205,7 @@ void run_sweep(const SweepOptions& o, const Trace& trace,
         const HwConfig& c = *configs[i];
         if (!has_hardware(c)) continue;
         const SimOptions so = sim_options(c, SimMode::tlm, "");
-        for (const LayerSpec* l : layers)
-            check_size(LayerBinding(*l, c).work(), c, so, trace.manifest_path());
+        for (const LayerSpec* l : layers) check_size(layer_work(*l), c, so, trace.manifest_path());
     }
 
     // The output directory and the journal of finished points.
@@ -277,7 +276,7 @@ void run_sweep(const SweepOptions& o, const Trace& trace,
         std::vector<LayerWork> works;
         std::vector<TimedLayer> timed;
         for (const LayerSpec* l : layers) {
-            works.push_back(LayerBinding(*l, c).work());
+            works.push_back(layer_work(*l));
             timed.push_back(
                 TimedLayer{works.back(), bytes_for(c, element_bytes(*l, c.accumulator))});
         }
