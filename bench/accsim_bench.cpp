@@ -1,7 +1,7 @@
 // accsim's replay benchmark: every engine on the same work, measured in one run on one machine,
 // reported as G MAC/s and as ratios (never absolute times in tests: this is not a test).
 //
-//   build/bin/accsim_bench [--quick] [--only safe|overflow|trace] [TRACE] [CONFIG]
+//   build/bin/accsim_bench [--quick] [--once] [--only safe|overflow|sc_int|trace] [TRACE] [CONFIG]
 //
 // Engines: oneDNN's exact int8 GEMM (the ceiling: it computes every product and nothing else),
 // accsim's fast replay, the scalar reference reducer, and a per-addition sc_int<P> loop (how a
@@ -44,7 +44,16 @@ using Clock = std::chrono::steady_clock;
 volatile uint64_t g_sink = 0;
 
 // Best time of several runs of f (after one warm-up), seconds.
+// --once: every engine runs exactly once (for instruction counts under callgrind, where the
+// per-call costs of run_fast and run_reference give the ratio without timing noise).
+bool g_once = false;
+
 double best_time(const std::function<void()>& f, double budget_s) {
+    if (g_once) {
+        const auto t0 = Clock::now();
+        f();
+        return std::chrono::duration<double>(Clock::now() - t0).count();
+    }
     f();
     double best = 1e30, total = 0;
     for (int i = 0; i < 50 && (i < 3 || total < budget_s); ++i) {
@@ -279,6 +288,8 @@ int sc_main(int argc, char** argv) {
     for (int i = 1; i < argc; ++i) {
         if (std::string(argv[i]) == "--quick")
             quick = true;
+        else if (std::string(argv[i]) == "--once")
+            g_once = true;
         else if (std::string(argv[i]) == "--only" && i + 1 < argc)
             only = argv[++i];
         else
