@@ -410,10 +410,20 @@ int sc_main(int argc, char** argv) {
     const double onednn_rate[2] = {0, 0};
 #endif
     for (std::size_t ti = 0; ti < threads.size(); ++ti) {
+        // As audit_layers schedules a trace: big layers on every thread, the rest side by side.
+        const int n = threads[ti];
         const double t = best_time(
             [&] {
-                for (const Work& w : layers)
-                    run_fast(w, config.accumulator, threads[ti], w.stage1_safe);
+                std::vector<const Work*> small;
+                for (const Work& w : layers) {
+                    if (n > 1 && w.macs() >= trace_macs / (4 * n))
+                        run_fast(w, config.accumulator, n, w.stage1_safe);
+                    else
+                        small.push_back(&w);
+                }
+                parallel_for(static_cast<int64_t>(small.size()), n, [&](int64_t i) {
+                    run_fast(*small[i], config.accumulator, 1, small[i]->stage1_safe);
+                });
             },
             budget);
         rows.push_back(Row{tname, std::string("fast replay (") + packed_kernel_name() + ")",
