@@ -159,6 +159,7 @@ Json point_record(std::size_t index, const SweepPoint& p, const HwConfig& config
                           {"stages", stages},
                           {"cycles", null_or(l["cycles"], "total")},
                           {"energy_pj", null_or(l["energy_pj"], "total")},
+                          {"power_mw", l.contains("power_mw") ? l["power_mw"] : Json()},
                           {"replay", replay[i]}});
     }
     const Json& t = report["totals"];

@@ -180,7 +180,7 @@ std::string render_sweep_csv(const Json& sweep) {
     static const std::vector<std::string> fpga = {"lut", "ff", "dsp", "bram18", "uram", "fits"};
     static const std::vector<std::string> per_layer = {
         "events", "outputs_corrupted", "max_abs_error", "exact_bits", "observed_bits",
-        "cycles", "energy_pj"};
+        "cycles", "energy_pj",         "power_mw"};
     std::ostringstream s;
     s << "point";
     for (const std::string& k : value_keys) s << "," << csv_field(k);
