@@ -177,6 +177,40 @@ def test_resume_after_an_interruption():
     assert [[r[i] for i in keep] for r in rows[0]] == [[r[i] for i in keep] for r in rows[1]]
 
 
+def test_resume_refuses_damaged_or_foreign_journals():
+    small = os.path.join(ROOT, "traces", "examples", "small-cnn.trace")
+    out = os.path.join(TMP, "damaged")
+    args = ["sweep", "--trace", small, "--acc", "16", "--grid", "accumulator.stages.0.bits=12..14", "--out", out, "--quiet"]
+    accsim(*args)
+    path = os.path.join(out, "points.jsonl")
+    good = open(path).read().splitlines(keepends=True)
+
+    def resume_with(lines):
+        with open(path, "w") as f:
+            f.writelines(lines)
+        return subprocess.run([ACCSIM, *args, "--resume"], capture_output=True, text=True)
+
+    # A record of the wrong shape: refused by line and key, exit 2 (never a crash).
+    p = resume_with(good[:1] + ['{"index":0,"record":{"totals":{}}}\n'])
+    assert p.returncode == 2 and "points.jsonl: line 2: record: " in p.stderr, p.stderr
+    p = resume_with(good[:1] + ['{"index":0,"record":5}\n'])
+    assert p.returncode == 2 and "line 2: record: expected an object" in p.stderr, p.stderr
+    # A record missing a later key (an older accsim's) is named.
+    rec = json.loads(good[1])
+    del rec["record"]["layers"][0]["power_mw"]
+    p = resume_with(good[:1] + [json.dumps(rec) + "\n"])
+    assert p.returncode == 2 and "layers/0/power_mw" in p.stderr, p.stderr
+    # A journal written by another accsim version.
+    head = json.loads(good[0])
+    head["accsim"] = "0.0.0-other"
+    p = resume_with([json.dumps(head) + "\n"] + good[1:])
+    assert p.returncode == 2 and "written by another accsim" in p.stderr, p.stderr
+    # A header cut short (killed while writing it): nothing had finished, the sweep starts over.
+    p = resume_with([good[0][:30]])
+    assert p.returncode == 0, p.stderr
+    assert sorted(open(path).read().splitlines()) == sorted(l.rstrip("\n") for l in good)
+
+
 def test_csv_has_the_swept_values_totals_and_every_layer():
     out = os.path.join(TMP, "csv")
     doc, table, _ = sweep(out, "--trace", TINY_FACE, "--config", FINN, "--quiet",
@@ -204,9 +238,9 @@ def test_html_is_self_contained_and_renders():
     assert text.startswith("<!DOCTYPE html>")
     for outside in ("http://", "https://", "src=", "<link", "<script"):
         assert outside not in text, outside
-    assert text.count("<svg") == 4  # energy, LUTs, cycles, accumulator bits
+    assert text.count("<svg") == 5  # energy, LUTs, cycles, error against energy, accumulator bits
     assert "Pareto front" in text and "Narrowest safe configuration per layer" in text
-    p = subprocess.run([sys.executable, CHECK, page, os.path.join(out, "sweep.png"), "--min-svg", "4"],
+    p = subprocess.run([sys.executable, CHECK, page, os.path.join(out, "sweep.png"), "--min-svg", "5"],
                        capture_output=True, text=True)
     assert p.returncode == 0, p.stdout + p.stderr
 

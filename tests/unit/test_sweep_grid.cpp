@@ -7,6 +7,9 @@
 
 #include "datapath/input_error.h"
 #include "tools/accsim/sweep_grid.h"
+#include "tools/accsim/sweep_output.h"
+
+#include <random>
 
 using namespace accsim;
 
@@ -49,6 +52,8 @@ TEST_CASE("bad grids are refused with the grid and what is wrong") {
     CHECK(error_of([] { parse_grid("a.b=1,"); }).find("an empty value") != std::string::npos);
     CHECK(error_of([] { parse_grid("a.b=1,1..2"); }).find("value 1 is listed twice") !=
           std::string::npos);
+    CHECK(error_of([] { parse_grid("a.b=12,012"); }).find("value 12 is listed twice") !=
+          std::string::npos);
     CHECK(error_of([] { parse_grid("a b=1"); }).find("may hold only letters") != std::string::npos);
     CHECK(error_of([] { parse_grid("a.b=0..1000000"); }).find("more than 100000 values") !=
           std::string::npos);
@@ -78,4 +83,23 @@ TEST_CASE("the cartesian product: layouts slowest, then the axes in order, the l
           }).find("\"x\" is swept twice") != std::string::npos);
     CHECK(error_of([&] { expand_grid(axes, {}, 5); }).find("more than 5 points") !=
           std::string::npos);
+}
+
+TEST_CASE("Pareto fronts: ties, duplicates, and 2000 random points against the definition") {
+    // (cost, y): (1,5) (2,3) (2,3) (2,4) (3,3) (4,0) (4,0) (5,0)
+    const std::vector<double> c = {1, 2, 2, 2, 3, 4, 4, 5}, y = {5, 3, 3, 4, 3, 0, 0, 0};
+    CHECK(pareto_front(c, y) ==
+          std::vector<bool>{true, true, true, false, false, true, true, false});
+    CHECK(pareto_front({}, {}).empty());
+    std::mt19937 rng(7);
+    std::uniform_int_distribution<int> d(0, 40);
+    std::vector<double> rc(2000), ry(2000);
+    for (std::size_t i = 0; i < rc.size(); ++i) rc[i] = d(rng), ry[i] = d(rng);
+    const std::vector<bool> front = pareto_front(rc, ry);
+    for (std::size_t i = 0; i < rc.size(); ++i) {
+        bool dominated = false;
+        for (std::size_t j = 0; j < rc.size() && !dominated; ++j)
+            dominated = rc[j] <= rc[i] && ry[j] <= ry[i] && (rc[j] < rc[i] || ry[j] < ry[i]);
+        REQUIRE(front[i] == !dominated);
+    }
 }

@@ -20,6 +20,7 @@
 #include "progress_bar.h"
 #include "report.h"
 #include "sweep_html.h"
+#include "sweep_journal.h"
 #include "sweep_output.h"
 #include "sweep_values.h"
 
@@ -43,7 +44,8 @@ HwConfig point_config(const SweepOptions& o, const SweepPoint& p, std::size_t in
     try {
         return load_config(s);
     } catch (const InputError& e) {
-        throw InputError(p.acc && p.sets.empty() ? "--acc-grid" : "--grid",
+        // The layout's fault when --acc was refused, the grid's otherwise.
+        throw InputError(p.acc && e.file() == "--acc" ? "--acc-grid" : "--grid",
                          "point " + std::to_string(index) + " (" + p.label() + ")",
                          e.file() + ": " + e.field() + ": " + e.problem());
     }
@@ -63,57 +65,28 @@ Json definition(const SweepOptions& o, const Trace& trace,
     for (const LayerSpec* l : layers) names.push_back(l->name);
     Json grid = Json::array();
     for (const GridAxis& a : o.axes) grid.push_back({{"path", a.path}, {"values", a.values}});
-    const std::string manifest = read_text(trace.manifest_path());
+    // The manifest whole, and the tensor files by size and their first and last megabyte (they
+    // may be gigabytes): regenerated data makes another sweep.
+    std::string fingerprint = read_text(trace.manifest_path());
+    for (const std::string& file : trace.tensor_files()) {
+        std::ifstream f(file, std::ios::binary);
+        f.seekg(0, std::ios::end);
+        const std::streamoff size = f.tellg();
+        fingerprint += "|" + std::to_string(size);
+        std::string block(static_cast<std::size_t>(std::min<std::streamoff>(size, 1 << 20)), '\0');
+        f.seekg(0);
+        f.read(block.data(), static_cast<std::streamsize>(block.size()));
+        fingerprint += block;
+        f.seekg(size - static_cast<std::streamoff>(block.size()));
+        f.read(block.data(), static_cast<std::streamsize>(block.size()));
+        fingerprint += block;
+    }
     return {{"trace", std::filesystem::weakly_canonical(trace.manifest_path()).string()},
-            {"manifest_hash", std::to_string(std::hash<std::string>{}(manifest))},
+            {"data_hash", std::to_string(std::hash<std::string>{}(fingerprint))},
             {"layers", names},
             {"base_config", base.effective},
             {"grid", grid},
             {"acc_grid", o.accs}};
-}
-
-// Reads the finished points of an earlier run of the same sweep. A last line cut short (the
-// run was killed while writing it) is dropped; anything else malformed is an error.
-std::map<std::size_t, Json> read_journal(const std::string& path, const Json& def,
-                                         std::size_t points) {
-    std::map<std::size_t, Json> done;
-    const std::string text = read_text(path);
-    std::size_t start = 0, line_no = 0;
-    while (start < text.size()) {
-        const std::size_t end = text.find('\n', start);
-        if (end == std::string::npos) break;  // the unfinished last line
-        const std::string line = text.substr(start, end - start);
-        start = end + 1;
-        ++line_no;
-        const std::string where = "line " + std::to_string(line_no);
-        Json j;
-        try {
-            j = Json::parse(line);
-        } catch (const nlohmann::json::exception& e) {
-            throw InputError(path, where, "not JSON (" + std::string(e.what()) + ")");
-        }
-        if (line_no == 1) {
-            if (!j.is_object() || !j.contains("definition"))
-                throw InputError(path, where, "not the header of an accsim sweep journal");
-            if (j["definition"] != def)
-                throw InputError(path, "definition",
-                                 "this directory holds a different sweep (trace, layers, config or "
-                                 "grid differ); use another --out, or drop --resume to start over");
-            continue;
-        }
-        if (!j.is_object() || !j.contains("index") || !j["index"].is_number_unsigned() ||
-            !j.contains("record"))
-            throw InputError(path, where, "expected {\"index\": N, \"record\": {...}}");
-        const std::size_t i = j["index"].get<std::size_t>();
-        if (i >= points)
-            throw InputError(path, where,
-                             "point " + std::to_string(i) + " is beyond this grid's " +
-                                 std::to_string(points) + " points");
-        done[i] = j["record"];
-    }
-    if (line_no == 0 && !text.empty())
-        throw InputError(path, "line 1", "cut short before its end (not a sweep journal)");
-    return done;
 }
 
 Json null_or(const Json& j, const char* key) {
@@ -217,17 +190,17 @@ void run_sweep(const SweepOptions& o, const Trace& trace,
     const Json def = definition(o, trace, layers, base);
     std::map<std::size_t, Json> done;
     if (o.resume && std::filesystem::exists(journal_path))
-        done = read_journal(journal_path, def, points.size());
+        done = read_journal(journal_path, def, points.size(), layers.size());
     std::ofstream journal;
     if (o.resume && std::filesystem::exists(journal_path)) {
         // Rewrite the journal with its complete lines only, then append.
         journal.open(journal_path, std::ios::trunc);
-        journal << Json{{"accsim_sweep_journal", 1}, {"definition", def}}.dump() << "\n";
+        journal << journal_header(def).dump() << "\n";
         for (const auto& [i, rec] : done)
             journal << Json{{"index", i}, {"record", rec}}.dump() << "\n";
     } else {
         journal.open(journal_path, std::ios::trunc);
-        journal << Json{{"accsim_sweep_journal", 1}, {"definition", def}}.dump() << "\n";
+        journal << journal_header(def).dump() << "\n";
     }
     journal.flush();
     if (!journal) throw InputError(journal_path, "--out", "cannot write");

@@ -98,6 +98,8 @@ GridAxis parse_grid(const std::string& arg) {
         const std::size_t before = axis.values.size();
         if (item.find("..") != std::string::npos)
             add_range(arg, item, axis.values);
+        else if (const auto v = integer(item))
+            axis.values.push_back(std::to_string(*v));  // 012 and +12 are 12
         else
             axis.values.push_back(item);
         for (std::size_t i = before; i < axis.values.size(); ++i)

@@ -65,64 +65,111 @@ std::string figure(const std::string& svg, const std::string& caption) {
     return "<figure>" + svg + "<figcaption>" + html_escape(caption) + "</figcaption></figure>\n";
 }
 
+// Plots draw at most this many points: the fronts always, the rest evenly thinned.
+constexpr std::size_t k_max_drawn = 2000;
+
+int total_bits(const Json& p) {
+    int total = 0;
+    for (const Json& b : p["stage_bits"]) total += b.get<int>();
+    return total;
+}
+
+// One scatter plot: x from `x_of` (null: the point is not drawn), y from `y_of`, the front from
+// `front` (per point).
+template <typename X, typename Y>
+std::string scatter(const Json& points, const std::string& x_label, const std::string& y_label,
+                    X x_of, Y y_of, const std::vector<bool>& front, const std::string& what,
+                    const std::string& caption) {
+    ScatterChart chart(x_label, y_label);
+    chart.set_log1p_y(true);
+    std::size_t with = 0;
+    for (const Json& p : points) with += x_of(p).is_number();
+    const std::size_t stride = with > k_max_drawn ? (with + k_max_drawn - 1) / k_max_drawn : 1;
+    std::size_t seen = 0, drawn = 0;
+    for (std::size_t i = 0; i < points.size(); ++i) {
+        const Json x = x_of(points[i]);
+        if (!x.is_number()) continue;
+        if (front[i] || seen++ % stride == 0) {
+            chart.add(x.get<double>(), y_of(points[i]), front[i], tooltip(points[i]));
+            ++drawn;
+        }
+    }
+    if (chart.size() == 0) return "";
+    std::string note = caption;
+    if (drawn < with)
+        note += " " + format_count(static_cast<double>(drawn)) + " of " +
+                format_count(static_cast<double>(with)) + " points drawn (the front, and every " +
+                std::to_string(stride) + "th of the rest); sweep.csv has all.";
+    return figure(chart.svg(what), note);
+}
+
 std::string plots(const Json& sweep) {
     const Json& points = sweep["points"];
+    auto corrupted = [](const Json& p) { return p["totals"]["outputs_corrupted"].get<double>(); };
+    auto flags = [&](const char* key) {
+        std::vector<bool> f;
+        for (const Json& p : points) f.push_back(p["pareto"][key] == true);
+        return f;
+    };
+    double max_pj = 0;
+    for (const Json& p : points)
+        if (p["totals"]["energy_pj"].is_number())
+            max_pj = std::max(max_pj, p["totals"]["energy_pj"].get<double>());
+    const EnergyUnit u = energy_unit(max_pj);
+    const std::string y_corrupted = "corrupted outputs (log scale, 0 at the bottom)";
     std::string out = "<div class=\"plots\">\n";
     for (const ParetoAxis& a : pareto_axes()) {
-        std::string x_label = a.label;
-        double scale = 1;
-        if (std::string(a.key) == "energy") {
-            double max = 0;
-            for (const Json& p : points)
-                if (p["totals"]["energy_pj"].is_number())
-                    max = std::max(max, p["totals"]["energy_pj"].get<double>());
-            const EnergyUnit u = energy_unit(max);
-            x_label = std::string("energy (") + u.name + ")";
-            scale = u.per_pj;
-        }
-        ScatterChart chart(x_label, "corrupted outputs (log scale, 0 at the bottom)");
-        chart.set_log1p_y(true);
-        for (const Json& p : points) {
+        const bool energy = std::string(a.key) == "energy";
+        auto x_of = [&](const Json& p) {
             const Json c = pareto_cost(p, a.key);
-            if (!c.is_number()) continue;
-            chart.add(c.get<double>() / scale, p["totals"]["outputs_corrupted"].get<double>(),
-                      p["pareto"][a.key] == true, tooltip(p));
-        }
-        if (chart.size() == 0) continue;
-        out += figure(chart.svg(std::string("corrupted outputs against ") + a.label),
-                      std::string("Corrupted outputs against ") + a.label +
-                          ". Red: the Pareto front (no point is better in both).");
+            return energy && c.is_number() ? Json(c.get<double>() / u.per_pj) : c;
+        };
+        out += scatter(points, energy ? std::string("energy (") + u.name + ")" : a.label,
+                       y_corrupted, x_of, corrupted, flags(a.key),
+                       std::string("corrupted outputs against ") + a.label,
+                       std::string("Corrupted outputs against ") + a.label +
+                           ". Red: the Pareto front (no point is better in both).");
     }
-    // Against the accumulator's total width: always available, also for audit-only sweeps.
-    ScatterChart bits("accumulator bits (all stages)",
-                      "corrupted outputs (log scale, 0 at the bottom)");
-    bits.set_log1p_y(true);
+    bool real = true;
+    for (const Json& p : points) real = real && p["totals"]["max_abs_error_real"].is_number();
+    out += scatter(
+        points, std::string("energy (") + u.name + ")",
+        real ? "largest output error, real units (log scale)"
+             : "largest output error, accumulator units (log scale)",
+        [&](const Json& p) {
+            const Json& e = p["totals"]["energy_pj"];
+            return e.is_number() ? Json(e.get<double>() / u.per_pj) : Json();
+        },
+        point_error, flags("error_energy"), "largest error against energy",
+        "The largest error of any output against energy. Red: the Pareto front.");
+    // Against the accumulator's total width: always there, also for audit-only sweeps.
+    std::vector<double> bits, ys;
     for (const Json& p : points) {
-        int total = 0;
-        for (const Json& b : p["stage_bits"]) total += b.get<int>();
-        bool front = true;
-        for (const Json& q : points) {
-            int tq = 0;
-            for (const Json& b : q["stage_bits"]) tq += b.get<int>();
-            const double yp = p["totals"]["outputs_corrupted"].get<double>(),
-                         yq = q["totals"]["outputs_corrupted"].get<double>();
-            if (tq <= total && yq <= yp && (tq < total || yq < yp)) front = false;
-        }
-        bits.add(total, p["totals"]["outputs_corrupted"].get<double>(), front, tooltip(p));
+        bits.push_back(total_bits(p));
+        ys.push_back(corrupted(p));
     }
-    out += figure(bits.svg("corrupted outputs against accumulator bits"),
-                  "Corrupted outputs against the accumulator's total width (the sum of its stages' "
-                  "bits). Red: the narrowest point for each number of corrupted outputs.");
+    out += scatter(
+        points, "accumulator bits (all stages)", y_corrupted,
+        [&](const Json& p) { return Json(total_bits(p)); }, corrupted, pareto_front(bits, ys),
+        "corrupted outputs against accumulator bits",
+        "Corrupted outputs against the accumulator's total width (the sum of its stages' bits). "
+        "Red: the Pareto front (no point is narrower with as few corrupted outputs).");
     return out + "</div>\n";
 }
 
+// Tables list at most this many points.
+constexpr std::size_t k_max_rows = 1000;
+
 std::string point_rows(const Json& sweep, bool front_only, const char* axis) {
     std::ostringstream s;
+    std::size_t rows = 0;
     for (const Json& p : sweep["points"]) {
+        if (rows >= k_max_rows) break;
         bool any_front = false;
         for (const ParetoAxis& a : pareto_axes())
             any_front = any_front || p["pareto"][a.key] == true;
         if (front_only && p["pareto"][axis] != true) continue;
+        ++rows;
         const Json& t = p["totals"];
         s << "<tr" << (any_front ? " class=\"front\"" : "") << "><td class=\"n\">" << p["index"]
           << "</td><td>" << html_escape(values_text(p)) << "</td><td>"
@@ -195,7 +242,8 @@ std::string render_sweep_html(const Json& sweep) {
       << " derived without replaying a layer</dd>\n<dt>layer replays</dt><dd>" << rep["simulated"]
       << " simulated; derived: " << rep["derived_static"] << " by the exact static bound, "
       << rep["derived_dominated"] << " by a narrower replay without events, "
-      << rep["derived_equivalent"] << " the same replay as a shorter tile; " << rep["shared"]
+      << rep["derived_equivalent"] << " as the same replay (a first-stage tile at least the dot "
+      << "length); " << rep["shared"]
       << " shared by points with the same accumulator</dd>\n</dl>\n";
     s << "<h2>Pareto plots</h2>\n" << plots(sweep);
     for (const ParetoAxis& a : pareto_axes()) {
@@ -208,7 +256,11 @@ std::string render_sweep_html(const Json& sweep) {
       << "<p class=\"sub\">The point with the fewest accumulator bits in all (then the least "
          "energy) whose replay of the layer is exact.</p>\n"
       << narrowest_table(sweep);
-    s << "<h2>Every point</h2>\n<div class=\"scroll\"><table>" << k_point_head << "<tbody>\n"
+    s << "<h2>Every point</h2>\n";
+    if (sweep["points"].size() > k_max_rows)
+        s << "<p class=\"sub\">The first " << k_max_rows << " of " << sweep["points"].size()
+          << " points; sweep.csv has all.</p>\n";
+    s << "<div class=\"scroll\"><table>" << k_point_head << "<tbody>\n"
       << point_rows(sweep, false, "") << "</tbody></table></div>\n";
     s << "<footer><p class=\"sub\">sweep.csv and sweep.json hold every figure, per layer "
          "too.</p></footer>\n</body></html>\n";

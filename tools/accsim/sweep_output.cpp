@@ -29,6 +29,34 @@ Json pareto_cost(const Json& record, const std::string& key) {
     return Json();
 }
 
+std::vector<bool> pareto_front(const std::vector<double>& cost, const std::vector<double>& y) {
+    std::vector<std::size_t> order(cost.size());
+    for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+        return cost[a] != cost[b] ? cost[a] < cost[b] : y[a] < y[b];
+    });
+    // Groups of equal cost, cheapest first: a point is on the front when it has its group's
+    // least y and beats every cheaper point's.
+    std::vector<bool> front(cost.size(), false);
+    double best_before = std::numeric_limits<double>::infinity();
+    for (std::size_t g = 0; g < order.size();) {
+        std::size_t e = g;
+        while (e < order.size() && cost[order[e]] == cost[order[g]]) ++e;
+        const double least = y[order[g]];
+        for (std::size_t i = g; i < e && y[order[i]] == least; ++i)
+            front[order[i]] = least < best_before;
+        best_before = std::min(best_before, least);
+        g = e;
+    }
+    return front;
+}
+
+double point_error(const Json& record) {
+    const Json& t = record["totals"];
+    return t["max_abs_error_real"].is_number() ? t["max_abs_error_real"].get<double>()
+                                               : t["max_abs_error"].get<double>();
+}
+
 namespace {
 
 double number(const Json& j) {
@@ -41,29 +69,30 @@ int total_bits(const Json& record) {
     return s;
 }
 
-// Marks record["pareto"][key] for every axis.
+// Marks record["pareto"][key] for every axis, and "error_energy" (the largest error against
+// energy).
 void mark_pareto(std::vector<Json>& records) {
     for (Json& r : records) r["pareto"] = Json::object();
-    for (const ParetoAxis& axis : pareto_axes()) {
+    auto mark = [&](const char* key, auto cost_of, auto y_of) {
+        std::vector<std::size_t> which;
+        std::vector<double> cost, y;
         for (std::size_t i = 0; i < records.size(); ++i) {
-            const Json ci = pareto_cost(records[i], axis.key);
-            if (!ci.is_number()) {
-                records[i]["pareto"][axis.key] = nullptr;
-                continue;
-            }
-            const double xi = ci.get<double>();
-            const double yi = records[i]["totals"]["outputs_corrupted"].get<double>();
-            bool dominated = false;
-            for (std::size_t j = 0; j < records.size() && !dominated; ++j) {
-                const Json cj = pareto_cost(records[j], axis.key);
-                if (j == i || !cj.is_number()) continue;
-                const double xj = cj.get<double>();
-                const double yj = records[j]["totals"]["outputs_corrupted"].get<double>();
-                dominated = xj <= xi && yj <= yi && (xj < xi || yj < yi);
-            }
-            records[i]["pareto"][axis.key] = !dominated;
+            const Json c = cost_of(records[i]);
+            records[i]["pareto"][key] = nullptr;
+            if (!c.is_number()) continue;
+            which.push_back(i);
+            cost.push_back(c.get<double>());
+            y.push_back(y_of(records[i]));
         }
-    }
+        const std::vector<bool> front = pareto_front(cost, y);
+        for (std::size_t j = 0; j < which.size(); ++j) records[which[j]]["pareto"][key] = front[j];
+    };
+    auto corrupted = [](const Json& r) { return r["totals"]["outputs_corrupted"].get<double>(); };
+    for (const ParetoAxis& axis : pareto_axes())
+        mark(
+            axis.key, [&](const Json& r) { return pareto_cost(r, axis.key); }, corrupted);
+    mark(
+        "error_energy", [](const Json& r) { return r["totals"]["energy_pj"]; }, point_error);
 }
 
 // The narrowest point (fewest accumulator bits in all, then least energy, then first) whose
@@ -92,7 +121,7 @@ std::string csv_field(const Json& v) {
     if (v.is_null()) return "";
     if (v.is_boolean()) return v.get<bool>() ? "1" : "0";
     std::string s = v.is_string() ? v.get<std::string>() : v.dump();
-    if (s.find_first_of(",\"\n") != std::string::npos) {
+    if (s.find_first_of(",\"\r\n") != std::string::npos) {
         std::string q = "\"";
         for (char c : s) q += c == '"' ? std::string("\"\"") : std::string(1, c);
         return q + "\"";
@@ -133,11 +162,14 @@ Json build_sweep_json(Json trace, const HwConfig& base, const std::vector<GridAx
         }
     }
     Json fronts = Json::object();
-    for (const ParetoAxis& axis : pareto_axes()) {
+    std::vector<std::string> keys;
+    for (const ParetoAxis& axis : pareto_axes()) keys.push_back(axis.key);
+    keys.push_back("error_energy");
+    for (const std::string& key : keys) {
         Json members = Json::array();
         for (const Json& r : records)
-            if (r["pareto"][axis.key] == true) members.push_back(r["index"]);
-        fronts[axis.key] = members;
+            if (r["pareto"][key] == true) members.push_back(r["index"]);
+        fronts[key] = members;
     }
     Json safest = Json::array();
     if (!records.empty())
@@ -188,7 +220,7 @@ std::string render_sweep_csv(const Json& sweep) {
     for (const std::string& k : totals) s << "," << k;
     for (const std::string& k : fpga) s << "," << k;
     for (const ParetoAxis& a : pareto_axes()) s << ",pareto_" << a.key;
-    s << ",layers_simulated,layers_derived";
+    s << ",pareto_error_energy,layers_simulated,layers_derived";
     if (!points.empty())
         for (const Json& l : points[0]["layers"])
             for (const std::string& k : per_layer)
@@ -203,7 +235,8 @@ std::string render_sweep_csv(const Json& sweep) {
         const Json& f = p["totals"]["fpga"];
         for (const std::string& k : fpga) s << "," << csv_field(f.is_object() ? f[k] : Json());
         for (const ParetoAxis& a : pareto_axes()) s << "," << csv_field(p["pareto"][a.key]);
-        s << "," << p["replays"]["simulated"] << "," << p["replays"]["derived"];
+        s << "," << csv_field(p["pareto"]["error_energy"]) << "," << p["replays"]["simulated"]
+          << "," << p["replays"]["derived"];
         for (const Json& l : p["layers"])
             for (const std::string& k : per_layer) s << "," << csv_field(l[k]);
         s << "\n";
@@ -221,13 +254,13 @@ std::string render_sweep_summary(const Json& sweep, std::size_t resumed, double 
     if (resumed) s << " (" << resumed << " resumed)";
     s << ", " << format_number(seconds, 3) << " s\n";
     s << "  points: " << sum["points_simulated"] << " simulated, " << sum["points_derived"]
-      << " derived (no layer replayed)\n";
+      << " derived (no layer replayed for them)\n";
     s << "  layer replays: " << rep["simulated"] << " simulated, "
       << rep["derived_static"].get<int64_t>() + rep["derived_dominated"].get<int64_t>() +
              rep["derived_equivalent"].get<int64_t>()
       << " derived (" << rep["derived_static"] << " by the exact static bound, "
       << rep["derived_dominated"] << " by a narrower clean replay, " << rep["derived_equivalent"]
-      << " the same replay as a shorter tile), " << rep["shared"]
+      << " the same replay: a first-stage tile at least the dot length), " << rep["shared"]
       << " shared by points with the same accumulator\n";
     for (const ParetoAxis& a : pareto_axes())
         if (!sweep["pareto"][a.key].empty())

@@ -22,6 +22,13 @@ struct ParetoAxis {
     const char* label;
 };
 const std::vector<ParetoAxis>& pareto_axes();
+// Which points are on the front of (cost, y), both minimized: not dominated by a point at least
+// as good in both and better in one. Sorting makes it O(n log n).
+std::vector<bool> pareto_front(const std::vector<double>& cost, const std::vector<double>& y);
+
+// The largest error of a point: in real units when every layer has them, else accumulator units.
+double point_error(const nlohmann::ordered_json& record);
+
 // The point's figure for a Pareto axis ("energy", "lut", "cycles"), or null.
 nlohmann::ordered_json pareto_cost(const nlohmann::ordered_json& record, const std::string& key);
 
