@@ -128,16 +128,16 @@ std::map<std::size_t, Json> read_journal(const std::string& path, const Json& de
         if (line_no == 1) {
             if (!j.is_object() || !j.contains("definition") || !j.contains("accsim_sweep_journal"))
                 throw InputError(path, where, "not the header of an accsim sweep journal");
-            if (j["accsim_sweep_journal"] != k_format || j.value("accsim", "") != k_version)
-                throw InputError(path, where,
-                                 "written by another accsim (" + j.value("accsim", "?") +
-                                     ", journal format " + j["accsim_sweep_journal"].dump() +
-                                     "); this is " + k_version + ": drop --resume to start over");
             if (j["definition"] != def)
                 throw InputError(path, "definition",
                                  "this directory holds a different sweep (trace, layers, config or "
                                  "grid differ); use another --out, or drop --resume to start over");
             continue;
+            if (j["accsim_sweep_journal"] != k_format || j.value("accsim", "") != k_version)
+                throw InputError(path, where,
+                                 "written by another accsim (" + j.value("accsim", "?") +
+                                     ", journal format " + j["accsim_sweep_journal"].dump() +
+                                     "); this is " + k_version + ": drop --resume to start over");
         }
         if (!j.is_object() || !j.contains("index") || !j["index"].is_number_unsigned() ||
             !j.contains("record"))
