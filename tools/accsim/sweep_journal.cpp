@@ -132,12 +132,12 @@ std::map<std::size_t, Json> read_journal(const std::string& path, const Json& de
                 throw InputError(path, "definition",
                                  "this directory holds a different sweep (trace, layers, config or "
                                  "grid differ); use another --out, or drop --resume to start over");
-            continue;
             if (j["accsim_sweep_journal"] != k_format || j.value("accsim", "") != k_version)
                 throw InputError(path, where,
                                  "written by another accsim (" + j.value("accsim", "?") +
                                      ", journal format " + j["accsim_sweep_journal"].dump() +
                                      "); this is " + k_version + ": drop --resume to start over");
+            continue;
         }
         if (!j.is_object() || !j.contains("index") || !j["index"].is_number_unsigned() ||
             !j.contains("record"))
