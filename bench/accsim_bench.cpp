@@ -102,19 +102,22 @@ Result run_fast(const Work& w, const AccumulatorSpec& acc, int threads, bool sta
     // As audit_layer splits a layer: every group's weights packed once, then one task per
     // group and block of 16 rows, all in one parallel_for.
     constexpr int64_t rows = 16;
-    const int64_t blocks = (w.m + rows - 1) / rows;
+    constexpr int64_t k_cols = 256;  // audit_layer's split
+    const int64_t row_blocks = (w.m + rows - 1) / rows, col_blocks = (w.n + k_cols - 1) / k_cols;
+    const int64_t blocks = row_blocks * col_blocks;
     const FastReducer planner(acc, w.k);
     std::vector<PackedWeights> q;
     for (int64_t g = 0; g < w.groups; ++g) q.push_back(planner.pack(w.q[g].data(), w.n));
     std::vector<Result> per(static_cast<std::size_t>(w.groups * blocks));
     parallel_for(w.groups * blocks, threads, [&](int64_t t) {
         const int64_t g = t / blocks, b = t % blocks;
-        const int64_t* bias = w.bias[g].empty() ? nullptr : w.bias[g].data();
+        const int64_t m0 = (b / col_blocks) * rows, n0 = (b % col_blocks) * k_cols;
+        const int64_t* bias = w.bias[g].empty() ? nullptr : w.bias[g].data() + n0;
         FastReducer r(acc, w.k);
         r.set_stage1_safe(stage1_safe);
         OutputBlock out;
-        const int64_t m0 = b * rows;
-        r.run(w.x[g].data() + m0 * w.k, std::min(rows, w.m - m0), q[g], 0, w.n, bias, out);
+        r.run(w.x[g].data() + m0 * w.k, std::min(rows, w.m - m0), q[g], n0,
+              std::min(k_cols, w.n - n0), bias, out);
         Result& res = per[t];
         res.counters = r.counters;
         for (std::size_t o = 0; o < out.final_value.size(); ++o) {
