@@ -33,18 +33,17 @@ struct Axis {
     std::vector<std::pair<double, std::string>> ticks() const {
         std::vector<std::pair<double, std::string>> t;
         if (log || log1p) {
+            // Powers of ten; 2x and 5x too when the axis spans less than two decades.
+            const bool fine = hi - lo < 2;
+            if (log1p) t.emplace_back(0, "0");
             for (int e = static_cast<int>(std::floor(lo)); e <= static_cast<int>(std::ceil(hi));
-                 ++e) {
-                const double v = std::pow(10.0, e);
-                if (log1p) {
-                    if (e == 0)
-                        t.emplace_back(0, "0");
-                    else if (transform(v) <= hi + 1e-9)
+                 ++e)
+                for (double m : {1.0, 2.0, 5.0}) {
+                    if (m != 1.0 && !fine) continue;
+                    const double v = m * std::pow(10.0, e), tv = transform(v);
+                    if (tv >= lo - 1e-9 && tv <= hi + 1e-9 && !(log1p && v < 1))
                         t.emplace_back(v, format_si(v));
-                } else if (e >= lo - 1e-9 && e <= hi + 1e-9) {
-                    t.emplace_back(v, format_si(v));
                 }
-            }
             return t;
         }
         const double span = hi - lo;
