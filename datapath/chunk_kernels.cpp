@@ -1,5 +1,7 @@
 #include "chunk_kernels.h"
 
+#include "parallel_for.h"
+
 #include <immintrin.h>
 
 #include <algorithm>
@@ -190,7 +192,7 @@ ChunkLayout make_chunk_layout(const std::vector<int64_t>& begin) {
 }
 
 PackedWeights pack_weights(const ChunkLayout& l, const int32_t* q, int64_t cols, int64_t k,
-                           bool allow_packed) {
+                           bool allow_packed, int threads) {
     PackedWeights w;
     w.cols = cols;
     w.k = k;
@@ -206,25 +208,29 @@ PackedWeights pack_weights(const ChunkLayout& l, const int32_t* q, int64_t cols,
     const int64_t groups = (cols + k_pack_cols - 1) / k_pack_cols, pairs = l.pairs();
     w.q.assign(static_cast<std::size_t>(groups * pairs * k_pack_cols), 0);
     w.q_abs.assign(w.q.size(), 0);
-    for (int64_t c = 0; c < cols; ++c) {
-        const int32_t* row = q + c * k;
-        int32_t* out = w.q.data() + (c / k_pack_cols) * pairs * k_pack_cols + c % k_pack_cols;
-        int32_t* out_abs = w.q_abs.data() + (out - w.q.data());
-        for (int64_t t = 0; t < l.chunks(); ++t) {
-            const int64_t b = l.begin[t], e = l.begin[t + 1];
-            int64_t p = l.pair_begin[t] * k_pack_cols;
-            int64_t i = b;
-            for (; i + 1 < e; i += 2, p += k_pack_cols) {
-                const int32_t v0 = row[i], v1 = row[i + 1];
-                out[p] = pair(v0, v1);
-                out_abs[p] = pair(v0 < 0 ? -v0 : v0, v1 < 0 ? -v1 : v1);
-            }
-            if (i < e) {  // an odd chunk's last product, paired with zero
-                out[p] = pair(row[i], 0);
-                out_abs[p] = pair(row[i] < 0 ? -row[i] : row[i], 0);
+    // Column groups write disjoint parts: in parallel, 8 groups (128 columns) a task.
+    constexpr int64_t k_task_cols = 8 * k_pack_cols;
+    parallel_for((cols + k_task_cols - 1) / k_task_cols, threads, [&](int64_t task) {
+        for (int64_t c = task * k_task_cols; c < std::min(cols, (task + 1) * k_task_cols); ++c) {
+            const int32_t* row = q + c * k;
+            int32_t* out = w.q.data() + (c / k_pack_cols) * pairs * k_pack_cols + c % k_pack_cols;
+            int32_t* out_abs = w.q_abs.data() + (out - w.q.data());
+            for (int64_t t = 0; t < l.chunks(); ++t) {
+                const int64_t b = l.begin[t], e = l.begin[t + 1];
+                int64_t p = l.pair_begin[t] * k_pack_cols;
+                int64_t i = b;
+                for (; i + 1 < e; i += 2, p += k_pack_cols) {
+                    const int32_t v0 = row[i], v1 = row[i + 1];
+                    out[p] = pair(v0, v1);
+                    out_abs[p] = pair(v0 < 0 ? -v0 : v0, v1 < 0 ? -v1 : v1);
+                }
+                if (i < e) {  // an odd chunk's last product, paired with zero
+                    out[p] = pair(row[i], 0);
+                    out_abs[p] = pair(row[i] < 0 ? -row[i] : row[i], 0);
+                }
             }
         }
-    }
+    });
     return w;
 }
 

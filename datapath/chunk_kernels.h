@@ -42,8 +42,9 @@ struct PackedWeights {
     std::vector<int32_t> q_abs;     // the same, of |q|
     const int32_t* wide = nullptr;  // cols x k, the caller's (they must outlive this)
 };
+// Column groups are packed on `threads` threads.
 PackedWeights pack_weights(const ChunkLayout& layout, const int32_t* q, int64_t cols, int64_t k,
-                           bool allow_packed);
+                           bool allow_packed, int threads = 1);
 
 // Inputs of a block (rows of k), in the layout that goes with the weights'.
 struct PackedInputs {

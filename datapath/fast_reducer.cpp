@@ -159,8 +159,8 @@ FastReducer::FastReducer(const AccumulatorSpec& spec, int64_t k) : m_spec(spec),
     m_products.resize(static_cast<std::size_t>(k));
 }
 
-PackedWeights FastReducer::pack(const int32_t* q, int64_t cols) const {
-    return pack_weights(m_layout, q, cols, m_k, true);
+PackedWeights FastReducer::pack(const int32_t* q, int64_t cols, int threads) const {
+    return pack_weights(m_layout, q, cols, m_k, true, threads);
 }
 
 void FastReducer::run(const int32_t* x, int64_t rows, const int32_t* q, int64_t cols,

@@ -66,7 +66,7 @@ class FastReducer {
     // Weights packed for this reducer's chunks: build once per layer (or group), share
     // read-only between the tasks of every thread.
     // (q must outlive the result: it is not copied.)
-    PackedWeights pack(const int32_t* q, int64_t cols) const;
+    PackedWeights pack(const int32_t* q, int64_t cols, int threads = 1) const;
 
     // x: `rows` rows of k inputs; weights columns [c0, c0 + cols) (c0 a multiple of
     // k_pack_cols); bias: one per column of the block, or null. Values within 16 bits, signed

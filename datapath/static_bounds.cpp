@@ -30,6 +30,20 @@ StaticBounds::StaticBounds(const OperandFormat& x, const OperandFormat& q, int64
     m_stages.resize(m_acc.stages.size());
 }
 
+void StaticBounds::merge(const StaticBounds& o) {
+    m_channels += o.m_channels;
+    m_channels_at_risk += o.m_channels_at_risk;
+    m_a2q_plus_unsound += o.m_a2q_plus_unsound;
+    m_a2q_bits = std::max(m_a2q_bits, o.m_a2q_bits);
+    m_a2q_plus_bits = std::max(m_a2q_plus_bits, o.m_a2q_plus_bits);
+    m_exact_with_bias = std::max(m_exact_with_bias, o.m_exact_with_bias);
+    for (std::size_t j = 0; j < m_stages.size(); ++j) {
+        m_stages[j].exact_bits = std::max(m_stages[j].exact_bits, o.m_stages[j].exact_bits);
+        m_stages[j].tiles += o.m_stages[j].tiles;
+        m_stages[j].tiles_at_risk += o.m_stages[j].tiles_at_risk;
+    }
+}
+
 void StaticBounds::add_channel(const int32_t* q, int64_t bias) {
     ++m_channels;
     int64_t l1_sum = 0;  // < 2^16 x 2^28

@@ -27,6 +27,9 @@ class StaticBounds {
     // The bounds exclude the bias, as CONTRACT section 5 defines them; the risk counts and
     // exact_bits_with_bias include it, because the last stage's register must hold it too.
     void add_channel(const int32_t* q, int64_t bias = 0);
+    // Adds the channels another StaticBounds of the same formats, k and spec took (so that
+    // channels can be bounded in parallel parts): the same result as adding them here.
+    void merge(const StaticBounds& other);
 
     int datatype_bits() const { return m_datatype_bits; }
     int a2q_bits() const { return m_a2q_bits; }

@@ -8,7 +8,7 @@
 
 namespace accsim {
 
-LayerAudit static_audit(const LayerBinding& binding, const AccumulatorSpec& acc) {
+LayerAudit static_audit(const LayerBinding& binding, const AccumulatorSpec& acc, int threads) {
     const LayerSpec& layer = binding.layer();
     LayerAudit a;
     a.layer = &layer;
@@ -16,10 +16,18 @@ LayerAudit static_audit(const LayerBinding& binding, const AccumulatorSpec& acc)
     a.datatype_bits = datatype_bits(layer.shape.k, layer.x.format, layer.q.format);
     const std::vector<int64_t>& bias = binding.bias_values();
     if (layer.has_static_weights()) {
-        a.bounds.emplace(layer.x.format, layer.q.format, layer.shape.k, acc);
-        for (int64_t c = 0; c < layer.shape.channels; ++c)
-            a.bounds->add_channel(binding.lowered().weights(c),
-                                  bias.empty() ? 0 : bias[static_cast<std::size_t>(c)]);
+        // Parts of 64 channels in parallel, merged (max and sum: any order gives the same).
+        constexpr int64_t k_part = 64;
+        const int64_t channels = layer.shape.channels, parts = (channels + k_part - 1) / k_part;
+        const StaticBounds empty(layer.x.format, layer.q.format, layer.shape.k, acc);
+        std::vector<StaticBounds> part(static_cast<std::size_t>(parts), empty);
+        parallel_for(parts, threads, [&](int64_t p) {
+            for (int64_t c = p * k_part; c < std::min(channels, (p + 1) * k_part); ++c)
+                part[p].add_channel(binding.lowered().weights(c),
+                                    bias.empty() ? 0 : bias[static_cast<std::size_t>(c)]);
+        });
+        a.bounds.emplace(empty);
+        for (const StaticBounds& b : part) a.bounds->merge(b);
         a.statically_at_risk = a.bounds->channels_at_risk() > 0;
         a.stage1_safe = a.bounds->stages().front().tiles_at_risk == 0;
     } else {
@@ -52,7 +60,7 @@ constexpr int64_t k_rows = 16, k_cols = 256;
 LayerAudit audit_layer(const LayerSpec& layer, const HwConfig& config,
                        const std::string& manifest_path, int threads) {
     const LayerBinding binding(layer, config);
-    LayerAudit a = static_audit(binding, config.accumulator);
+    LayerAudit a = static_audit(binding, config.accumulator, threads);
     const AuditSink sink(binding, config.accumulator, manifest_path);
 
     const LayerWork& w = binding.work();
@@ -60,11 +68,12 @@ LayerAudit audit_layer(const LayerSpec& layer, const HwConfig& config,
     const FastReducer planner(config.accumulator, w.k);
     std::vector<PackedWeights> q(static_cast<std::size_t>(w.groups));
     std::vector<int32_t> all_q(static_cast<std::size_t>(w.groups * w.n * w.k));  // the layer's
-    for (int64_t g = 0; g < w.groups; ++g) {
+    // Groups in parallel; a single group's columns in parallel.
+    parallel_for(w.groups, threads, [&](int64_t g) {
         int32_t* group_q = all_q.data() + g * w.n * w.k;
         binding.q_rows(g, group_q);
-        q[g] = planner.pack(group_q, w.n);
-    }
+        q[g] = planner.pack(group_q, w.n, w.groups == 1 ? threads : 1);
+    });
     const int64_t row_blocks = (w.m + k_rows - 1) / k_rows,
                   col_blocks = (w.n + k_cols - 1) / k_cols;
     const int64_t tasks = w.groups * row_blocks * col_blocks;

@@ -26,7 +26,8 @@ struct LayerAudit {
 };
 
 // The bounds that need no replay (overflow statistics left empty).
-LayerAudit static_audit(const LayerBinding& binding, const AccumulatorSpec& acc);
+// Channels are bounded on `threads` threads (the result does not depend on it).
+LayerAudit static_audit(const LayerBinding& binding, const AccumulatorSpec& acc, int threads = 1);
 
 // `manifest_path` names the file in a mismatch error. The replay runs on `threads` threads.
 LayerAudit audit_layer(const LayerSpec& layer, const HwConfig& config,
