@@ -252,3 +252,45 @@ TEST_CASE("with a bias, the exact-with-bias width is reached: bias last, extreme
         CHECK(seen.bits() == sb.exact_bits_with_bias());
     }
 }
+
+TEST_CASE("static bounds merged from parts equal the bounds of all channels added at once") {
+    std::mt19937 rng(11);
+    std::uniform_int_distribution<int32_t> w(-127, 127);
+    std::uniform_int_distribution<int64_t> b(-(int64_t{1} << 20), int64_t{1} << 20);
+    AccumulatorSpec acc;
+    StageSpec s1, s2;
+    s1.bits = 18;
+    s1.length = 32;
+    s2.bits = 24;
+    acc.stages = {s1, s2};
+    const OperandFormat x{8, false}, q{8, true};
+    const int64_t k = 300, channels = 50;
+    std::vector<int32_t> weights(static_cast<std::size_t>(k * channels));
+    // Odd channels have small weights: they fit, the others do not.
+    for (std::size_t i = 0; i < weights.size(); ++i)
+        weights[i] = (i / static_cast<std::size_t>(k)) % 2 ? w(rng) / 9 : w(rng);
+    std::vector<int64_t> bias(channels);
+    for (auto& v : bias) v = b(rng);
+    StaticBounds whole(x, q, k, acc), merged(x, q, k, acc);
+    for (int64_t c = 0; c < channels; ++c) whole.add_channel(weights.data() + c * k, bias[c]);
+    for (int64_t p0 : {0, 7, 31}) {
+        const int64_t p1 = p0 == 0 ? 7 : p0 == 7 ? 31 : channels;
+        StaticBounds part(x, q, k, acc);
+        for (int64_t c = p0; c < p1; ++c) part.add_channel(weights.data() + c * k, bias[c]);
+        merged.merge(part);
+    }
+    CHECK(merged.channels() == whole.channels());
+    CHECK(merged.channels_at_risk() == whole.channels_at_risk());
+    CHECK(merged.channels_a2q_plus_unsound() == whole.channels_a2q_plus_unsound());
+    CHECK(merged.a2q_bits() == whole.a2q_bits());
+    CHECK(merged.a2q_plus_bits() == whole.a2q_plus_bits());
+    CHECK(merged.exact_bits() == whole.exact_bits());
+    CHECK(merged.exact_bits_with_bias() == whole.exact_bits_with_bias());
+    for (std::size_t j = 0; j < 2; ++j) {
+        CHECK(merged.stages()[j].exact_bits == whole.stages()[j].exact_bits);
+        CHECK(merged.stages()[j].tiles == whole.stages()[j].tiles);
+        CHECK(merged.stages()[j].tiles_at_risk == whole.stages()[j].tiles_at_risk);
+    }
+    CHECK(whole.channels_at_risk() > 0);  // the large-weight channels
+    CHECK(whole.channels_at_risk() < static_cast<uint64_t>(channels));
+}
