@@ -7,6 +7,7 @@
 #include "models/cycle_array.h"
 #include "models/cycle_bank.h"
 #include "models/tile_kernel.h"
+#include "models/timing_replay.h"
 
 namespace accsim {
 namespace {
@@ -208,13 +209,7 @@ class Controller : public sc_module {
         for (const LayerJob& job : m_jobs) {
             const FoldSchedule s =
                 schedule_folds(m_spec, job.work, m_options.convention, m_stage1_length);
-            LayerTiming t;
-            t.folds = static_cast<int64_t>(s.folds.size());
-            t.macs = job.work.macs();
-            t.pe_count = s.pe_count;
-            t.mapping_efficiency = s.mapping_efficiency;
-            if (m_spec.kind == ArrayKind::systolic)
-                t.scalesim_compute_util = scalesim_compute_util(m_spec, s);
+            LayerTiming t = begin_layer_timing(m_spec, job.work, s);
             memory->begin_layer(job.work, job.bytes);
             accumulator->begin_layer(job);
             array->begin_layer(job);
@@ -228,12 +223,10 @@ class Controller : public sc_module {
                 t.compute += previous;
             }
             t.traffic.add(memory->write_back());
+            const int64_t elapsed = cycles(sc_core::sc_time_stamp() - start);
             // Per layer: the pipeline's depth (vector units), or SCALE-Sim's one cycle short.
             if (s.extra_cycles > 0) wait(s.extra_cycles * k_cycle);
-            t.compute += s.extra_cycles;
-            t.total =
-                cycles(sc_core::sc_time_stamp() - start) + std::min<int64_t>(s.extra_cycles, 0);
-            t.stall = t.traffic.dram_stall + t.traffic.sram_stall;
+            end_layer_timing(t, s, elapsed);
             m_results.push_back(t);
         }
     }

@@ -16,6 +16,14 @@
 
 namespace accsim {
 
+// A layer's timing before its folds run (counts from the schedule), and after them: `elapsed`
+// cycles from the first fetch to the write-back, before the schedule's extra cycles (a
+// pipeline's depth, or SCALE-Sim's one cycle short). The SystemC controller and the replay
+// below both account a layer with these.
+LayerTiming begin_layer_timing(const ArraySpec& array, const LayerWork& work,
+                               const FoldSchedule& schedule);
+void end_layer_timing(LayerTiming& t, const FoldSchedule& schedule, int64_t elapsed);
+
 struct TimedLayer {
     LayerWork work;
     ElementBytes bytes;
