@@ -419,7 +419,8 @@ int sc_main(int argc, char** argv) {
             [&] {
                 std::vector<const Work*> small;
                 for (const Work& w : layers) {
-                    if (n > 1 && w.macs() >= trace_macs / (4 * n))
+                    if (replays_alone(static_cast<int64_t>(w.macs()),
+                                      static_cast<int64_t>(trace_macs), n))
                         run_fast(w, config.accumulator, n, w.stage1_safe);
                     else
                         small.push_back(&w);

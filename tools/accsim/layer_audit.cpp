@@ -103,10 +103,9 @@ std::vector<LayerAudit> audit_layers(const std::vector<const LayerSpec*>& layers
     std::vector<LayerAudit> out(layers.size());
     int64_t all_macs = 0;
     for (const LayerSpec* l : layers) all_macs += l->macs();
-    const int64_t big = all_macs / (4 * std::max(threads, 1));
     std::vector<std::size_t> small;
     for (std::size_t i = 0; i < layers.size(); ++i) {
-        if (threads > 1 && layers[i]->macs() >= big)
+        if (replays_alone(layers[i]->macs(), all_macs, threads))
             out[i] = audit_layer(*layers[i], config, manifest_path, threads);
         else
             small.push_back(i);

@@ -33,8 +33,14 @@ LayerAudit static_audit(const LayerBinding& binding, const AccumulatorSpec& acc,
 LayerAudit audit_layer(const LayerSpec& layer, const HwConfig& config,
                        const std::string& manifest_path, int threads = 1);
 
-// Every layer, on `threads` threads: a layer too big to share them replays on all of them, the
-// others side by side on one each. Results in layer order, the same for any thread count.
+// Whether a layer of `macs` among layers of `all_macs` in all is too big to share `threads`
+// threads with others: it then replays on all of them, the others side by side on one each.
+inline bool replays_alone(int64_t macs, int64_t all_macs, int threads) {
+    return threads > 1 && macs >= all_macs / (4 * static_cast<int64_t>(threads));
+}
+
+// Every layer, on `threads` threads, scheduled by replays_alone. Results in layer order, the same
+// for any thread count.
 std::vector<LayerAudit> audit_layers(const std::vector<const LayerSpec*>& layers,
                                      const HwConfig& config, const std::string& manifest_path,
                                      int threads);

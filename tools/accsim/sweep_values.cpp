@@ -115,12 +115,12 @@ void SweepValues::run(int threads, const std::function<void()>& done) {
     for (const Chain& c : m_chains) longest = std::max(longest, c.configs.size());
     int64_t all_macs = 0;
     for (const LayerSpec* l : m_layers) all_macs += l->macs();
-    const int64_t big = all_macs / (4 * std::max(threads, 1));
     for (std::size_t w = 0; w < longest; ++w) {
         std::vector<Chain*> large, small;
         for (Chain& c : m_chains) {
             if (w >= c.configs.size()) continue;
-            (m_layers[c.layer]->macs() >= big && threads > 1 ? large : small).push_back(&c);
+            (replays_alone(m_layers[c.layer]->macs(), all_macs, threads) ? large : small)
+                .push_back(&c);
         }
         for (Chain* c : large) step(*c, w, threads, tick);
         parallel_for(static_cast<int64_t>(small.size()), threads,
