@@ -38,6 +38,8 @@ nlohmann::ordered_json build_report(const std::string& command, nlohmann::ordere
 
 // Renderings.
 std::string render_csv(const nlohmann::ordered_json& report);
+// One CSV cell: null empty, strings quoted when they must be, numbers as JSON writes them.
+std::string csv_cell(const nlohmann::ordered_json& v);
 std::string render_table(const nlohmann::ordered_json& report);
 
 // A 128-bit magnitude as a JSON number: exact while it fits 64 bits.

@@ -4,21 +4,18 @@
 #include "report.h"
 
 namespace accsim {
-namespace {
 
-std::string cell(const nlohmann::ordered_json& v) {
+std::string csv_cell(const nlohmann::ordered_json& v) {
     if (v.is_null()) return "";
     if (v.is_string()) {
         const std::string s = v.get<std::string>();
-        if (s.find_first_of(",\"\n") == std::string::npos) return s;
+        if (s.find_first_of(",\"\r\n") == std::string::npos) return s;
         std::string q = "\"";
         for (char c : s) q += c == '"' ? std::string("\"\"") : std::string(1, c);
         return q + "\"";
     }
     return v.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
 }
-
-}  // namespace
 
 std::string render_csv(const nlohmann::ordered_json& report) {
     const std::size_t n_stages = report["config"]["accumulator"]["stages"].size();
@@ -98,7 +95,7 @@ std::string render_csv(const nlohmann::ordered_json& report) {
         for (const char* k : {"ifmap", "filter", "ofmap"}) row.push_back(at(at(e, "sram"), k));
         for (const char* k : {"dram", "static", "control", "thresholds"}) row.push_back(at(e, k));
         row.push_back(at(at(l, "actions"), "zero_products"));
-        for (std::size_t i = 0; i < row.size(); ++i) out << (i ? "," : "") << cell(row[i]);
+        for (std::size_t i = 0; i < row.size(); ++i) out << (i ? "," : "") << csv_cell(row[i]);
         out << "\n";
     }
     return out.str();

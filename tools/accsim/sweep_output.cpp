@@ -9,6 +9,7 @@
 #include "accsim_version.h"
 #include "datapath/input_error.h"
 #include "html_text.h"
+#include "report.h"
 #include "sweep_html.h"
 
 namespace accsim {
@@ -117,16 +118,9 @@ Json narrowest(const std::vector<Json>& records, std::size_t l, const char* what
             {"energy_pj", (*best)["totals"]["energy_pj"]}};
 }
 
+// A sweep.csv cell: as layers.csv writes them, flags as 1 and 0.
 std::string csv_field(const Json& v) {
-    if (v.is_null()) return "";
-    if (v.is_boolean()) return v.get<bool>() ? "1" : "0";
-    std::string s = v.is_string() ? v.get<std::string>() : v.dump();
-    if (s.find_first_of(",\"\r\n") != std::string::npos) {
-        std::string q = "\"";
-        for (char c : s) q += c == '"' ? std::string("\"\"") : std::string(1, c);
-        return q + "\"";
-    }
-    return s;
+    return csv_cell(v.is_boolean() ? Json(v.get<bool>() ? 1 : 0) : v);
 }
 
 void write_file(const std::string& path, const std::string& text) {
