@@ -5,6 +5,22 @@
 
 namespace accsim {
 
+const char* const k_page_css = R"(
+body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; color: #111827;
+       margin: 0 auto; padding: 16px 24px 48px; max-width: 1280px; }
+h1 { font-size: 22px; margin: 8px 0 2px; }
+h2 { font-size: 17px; margin: 28px 0 8px; border-bottom: 1px solid #e5e7eb; padding-bottom: 4px; }
+dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: 2px 16px; margin: 0; }
+dl.facts dt { font-weight: 600; }
+dl.facts dd { margin: 0; overflow-wrap: anywhere; }
+svg.chart { max-width: 100%; height: auto; display: block; }
+table { border-collapse: collapse; font-variant-numeric: tabular-nums; }
+th, td { padding: 3px 8px; border-bottom: 1px solid #e5e7eb; white-space: nowrap; }
+th { background: #f9fafb; text-align: left; position: sticky; top: 0; }
+tbody tr:nth-child(even) { background: #f9fafb; }
+.good { color: #15803d; }
+)";
+
 std::string html_escape(std::string_view text) {
     std::string out;
     out.reserve(text.size());

@@ -6,6 +6,10 @@
 
 namespace accsim {
 
+// The style every accsim page shares (body, headings, facts, charts, tables); each page adds
+// its own after it. No url(), no @import, no web fonts: pages render offline as sent.
+extern const char* const k_page_css;
+
 // Escapes the five characters that matter in HTML and SVG text and attribute values, so a
 // layer named `<b>&"x` stays text.
 std::string html_escape(std::string_view text);

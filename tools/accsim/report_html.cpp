@@ -12,32 +12,19 @@ namespace {
 
 using Json = nlohmann::ordered_json;
 
-// No url(), no @import, no web fonts: the page must render offline exactly as sent.
+// This page's style, after k_page_css (html_text.h): no url(), no @import, no web fonts.
 const char* const k_css = R"(
-body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; color: #111827;
-       margin: 0 auto; padding: 16px 24px 48px; max-width: 1280px; }
-h1 { font-size: 22px; margin: 8px 0 2px; }
-h2 { font-size: 17px; margin: 28px 0 8px; border-bottom: 1px solid #e5e7eb; padding-bottom: 4px; }
 .sub, .note, figcaption, footer { color: #4b5563; }
 .note { font-style: italic; }
 nav a { margin-right: 14px; color: #1d4ed8; text-decoration: none; }
-dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: 2px 16px; margin: 0; }
-dl.facts dt { font-weight: 600; }
-dl.facts dd { margin: 0; overflow-wrap: anywhere; }
 .cards { display: flex; flex-wrap: wrap; gap: 10px; }
 .card { border: 1px solid #e5e7eb; border-radius: 6px; padding: 6px 12px; min-width: 120px; }
 .card .v { font-size: 18px; font-weight: 600; font-variant-numeric: tabular-nums; }
 .card .k { font-size: 12px; color: #4b5563; }
 .card.bad .v, .bad { color: #b91c1c; }
-.good { color: #15803d; }
 figure { margin: 8px 0 20px; }
-svg.chart { max-width: 100%; height: auto; display: block; }
 .scroll { overflow-x: auto; }
-table { border-collapse: collapse; font-variant-numeric: tabular-nums; }
-th, td { padding: 3px 8px; border-bottom: 1px solid #e5e7eb; white-space: nowrap; }
-th { background: #f9fafb; text-align: left; position: sticky; top: 0; }
 td.n, th.n { text-align: right; }
-tbody tr:nth-child(even) { background: #f9fafb; }
 td.null { color: #9ca3af; }
 td.over { color: #b91c1c; font-weight: 600; }
 .st-corrupted { color: #fff; background: #b91c1c; }
@@ -378,8 +365,8 @@ std::string render_html(const Json& report) {
     std::string o =
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>accsim " +
-        html_escape(command + ": " + model + " on " + config) + "</title>\n<style>" + k_css +
-        "</style>\n</head>\n<body>\n";
+        html_escape(command + ": " + model + " on " + config) + "</title>\n<style>" + k_page_css +
+        k_css + "</style>\n</head>\n<body>\n";
     o += "<header>\n<h1>accsim " + html_escape(command) + ": " + html_escape(model) + " on " +
          html_escape(config) + "</h1>\n<p class=\"sub\">" +
          html_escape(report_string(report, {"tool", "name"}, "accsim") + " " +

@@ -12,28 +12,15 @@ using Json = nlohmann::ordered_json;
 
 namespace {
 
-// No url(), no @import, no web fonts: the page renders offline exactly as sent.
+// This page's style, after k_page_css (html_text.h): no url(), no @import, no web fonts.
 const char* const k_css = R"(
-body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; color: #111827;
-       margin: 0 auto; padding: 16px 24px 48px; max-width: 1280px; }
-h1 { font-size: 22px; margin: 8px 0 2px; }
-h2 { font-size: 17px; margin: 28px 0 8px; border-bottom: 1px solid #e5e7eb; padding-bottom: 4px; }
 .sub, figcaption { color: #4b5563; }
-dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: 2px 16px; margin: 0; }
-dl.facts dt { font-weight: 600; }
-dl.facts dd { margin: 0; overflow-wrap: anywhere; }
 .plots { display: flex; flex-wrap: wrap; gap: 16px; }
 figure { margin: 8px 0 16px; }
-svg.chart { max-width: 100%; height: auto; display: block; }
 .scroll { overflow-x: auto; max-height: 640px; }
-table { border-collapse: collapse; font-variant-numeric: tabular-nums; }
-th, td { padding: 3px 8px; border-bottom: 1px solid #e5e7eb; white-space: nowrap; }
-th { background: #f9fafb; text-align: left; position: sticky; top: 0; }
 td.n { text-align: right; }
-tbody tr:nth-child(even) { background: #f9fafb; }
 tr.front td { font-weight: 600; }
 .bad { color: #b91c1c; }
-.good { color: #15803d; }
 )";
 
 const char* const k_dash = "\xE2\x80\x94";
@@ -220,7 +207,8 @@ std::string render_sweep_html(const Json& sweep) {
     std::ostringstream s;
     const std::string model = sweep["trace"]["model"].get<std::string>();
     s << "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<title>accsim sweep: "
-      << html_escape(model) << "</title>\n<style>" << k_css << "</style></head><body>\n";
+      << html_escape(model) << "</title>\n<style>" << k_page_css << k_css
+      << "</style></head><body>\n";
     s << "<h1>accsim sweep: " << html_escape(model) << "</h1>\n<p class=\"sub\">" << sum["points"]
       << " configurations of <b>" << html_escape(sweep["base_config"]["name"].get<std::string>())
       << "</b>, accsim " << html_escape(sweep["tool"]["version"].get<std::string>()) << "</p>\n";
