@@ -1,6 +1,7 @@
 #include "static_bounds.h"
 
 #include <algorithm>
+#include <stdexcept>
 
 #include "bounds.h"
 
@@ -28,6 +29,31 @@ StaticBounds::StaticBounds(const OperandFormat& x, const OperandFormat& q, int64
     m_acc.check();
     for (std::size_t j = 0; j < m_acc.stages.size(); ++j) m_spans.push_back(m_acc.span(j, k));
     m_stages.resize(m_acc.stages.size());
+    m_tile_need.assign(m_acc.stages.size(), std::vector<uint64_t>(k_widths, 0));
+}
+
+StaticBounds StaticBounds::with_widths(const AccumulatorSpec& acc) const {
+    StaticBounds out = *this;
+    out.m_acc = acc;
+    out.m_acc.check();
+    bool same = acc.stages.size() == m_acc.stages.size() && acc.bias == m_acc.bias;
+    for (std::size_t j = 0; same && j < acc.stages.size(); ++j)
+        same = acc.span(j, m_k) == m_spans[j];
+    if (!same) throw std::logic_error("StaticBounds::with_widths: another layout");
+    const std::size_t n = acc.stages.size();
+    for (std::size_t j = 0; j < n; ++j) {
+        out.m_stages[j].tiles_at_risk = 0;
+        for (int w = acc.stages[j].bits + 1; w < k_widths; ++w)
+            out.m_stages[j].tiles_at_risk += m_tile_need[j][static_cast<std::size_t>(w)];
+    }
+    out.m_channels_at_risk = 0;
+    for (std::size_t c = 0; c < m_channel_need.size() / n; ++c) {
+        bool at_risk = false;
+        for (std::size_t j = 0; j < n; ++j)
+            at_risk = at_risk || m_channel_need[c * n + j] > acc.stages[j].bits;
+        out.m_channels_at_risk += at_risk;
+    }
+    return out;
 }
 
 void StaticBounds::merge(const StaticBounds& o) {
@@ -41,7 +67,9 @@ void StaticBounds::merge(const StaticBounds& o) {
         m_stages[j].exact_bits = std::max(m_stages[j].exact_bits, o.m_stages[j].exact_bits);
         m_stages[j].tiles += o.m_stages[j].tiles;
         m_stages[j].tiles_at_risk += o.m_stages[j].tiles_at_risk;
+        for (int w = 0; w < k_widths; ++w) m_tile_need[j][w] += o.m_tile_need[j][w];
     }
+    m_channel_need.insert(m_channel_need.end(), o.m_channel_need.begin(), o.m_channel_need.end());
 }
 
 void StaticBounds::add_channel(const int32_t* q, int64_t bias) {
@@ -60,6 +88,7 @@ void StaticBounds::add_channel(const int32_t* q, int64_t bias) {
         StageStaticBounds& st = m_stages[j];
         const int bits = m_acc.stages[j].bits;
         const bool last = j + 1 == m_stages.size();
+        int stage_need = 1;
         for (int64_t t = 0; t < m_k; t += m_spans[j]) {
             const ExactRange r = exact_range(q + t, std::min(m_spans[j], m_k - t), m_x);
             const int need = signed_bits(r.lo, r.hi);
@@ -71,11 +100,14 @@ void StaticBounds::add_channel(const int32_t* q, int64_t bias) {
                 last ? signed_bits(std::min(r.lo, r.lo + b), std::max(r.hi, r.hi + b)) : need;
             if (last) m_exact_with_bias = std::max(m_exact_with_bias, need_with_bias);
             ++st.tiles;
+            ++m_tile_need[j][static_cast<std::size_t>(need_with_bias)];
+            stage_need = std::max(stage_need, need_with_bias);
             if (need_with_bias > bits) {
                 ++st.tiles_at_risk;
                 at_risk = true;
             }
         }
+        m_channel_need.push_back(static_cast<uint8_t>(stage_need));
     }
     m_channels_at_risk += at_risk;
     m_a2q_plus_unsound += plus < channel_exact;

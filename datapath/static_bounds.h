@@ -30,6 +30,11 @@ class StaticBounds {
     // Adds the channels another StaticBounds of the same formats, k and spec took (so that
     // channels can be bounded in parallel parts): the same result as adding them here.
     void merge(const StaticBounds& other);
+    // The same channels' bounds under `acc`, an accumulator that differs from this one only in
+    // its stages' widths and overflow modes: what the risk counts say then, without bounding the
+    // weights again (a sweep asks this of many widths). Throws std::logic_error when the tile
+    // spans or the bias mode differ.
+    StaticBounds with_widths(const AccumulatorSpec& acc) const;
 
     int datatype_bits() const { return m_datatype_bits; }
     int a2q_bits() const { return m_a2q_bits; }
@@ -56,6 +61,11 @@ class StaticBounds {
     uint64_t m_channels_at_risk = 0;
     uint64_t m_a2q_plus_unsound = 0;
     int m_exact_with_bias = 1;
+    // For with_widths: per stage, how many tiles need each width (bias included on the last
+    // stage); per channel and stage, the widest tile.
+    static constexpr int k_widths = 129;
+    std::vector<std::vector<uint64_t>> m_tile_need;
+    std::vector<uint8_t> m_channel_need;  // [channel * stages + stage]
 };
 
 // [S-, S+] of a run of weights: every partial sum, in any order, of q_i * x_i with x_i in

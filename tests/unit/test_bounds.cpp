@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <random>
+#include <stdexcept>
 #include <vector>
 
 #include "datapath/bounds.h"
@@ -293,4 +294,56 @@ TEST_CASE("static bounds merged from parts equal the bounds of all channels adde
     }
     CHECK(whole.channels_at_risk() > 0);  // the large-weight channels
     CHECK(whole.channels_at_risk() < static_cast<uint64_t>(channels));
+}
+
+TEST_CASE("static bounds re-evaluated at other widths equal the bounds built at those widths") {
+    std::mt19937 rng(5);
+    std::uniform_int_distribution<int32_t> w(-127, 127);
+    std::uniform_int_distribution<int64_t> b(-(int64_t{1} << 22), int64_t{1} << 22);
+    const OperandFormat x{8, true}, q{8, true};
+    const int64_t k = 200, channels = 40;
+    std::vector<int32_t> weights(static_cast<std::size_t>(k * channels));
+    for (std::size_t i = 0; i < weights.size(); ++i)
+        weights[i] = (i / static_cast<std::size_t>(k)) % 3 ? w(rng) / 7 : w(rng);
+    std::vector<int64_t> bias(channels);
+    for (auto& v : bias) v = b(rng);
+    for (BiasMode mode : {BiasMode::last, BiasMode::first, BiasMode::none}) {
+        auto spec = [&](int b1, int b2, OverflowMode o) {
+            AccumulatorSpec acc;
+            StageSpec s1, s2;
+            s1.bits = b1;
+            s1.length = 64;
+            s1.overflow = o;
+            s2.bits = b2;
+            acc.stages = {s1, s2};
+            acc.bias = mode;
+            return acc;
+        };
+        auto build = [&](const AccumulatorSpec& acc) {
+            StaticBounds s(x, q, k, acc);
+            for (int64_t c = 0; c < channels; ++c) s.add_channel(weights.data() + c * k, bias[c]);
+            return s;
+        };
+        const StaticBounds base = build(spec(14, 20, OverflowMode::wrap));
+        uint64_t seen_risk = 0;
+        for (int b1 : {12, 16, 19, 32})
+            for (int b2 : {16, 22, 24, 40}) {
+                const AccumulatorSpec acc = spec(b1, b2, OverflowMode::saturate);
+                const StaticBounds fresh = build(acc), moved = base.with_widths(acc);
+                CAPTURE(b1);
+                CAPTURE(b2);
+                CHECK(moved.channels_at_risk() == fresh.channels_at_risk());
+                CHECK(moved.exact_bits_with_bias() == fresh.exact_bits_with_bias());
+                for (std::size_t j = 0; j < 2; ++j) {
+                    CHECK(moved.stages()[j].tiles_at_risk == fresh.stages()[j].tiles_at_risk);
+                    CHECK(moved.stages()[j].exact_bits == fresh.stages()[j].exact_bits);
+                }
+                seen_risk += fresh.channels_at_risk() > 0 &&
+                             fresh.channels_at_risk() < static_cast<uint64_t>(channels);
+            }
+        CHECK(seen_risk > 0);  // some widths put some channels at risk, not all
+        AccumulatorSpec other = spec(14, 20, OverflowMode::wrap);
+        other.stages[0].length = 32;
+        CHECK_THROWS_AS(base.with_widths(other), std::logic_error);
+    }
 }

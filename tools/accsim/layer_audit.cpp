@@ -57,10 +57,27 @@ constexpr int64_t k_rows = 16, k_cols = 256;
 
 }  // namespace
 
+LayerAudit static_audit_at(const LayerAudit& same_layout, const LayerBinding& binding,
+                           const AccumulatorSpec& acc) {
+    if (!same_layout.bounds) return static_audit(binding, acc);  // formats only: cheap
+    LayerAudit a = same_layout;
+    a.overflow = OverflowStats(acc.stages.size());
+    a.output_verified = false;
+    a.bounds = a.bounds->with_widths(acc);
+    a.statically_at_risk = a.bounds->channels_at_risk() > 0;
+    a.stage1_safe = a.bounds->stages().front().tiles_at_risk == 0;
+    return a;
+}
+
 LayerAudit audit_layer(const LayerSpec& layer, const HwConfig& config,
                        const std::string& manifest_path, int threads) {
     const LayerBinding binding(layer, config);
-    LayerAudit a = static_audit(binding, config.accumulator, threads);
+    return replay_layer(binding, static_audit(binding, config.accumulator, threads), config,
+                        manifest_path, threads);
+}
+
+LayerAudit replay_layer(const LayerBinding& binding, LayerAudit a, const HwConfig& config,
+                        const std::string& manifest_path, int threads) {
     const AuditSink sink(binding, config.accumulator, manifest_path);
 
     const LayerWork& w = binding.work();

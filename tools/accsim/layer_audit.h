@@ -29,9 +29,18 @@ struct LayerAudit {
 // Channels are bounded on `threads` threads (the result does not depend on it).
 LayerAudit static_audit(const LayerBinding& binding, const AccumulatorSpec& acc, int threads = 1);
 
+// The static audit of the same layer under `acc`, from one under an accumulator of the same
+// layout (tile lengths, reductions, bias placement) and mapping: its bounds re-evaluated at
+// acc's widths, not recomputed from the weights.
+LayerAudit static_audit_at(const LayerAudit& same_layout, const LayerBinding& binding,
+                           const AccumulatorSpec& acc);
+
 // `manifest_path` names the file in a mismatch error. The replay runs on `threads` threads.
 LayerAudit audit_layer(const LayerSpec& layer, const HwConfig& config,
                        const std::string& manifest_path, int threads = 1);
+// The replay part of audit_layer, given the layer's binding to `config` and its static audit.
+LayerAudit replay_layer(const LayerBinding& binding, LayerAudit static_part,
+                        const HwConfig& config, const std::string& manifest_path, int threads);
 
 // Whether a layer of `macs` among layers of `all_macs` in all is too big to share `threads`
 // threads with others: it then replays on all of them, the others side by side on one each.

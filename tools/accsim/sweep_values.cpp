@@ -80,8 +80,10 @@ SweepValues::SweepValues(std::vector<const HwConfig*> configs, std::vector<const
       m_layers(std::move(layers)),
       m_manifest(std::move(manifest_path)),
       m_derive(derive) {
-    // One chain per layer and layout, its accumulators narrowest first.
+    // One chain per layer and layout, its accumulators narrowest first; one binding per layer
+    // and mapping, shared by its chains.
     for (std::size_t l = 0; l < m_layers.size(); ++l) {
+        std::map<KOrder, std::shared_ptr<const LayerBinding>> bindings;
         std::map<std::string, std::vector<std::size_t>> by_layout;
         for (std::size_t i = 0; i < m_configs.size(); ++i)
             by_layout[layout_key(*m_configs[i], m_layers[l]->shape.k)].push_back(i);
@@ -95,6 +97,10 @@ SweepValues::SweepValues(std::vector<const HwConfig*> configs, std::vector<const
             Chain chain;
             chain.layer = l;
             chain.configs = members;
+            const HwConfig& first = *m_configs[members.front()];
+            auto& b = bindings[first.k_order];
+            if (!b) b = std::make_shared<const LayerBinding>(*m_layers[l], first);
+            chain.binding = b;
             m_chains.push_back(std::move(chain));
         }
     }
@@ -130,14 +136,16 @@ void SweepValues::run(int threads, const std::function<void()>& done) {
 
 void SweepValues::step(Chain& chain, std::size_t w, int threads,
                        const std::function<void()>& done) {
-    const LayerSpec& spec = *m_layers[chain.layer];
     const std::size_t c = chain.configs[w];
     const HwConfig& config = *m_configs[c];
     auto r = std::make_unique<ValueResult>();
+    const LayerBinding& binding = *chain.binding;
+    LayerAudit a = chain.static_base
+                       ? static_audit_at(*chain.static_base, binding, config.accumulator)
+                       : static_audit(binding, config.accumulator, threads);
+    if (!chain.static_base) chain.static_base = a;
     bool derived = false;
     if (m_derive && chain.sample) {
-        const LayerBinding binding(spec, config);
-        LayerAudit a = static_audit(binding, config.accumulator);
         const std::vector<int> wd = widths(config);
         const auto same = chain.replayed.find(registers_key(config));
         const bool dominated =
@@ -161,7 +169,7 @@ void SweepValues::step(Chain& chain, std::size_t w, int threads,
         }
     }
     if (!derived) {
-        r->audit = audit_layer(spec, config, m_manifest, threads);
+        r->audit = replay_layer(binding, std::move(a), config, m_manifest, threads);
         r->kind = ReplayKind::simulated;
         if (r->audit.overflow.events == 0) chain.clean.push_back(widths(config));
     }
@@ -169,6 +177,10 @@ void SweepValues::step(Chain& chain, std::size_t w, int threads,
     m_results[c * m_layers.size() + chain.layer] = std::move(r);
     if (!chain.sample) chain.sample = stored;
     chain.replayed.emplace(registers_key(config), stored);
+    if (w + 1 == chain.configs.size()) {  // the chain is done: free its operands
+        chain.binding.reset();
+        chain.static_base.reset();
+    }
     done();
 }
 

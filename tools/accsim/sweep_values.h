@@ -23,11 +23,13 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "hw_config.h"
 #include "layer_audit.h"
+#include "layer_binding.h"
 #include "traces/trace.h"
 
 namespace accsim {
@@ -63,6 +65,11 @@ class SweepValues {
         const ValueResult* sample = nullptr;  // a replay of this layout: its observed ranges
         std::vector<std::vector<int>> clean;  // widths whose replay had no event
         std::map<std::string, const ValueResult*> replayed;  // by widths and modes
+        // The layer bound to the chain's mapping (shared by the layer's chains of that mapping),
+        // and its static audit under the chain's first accumulator: later widths re-evaluate it
+        // (static_audit_at). Both are let go when the chain ends.
+        std::shared_ptr<const LayerBinding> binding;
+        std::optional<LayerAudit> static_base;
     };
     // The chain's w-th accumulator: derived, or replayed on `threads` threads.
     void step(Chain& chain, std::size_t w, int threads, const std::function<void()>& done);
