@@ -22,10 +22,10 @@
 #include "datapath/fast_reducer.h"
 #include "datapath/parallel_for.h"
 #include "datapath/reference_reducer.h"
-#include "hw_config.h"
-#include "layer_audit.h"
-#include "layer_binding.h"
-#include "layer_run.h"
+#include "config/hw_config.h"
+#include "engine/layer_audit.h"
+#include "engine/layer_binding.h"
+#include "sim/layer_run.h"
 #include "traces/trace.h"
 
 #ifdef ACCSIM_HAVE_DNNL

@@ -1,5 +1,5 @@
 #pragma once
-// The accumulator of a datapath: a chain of stages (CONTRACT section 4). Stage 1 adds
+// The accumulator of a datapath: a chain of stages (datapath/README.md). Stage 1 adds
 // products; stage j > 1 adds the tile results of stage j-1. Immutable once validated by
 // the config loader; the datapath only asserts.
 #include <cstdint>

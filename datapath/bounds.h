@@ -1,5 +1,5 @@
 #pragma once
-// Accumulator width bounds (CONTRACT section 5). All exclude the bias. Closed forms are
+// Accumulator width bounds (datapath/README.md, "Bounds"). All exclude the bias. Closed forms are
 // evaluated in exact integer arithmetic: ceil(log2(V + 1)) = bit_length(V) for integer V.
 #include <cstdint>
 
@@ -9,7 +9,7 @@
 namespace accsim {
 
 // A2Q's data-type bound: ceil(a + log2(1 + 2^-a) + 1), a = log2(K) + N + M - signed(x) - signed(q).
-// For signed weights this is the contract's a = log2(K) + N + M - 1 - signed(x); for unsigned
+// For signed weights this is A2Q's printed a = log2(K) + N + M - 1 - signed(x); for unsigned
 // weights (largest magnitude 2^M - 1, not 2^(M-1)) the -1 term would make the bound unsafe.
 // `extra`: a magnitude added on top (a bias), 0 for the bound itself.
 int datatype_bits(int64_t k, const OperandFormat& x, const OperandFormat& q, u128 extra = 0);

@@ -47,7 +47,7 @@ struct Narrow {
     }
 };
 
-// One tile of a stage in the hardware's replay (CONTRACT section 4), as ReferenceReducer does it.
+// One tile of a stage in the hardware's replay (datapath/README.md), as ReferenceReducer does it.
 int64_t tile_bounded(const int64_t* in, std::size_t n, const StageSpec& s,
                      const int64_t* bias_first, const int64_t* bias_last, uint32_t& events,
                      std::vector<int64_t>& tree) {

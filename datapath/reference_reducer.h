@@ -1,6 +1,6 @@
 #pragma once
 // The scalar reference: replays a dot product through the configured stages one addition
-// at a time, exactly as CONTRACT section 4 defines it. It is deliberately plain; it stays
+// at a time, exactly as datapath/README.md defines it. It is deliberately plain; it stays
 // for good as the oracle every faster kernel is tested against.
 #include <cstddef>
 #include <cstdint>

@@ -2,7 +2,7 @@
 // One dot product's accumulation fed one input at a time, in the order the hardware produces
 // them: stage `first` takes each input (a product when first == 0, else a tile result of stage
 // first-1 computed elsewhere, e.g. by a PE column), and every stage from `first` on behaves as
-// CONTRACT section 4 says. The SystemC models keep one per output they are accumulating. Its
+// datapath/README.md says. The SystemC models keep one per output they are accumulating. Its
 // results must equal the reference reducer's (tests/unit/test_staged_accumulator.cpp).
 #include <cstdint>
 #include <optional>

@@ -24,7 +24,7 @@ class StaticBounds {
 
     // Adds one output channel's weights, q[0..k) in the order the datapath adds them, and the
     // bias the datapath adds to it (0 for none; ignored when the spec's bias mode is none).
-    // The bounds exclude the bias, as CONTRACT section 5 defines them; the risk counts and
+    // The bounds exclude the bias, as datapath/README.md defines them; the risk counts and
     // exact_bits_with_bias include it, because the last stage's register must hold it too.
     void add_channel(const int32_t* q, int64_t bias = 0);
     // Adds the channels another StaticBounds of the same formats, k and spec took (so that

@@ -1,5 +1,5 @@
 #pragma once
-// The MAC array of a hardware configuration (CONTRACT section 6). Parsed and validated once
+// The MAC array of a hardware configuration (configs/README.md). Parsed and validated once
 // by the config loader; modules take this struct, never JSON.
 #include <cstdint>
 

@@ -1,7 +1,8 @@
 #pragma once
-// Lowers a layer to dot products (CONTRACT section 3). Outputs are grouped by *position*:
-// all outputs of one position share the same input vector x and differ in their weights q
-// (linear: a row; conv2d: batch, group and output pixel; matmul: batch and row m).
+// Lowers a layer to dot products (traces/FORMAT.md, "The order of additions"). Outputs are
+// grouped by *position*: all outputs of one position share the same input vector x and differ
+// in their weights q (linear: a row; conv2d: batch, group and output pixel; matmul: batch and
+// row m).
 #include <cstdint>
 #include <string>
 #include <vector>

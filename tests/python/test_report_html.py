@@ -33,7 +33,7 @@ def report_in(out, *args):
     """Runs accsim with --out and returns (report.json, report.html text)."""
     accsim(*args, "--out", out, "--quiet")
     page = os.path.join(out, "report.html")
-    assert os.path.isfile(page), f"accsim {args[0]} --out did not write report.html (CONTRACT section 7)"
+    assert os.path.isfile(page), f"accsim {args[0]} --out did not write report.html (see README.md, Commands)"
     return json.load(open(os.path.join(out, "report.json"))), open(page, encoding="utf-8").read()
 
 

@@ -5,10 +5,10 @@
 #include <fstream>
 #include <string>
 
-#include "acc_shorthand.h"
+#include "config/acc_shorthand.h"
 #include "datapath/input_error.h"
-#include "hw_config.h"
-#include "json_set.h"
+#include "config/hw_config.h"
+#include "config/json_set.h"
 
 using namespace accsim;
 using nlohmann::json;

@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "config_units.h"
-#include "hw_config.h"
+#include "config/config_units.h"
+#include "config/hw_config.h"
 
 using namespace accsim;
 

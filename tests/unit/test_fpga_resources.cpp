@@ -6,7 +6,7 @@
 
 #include "models/fpga_energy.h"
 #include "models/fpga_resources.h"
-#include "report_costs.h"
+#include "engine/report_costs.h"
 
 using namespace accsim;
 

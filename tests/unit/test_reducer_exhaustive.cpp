@@ -1,7 +1,7 @@
-// The reference reducer against a deliberately naive, separately written model of CONTRACT
-// section 4: every stage layout of 1-3 stages (tile lengths, sequential and tree, wrap and
-// saturate, every bias mode) over tiny operand formats, exhaustively where the input space is
-// small and on a fixed random sample where it is not.
+// The reference reducer against a deliberately naive, separately written model of the stage
+// semantics in datapath/README.md: every stage layout of 1-3 stages (tile lengths, sequential
+// and tree, wrap and saturate, every bias mode) over tiny operand formats, exhaustively where the
+// input space is small and on a fixed random sample where it is not.
 #include <doctest/doctest.h>
 
 #include <random>

@@ -5,9 +5,9 @@
 
 #include <string>
 
-#include "bar_chart.h"
-#include "html_text.h"
-#include "report_html.h"
+#include "report/bar_chart.h"
+#include "report/html_text.h"
+#include "report/report_html.h"
 
 using namespace accsim;
 using Json = nlohmann::ordered_json;

@@ -6,8 +6,8 @@
 #include <set>
 
 #include "datapath/input_error.h"
-#include "tools/accsim/sweep_grid.h"
-#include "tools/accsim/sweep_output.h"
+#include "sweep/sweep_grid.h"
+#include "sweep/sweep_output.h"
 
 #include <random>
 

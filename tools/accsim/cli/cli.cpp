@@ -1,0 +1,353 @@
+#include "cli/cli.h"
+
+#include <boost/program_options.hpp>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include <unistd.h>
+
+#include "api/accsim.h"
+#include "cli/progress_bar.h"
+#include "config/config_units.h"
+#include "report/report_csv.h"
+#include "report/report_html.h"
+#include "report/report_table.h"
+#include "sweep/sweep_output.h"
+
+namespace po = boost::program_options;
+
+namespace accsim {
+namespace {
+
+const char* const k_usage =
+    "accsim - bit-accurate accumulator simulator for quantized neural networks\n"
+    "\n"
+    "usage:\n"
+    "  accsim run      --trace DIR --config FILE [options]                  overflow, bounds and "
+    "cycles\n"
+    "  accsim audit    --trace DIR (--config FILE | --acc SPEC) [options]   overflow audit, no "
+    "timing\n"
+    "  accsim inspect  --trace DIR [--layers REGEX]                         layers, shapes, bits, "
+    "value ranges\n"
+    "  accsim validate (--config FILE | --acc SPEC) [--set PATH=VALUE]...   check a config, print "
+    "the effective one with units\n"
+    "  accsim sweep    --trace DIR (--config FILE | --acc SPEC) --grid PATH=VALUES... --out DIR\n"
+    "                  [--acc-grid \"SPEC;SPEC\"] [--resume] [options]     design-space sweep, "
+    "Pareto output\n"
+    "  accsim COMMAND --help    options of one command\n"
+    "  accsim --version\n"
+    "\n"
+    "--acc SPEC: accumulator stages separated by commas, each [LENGTHx]BITS[:wrap|:sat][:tree];\n"
+    "  16 is one 16-bit wrapping register; 128x16,32:sat sums 16-bit tiles of 128 products in a\n"
+    "  saturating 32-bit register.\n";
+
+class UsageError : public InputError {
+  public:
+    UsageError(const std::string& option, const std::string& what)
+        : InputError("command line", option, what) {}
+};
+
+struct Common {
+    std::string trace;
+    std::string config;
+    std::string acc;
+    std::vector<std::string> sets;
+    std::string layers;
+    std::string out;
+    std::string mode = "tlm";
+    std::string vcd;
+    std::string topology;
+    std::string topology_format = "conv";
+    std::string scalesim_reports;
+    bool quiet = false;
+    bool help = false;
+    bool json = false;
+    int threads = 0;  // 0: every hardware thread
+    std::vector<std::string> grids;
+    std::string acc_grid;
+    bool resume = false;
+    bool no_derive = false;
+};
+
+api::ReportOptions report_options(const Common& c) {
+    api::ReportOptions o;
+    o.layers = c.layers;
+    o.threads = c.threads;
+    api::check(o);
+    return o;
+}
+
+po::options_description options_for(const std::string& command, Common& c) {
+    po::options_description d("accsim " + command + " options");
+    auto add = d.add_options();
+    if (command != "validate")
+        add("trace", po::value(&c.trace)->value_name("DIR"), "trace directory (format v1)");
+    if (command != "inspect") {
+        add("config", po::value(&c.config)->value_name("FILE"), "hardware configuration (JSON)");
+        add("acc", po::value(&c.acc)->value_name("SPEC"),
+            "accumulator stages, e.g. 16 or 128x16,32:sat");
+        add("set", po::value(&c.sets)->value_name("PATH=VALUE")->composing(),
+            "override a config field, e.g. accumulator.stages.0.bits=16 (repeatable)");
+    }
+    if (command != "validate")
+        add("layers", po::value(&c.layers)->value_name("REGEX"), "only layers whose name matches");
+    if (command == "sweep") {
+        add("grid", po::value(&c.grids)->value_name("PATH=VALUES")->composing(),
+            "sweep a config field: a list 12,14,16, a range 12..20 or a stepped range 12..32:2 "
+            "(repeatable: the grids form a cartesian product)");
+        add("acc-grid", po::value(&c.acc_grid)->value_name("\"SPEC;SPEC;...\""),
+            "sweep whole accumulator layouts, e.g. \"16;128x16,32;64x14,24\"");
+        add("resume", po::bool_switch(&c.resume),
+            "continue an interrupted sweep in --out without recomputing its finished points");
+        add("no-derive", po::bool_switch(&c.no_derive),
+            "replay every point and layer, deriving nothing (to check the derivations)");
+    }
+    if (command == "audit" || command == "run" || command == "sweep")
+        add("threads", po::value(&c.threads)->value_name("N"),
+            "replay on N threads (default: all; results are the same for any N)");
+    if (command == "audit" || command == "run")
+        add("out", po::value(&c.out)->value_name("DIR"),
+            "write report.json, layers.csv and report.html here");
+    if (command == "sweep")
+        add("out", po::value(&c.out)->value_name("DIR"),
+            "write sweep.csv, sweep.json and sweep.html here (and points.jsonl, for --resume)");
+    if (command == "run") {
+        add("mode", po::value(&c.mode)->value_name("tlm|cycle"),
+            "tlm: whole folds, time annotated (default); cycle: every PE clocked (small layers)");
+        add("vcd", po::value(&c.vcd)->value_name("FILE"),
+            "cycle mode: write a waveform (GTKWave) of the run");
+        add("topology", po::value(&c.topology)->value_name("CSV"),
+            "a SCALE-Sim topology instead of a trace: a timing-only run");
+        add("topology-format", po::value(&c.topology_format)->value_name("conv|gemm"),
+            "the topology's form: conv (default) or gemm (Layer, M, N, K)");
+        add("scalesim-reports", po::value(&c.scalesim_reports)->value_name("DIR"),
+            "write SCALE-Sim's COMPUTE_REPORT.csv and BANDWIDTH_REPORT.csv here");
+    }
+    if (command == "validate")
+        add("json", po::bool_switch(&c.json),
+            "print the effective config as JSON (default: one line per key, with its unit)");
+    add("quiet", po::bool_switch(&c.quiet), "print nothing but errors");
+    add("help", po::bool_switch(&c.help), "this help");
+    return d;
+}
+
+void parse(const std::string& command, const std::vector<std::string>& args, Common& c,
+           std::ostream& out) {
+    po::options_description desc = options_for(command, c);
+    po::variables_map vm;
+    try {
+        po::store(
+            po::command_line_parser(args)
+                .options(desc)
+                .style(po::command_line_style::unix_style ^ po::command_line_style::allow_guessing)
+                .run(),
+            vm);
+        po::notify(vm);
+    } catch (const po::unknown_option& e) {
+        throw UsageError(e.get_option_name(),
+                         "unknown option for " + command + " (see accsim " + command + " --help)");
+    } catch (const po::multiple_occurrences& e) {
+        throw UsageError(e.get_option_name(), "given more than once");
+    } catch (const po::error_with_option_name& e) {
+        throw UsageError(e.get_option_name().empty() ? command : e.get_option_name(), e.what());
+    } catch (const po::error& e) {
+        throw UsageError(command, e.what());
+    }
+    if (c.help) out << desc;
+    // An option given with an empty value is a mistake, never "not given".
+    for (const char* name : {"trace", "config", "acc", "layers", "out", "topology",
+                             "scalesim-reports", "vcd", "acc-grid"})
+        if (vm.count(name) && vm[name].as<std::string>().empty())
+            throw UsageError(std::string("--") + name, "empty value");
+}
+
+api::ConfigSources config_sources(const Common& c) {
+    api::ConfigSources s;
+    if (!c.config.empty()) s.file = c.config;
+    if (!c.acc.empty()) s.acc = c.acc;
+    s.sets = c.sets;
+    if (!s.file && !s.acc) throw UsageError("--config", "give --config FILE or --acc SPEC");
+    return s;
+}
+
+void write_file(const std::string& path, const std::string& text) {
+    std::ofstream f(path, std::ios::trunc);
+    f << text;
+    if (!f) throw InputError(path, "--out", "cannot write");
+}
+
+// Writes report.json and layers.csv (with --out) and prints the table (unless --quiet).
+void emit(const nlohmann::ordered_json& report, const Common& c, std::ostream& out) {
+    if (!c.out.empty()) {
+        std::error_code ec;
+        std::filesystem::create_directories(c.out, ec);
+        if (ec) throw InputError(c.out, "--out", "cannot create directory: " + ec.message());
+        write_file(
+            c.out + "/report.json",
+            report.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n");
+        write_file(c.out + "/layers.csv", render_csv(report));
+        write_file(c.out + "/report.html", render_html(report));
+    }
+    if (!c.quiet) {
+        out << render_table(report);
+        if (!c.out.empty())
+            out << "\nwrote " << c.out << "/report.json, " << c.out << "/layers.csv, " << c.out
+                << "/report.html\n";
+    }
+}
+
+int cmd_audit(const std::vector<std::string>& args, std::ostream& out) {
+    Common c;
+    parse("audit", args, c, out);
+    if (c.help) return 0;
+    if (c.trace.empty()) throw UsageError("--trace", "audit needs --trace DIR");
+    const api::ReportOptions options = report_options(c);
+    const api::Session session(c.trace, config_sources(c));
+    emit(session.audit(options), c, out);
+    return 0;
+}
+
+int cmd_run(const std::vector<std::string>& args, std::ostream& out) {
+    Common c;
+    parse("run", args, c, out);
+    if (c.help) return 0;
+    if (c.trace.empty() == c.topology.empty())
+        throw UsageError(c.trace.empty() ? "--trace" : "--topology",
+                         "run needs exactly one of --trace DIR or --topology CSV");
+    if (c.config.empty())
+        throw UsageError("--config", "run needs --config FILE (the hardware to run on)");
+    if (c.mode != "tlm" && c.mode != "cycle")
+        throw UsageError("--mode", "expected tlm or cycle, got \"" + c.mode + "\"");
+    api::SimRunOptions sim;
+    sim.cycle_mode = c.mode == "cycle";
+    sim.vcd = c.vcd;
+    sim.scalesim_reports = c.scalesim_reports;
+    api::check(sim);
+    if (c.topology_format != "conv" && c.topology_format != "gemm")
+        throw UsageError("--topology-format",
+                         "expected conv or gemm, got \"" + c.topology_format + "\"");
+    const api::ReportOptions options = report_options(c);
+    const api::ConfigSources sources = config_sources(c);
+    api::check_run_config(sources);
+    if (!c.topology.empty()) {
+        emit(api::run_topology(c.topology, c.topology_format == "gemm", sources, options, sim), c,
+             out);
+        return 0;
+    }
+    const api::Session session(c.trace, sources);
+    emit(session.run(options, sim), c, out);
+    return 0;
+}
+
+int cmd_sweep(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+    Common c;
+    parse("sweep", args, c, out);
+    if (c.help) return 0;
+    if (c.trace.empty()) throw UsageError("--trace", "sweep needs --trace DIR");
+    if (c.out.empty())
+        throw UsageError("--out", "sweep needs --out DIR (for its results and for --resume)");
+    const api::ReportOptions options = report_options(c);
+    api::SweepRequest request;
+    request.grid = c.grids;
+    api::check(request);  // the grid is refused before anything loads
+    if (!c.acc_grid.empty()) request.acc_grid = api::parse_acc_grid(c.acc_grid);
+    // Layouts alone make an audit-only sweep: the first one stands in as the base.
+    if (c.config.empty() && c.acc.empty() && !request.acc_grid.empty())
+        c.acc = request.acc_grid.front();
+    const api::ConfigSources sources = config_sources(c);
+    if (request.grid.empty() && request.acc_grid.empty())
+        throw UsageError("--grid", "sweep needs at least one --grid PATH=VALUES or --acc-grid");
+    request.out = c.out;
+    request.resume = c.resume;
+    request.derive = !c.no_derive;
+    const auto t0 = std::chrono::steady_clock::now();
+    const api::Session session(c.trace, sources);
+    // The bar redraws in place: only on a terminal (a log file would fill with its frames).
+    std::unique_ptr<ProgressBar> bar;
+    api::SweepHooks hooks;
+    if (!c.quiet && isatty(STDERR_FILENO))
+        hooks.progress = [&](int64_t done, int64_t total) {
+            if (!bar) bar = std::make_unique<ProgressBar>(err, "accsim sweep", total, true);
+            bar->advance();
+            (void)done;
+        };
+    const api::SweepResult result = session.sweep(request, options, hooks);
+    if (bar) bar->finish();
+    if (!c.quiet) {
+        const double seconds =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        out << render_sweep_summary(result.sweep, result.resumed, seconds);
+        out << "\nwrote " << c.out << "/sweep.csv, " << c.out << "/sweep.json, " << c.out
+            << "/sweep.html\n";
+    }
+    return 0;
+}
+
+int cmd_inspect(const std::vector<std::string>& args, std::ostream& out) {
+    Common c;
+    parse("inspect", args, c, out);
+    if (c.help) return 0;
+    if (c.trace.empty()) throw UsageError("--trace", "inspect needs --trace DIR");
+    const std::string text = api::inspect(c.trace, c.layers);
+    if (!c.quiet) out << text;
+    return 0;
+}
+
+int cmd_validate(const std::vector<std::string>& args, std::ostream& out) {
+    Common c;
+    parse("validate", args, c, out);
+    if (c.help) return 0;
+    const api::Json effective = api::effective_config(config_sources(c));
+    if (!c.quiet) {
+        if (c.json)
+            out << effective.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace)
+                << "\n";
+        else
+            out << render_config(effective);
+        out << (c.config.empty() ? "--acc" : c.config) << ": ok\n";
+    }
+    return 0;
+}
+
+}  // namespace
+
+int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& err) {
+    std::vector<std::string> args(argv + 1, argv + argc);
+    try {
+        if (args.empty()) {
+            err << k_usage;
+            return 2;
+        }
+        const std::string command = args[0];
+        args.erase(args.begin());
+        if (command == "--help" || command == "-h" || command == "help") {
+            out << k_usage;
+            return 0;
+        }
+        if (command == "--version") {
+            out << "accsim " << api::version() << "\n";
+            return 0;
+        }
+        if (command == "audit") return cmd_audit(args, out);
+        if (command == "run") return cmd_run(args, out);
+        if (command == "inspect") return cmd_inspect(args, out);
+        if (command == "validate") return cmd_validate(args, out);
+        if (command == "sweep") return cmd_sweep(args, out, err);
+        throw UsageError(
+            command,
+            "unknown command (commands: run, audit, sweep, inspect, validate; see accsim --help)");
+    } catch (const InputError& e) {
+        err << "accsim: error: " << e.what() << "\n";
+        return 2;
+    } catch (const std::bad_alloc&) {
+        err << "accsim: error: out of memory\n";
+        return 1;
+    } catch (const std::exception& e) {
+        err << "accsim: internal error: " << e.what() << "\n";
+        return 1;
+    }
+}
+
+}  // namespace accsim

@@ -1,0 +1,89 @@
+#include "config/acc_shorthand.h"
+
+#include <cctype>
+#include <vector>
+
+#include "datapath/input_error.h"
+#include "datapath/overflow.h"
+
+namespace accsim {
+namespace {
+
+std::vector<std::string> split(const std::string& s, char sep) {
+    std::vector<std::string> out(1);
+    for (char c : s) {
+        if (c == sep)
+            out.emplace_back();
+        else
+            out.back() += c;
+    }
+    return out;
+}
+
+// A positive decimal integer of at most 18 digits, or -1.
+int64_t parse_count(const std::string& s) {
+    if (s.empty() || s.size() > 18) return -1;
+    int64_t v = 0;
+    for (char c : s) {
+        if (!std::isdigit(static_cast<unsigned char>(c))) return -1;
+        v = v * 10 + (c - '0');
+    }
+    return v;
+}
+
+}  // namespace
+
+nlohmann::json parse_acc_shorthand(const std::string& spec) {
+    const std::string form =
+        "expected stages like 16, 128x16 or 128x16,32:sat ([LENGTHx]BITS[:wrap|:sat][:tree])";
+    if (spec.empty()) throw InputError("--acc", "\"\"", "empty; " + form);
+    const std::vector<std::string> stages = split(spec, ',');
+    nlohmann::json out = nlohmann::json::array();
+    for (std::size_t j = 0; j < stages.size(); ++j) {
+        const std::string& st = stages[j];
+        const std::string where = "stage " + std::to_string(j + 1) + " \"" + st + "\"";
+        auto fail = [&](const std::string& what) {
+            throw InputError("--acc", spec, where + ": " + what);
+        };
+        const std::vector<std::string> parts = split(st, ':');
+        std::string size = parts[0];
+        nlohmann::json s = nlohmann::json::object();
+        const auto x = size.find('x');
+        const bool has_length = x != std::string::npos && size.find_first_not_of("0123456789") == x;
+        if (x != std::string::npos && !has_length) fail(form);
+        if (has_length) {
+            const int64_t len = parse_count(size.substr(0, x));
+            if (len <= 0) fail("tile length must be a positive integer; " + form);
+            s["length"] = len;
+            size = size.substr(x + 1);
+        }
+        const int64_t bits = parse_count(size);
+        if (bits < 0) fail(form);
+        if (bits < k_min_acc_bits || bits > k_max_acc_bits)
+            fail("bits must be in [2, 64], got " + std::to_string(bits));
+        s["bits"] = bits;
+        s["overflow"] = "wrap";
+        for (std::size_t p = 1; p < parts.size(); ++p) {
+            const std::string& f = parts[p];
+            if (f == "wrap")
+                s["overflow"] = "wrap";
+            else if (f == "sat" || f == "saturate")
+                s["overflow"] = "saturate";
+            else if (f == "tree")
+                s["reduction"] = "tree";
+            else if (f == "seq" || f == "sequential")
+                s["reduction"] = "sequential";
+            else
+                fail("unknown flag \":" + f + "\" (valid: wrap, sat, tree, seq)");
+        }
+        const bool last = j + 1 == stages.size();
+        if (last && s.contains("length"))
+            fail("the last stage takes no tile length (its one tile covers the whole dot product)");
+        if (!last && !s.contains("length"))
+            fail("every stage but the last needs a tile length, e.g. 128x" + std::to_string(bits));
+        out.push_back(s);
+    }
+    return out;
+}
+
+}  // namespace accsim

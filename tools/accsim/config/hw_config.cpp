@@ -1,0 +1,346 @@
+#include "config/hw_config.h"
+
+#include <map>
+
+#include "config/acc_shorthand.h"
+#include "config/cost_config.h"
+#include "datapath/input_error.h"
+#include "config/json_set.h"
+#include "models/stage_mapping.h"
+#include "scalesim/scalesim.h"
+#include "traces/json_cursor.h"
+
+namespace accsim {
+
+const char* to_string(Target t) {
+    return t == Target::asic ? "asic" : t == Target::fpga ? "fpga" : "gpu";
+}
+
+namespace {
+
+constexpr int64_t k_max_dim = int64_t{1} << 20;  // array dimensions, lane counts, MMA shapes
+
+double positive_number(const JsonCursor& c) {
+    const double v = c.as_number();
+    if (!(v > 0 && v < 1e15)) c.fail("expected a positive number, got " + brief(c.value()));
+    return v;
+}
+
+int64_t positive(const JsonCursor& c, int64_t hi = k_max_dim) {
+    const nlohmann::json& v = c.value();
+    if (v.is_number() && v.get<double>() <= 0)
+        c.fail("expected a positive integer, got " + brief(v));
+    return c.as_int(1, hi);
+}
+
+ArraySpec parse_array(const JsonCursor& a) {
+    a.require_object();
+    ArraySpec s;
+    const std::string kind = a.at("kind").as_enum({"systolic", "vector", "tensor_core"});
+    if (kind == "systolic") {
+        a.allow_keys({"kind", "rows", "cols", "dataflow"});
+        s.kind = ArrayKind::systolic;
+        s.rows = positive(a.at("rows"));
+        s.cols = positive(a.at("cols"));
+        const std::string df = a.at("dataflow").as_enum({"os", "ws", "is"});
+        s.dataflow = df == "os" ? Dataflow::os : df == "ws" ? Dataflow::ws : Dataflow::is;
+    } else if (kind == "vector") {
+        a.allow_keys({"kind", "pe", "simd"});
+        s.kind = ArrayKind::vector;
+        s.pe = positive(a.at("pe"));
+        s.simd = positive(a.at("simd"));
+    } else {
+        a.allow_keys({"kind", "m", "n", "k", "units", "mma_cycles"});
+        s.kind = ArrayKind::tensor_core;
+        s.m = positive(a.at("m"));
+        s.n = positive(a.at("n"));
+        s.k = positive(a.at("k"));
+        s.units = positive(a.at("units"));
+        s.mma_cycles = positive(a.at("mma_cycles"));
+    }
+    return s;
+}
+
+BufferSpec parse_buffer(const JsonCursor& b) {
+    b.require_object();
+    b.allow_keys({"size_kb", "bandwidth_bytes_per_cycle", "double_buffered"});
+    BufferSpec s;
+    s.size_kb = positive_number(b.at("size_kb"));
+    s.bandwidth = positive_number(b.at("bandwidth_bytes_per_cycle"));
+    if (auto d = b.find("double_buffered")) s.double_buffered = d->as_bool();
+    return s;
+}
+
+MemorySpec parse_memory(const JsonCursor& m) {
+    m.require_object();
+    m.allow_keys({"ifmap", "filter", "ofmap", "dram"});
+    MemorySpec s;
+    s.ifmap = parse_buffer(m.at("ifmap"));
+    s.filter = parse_buffer(m.at("filter"));
+    s.ofmap = parse_buffer(m.at("ofmap"));
+    const JsonCursor d = m.at("dram");
+    d.require_object();
+    d.allow_keys({"bandwidth_bytes_per_cycle", "latency_cycles"});
+    s.dram.bandwidth = positive_number(d.at("bandwidth_bytes_per_cycle"));
+    s.dram.latency_cycles = d.at("latency_cycles").as_int(0, int64_t{1} << 30);
+    return s;
+}
+
+nlohmann::ordered_json buffer_json(const BufferSpec& b) {
+    return {{"size_kb", b.size_kb},
+            {"bandwidth_bytes_per_cycle", b.bandwidth},
+            {"double_buffered", b.double_buffered}};
+}
+
+nlohmann::ordered_json memory_json(const MemorySpec& m) {
+    return {{"ifmap", buffer_json(m.ifmap)},
+            {"filter", buffer_json(m.filter)},
+            {"ofmap", buffer_json(m.ofmap)},
+            {"dram",
+             {{"bandwidth_bytes_per_cycle", m.dram.bandwidth},
+              {"latency_cycles", m.dram.latency_cycles}}}};
+}
+
+nlohmann::ordered_json array_json(const ArraySpec& s) {
+    switch (s.kind) {
+        case ArrayKind::systolic:
+            return {{"kind", "systolic"},
+                    {"rows", s.rows},
+                    {"cols", s.cols},
+                    {"dataflow", to_string(s.dataflow)}};
+        case ArrayKind::vector:
+            return {{"kind", "vector"}, {"pe", s.pe}, {"simd", s.simd}};
+        case ArrayKind::tensor_core:
+            return {
+                {"kind", "tensor_core"},     {"m", s.m}, {"n", s.n}, {"k", s.k}, {"units", s.units},
+                {"mma_cycles", s.mma_cycles}};
+    }
+    return nullptr;
+}
+
+AccumulatorSpec parse_accumulator(const JsonCursor& a) {
+    a.require_object();
+    a.allow_keys({"stages", "bias"});
+    AccumulatorSpec acc;
+    if (auto b = a.find("bias")) {
+        const std::string bias = b->as_enum({"last", "first", "none"});
+        acc.bias = bias == "last"    ? BiasMode::last
+                   : bias == "first" ? BiasMode::first
+                                     : BiasMode::none;
+    }
+    const JsonCursor stages = a.at("stages");
+    if (stages.size() == 0) stages.fail("expected at least one stage");
+    for (std::size_t j = 0; j < stages.size(); ++j) {
+        const JsonCursor st = stages.at(j);
+        st.require_object();
+        st.allow_keys({"bits", "length", "overflow", "reduction"});
+        StageSpec s;
+        s.bits = static_cast<int>(st.at("bits").as_int(k_min_acc_bits, k_max_acc_bits));
+        const bool last = j + 1 == stages.size();
+        if (auto len = st.find("length")) {
+            if (last)
+                len->fail(
+                    "the last stage takes no length: its one tile covers the whole dot product");
+            s.length = positive(*len, INT64_MAX);
+        } else if (!last) {
+            st.fail(
+                "missing required key \"length\" (every stage but the last splits its inputs into "
+                "tiles)");
+        }
+        if (auto o = st.find("overflow"))
+            s.overflow = o->as_enum({"wrap", "saturate"}) == "wrap" ? OverflowMode::wrap
+                                                                    : OverflowMode::saturate;
+        if (auto r = st.find("reduction"))
+            s.reduction = r->as_enum({"sequential", "tree"}) == "tree" ? Reduction::tree
+                                                                       : Reduction::sequential;
+        acc.stages.push_back(s);
+    }
+    return acc;
+}
+
+nlohmann::ordered_json accumulator_json(const AccumulatorSpec& acc) {
+    nlohmann::ordered_json stages = nlohmann::ordered_json::array();
+    for (const StageSpec& s : acc.stages) {
+        nlohmann::ordered_json j;
+        if (s.length) j["length"] = *s.length;
+        j["bits"] = s.bits;
+        j["overflow"] = to_string(s.overflow);
+        j["reduction"] = to_string(s.reduction);
+        stages.push_back(j);
+    }
+    return {{"stages", stages}, {"bias", to_string(acc.bias)}};
+}
+
+std::string source_of(const std::optional<JsonCursor>& c) {
+    if (!c) return "";
+    auto s = c->find("source");
+    return s ? s->as_string() : "";
+}
+
+// The cost sections, and the rules that tie them to the target and the array.
+void parse_costs(const JsonCursor& root, HwConfig& c) {
+    const bool fpga = c.target == Target::fpga;
+    if (auto f = root.find("fpga")) {
+        if (!fpga) f->fail("an \"fpga\" section belongs to \"target\": \"fpga\"");
+        if (c.array && c.array->kind == ArrayKind::tensor_core)
+            root.at("array").at("kind").fail(
+                "FPGA resources are modelled for vector units and systolic arrays, not tensor "
+                "cores");
+        c.fpga = parse_fpga(*f);
+    }
+    if (auto g = root.find("gpu")) {
+        if (c.target != Target::gpu) g->fail("a \"gpu\" section belongs to \"target\": \"gpu\"");
+        if (c.array && c.array->kind != ArrayKind::tensor_core)
+            g->fail("a GPU preset models one SM of tensor cores: \"array\" must be a tensor_core");
+        g->require_object();
+        g->allow_keys({"sms", "source"});
+        if (auto s = g->find("source")) s->as_string();
+        c.gpu = GpuSpec{g->at("sms").as_int(1, 100000)};
+    }
+    if (auto e = root.find("energy")) {
+        if (fpga && !c.fpga)
+            e->fail(
+                "an FPGA prices its datapath from its resources: add an \"fpga\" section "
+                "(device, multipliers, weights, power)");
+        c.energy = parse_energy(*e, fpga);
+    }
+}
+
+}  // namespace
+
+HwConfig parse_config(const nlohmann::json& doc, const std::string& file, bool hardware_required) {
+    const JsonCursor root(doc, file);
+    root.require_object();
+    root.allow_keys({"name", "description", "target", "clock_mhz", "array", "memory", "timing",
+                     "mapping", "accumulator", "energy", "fpga", "gpu"});
+    HwConfig c;
+    c.name = root.at("name").as_string();
+    if (auto d = root.find("description")) d->as_string();
+    auto section = [&](const char* key) {
+        return hardware_required ? std::optional(root.at(key)) : root.find(key);
+    };
+    if (auto t = section("target")) {
+        const std::string target = t->as_enum({"asic", "fpga", "gpu"});
+        c.target = target == "asic" ? Target::asic : target == "fpga" ? Target::fpga : Target::gpu;
+    }
+    if (auto clk = section("clock_mhz")) {
+        const double mhz = clk->as_number();
+        if (!(mhz > 0 && mhz <= 1e5))
+            clk->fail("expected a clock in MHz in (0, 100000], got " + brief(clk->value()));
+        c.clock_mhz = mhz;
+    }
+    if (auto a = section("array")) c.array = parse_array(*a);
+    if (auto m = root.find("mapping")) {
+        m->require_object();
+        m->allow_keys({"k_order"});
+        if (auto k = m->find("k_order"))
+            c.k_order =
+                k->as_enum({"c_kh_kw", "kh_kw_c"}) == "c_kh_kw" ? KOrder::c_kh_kw : KOrder::kh_kw_c;
+    }
+    if (auto m = root.find("memory")) c.memory = parse_memory(*m);
+    if (auto t = root.find("timing")) {
+        t->require_object();
+        t->allow_keys({"convention", "dram_stalls", "sram_limits"});
+        if (auto v = t->find("convention"))
+            c.timing.convention = v->as_enum({"native", "scalesim"}) == "native"
+                                      ? TimingConvention::native
+                                      : TimingConvention::scalesim;
+        if (auto v = t->find("dram_stalls")) c.timing.dram_stalls = v->as_bool();
+        if (auto v = t->find("sram_limits")) c.timing.sram_limits = v->as_bool();
+    }
+    c.accumulator = parse_accumulator(root.at("accumulator"));
+    parse_costs(root, c);
+    if (c.array) {
+        if (auto p = check_stage_mapping(*c.array, c.accumulator)) {
+            const JsonCursor stage = root.at("accumulator").at("stages").at(p->stage);
+            (p->field.empty() || !stage.find(p->field) ? stage : stage.at(p->field)).fail(p->what);
+        }
+    }
+
+    nlohmann::ordered_json& e = c.effective;
+    e["name"] = c.name;
+    if (auto d = root.find("description")) e["description"] = d->as_string();
+    e["target"] =
+        c.target ? nlohmann::ordered_json(to_string(*c.target)) : nlohmann::ordered_json(nullptr);
+    e["clock_mhz"] = nullptr;
+    if (c.clock_mhz) {
+        const double mhz = *c.clock_mhz;
+        e["clock_mhz"] = mhz == static_cast<double>(static_cast<int64_t>(mhz))
+                             ? nlohmann::ordered_json(static_cast<int64_t>(mhz))
+                             : nlohmann::ordered_json(mhz);
+    }
+    e["array"] = c.array ? array_json(*c.array) : nlohmann::ordered_json(nullptr);
+    e["memory"] = c.memory ? memory_json(*c.memory) : nlohmann::ordered_json(nullptr);
+    e["timing"] = {
+        {"convention", c.timing.convention == TimingConvention::native ? "native" : "scalesim"},
+        {"dram_stalls", c.timing.dram_stalls},
+        {"sram_limits", c.timing.sram_limits}};
+    e["mapping"] = {{"k_order", to_string(c.k_order)}};
+    e["accumulator"] = accumulator_json(c.accumulator);
+    e["energy"] = c.energy ? energy_json(*c.energy, source_of(root.find("energy")))
+                           : nlohmann::ordered_json(nullptr);
+    if (c.fpga) {
+        const JsonCursor f = root.at("fpga");
+        e["fpga"] = fpga_json(*c.fpga, source_of(f.at("device")), source_of(f.at("power")));
+    } else {
+        e["fpga"] = nullptr;
+    }
+    e["gpu"] = nullptr;
+    if (c.gpu) {
+        e["gpu"] = {{"sms", c.gpu->sms}};
+        if (auto s = source_of(root.find("gpu")); !s.empty()) e["gpu"]["source"] = s;
+    }
+    return c;
+}
+
+HwConfig load_config(const ConfigSources& src) {
+    nlohmann::json doc;
+    std::string file;
+    if (src.file) {
+        file = *src.file;
+        doc = is_scalesim_cfg(file) ? scalesim_cfg_to_json(file) : read_json_file(file);
+        if (!doc.is_object())
+            throw InputError(file, "/", "expected a JSON object, got " + brief(doc));
+    } else {
+        if (!src.acc)
+            throw InputError("command line", "--config", "give --config FILE or --acc SPEC");
+        file = "--acc";
+        doc = {{"name", "acc " + *src.acc}, {"accumulator", nlohmann::json::object()}};
+    }
+    // Which source set each overridden JSON pointer, so errors name --set or --acc, not the file.
+    // --acc replaces the stages first, so that --set can still adjust one of them.
+    std::vector<std::pair<std::string, std::string>> origins;
+    if (src.acc) {
+        if (!doc.contains("accumulator") || !doc["accumulator"].is_object())
+            doc["accumulator"] = nlohmann::json::object();
+        doc["accumulator"]["stages"] = parse_acc_shorthand(*src.acc);
+        origins.emplace_back("/accumulator/stages", "--acc");
+    }
+    for (const std::string& s : src.sets) origins.emplace_back(apply_json_set(doc, s), "--set");
+    try {
+        return parse_config(doc, file, src.file.has_value());
+    } catch (const InputError& e) {
+        // The pointer the error is about: an unknown key is reported at its parent object.
+        std::string subject = e.field();
+        const std::string unknown = "unknown key \"";
+        if (e.problem().rfind(unknown, 0) == 0) {
+            const auto end = e.problem().find('"', unknown.size());
+            subject = (subject == "/" ? "" : subject) + "/" +
+                      JsonCursor::escape(e.problem().substr(unknown.size(), end - unknown.size()));
+        }
+        std::string origin;
+        std::size_t best = 0;
+        for (const auto& [ptr, who] : origins) {
+            const bool prefix = subject.compare(0, ptr.size(), ptr) == 0 &&
+                                (subject.size() == ptr.size() || subject[ptr.size()] == '/');
+            if (prefix && ptr.size() >= best) {
+                best = ptr.size();
+                origin = who;
+            }
+        }
+        if (origin.empty() || origin == e.file()) throw;
+        throw InputError(origin, e.field(), e.problem());
+    }
+}
+
+}  // namespace accsim

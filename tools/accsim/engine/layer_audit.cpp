@@ -1,0 +1,137 @@
+#include "engine/layer_audit.h"
+
+#include "datapath/bounds.h"
+#include "datapath/fast_reducer.h"
+#include "datapath/parallel_for.h"
+
+#include <algorithm>
+
+namespace accsim {
+
+LayerAudit static_audit(const LayerBinding& binding, const AccumulatorSpec& acc, int threads) {
+    const LayerSpec& layer = binding.layer();
+    LayerAudit a;
+    a.layer = &layer;
+    a.overflow = OverflowStats(acc.stages.size());
+    a.datatype_bits = datatype_bits(layer.shape.k, layer.x.format, layer.q.format);
+    const std::vector<int64_t>& bias = binding.bias_values();
+    if (layer.has_static_weights()) {
+        // Parts of 64 channels in parallel, merged (max and sum: any order gives the same).
+        constexpr int64_t k_part = 64;
+        const int64_t channels = layer.shape.channels, parts = (channels + k_part - 1) / k_part;
+        const StaticBounds empty(layer.x.format, layer.q.format, layer.shape.k, acc);
+        std::vector<StaticBounds> part(static_cast<std::size_t>(parts), empty);
+        parallel_for(parts, threads, [&](int64_t p) {
+            for (int64_t c = p * k_part; c < std::min(channels, (p + 1) * k_part); ++c)
+                part[p].add_channel(binding.lowered().weights(c),
+                                    bias.empty() ? 0 : bias[static_cast<std::size_t>(c)]);
+        });
+        a.bounds.emplace(empty);
+        for (const StaticBounds& b : part) a.bounds->merge(b);
+        a.statically_at_risk = a.bounds->channels_at_risk() > 0;
+        a.stage1_safe = a.bounds->stages().front().tiles_at_risk == 0;
+    } else {
+        // Activation x activation: only the formats are known, so a tile is at risk when its
+        // data-type bound (the last stage's plus the largest bias) exceeds the stage's width.
+        const u128 bias_mag =
+            layer.bias && acc.bias != BiasMode::none
+                ? std::max(abs_u128(layer.bias->min_value), abs_u128(layer.bias->max_value))
+                : 0;
+        for (std::size_t j = 0; j < acc.stages.size(); ++j) {
+            const bool last = j + 1 == acc.stages.size();
+            const int need = datatype_bits(acc.span(j, layer.shape.k), layer.x.format,
+                                           layer.q.format, last ? bias_mag : 0);
+            a.statically_at_risk = a.statically_at_risk || need > acc.stages[j].bits;
+            if (j == 0) a.stage1_safe = need <= acc.stages[j].bits;
+        }
+    }
+    return a;
+}
+
+namespace {
+
+// A task of the replay: rows [m0, m0 + k_rows) x channels [n0, n0 + k_cols) of a group. The
+// split depends on the layer only, never on the thread count, and results merge in task order:
+// the report is the same for any --threads.
+constexpr int64_t k_rows = 16, k_cols = 256;
+
+}  // namespace
+
+LayerAudit static_audit_at(const LayerAudit& same_layout, const LayerBinding& binding,
+                           const AccumulatorSpec& acc) {
+    if (!same_layout.bounds) return static_audit(binding, acc);  // formats only: cheap
+    LayerAudit a = same_layout;
+    a.overflow = OverflowStats(acc.stages.size());
+    a.output_verified = false;
+    a.bounds = a.bounds->with_widths(acc);
+    a.statically_at_risk = a.bounds->channels_at_risk() > 0;
+    a.stage1_safe = a.bounds->stages().front().tiles_at_risk == 0;
+    return a;
+}
+
+LayerAudit audit_layer(const LayerSpec& layer, const HwConfig& config,
+                       const std::string& manifest_path, int threads) {
+    const LayerBinding binding(layer, config);
+    return replay_layer(binding, static_audit(binding, config.accumulator, threads), config,
+                        manifest_path, threads);
+}
+
+LayerAudit replay_layer(const LayerBinding& binding, LayerAudit a, const HwConfig& config,
+                        const std::string& manifest_path, int threads) {
+    const AuditSink sink(binding, config.accumulator, manifest_path);
+
+    const LayerWork& w = binding.work();
+    // Each group's weights, packed once for the kernels and shared by the tasks.
+    const FastReducer planner(config.accumulator, w.k);
+    std::vector<PackedWeights> q(static_cast<std::size_t>(w.groups));
+    std::vector<int32_t> all_q(static_cast<std::size_t>(w.groups * w.n * w.k));  // the layer's
+    // Groups in parallel; a single group's columns in parallel.
+    parallel_for(w.groups, threads, [&](int64_t g) {
+        int32_t* group_q = all_q.data() + g * w.n * w.k;
+        binding.q_rows(g, group_q);
+        q[g] = planner.pack(group_q, w.n, w.groups == 1 ? threads : 1);
+    });
+    const int64_t row_blocks = (w.m + k_rows - 1) / k_rows,
+                  col_blocks = (w.n + k_cols - 1) / k_cols;
+    const int64_t tasks = w.groups * row_blocks * col_blocks;
+    std::vector<OverflowStats> stats(static_cast<std::size_t>(tasks),
+                                     OverflowStats(config.accumulator.stages.size()));
+    parallel_for(tasks, threads, [&](int64_t t) {
+        const int64_t g = t / (row_blocks * col_blocks), rest = t % (row_blocks * col_blocks);
+        const int64_t m0 = (rest / col_blocks) * k_rows, n0 = (rest % col_blocks) * k_cols;
+        const int64_t rows = std::min(k_rows, w.m - m0), cols = std::min(k_cols, w.n - n0);
+        std::vector<int32_t> x(static_cast<std::size_t>(rows * w.k));
+        binding.x_rows(g, m0, m0 + rows, x.data());
+        const int64_t* bias = binding.group_bias(g);
+        FastReducer reducer(config.accumulator, w.k);
+        reducer.set_stage1_safe(a.stage1_safe);
+        OutputBlock block;
+        reducer.run(x.data(), rows, q[g], n0, cols, bias ? bias + n0 : nullptr, block);
+        sink.output_block(g, m0, n0, block, stats[t]);
+    });
+    for (const OverflowStats& s : stats) a.overflow.merge(s);
+    a.output_verified = sink.verified();
+    return a;
+}
+
+std::vector<LayerAudit> audit_layers(const std::vector<const LayerSpec*>& layers,
+                                     const HwConfig& config, const std::string& manifest_path,
+                                     int threads) {
+    std::vector<LayerAudit> out(layers.size());
+    int64_t all_macs = 0;
+    for (const LayerSpec* l : layers) all_macs += l->macs();
+    std::vector<std::size_t> small;
+    for (std::size_t i = 0; i < layers.size(); ++i) {
+        if (replays_alone(layers[i]->macs(), all_macs, threads))
+            out[i] = audit_layer(*layers[i], config, manifest_path, threads);
+        else
+            small.push_back(i);
+    }
+    parallel_for(static_cast<int64_t>(small.size()), threads, [&](int64_t s) {
+        const std::size_t i = small[static_cast<std::size_t>(s)];
+        out[i] = audit_layer(*layers[i], config, manifest_path, 1);
+    });
+    return out;
+}
+
+}  // namespace accsim

@@ -1,0 +1,57 @@
+#pragma once
+// Auditing one layer: the static bounds of its weights, and the replay of every dot product
+// through the configured accumulator (the fast replay, datapath/fast_reducer.h, tested equal to
+// the reference reducer), checked bit for bit against the trace's recorded outputs. `accsim run`
+// reuses the static part and replays in the models.
+#include <optional>
+
+#include "datapath/overflow_stats.h"
+#include "datapath/static_bounds.h"
+#include "config/hw_config.h"
+#include "engine/layer_binding.h"
+#include "traces/trace.h"
+
+namespace accsim {
+
+struct LayerAudit {
+    const LayerSpec* layer = nullptr;
+    OverflowStats overflow;
+    int datatype_bits = 0;
+    std::optional<StaticBounds> bounds;  // layers with static weights
+    bool output_verified = false;        // the trace's output matched the exact replay
+    bool statically_at_risk = false;     // some input in the declared formats could overflow
+    // Stage 1 cannot overflow on any input in the declared formats (bias included when it is the
+    // last stage): the replay may skip its per-chunk register screen.
+    bool stage1_safe = false;
+};
+
+// The bounds that need no replay (overflow statistics left empty).
+// Channels are bounded on `threads` threads (the result does not depend on it).
+LayerAudit static_audit(const LayerBinding& binding, const AccumulatorSpec& acc, int threads = 1);
+
+// The static audit of the same layer under `acc`, from one under an accumulator of the same
+// layout (tile lengths, reductions, bias placement) and mapping: its bounds re-evaluated at
+// acc's widths, not recomputed from the weights.
+LayerAudit static_audit_at(const LayerAudit& same_layout, const LayerBinding& binding,
+                           const AccumulatorSpec& acc);
+
+// `manifest_path` names the file in a mismatch error. The replay runs on `threads` threads.
+LayerAudit audit_layer(const LayerSpec& layer, const HwConfig& config,
+                       const std::string& manifest_path, int threads = 1);
+// The replay part of audit_layer, given the layer's binding to `config` and its static audit.
+LayerAudit replay_layer(const LayerBinding& binding, LayerAudit static_part,
+                        const HwConfig& config, const std::string& manifest_path, int threads);
+
+// Whether a layer of `macs` among layers of `all_macs` in all is too big to share `threads`
+// threads with others: it then replays on all of them, the others side by side on one each.
+inline bool replays_alone(int64_t macs, int64_t all_macs, int threads) {
+    return threads > 1 && macs >= all_macs / (4 * static_cast<int64_t>(threads));
+}
+
+// Every layer, on `threads` threads, scheduled by replays_alone. Results in layer order, the same
+// for any thread count.
+std::vector<LayerAudit> audit_layers(const std::vector<const LayerSpec*>& layers,
+                                     const HwConfig& config, const std::string& manifest_path,
+                                     int threads);
+
+}  // namespace accsim

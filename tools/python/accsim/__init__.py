@@ -1,0 +1,203 @@
+"""accsim from Python: bit-accurate accumulator audits, runs, sweeps and GEMM replays.
+
+Built by CMake into build/python/ (pybind11 over accsim's C++ library, api/accsim.h); use it
+with Debian's interpreter:
+
+    PYTHONPATH=build/python /usr/bin/python3
+
+    import accsim, numpy as np
+    report = accsim.audit("traces/examples/tiny-linear.trace", acc="12")
+    report["totals"]["overflow"]["outputs_corrupted"]          # 1, as `accsim audit --acc 12`
+
+    x = np.array([[100, 100, 100]], dtype=np.int8)
+    w = np.array([[1, 1, 1]], dtype=np.int8)
+    r = accsim.replay(x, w, "8")       # r["values"] == [[44]]: 300 wrapped in 8 bits
+    r["exact"], r["events"], r["corrupted"], r["observed_bits"], r["bounds"]
+
+audit/run/run_timing/sweep return dicts with the content of the CLI's report.json and sweep.json.
+Bad input raises accsim.InputError (a ValueError) whose text is the CLI's message without its
+"accsim: error: " prefix. The GIL is released while accsim works, so Python threads can run
+other audits meanwhile. `Session` loads a trace and a configuration once for many reports.
+"""
+
+import json as _json
+
+from . import _accsim
+
+InputError = _accsim.InputError
+InputError.__doc__ = "Bad input: `<file>: <field>: <what is wrong>`, as the accsim CLI prints it."
+
+__version__ = _accsim.version()
+
+__all__ = ["InputError", "Session", "audit", "run", "run_timing", "sweep", "replay", "inspect",
+           "validate", "run_topology", "__version__"]
+
+
+def _sets(set):
+    """--set overrides as a list of "PATH=VALUE": from a list, or a dict {path: value}."""
+    if set is None:
+        return []
+    if isinstance(set, dict):
+        return [f"{path}={_json.dumps(value) if not isinstance(value, str) else value}"
+                for path, value in set.items()]
+    if isinstance(set, str):
+        return [set]
+    return list(set)
+
+
+def _str_or_none(value):
+    return None if value is None else str(value)
+
+
+class Session:
+    """A trace and a configuration loaded (and validated) once, for many reports.
+
+    Session(trace, acc=None, config=None, set=None): trace is a trace directory (or its
+    manifest.json); config a JSON or SCALE-Sim .cfg file; acc the --acc shorthand ("16",
+    "128x16,32:sat"); set --set overrides (["accumulator.bias=first"] or {"accumulator.bias":
+    "first"}). At least config or acc.
+    """
+
+    def __init__(self, trace, acc=None, config=None, set=None):
+        self._session = _accsim.Session(str(trace), _str_or_none(config), _str_or_none(acc),
+                                        _sets(set))
+
+    @property
+    def config(self):
+        """The effective configuration (every field, defaults filled in)."""
+        return _json.loads(self._session.config())
+
+    def audit(self, layers=None, threads=0):
+        """`accsim audit`: overflow and bounds per layer (report.json's content)."""
+        return _json.loads(self._session.audit(layers or "", threads))
+
+    def run(self, layers=None, threads=0, mode="tlm", vcd=None):
+        """`accsim run` on the SystemC accelerator. SystemC runs once per process: use
+        run_timing (the same report in tlm mode) for repeated runs."""
+        if mode not in ("tlm", "cycle"):
+            raise InputError(f'command line: --mode: expected tlm or cycle, got "{mode}"')
+        return _json.loads(self._session.run(layers or "", threads, mode == "cycle", vcd or ""))
+
+    def run_timing(self, layers=None, threads=0):
+        """The report of `accsim run` (tlm mode) from the plain-C++ timing replay: repeatable."""
+        return _json.loads(self._session.run_timing(layers or "", threads))
+
+    def sweep(self, grid=None, acc_grid=None, out=None, resume=False, derive=True, layers=None,
+              threads=0, progress=None, on_point=None):
+        """`accsim sweep` from this session's configuration: sweep.json's content.
+
+        grid: {"accumulator.stages.0.bits": "12..20", ...} or ["PATH=VALUES", ...] (VALUES a
+        list 12,14, a range 12..20 or a stepped range 12..32:2; a dict value may be a list).
+        acc_grid: ["16", "128x16,32"] or "16;128x16,32". out: a directory for sweep.json/csv/
+        html and the journal (--resume); None writes nothing. progress(done, total) and
+        on_point(index, record) are called as work finishes (from accsim's threads, one at a
+        time).
+        """
+        axes = []
+        if isinstance(grid, dict):
+            for path, values in grid.items():
+                if isinstance(values, (list, tuple, range)):
+                    values = ",".join(str(v) for v in values)
+                axes.append(f"{path}={values}")
+        elif grid is not None:
+            axes = [grid] if isinstance(grid, str) else list(grid)
+        if acc_grid is None:
+            layouts = []
+        elif isinstance(acc_grid, str):
+            layouts = _accsim.parse_acc_grid(acc_grid)
+        else:
+            layouts = [str(a) for a in acc_grid]
+        point = None
+        if on_point is not None:
+            def point(index, record):
+                on_point(index, _json.loads(record))
+        text, resumed, computed = self._session.sweep(axes, layouts, str(out) if out else "",
+                                                      resume, derive, layers or "", threads,
+                                                      progress, point)
+        return _json.loads(text)
+
+
+def audit(trace, acc=None, config=None, set=None, layers=None, threads=0):
+    """`accsim audit --trace TRACE (--acc SPEC | --config FILE) [--set ...] [--layers RE]`:
+    report.json's content as a dict."""
+    return Session(trace, acc=acc, config=config, set=set).audit(layers, threads)
+
+
+def run(trace, config, acc=None, set=None, layers=None, threads=0, mode="tlm", vcd=None):
+    """`accsim run`: the SystemC accelerator (once per process; see run_timing)."""
+    return Session(trace, acc=acc, config=config, set=set).run(layers, threads, mode, vcd)
+
+
+def run_timing(trace, config, acc=None, set=None, layers=None, threads=0):
+    """The report of `accsim run` in tlm mode, from the plain-C++ timing replay (repeatable)."""
+    return Session(trace, acc=acc, config=config, set=set).run_timing(layers, threads)
+
+
+def sweep(trace, config=None, acc=None, grid=None, acc_grid=None, out=None, set=None,
+          layers=None, threads=0, resume=False, derive=True, progress=None, on_point=None):
+    """`accsim sweep`: sweep.json's content. With acc_grid alone the first layout is the base
+    (an audit-only sweep), as on the command line."""
+    if config is None and acc is None and acc_grid:
+        layouts = _accsim.parse_acc_grid(acc_grid) if isinstance(acc_grid, str) else acc_grid
+        acc = layouts[0]
+    return Session(trace, acc=acc, config=config, set=set).sweep(
+        grid, acc_grid, out, resume, derive, layers, threads, progress, on_point)
+
+
+def run_topology(topology, config, set=None, layers=None, threads=0, gemm=False):
+    """`accsim run --topology CSV`: a SCALE-Sim topology, timing only (runs SystemC)."""
+    return _json.loads(_accsim.run_topology(str(topology), gemm, _str_or_none(config), _sets(set),
+                                            layers or "", threads))
+
+
+def inspect(trace, layers=None):
+    """`accsim inspect`: the trace's layers, shapes, bit widths and value ranges, as text."""
+    return _accsim.inspect(str(trace), layers or "")
+
+
+def validate(config=None, acc=None, set=None):
+    """`accsim validate --json`: the effective configuration as a dict (raises InputError)."""
+    return _json.loads(_accsim.effective_config(_str_or_none(config), _str_or_none(acc),
+                                                _sets(set)))
+
+
+def replay(x, w, acc, *, bias=None, x_bits=None, x_signed=None, w_bits=None, w_signed=None,
+           threads=0, bias_placement="last"):
+    """One GEMM through an accumulator, every output kept.
+
+    x: [rows, K] and w: [channels, K] numpy integer arrays (int8, uint8, int16, uint16 or int32;
+    bits and signedness default from the dtype, int32 needs x_bits/w_bits, and every value is
+    checked against its format). bias: [channels] int64 at accumulator scale. acc: the --acc
+    shorthand ("16", "128x16,32:sat", "64x12:tree,24"); bias_placement: last, first or none.
+    Outputs are y[r, c] = sum_k x[r, k] * w[c, k] (+ bias[c]), added in k order.
+
+    Returns a dict: values (int64 [rows, channels], the final registers), exact (int64, the
+    exact sums with the bias where it is added), events (int64 [rows, channels, stages]),
+    corrupted (bool [rows, channels]), observed_bits (per stage), bounds and overflow (dicts,
+    the keys of a report's layer).
+    """
+    import numpy as np
+
+    def operand(a, name):
+        a = np.asarray(a)
+        if a.ndim != 2:
+            raise InputError(f"replay: {name}: expected a 2-D array, got {a.ndim} dimensions")
+        # Rows must be whole elements apart, elements adjacent: anything else is copied.
+        if a.strides[1] != a.itemsize or a.strides[0] < 0 or a.strides[0] % a.itemsize:
+            a = np.ascontiguousarray(a)
+        return a
+
+    x = operand(x, "x")
+    w = operand(w, "w")
+    if bias is not None:
+        bias = np.asarray(bias)
+        if bias.dtype.kind not in "iu":
+            raise InputError(f"replay: bias: expected integers, got dtype {bias.dtype}")
+        if bias.dtype == np.uint64 and bias.size and bias.max() > np.iinfo(np.int64).max:
+            raise InputError("replay: bias: values beyond int64")
+        bias = np.ascontiguousarray(bias, dtype=np.int64)
+    out = _accsim.replay(x, w, str(acc), bias, x_bits, x_signed, w_bits, w_signed, threads,
+                         bias_placement)
+    out["bounds"] = _json.loads(out["bounds"])
+    out["overflow"] = _json.loads(out["overflow"])
+    return out

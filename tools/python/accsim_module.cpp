@@ -1,0 +1,211 @@
+// accsim._accsim: the extension under the Python package tools/python/accsim/ (which documents
+// the Python API). A thin binding of api/accsim.h: reports cross as JSON text, turned into dicts
+// on the Python side; replay's arrays as numpy arrays. The GIL is released while accsim works.
+#include <pybind11/functional.h>
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <cstdlib>
+
+#include "api/accsim.h"
+
+namespace py = pybind11;
+using namespace accsim;
+
+// libsystemc's own main() needs an sc_main to link against when the library is loaded into
+// Python; accsim never lets SystemC call it (its runs start the simulation themselves).
+extern "C" __attribute__((visibility("default"))) int sc_main(int, char**) { return 1; }
+
+namespace {
+
+std::string dump(const api::Json& j) {
+    return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+}
+
+api::ConfigSources sources(std::optional<std::string> config, std::optional<std::string> acc,
+                           std::vector<std::string> sets) {
+    api::ConfigSources s;
+    s.file = std::move(config);
+    s.acc = std::move(acc);
+    s.sets = std::move(sets);
+    return s;
+}
+
+api::ReportOptions report_options(const std::string& layers, int threads) {
+    api::ReportOptions o;
+    o.layers = layers;
+    o.threads = threads;
+    return o;
+}
+
+// A 2-D integer array as the replay reads it: in place when rows are strided whole elements.
+api::IntMatrix matrix(const char* name, const py::array& a) {
+    api::IntMatrix m;
+    const py::dtype dt = a.dtype();
+    if (dt.is(py::dtype::of<int8_t>()))
+        m.type = api::IntType::i8;
+    else if (dt.is(py::dtype::of<uint8_t>()))
+        m.type = api::IntType::u8;
+    else if (dt.is(py::dtype::of<int16_t>()))
+        m.type = api::IntType::i16;
+    else if (dt.is(py::dtype::of<uint16_t>()))
+        m.type = api::IntType::u16;
+    else if (dt.is(py::dtype::of<int32_t>()))
+        m.type = api::IntType::i32;
+    else
+        throw InputError("replay", name,
+                         "dtype " + dt.attr("name").cast<std::string>() +
+                             " is not one the datapath takes (int8, uint8, int16, uint16, int32)");
+    if (a.ndim() != 2)
+        throw InputError("replay", name,
+                         "expected a 2-D array, got " + std::to_string(a.ndim()) + " dimensions");
+    const auto item = static_cast<py::ssize_t>(a.itemsize());
+    if (a.strides(1) != item || a.strides(0) % item != 0 || a.strides(0) < 0)
+        throw std::logic_error("matrix: not row-major");  // the Python side made it contiguous
+    m.data = a.data();
+    m.rows = a.shape(0);
+    m.cols = a.shape(1);
+    m.row_stride = a.shape(0) > 1 ? a.strides(0) / item : a.shape(1);
+    return m;
+}
+
+template <typename T>
+py::array_t<T> array_of(const std::vector<T>& v, std::vector<py::ssize_t> shape) {
+    py::array_t<T> out(shape);
+    std::copy(v.begin(), v.end(), out.mutable_data());
+    return out;
+}
+
+py::dict replay(const py::array& x, const py::array& w, const std::string& acc,
+                std::optional<py::array_t<int64_t, py::array::c_style | py::array::forcecast>> bias,
+                std::optional<int> x_bits, std::optional<bool> x_signed, std::optional<int> w_bits,
+                std::optional<bool> w_signed, int threads, const std::string& bias_placement) {
+    api::ReplayRequest r;
+    r.x = matrix("x", x);
+    r.w = matrix("w", w);
+    if (bias) {
+        if (bias->ndim() != 1 || bias->shape(0) != r.w.rows)
+            throw InputError("replay", "bias",
+                             "expected one value per channel (" + std::to_string(r.w.rows) + ")");
+        r.bias = bias->data();
+    }
+    r.acc = acc;
+    r.bias_placement = bias_placement;
+    r.x_bits = x_bits;
+    r.x_signed = x_signed;
+    r.w_bits = w_bits;
+    r.w_signed = w_signed;
+    r.threads = threads;
+    api::ReplayResult out;
+    {
+        py::gil_scoped_release release;
+        out = api::replay(r);
+    }
+    const py::ssize_t rows = out.rows, cols = out.channels, stages = out.stages;
+    py::array_t<bool> corrupted_array({rows, cols});
+    std::copy(out.corrupted.begin(), out.corrupted.end(), corrupted_array.mutable_data());
+    py::dict d;
+    d["values"] = array_of(out.values, {rows, cols});
+    d["exact"] = array_of(out.exact, {rows, cols});
+    d["events"] = array_of(out.events, {rows, cols, stages});
+    d["corrupted"] = corrupted_array;
+    d["observed_bits"] = out.observed_bits;
+    d["bounds"] = dump(out.bounds);
+    d["overflow"] = dump(out.overflow);
+    return d;
+}
+
+}  // namespace
+
+PYBIND11_MODULE(_accsim, m) {
+    m.doc() = "accsim's C++ library (see the accsim package for the Python API)";
+    // SystemC prints a banner on its first use unless told not to (the CLI does the same).
+    setenv("SC_COPYRIGHT_MESSAGE", "DISABLE", 0);
+    py::register_exception<InputError>(m, "InputError", PyExc_ValueError);
+
+    m.def("version", &api::version);
+    m.def("effective_config", [](std::optional<std::string> config, std::optional<std::string> acc,
+                                 std::vector<std::string> sets) {
+        return dump(api::effective_config(sources(config, acc, sets)));
+    });
+    m.def("inspect", [](const std::string& trace, const std::string& layers) {
+        py::gil_scoped_release release;
+        return api::inspect(trace, layers);
+    });
+    m.def("parse_acc_grid", &api::parse_acc_grid);
+
+    py::class_<api::Session>(m, "Session")
+        .def(py::init([](const std::string& trace, std::optional<std::string> config,
+                         std::optional<std::string> acc, std::vector<std::string> sets) {
+                 py::gil_scoped_release release;
+                 return std::make_unique<api::Session>(trace, sources(config, acc, sets));
+             }),
+             py::arg("trace"), py::arg("config"), py::arg("acc"), py::arg("sets"))
+        .def("config", [](const api::Session& s) { return dump(s.config()); })
+        .def("audit",
+             [](const api::Session& s, const std::string& layers, int threads) {
+                 py::gil_scoped_release release;
+                 return dump(s.audit(report_options(layers, threads)));
+             })
+        .def("run",
+             [](const api::Session& s, const std::string& layers, int threads, bool cycle,
+                const std::string& vcd) {
+                 api::SimRunOptions sim;
+                 sim.cycle_mode = cycle;
+                 sim.vcd = vcd;
+                 py::gil_scoped_release release;
+                 return dump(s.run(report_options(layers, threads), sim));
+             })
+        .def("run_timing",
+             [](const api::Session& s, const std::string& layers, int threads) {
+                 py::gil_scoped_release release;
+                 return dump(s.run_timing(report_options(layers, threads)));
+             })
+        .def("sweep",
+             [](const api::Session& s, std::vector<std::string> grid,
+                std::vector<std::string> acc_grid, const std::string& out, bool resume,
+                bool derive, const std::string& layers, int threads,
+                std::optional<py::function> progress, std::optional<py::function> point) {
+                 api::SweepRequest r;
+                 r.grid = std::move(grid);
+                 r.acc_grid = std::move(acc_grid);
+                 r.out = out;
+                 r.resume = resume;
+                 r.derive = derive;
+                 api::SweepHooks hooks;
+                 // Hooks run on accsim's threads: each takes the GIL for the Python call. They
+                 // hold pointers to the functions (alive here, with the GIL, until the end), so
+                 // that copying a hook without the GIL touches no Python reference count.
+                 if (progress)
+                     hooks.progress = [f = &*progress](int64_t done, int64_t total) {
+                         py::gil_scoped_acquire gil;
+                         (*f)(done, total);
+                     };
+                 if (point)
+                     hooks.point = [f = &*point](std::size_t index, const api::Json& record) {
+                         const std::string text = dump(record);
+                         py::gil_scoped_acquire gil;
+                         (*f)(index, text);
+                     };
+                 api::SweepResult result;
+                 {
+                     py::gil_scoped_release release;
+                     result = s.sweep(r, report_options(layers, threads), hooks);
+                 }
+                 return py::make_tuple(dump(result.sweep), result.resumed, result.computed);
+             });
+
+    m.def("run_topology", [](const std::string& csv, bool gemm, std::optional<std::string> config,
+                             std::vector<std::string> sets, const std::string& layers,
+                             int threads) {
+        py::gil_scoped_release release;
+        return dump(
+            api::run_topology(csv, gemm, sources(config, std::nullopt, sets),
+                              report_options(layers, threads)));
+    });
+
+    m.def("replay", &replay, py::arg("x"), py::arg("w"), py::arg("acc"), py::arg("bias"),
+          py::arg("x_bits"), py::arg("x_signed"), py::arg("w_bits"), py::arg("w_signed"),
+          py::arg("threads"), py::arg("bias_placement"));
+}
