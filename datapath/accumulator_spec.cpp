@@ -4,22 +4,6 @@
 
 namespace accsim {
 
-const char* to_string(Reduction r) {
-    return r == Reduction::sequential ? "sequential" : "tree";
-}
-
-const char* to_string(BiasMode b) {
-    switch (b) {
-        case BiasMode::last:
-            return "last";
-        case BiasMode::first:
-            return "first";
-        case BiasMode::none:
-            return "none";
-    }
-    return "?";
-}
-
 int64_t AccumulatorSpec::span(std::size_t j, int64_t k) const {
     if (j + 1 >= stages.size()) return k;
     i128 s = 1;  // 128 bits: a product of several configured lengths may exceed 64 bits
@@ -50,8 +34,9 @@ std::string AccumulatorSpec::describe() const {
         if (j) out += ",";
         if (s.length) out += std::to_string(*s.length) + "x";
         out += std::to_string(s.bits);
-        out += s.overflow == OverflowMode::wrap ? ":wrap" : ":sat";
-        if (s.reduction == Reduction::tree) out += ":tree";
+        out += std::string(":") + name_of(k_overflow_flags, s.overflow);
+        if (s.reduction != Reduction::sequential)
+            out += std::string(":") + name_of(k_reduction_flags, s.reduction);
     }
     return out;
 }

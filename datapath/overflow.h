@@ -2,6 +2,7 @@
 // The single narrowing point of the datapath: every value a B-bit accumulator register
 // receives passes through fit(), which applies the stage's overflow policy and reports
 // whether the exact value was out of range (an overflow event).
+#include "enum_names.h"
 #include <cstdint>
 
 #include "wide_int.h"
@@ -10,7 +11,11 @@ namespace accsim {
 
 enum class OverflowMode { wrap, saturate };
 
-const char* to_string(OverflowMode m);
+inline constexpr EnumName<OverflowMode> k_overflow_names[] = {{OverflowMode::wrap, "wrap"}, {OverflowMode::saturate, "saturate"}};
+inline const char* to_string(OverflowMode v) { return name_of(k_overflow_names, v); }
+// The --acc shorthand's flags for them (describe() writes these; both tables parse).
+inline constexpr EnumName<OverflowMode> k_overflow_flags[] = {{OverflowMode::wrap, "wrap"},
+                                                              {OverflowMode::saturate, "sat"}};
 
 inline constexpr int k_min_acc_bits = 2;
 inline constexpr int k_max_acc_bits = 64;

@@ -5,23 +5,6 @@
 
 namespace accsim {
 
-const char* to_string(WidthScaling s) {
-    switch (s) {
-        case WidthScaling::constant:
-            return "constant";
-        case WidthScaling::linear:
-            return "linear";
-        case WidthScaling::quadratic:
-            return "quadratic";
-        case WidthScaling::product:
-            return "product";
-    }
-    return "?";
-}
-
-const char* to_string(GatedOperand g) {
-    return g == GatedOperand::either ? "either" : g == GatedOperand::input ? "input" : "weight";
-}
 
 double MultiplyEnergy::at(int a, int b) const {
     switch (scaling) {

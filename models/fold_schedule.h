@@ -17,6 +17,7 @@
 // accumulator) once per layer.
 // Tensor core m x n x k MMAs on `units` units: ceil(M/m) x ceil(N/n) x ceil(K/k) MMAs, issued
 // `units` at a time, each `mma_cycles` long.
+#include "datapath/enum_names.h"
 #include <cstdint>
 #include <vector>
 
@@ -26,6 +27,8 @@
 namespace accsim {
 
 enum class TimingConvention { native, scalesim };
+inline constexpr EnumName<TimingConvention> k_timing_convention_names[] = {{TimingConvention::native, "native"}, {TimingConvention::scalesim, "scalesim"}};
+inline const char* to_string(TimingConvention v) { return name_of(k_timing_convention_names, v); }
 
 struct Fold {
     int64_t group = 0;

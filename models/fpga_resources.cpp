@@ -122,13 +122,6 @@ FpgaResources systolic(const ArraySpec& a, const MemorySpec& m, const Accumulato
 
 }  // namespace
 
-const char* to_string(MultiplierStyle s) {
-    return s == MultiplierStyle::lut ? "lut" : "dsp";
-}
-
-const char* to_string(WeightMemory m) {
-    return m == WeightMemory::bram ? "bram" : m == WeightMemory::uram ? "uram" : "lutram";
-}
 
 double bram18_blocks(double w, double d) {
     if (w <= 0 || d <= 0) return 0;

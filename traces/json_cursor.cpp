@@ -120,12 +120,17 @@ std::string JsonCursor::as_string() const {
 }
 
 std::string JsonCursor::as_enum(std::initializer_list<const char*> choices) const {
+    return choices.begin()[choice(choices.begin(), choices.size())];
+}
+
+std::size_t JsonCursor::choice(const char* const* names, std::size_t n) const {
     std::string list;
-    for (const char* c : choices) list += (list.empty() ? "\"" : ", \"") + std::string(c) + "\"";
+    for (std::size_t i = 0; i < n; ++i)
+        list += (list.empty() ? "\"" : ", \"") + std::string(names[i]) + "\"";
     if (!m_value->is_string()) fail("expected one of " + list + ", got " + brief(*m_value));
     const std::string s = m_value->get<std::string>();
-    for (const char* c : choices)
-        if (s == c) return s;
+    for (std::size_t i = 0; i < n; ++i)
+        if (s == names[i]) return i;
     fail("expected one of " + list + ", got \"" + s + "\"");
 }
 

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "datapath/enum_names.h"
+
 namespace accsim {
 
 class JsonCursor {
@@ -40,10 +42,20 @@ class JsonCursor {
     std::string as_string() const;
     // One of `choices`: expected one of "wrap", "saturate", got "wrp".
     std::string as_enum(std::initializer_list<const char*> choices) const;
+    // The value of one of the names in an enum's name table (datapath/enum_names.h).
+    template <class E, std::size_t N>
+    E as_enum(const EnumName<E> (&table)[N]) const {
+        const char* names[N];
+        for (std::size_t i = 0; i < N; ++i) names[i] = table[i].name;
+        return table[choice(names, N)].value;
+    }
 
     static std::string escape(const std::string& key);  // JSON-pointer escaping (~0, ~1)
 
   private:
+    // The index of the value among `names` (n of them); fails naming them all.
+    std::size_t choice(const char* const* names, std::size_t n) const;
+
     const nlohmann::json* m_value;
     std::string m_file;
     std::string m_pointer;

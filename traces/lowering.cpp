@@ -2,9 +2,6 @@
 
 namespace accsim {
 
-const char* to_string(KOrder k) {
-    return k == KOrder::c_kh_kw ? "c_kh_kw" : "kh_kw_c";
-}
 
 std::vector<int32_t> read_int32(const TensorRef& t) {
     std::vector<int32_t> out(static_cast<std::size_t>(t.info->numel));

@@ -12,17 +12,6 @@
 
 namespace accsim {
 
-const char* to_string(LayerOp op) {
-    switch (op) {
-        case LayerOp::linear:
-            return "linear";
-        case LayerOp::conv2d:
-            return "conv2d";
-        case LayerOp::matmul:
-            return "matmul";
-    }
-    return "?";
-}
 
 std::vector<std::string> Trace::tensor_files() const {
     std::vector<std::string> out;
@@ -396,10 +385,7 @@ class TraceLoader {
         if (s.name.size() > k_max_name_length)
             l.at("name").fail("layer name longer than " + std::to_string(k_max_name_length) +
                               " characters");
-        const std::string op = l.at("op").as_enum({"linear", "conv2d", "matmul"});
-        s.op = op == "linear"   ? LayerOp::linear
-               : op == "conv2d" ? LayerOp::conv2d
-                                : LayerOp::matmul;
+        s.op = l.at("op").as_enum(k_layer_op_names);
         if (s.op == LayerOp::matmul) {
             l.allow_keys({"name", "op", "lhs", "rhs", "bias", "output", "meta"});
             s.x = parse_operand(l.at("lhs"), "lhs");

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "datapath/input_error.h"
+#include "datapath/accumulator_spec.h"
 #include "datapath/overflow.h"
 
 namespace accsim {
@@ -62,17 +63,18 @@ nlohmann::json parse_acc_shorthand(const std::string& spec) {
         if (bits < k_min_acc_bits || bits > k_max_acc_bits)
             fail("bits must be in [2, 64], got " + std::to_string(bits));
         s["bits"] = bits;
-        s["overflow"] = "wrap";
+        s["overflow"] = to_string(OverflowMode::wrap);
+        // Flags: the shorthand's own (sat, seq) or the config's names (saturate, sequential).
         for (std::size_t p = 1; p < parts.size(); ++p) {
             const std::string& f = parts[p];
-            if (f == "wrap")
-                s["overflow"] = "wrap";
-            else if (f == "sat" || f == "saturate")
-                s["overflow"] = "saturate";
-            else if (f == "tree")
-                s["reduction"] = "tree";
-            else if (f == "seq" || f == "sequential")
-                s["reduction"] = "sequential";
+            auto o = value_of(k_overflow_flags, f);
+            if (!o) o = value_of(k_overflow_names, f);
+            auto r = value_of(k_reduction_flags, f);
+            if (!r) r = value_of(k_reduction_names, f);
+            if (o)
+                s["overflow"] = to_string(*o);
+            else if (r)
+                s["reduction"] = to_string(*r);
             else
                 fail("unknown flag \":" + f + "\" (valid: wrap, sat, tree, seq)");
         }

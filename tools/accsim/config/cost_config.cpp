@@ -27,11 +27,7 @@ int bits(const JsonCursor& c) {
 }
 
 WidthScaling scaling(const JsonCursor& c) {
-    const std::string s = c.as_enum({"constant", "linear", "quadratic", "product"});
-    return s == "constant"    ? WidthScaling::constant
-           : s == "linear"    ? WidthScaling::linear
-           : s == "quadratic" ? WidthScaling::quadratic
-                              : WidthScaling::product;
+    return c.as_enum(k_width_scaling_names);
 }
 
 SramEnergy parse_sram(const JsonCursor& c) {
@@ -110,18 +106,14 @@ EnergySpec parse_energy(const JsonCursor& c, bool fpga_target) {
     a.allow_keys({"pj", "bits", "scaling"});
     e.add.pj = non_negative(a.at("pj"), 1e6);
     e.add.bits = bits(a.at("bits"));
-    const std::string add_scaling = a.at("scaling").as_enum({"constant", "linear", "quadratic"});
-    e.add.scaling = add_scaling == "constant" ? WidthScaling::constant
-                    : add_scaling == "linear" ? WidthScaling::linear
-                                              : WidthScaling::quadratic;
+    // An addition's energy scales with one width: "product" (two widths) is a multiply's.
+    e.add.scaling = *value_of(k_width_scaling_names,
+                              a.at("scaling").as_enum({"constant", "linear", "quadratic"}));
     e.register_pj_per_bit = non_negative(c.at("register_pj_per_bit"), 1e6);
     if (auto z = c.find("zero_gating")) {
         z->require_object();
         z->allow_keys({"operand", "multiply", "add"});
-        const std::string op = z->at("operand").as_enum({"either", "input", "weight"});
-        e.zero_gating.operand = op == "either"  ? GatedOperand::either
-                                : op == "input" ? GatedOperand::input
-                                                : GatedOperand::weight;
+        e.zero_gating.operand = z->at("operand").as_enum(k_gated_operand_names);
         e.zero_gating.multiply = fraction(z->at("multiply"));
         e.zero_gating.add = fraction(z->at("add"));
     }
@@ -142,12 +134,8 @@ FpgaSpec parse_fpga(const JsonCursor& c) {
     if (auto s = d.find("source")) s->as_string();
     f.device.capacity = capacity(d);
     f.device.static_mw = non_negative(d.at("static_mw"), 1e9);
-    f.multipliers = c.at("multipliers").as_enum({"lut", "dsp"}) == "lut" ? MultiplierStyle::lut
-                                                                         : MultiplierStyle::dsp;
-    const std::string w = c.at("weights").as_enum({"bram", "uram", "lutram"});
-    f.weights = w == "bram"   ? WeightMemory::bram
-                : w == "uram" ? WeightMemory::uram
-                              : WeightMemory::lutram;
+    f.multipliers = c.at("multipliers").as_enum(k_multiplier_style_names);
+    f.weights = c.at("weights").as_enum(k_weight_memory_names);
     if (auto t = c.find("thresholds")) {
         t->require_object();
         t->allow_keys({"output_bits", "depth"});

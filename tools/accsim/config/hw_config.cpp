@@ -12,9 +12,6 @@
 
 namespace accsim {
 
-const char* to_string(Target t) {
-    return t == Target::asic ? "asic" : t == Target::fpga ? "fpga" : "gpu";
-}
 
 namespace {
 
@@ -36,27 +33,27 @@ int64_t positive(const JsonCursor& c, int64_t hi = k_max_dim) {
 ArraySpec parse_array(const JsonCursor& a) {
     a.require_object();
     ArraySpec s;
-    const std::string kind = a.at("kind").as_enum({"systolic", "vector", "tensor_core"});
-    if (kind == "systolic") {
-        a.allow_keys({"kind", "rows", "cols", "dataflow"});
-        s.kind = ArrayKind::systolic;
-        s.rows = positive(a.at("rows"));
-        s.cols = positive(a.at("cols"));
-        const std::string df = a.at("dataflow").as_enum({"os", "ws", "is"});
-        s.dataflow = df == "os" ? Dataflow::os : df == "ws" ? Dataflow::ws : Dataflow::is;
-    } else if (kind == "vector") {
-        a.allow_keys({"kind", "pe", "simd"});
-        s.kind = ArrayKind::vector;
-        s.pe = positive(a.at("pe"));
-        s.simd = positive(a.at("simd"));
-    } else {
-        a.allow_keys({"kind", "m", "n", "k", "units", "mma_cycles"});
-        s.kind = ArrayKind::tensor_core;
-        s.m = positive(a.at("m"));
-        s.n = positive(a.at("n"));
-        s.k = positive(a.at("k"));
-        s.units = positive(a.at("units"));
-        s.mma_cycles = positive(a.at("mma_cycles"));
+    s.kind = a.at("kind").as_enum(k_array_kind_names);
+    switch (s.kind) {
+        case ArrayKind::systolic:
+            a.allow_keys({"kind", "rows", "cols", "dataflow"});
+            s.rows = positive(a.at("rows"));
+            s.cols = positive(a.at("cols"));
+            s.dataflow = a.at("dataflow").as_enum(k_dataflow_names);
+            break;
+        case ArrayKind::vector:
+            a.allow_keys({"kind", "pe", "simd"});
+            s.pe = positive(a.at("pe"));
+            s.simd = positive(a.at("simd"));
+            break;
+        case ArrayKind::tensor_core:
+            a.allow_keys({"kind", "m", "n", "k", "units", "mma_cycles"});
+            s.m = positive(a.at("m"));
+            s.n = positive(a.at("n"));
+            s.k = positive(a.at("k"));
+            s.units = positive(a.at("units"));
+            s.mma_cycles = positive(a.at("mma_cycles"));
+            break;
     }
     return s;
 }
@@ -123,10 +120,7 @@ AccumulatorSpec parse_accumulator(const JsonCursor& a) {
     a.allow_keys({"stages", "bias"});
     AccumulatorSpec acc;
     if (auto b = a.find("bias")) {
-        const std::string bias = b->as_enum({"last", "first", "none"});
-        acc.bias = bias == "last"    ? BiasMode::last
-                   : bias == "first" ? BiasMode::first
-                                     : BiasMode::none;
+        acc.bias = b->as_enum(k_bias_names);
     }
     const JsonCursor stages = a.at("stages");
     if (stages.size() == 0) stages.fail("expected at least one stage");
@@ -148,11 +142,9 @@ AccumulatorSpec parse_accumulator(const JsonCursor& a) {
                 "tiles)");
         }
         if (auto o = st.find("overflow"))
-            s.overflow = o->as_enum({"wrap", "saturate"}) == "wrap" ? OverflowMode::wrap
-                                                                    : OverflowMode::saturate;
+            s.overflow = o->as_enum(k_overflow_names);
         if (auto r = st.find("reduction"))
-            s.reduction = r->as_enum({"sequential", "tree"}) == "tree" ? Reduction::tree
-                                                                       : Reduction::sequential;
+            s.reduction = r->as_enum(k_reduction_names);
         acc.stages.push_back(s);
     }
     return acc;
@@ -220,8 +212,7 @@ HwConfig parse_config(const nlohmann::json& doc, const std::string& file, bool h
         return hardware_required ? std::optional(root.at(key)) : root.find(key);
     };
     if (auto t = section("target")) {
-        const std::string target = t->as_enum({"asic", "fpga", "gpu"});
-        c.target = target == "asic" ? Target::asic : target == "fpga" ? Target::fpga : Target::gpu;
+        c.target = t->as_enum(k_target_names);
     }
     if (auto clk = section("clock_mhz")) {
         const double mhz = clk->as_number();
@@ -234,17 +225,14 @@ HwConfig parse_config(const nlohmann::json& doc, const std::string& file, bool h
         m->require_object();
         m->allow_keys({"k_order"});
         if (auto k = m->find("k_order"))
-            c.k_order =
-                k->as_enum({"c_kh_kw", "kh_kw_c"}) == "c_kh_kw" ? KOrder::c_kh_kw : KOrder::kh_kw_c;
+            c.k_order = k->as_enum(k_k_order_names);
     }
     if (auto m = root.find("memory")) c.memory = parse_memory(*m);
     if (auto t = root.find("timing")) {
         t->require_object();
         t->allow_keys({"convention", "dram_stalls", "sram_limits"});
         if (auto v = t->find("convention"))
-            c.timing.convention = v->as_enum({"native", "scalesim"}) == "native"
-                                      ? TimingConvention::native
-                                      : TimingConvention::scalesim;
+            c.timing.convention = v->as_enum(k_timing_convention_names);
         if (auto v = t->find("dram_stalls")) c.timing.dram_stalls = v->as_bool();
         if (auto v = t->find("sram_limits")) c.timing.sram_limits = v->as_bool();
     }
@@ -272,7 +260,7 @@ HwConfig parse_config(const nlohmann::json& doc, const std::string& file, bool h
     e["array"] = c.array ? array_json(*c.array) : nlohmann::ordered_json(nullptr);
     e["memory"] = c.memory ? memory_json(*c.memory) : nlohmann::ordered_json(nullptr);
     e["timing"] = {
-        {"convention", c.timing.convention == TimingConvention::native ? "native" : "scalesim"},
+        {"convention", to_string(c.timing.convention)},
         {"dram_stalls", c.timing.dram_stalls},
         {"sram_limits", c.timing.sram_limits}};
     e["mapping"] = {{"k_order", to_string(c.k_order)}};

@@ -1,6 +1,7 @@
 #pragma once
 // A hardware configuration (CONTRACT section 6), validated once from JSON (a file, --set
 // overrides, --acc) into immutable specs. The effective config is echoed into every report.
+#include "datapath/enum_names.h"
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -18,7 +19,8 @@
 namespace accsim {
 
 enum class Target { asic, fpga, gpu };
-const char* to_string(Target t);
+inline constexpr EnumName<Target> k_target_names[] = {{Target::asic, "asic"}, {Target::fpga, "fpga"}, {Target::gpu, "gpu"}};
+inline const char* to_string(Target v) { return name_of(k_target_names, v); }
 
 // How cycles are counted: accsim's own model, or SCALE-Sim v2's conventions (see
 // models/fold_schedule.h), and which memory effects stall the array.

@@ -10,20 +10,6 @@
 
 namespace accsim {
 
-const char* to_string(ReplayKind k) {
-    switch (k) {
-        case ReplayKind::simulated:
-            return "simulated";
-        case ReplayKind::derived_static:
-            return "derived: static bound";
-        case ReplayKind::derived_dominated:
-            return "derived: narrower replay clean";
-        case ReplayKind::derived_equivalent:
-            return "derived: same replay";
-    }
-    return "?";
-}
-
 namespace {
 
 // What the values of a replay of a layer with dot length k depend on besides the widths and

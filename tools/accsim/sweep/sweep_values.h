@@ -35,7 +35,13 @@
 namespace accsim {
 
 enum class ReplayKind { simulated, derived_static, derived_dominated, derived_equivalent };
-const char* to_string(ReplayKind k);
+// How sweep.json's layer records name them ("replay").
+inline constexpr EnumName<ReplayKind> k_replay_kind_names[] = {
+    {ReplayKind::simulated, "simulated"},
+    {ReplayKind::derived_static, "derived: static bound"},
+    {ReplayKind::derived_dominated, "derived: narrower replay clean"},
+    {ReplayKind::derived_equivalent, "derived: same replay"}};
+inline const char* to_string(ReplayKind k) { return name_of(k_replay_kind_names, k); }
 
 struct ValueResult {
     LayerAudit audit;
