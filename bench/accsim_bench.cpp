@@ -17,12 +17,12 @@
 #include <systemc>
 #include <vector>
 
+#include "config/hw_config.h"
 #include "datapath/bounds.h"
 #include "datapath/chunk_kernels.h"
 #include "datapath/fast_reducer.h"
 #include "datapath/parallel_for.h"
 #include "datapath/reference_reducer.h"
-#include "config/hw_config.h"
 #include "engine/layer_audit.h"
 #include "engine/layer_binding.h"
 #include "sim/layer_run.h"

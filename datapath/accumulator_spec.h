@@ -2,11 +2,11 @@
 // The accumulator of a datapath: a chain of stages (datapath/README.md). Stage 1 adds
 // products; stage j > 1 adds the tile results of stage j-1. Immutable once validated by
 // the config loader; the datapath only asserts.
-#include "enum_names.h"
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
+#include "enum_names.h"
 
 #include "overflow.h"
 
@@ -15,13 +15,19 @@ namespace accsim {
 enum class Reduction { sequential, tree };
 enum class BiasMode { last, first, none };
 
-inline constexpr EnumName<Reduction> k_reduction_names[] = {{Reduction::sequential, "sequential"}, {Reduction::tree, "tree"}};
-inline const char* to_string(Reduction v) { return name_of(k_reduction_names, v); }
+inline constexpr EnumName<Reduction> k_reduction_names[] = {{Reduction::sequential, "sequential"},
+                                                            {Reduction::tree, "tree"}};
+inline const char* to_string(Reduction v) {
+    return name_of(k_reduction_names, v);
+}
 // The --acc shorthand's flags for them (sequential is its default, written by no flag).
 inline constexpr EnumName<Reduction> k_reduction_flags[] = {{Reduction::sequential, "seq"},
                                                             {Reduction::tree, "tree"}};
-inline constexpr EnumName<BiasMode> k_bias_names[] = {{BiasMode::last, "last"}, {BiasMode::first, "first"}, {BiasMode::none, "none"}};
-inline const char* to_string(BiasMode v) { return name_of(k_bias_names, v); }
+inline constexpr EnumName<BiasMode> k_bias_names[] = {
+    {BiasMode::last, "last"}, {BiasMode::first, "first"}, {BiasMode::none, "none"}};
+inline const char* to_string(BiasMode v) {
+    return name_of(k_bias_names, v);
+}
 
 struct StageSpec {
     int bits = 32;  // signed two's-complement register width

@@ -41,7 +41,8 @@ std::optional<E> value_of(const EnumName<E> (&table)[N], std::string_view name) 
 template <class E, std::size_t N>
 std::string quoted_names(const EnumName<E> (&table)[N]) {
     std::string out;
-    for (const EnumName<E>& e : table) out += (out.empty() ? "\"" : ", \"") + std::string(e.name) + "\"";
+    for (const EnumName<E>& e : table)
+        out += (out.empty() ? "\"" : ", \"") + std::string(e.name) + "\"";
     return out;
 }
 

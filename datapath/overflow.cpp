@@ -1,6 +1,3 @@
 #include "overflow.h"
 
-namespace accsim {
-
-
-}  // namespace accsim
+namespace accsim {}  // namespace accsim

@@ -2,8 +2,8 @@
 // The single narrowing point of the datapath: every value a B-bit accumulator register
 // receives passes through fit(), which applies the stage's overflow policy and reports
 // whether the exact value was out of range (an overflow event).
-#include "enum_names.h"
 #include <cstdint>
+#include "enum_names.h"
 
 #include "wide_int.h"
 
@@ -11,8 +11,11 @@ namespace accsim {
 
 enum class OverflowMode { wrap, saturate };
 
-inline constexpr EnumName<OverflowMode> k_overflow_names[] = {{OverflowMode::wrap, "wrap"}, {OverflowMode::saturate, "saturate"}};
-inline const char* to_string(OverflowMode v) { return name_of(k_overflow_names, v); }
+inline constexpr EnumName<OverflowMode> k_overflow_names[] = {{OverflowMode::wrap, "wrap"},
+                                                              {OverflowMode::saturate, "saturate"}};
+inline const char* to_string(OverflowMode v) {
+    return name_of(k_overflow_names, v);
+}
 // The --acc shorthand's flags for them (describe() writes these; both tables parse).
 inline constexpr EnumName<OverflowMode> k_overflow_flags[] = {{OverflowMode::wrap, "wrap"},
                                                               {OverflowMode::saturate, "sat"}};

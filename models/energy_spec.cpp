@@ -5,7 +5,6 @@
 
 namespace accsim {
 
-
 double MultiplyEnergy::at(int a, int b) const {
     switch (scaling) {
         case WidthScaling::constant:

@@ -3,9 +3,9 @@
 // one addition, one register bit, one SRAM or DRAM byte costs, and how the cost scales with
 // width. Every number is config data (configs/README.md gives the sources); this file only
 // says how they combine. Parsed and validated once by the config loader.
-#include "datapath/enum_names.h"
 #include <utility>
 #include <vector>
+#include "datapath/enum_names.h"
 
 namespace accsim {
 
@@ -16,8 +16,14 @@ enum class WidthScaling {
     quadratic,  // array multipliers: ~ max(a, b)^2
     product,    // multipliers: ~ a * b (Timeloop's fallback (a/16)(b/16))
 };
-inline constexpr EnumName<WidthScaling> k_width_scaling_names[] = {{WidthScaling::constant, "constant"}, {WidthScaling::linear, "linear"}, {WidthScaling::quadratic, "quadratic"}, {WidthScaling::product, "product"}};
-inline const char* to_string(WidthScaling v) { return name_of(k_width_scaling_names, v); }
+inline constexpr EnumName<WidthScaling> k_width_scaling_names[] = {
+    {WidthScaling::constant, "constant"},
+    {WidthScaling::linear, "linear"},
+    {WidthScaling::quadratic, "quadratic"},
+    {WidthScaling::product, "product"}};
+inline const char* to_string(WidthScaling v) {
+    return name_of(k_width_scaling_names, v);
+}
 
 struct MultiplyEnergy {
     double pj = 0;               // one multiply at the reference widths
@@ -37,8 +43,13 @@ struct AddEnergy {
 // this fraction of a full one, and so does the addition of its zero product into stage 1. The
 // hardware looks at one operand or either (Eyeriss gates on zero activations).
 enum class GatedOperand { either, input, weight };
-inline constexpr EnumName<GatedOperand> k_gated_operand_names[] = {{GatedOperand::either, "either"}, {GatedOperand::input, "input"}, {GatedOperand::weight, "weight"}};
-inline const char* to_string(GatedOperand v) { return name_of(k_gated_operand_names, v); }
+inline constexpr EnumName<GatedOperand> k_gated_operand_names[] = {
+    {GatedOperand::either, "either"},
+    {GatedOperand::input, "input"},
+    {GatedOperand::weight, "weight"}};
+inline const char* to_string(GatedOperand v) {
+    return name_of(k_gated_operand_names, v);
+}
 
 struct ZeroGating {
     GatedOperand operand = GatedOperand::either;

@@ -17,9 +17,9 @@
 // accumulator) once per layer.
 // Tensor core m x n x k MMAs on `units` units: ceil(M/m) x ceil(N/n) x ceil(K/k) MMAs, issued
 // `units` at a time, each `mma_cycles` long.
-#include "datapath/enum_names.h"
 #include <cstdint>
 #include <vector>
+#include "datapath/enum_names.h"
 
 #include "models/array_spec.h"
 #include "models/layer_work.h"
@@ -27,8 +27,11 @@
 namespace accsim {
 
 enum class TimingConvention { native, scalesim };
-inline constexpr EnumName<TimingConvention> k_timing_convention_names[] = {{TimingConvention::native, "native"}, {TimingConvention::scalesim, "scalesim"}};
-inline const char* to_string(TimingConvention v) { return name_of(k_timing_convention_names, v); }
+inline constexpr EnumName<TimingConvention> k_timing_convention_names[] = {
+    {TimingConvention::native, "native"}, {TimingConvention::scalesim, "scalesim"}};
+inline const char* to_string(TimingConvention v) {
+    return name_of(k_timing_convention_names, v);
+}
 
 struct Fold {
     int64_t group = 0;

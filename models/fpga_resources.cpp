@@ -122,7 +122,6 @@ FpgaResources systolic(const ArraySpec& a, const MemorySpec& m, const Accumulato
 
 }  // namespace
 
-
 double bram18_blocks(double w, double d) {
     if (w <= 0 || d <= 0) return 0;
     if (w == 1) return ceil_div(d, 16384);

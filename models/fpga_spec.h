@@ -2,9 +2,9 @@
 // An FPGA target: the device (capacities, static power), how the datapath is built (LUT or DSP
 // multipliers, where weights live, optional threshold activations) and what each resource
 // costs in dynamic power. Config data throughout (configs/README.md gives the sources).
-#include "datapath/enum_names.h"
 #include <optional>
 #include <string>
+#include "datapath/enum_names.h"
 
 namespace accsim {
 
@@ -27,10 +27,16 @@ struct FpgaDevice {
 
 enum class MultiplierStyle { lut, dsp };
 enum class WeightMemory { bram, uram, lutram };
-inline constexpr EnumName<MultiplierStyle> k_multiplier_style_names[] = {{MultiplierStyle::lut, "lut"}, {MultiplierStyle::dsp, "dsp"}};
-inline const char* to_string(MultiplierStyle v) { return name_of(k_multiplier_style_names, v); }
-inline constexpr EnumName<WeightMemory> k_weight_memory_names[] = {{WeightMemory::bram, "bram"}, {WeightMemory::uram, "uram"}, {WeightMemory::lutram, "lutram"}};
-inline const char* to_string(WeightMemory v) { return name_of(k_weight_memory_names, v); }
+inline constexpr EnumName<MultiplierStyle> k_multiplier_style_names[] = {
+    {MultiplierStyle::lut, "lut"}, {MultiplierStyle::dsp, "dsp"}};
+inline const char* to_string(MultiplierStyle v) {
+    return name_of(k_multiplier_style_names, v);
+}
+inline constexpr EnumName<WeightMemory> k_weight_memory_names[] = {
+    {WeightMemory::bram, "bram"}, {WeightMemory::uram, "uram"}, {WeightMemory::lutram, "lutram"}};
+inline const char* to_string(WeightMemory v) {
+    return name_of(k_weight_memory_names, v);
+}
 
 // FINN's multi-threshold activation after the accumulator: 2^B - 1 thresholds per output
 // channel, each as wide as the accumulator, held in LUTRAM (`depth` channels per PE or column).

@@ -2,7 +2,6 @@
 
 namespace accsim {
 
-
 std::vector<int32_t> read_int32(const TensorRef& t) {
     std::vector<int32_t> out(static_cast<std::size_t>(t.info->numel));
     read_ints(*t.info, out.data());

@@ -3,10 +3,10 @@
 // grouped by *position*: all outputs of one position share the same input vector x and differ
 // in their weights q (linear: a row; conv2d: batch, group and output pixel; matmul: batch and
 // row m).
-#include "datapath/enum_names.h"
 #include <cstdint>
 #include <string>
 #include <vector>
+#include "datapath/enum_names.h"
 
 #include "trace.h"
 
@@ -14,8 +14,11 @@ namespace accsim {
 
 // The order in which a conv2d's dot product runs over (c, kh, kw) within a group.
 enum class KOrder { c_kh_kw, kh_kw_c };
-inline constexpr EnumName<KOrder> k_k_order_names[] = {{KOrder::c_kh_kw, "c_kh_kw"}, {KOrder::kh_kw_c, "kh_kw_c"}};
-inline const char* to_string(KOrder v) { return name_of(k_k_order_names, v); }
+inline constexpr EnumName<KOrder> k_k_order_names[] = {{KOrder::c_kh_kw, "c_kh_kw"},
+                                                       {KOrder::kh_kw_c, "kh_kw_c"}};
+inline const char* to_string(KOrder v) {
+    return name_of(k_k_order_names, v);
+}
 
 class LoweredLayer {
   public:

@@ -12,7 +12,6 @@
 
 namespace accsim {
 
-
 std::vector<std::string> Trace::tensor_files() const {
     std::vector<std::string> out;
     for (const auto& f : m_files) out.push_back(f->path());

@@ -3,13 +3,13 @@
 // widths, and the safetensors files that hold the integer data. Trace::load validates all of
 // it — structure, shapes, dtypes and every stored value against its declared range — before
 // anything is replayed.
-#include "datapath/enum_names.h"
 #include <cstdint>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
+#include "datapath/enum_names.h"
 
 #include "datapath/operand_format.h"
 #include "safetensors.h"
@@ -17,8 +17,11 @@
 namespace accsim {
 
 enum class LayerOp { linear, conv2d, matmul };
-inline constexpr EnumName<LayerOp> k_layer_op_names[] = {{LayerOp::linear, "linear"}, {LayerOp::conv2d, "conv2d"}, {LayerOp::matmul, "matmul"}};
-inline const char* to_string(LayerOp v) { return name_of(k_layer_op_names, v); }
+inline constexpr EnumName<LayerOp> k_layer_op_names[] = {
+    {LayerOp::linear, "linear"}, {LayerOp::conv2d, "conv2d"}, {LayerOp::matmul, "matmul"}};
+inline const char* to_string(LayerOp v) {
+    return name_of(k_layer_op_names, v);
+}
 
 struct TensorRef {
     std::string name;

@@ -129,7 +129,7 @@ def test_accumulator_aware_weights_fit_the_a2q_budget_with_the_bias():
             assert np.all(np.abs(wq.codes) <= 127)
             # rounded toward zero: never larger in magnitude than the exact ratio
             assert np.all(np.abs(wq.codes) <= np.abs(w / wq.scale[:, None]) + 1e-9)
-    assert qz.a2q_l1_budget(16, qz.ActQuant(8, False, 1.0)) == 127  # THEORY.md: P=16, N=8 unsigned
+    assert qz.a2q_l1_budget(16, qz.ActQuant(8, False, 1.0)) == 127  # A2Q's example: P=16, N=8 unsigned
     assert qz.a2q_l1_budget(16, qz.ActQuant(8, True, 1.0)) == 255
 
 

@@ -1,4 +1,4 @@
-// Accumulator bounds: THEORY.md's check values, the closed forms against the papers' floating
+// Accumulator bounds: the A2Q papers' check values, the closed forms against the papers' floating
 // point formulas, the ordering observed <= exact <= a2q <= datatype, and the exact bound being
 // reached by the adversarial input.
 #include <doctest/doctest.h>
@@ -41,7 +41,7 @@ AccumulatorSpec one_stage(int bits) {
 
 }  // namespace
 
-TEST_CASE("data-type bound check values from THEORY.md") {
+TEST_CASE("data-type bound check values from the A2Q papers") {
     CHECK(datatype_bits(128, fmt(4, false), fmt(4, true)) == 16);
     CHECK(datatype_bits(128, fmt(4, true), fmt(4, true)) == 15);
     CHECK(datatype_bits(128, fmt(8, false), fmt(4, true)) == 20);
@@ -195,7 +195,7 @@ TEST_CASE(
     CHECK(sb.channels_at_risk() == 1);
 }
 
-TEST_CASE("the bias counts toward the risk of the last stage, not toward the contract's bounds") {
+TEST_CASE("the bias counts toward the risk of the last stage, not toward the reported bounds") {
     // One weight of 1 on 8-bit unsigned inputs: products in [0, 255]. With a bias of 2000 the
     // last register must hold up to 2255 (13 bits); a 12-bit register is at risk even though
     // the dot product alone needs only 9 bits.

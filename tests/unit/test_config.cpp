@@ -1,14 +1,15 @@
-// Hardware configurations: the contract's example, defaults, every rule with its message, and
-// the --set / --acc overrides with errors attributed to the option that caused them.
+// Hardware configurations: the reference example (configs/default.json), defaults, every rule with
+// its message, and the --set / --acc overrides with errors attributed to the option that caused
+// them.
 #include <doctest/doctest.h>
 
 #include <fstream>
 #include <string>
 
 #include "config/acc_shorthand.h"
-#include "datapath/input_error.h"
 #include "config/hw_config.h"
 #include "config/json_set.h"
+#include "datapath/input_error.h"
 
 using namespace accsim;
 using nlohmann::json;
@@ -52,7 +53,7 @@ std::string write_temp(const std::string& name, const std::string& text) {
 }  // namespace
 
 TEST_CASE(
-    "the contract's example config parses into specs, with defaults filled in the effective "
+    "the reference example config parses into specs, with defaults filled in the effective "
     "config") {
     const HwConfig c = parse_config(example(), "x.json", true);
     CHECK(c.name == "systolic-32x32-ws");

@@ -60,7 +60,8 @@ TEST_CASE("every enum's name table names each value once and parses back") {
 }
 
 TEST_CASE("the --acc shorthand and describe() agree through the flag tables") {
-    for (const char* spec : {"16:wrap", "128x16:sat,32:sat", "64x12:wrap:tree,8x20:sat:tree,40:wrap"}) {
+    for (const char* spec :
+         {"16:wrap", "128x16:sat,32:sat", "64x12:wrap:tree,8x20:sat:tree,40:wrap"}) {
         const nlohmann::json stages = parse_acc_shorthand(spec);
         AccumulatorSpec acc;
         for (const auto& s : stages) {

@@ -4,9 +4,9 @@
 
 #include <cmath>
 
+#include "engine/report_costs.h"
 #include "models/fpga_energy.h"
 #include "models/fpga_resources.h"
-#include "engine/report_costs.h"
 
 using namespace accsim;
 

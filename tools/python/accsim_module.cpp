@@ -15,7 +15,9 @@ using namespace accsim;
 
 // libsystemc's own main() needs an sc_main to link against when the library is loaded into
 // Python; accsim never lets SystemC call it (its runs start the simulation themselves).
-extern "C" __attribute__((visibility("default"))) int sc_main(int, char**) { return 1; }
+extern "C" __attribute__((visibility("default"))) int sc_main(int, char**) {
+    return 1;
+}
 
 namespace {
 
@@ -162,48 +164,46 @@ PYBIND11_MODULE(_accsim, m) {
                  py::gil_scoped_release release;
                  return dump(s.run_timing(report_options(layers, threads)));
              })
-        .def("sweep",
-             [](const api::Session& s, std::vector<std::string> grid,
-                std::vector<std::string> acc_grid, const std::string& out, bool resume,
-                bool derive, const std::string& layers, int threads,
-                std::optional<py::function> progress, std::optional<py::function> point) {
-                 api::SweepRequest r;
-                 r.grid = std::move(grid);
-                 r.acc_grid = std::move(acc_grid);
-                 r.out = out;
-                 r.resume = resume;
-                 r.derive = derive;
-                 api::SweepHooks hooks;
-                 // Hooks run on accsim's threads: each takes the GIL for the Python call. They
-                 // hold pointers to the functions (alive here, with the GIL, until the end), so
-                 // that copying a hook without the GIL touches no Python reference count.
-                 if (progress)
-                     hooks.progress = [f = &*progress](int64_t done, int64_t total) {
-                         py::gil_scoped_acquire gil;
-                         (*f)(done, total);
-                     };
-                 if (point)
-                     hooks.point = [f = &*point](std::size_t index, const api::Json& record) {
-                         const std::string text = dump(record);
-                         py::gil_scoped_acquire gil;
-                         (*f)(index, text);
-                     };
-                 api::SweepResult result;
-                 {
-                     py::gil_scoped_release release;
-                     result = s.sweep(r, report_options(layers, threads), hooks);
-                 }
-                 return py::make_tuple(dump(result.sweep), result.resumed, result.computed);
-             });
+        .def("sweep", [](const api::Session& s, std::vector<std::string> grid,
+                         std::vector<std::string> acc_grid, const std::string& out, bool resume,
+                         bool derive, const std::string& layers, int threads,
+                         std::optional<py::function> progress, std::optional<py::function> point) {
+            api::SweepRequest r;
+            r.grid = std::move(grid);
+            r.acc_grid = std::move(acc_grid);
+            r.out = out;
+            r.resume = resume;
+            r.derive = derive;
+            api::SweepHooks hooks;
+            // Hooks run on accsim's threads: each takes the GIL for the Python call. They
+            // hold pointers to the functions (alive here, with the GIL, until the end), so
+            // that copying a hook without the GIL touches no Python reference count.
+            if (progress)
+                hooks.progress = [f = &*progress](int64_t done, int64_t total) {
+                    py::gil_scoped_acquire gil;
+                    (*f)(done, total);
+                };
+            if (point)
+                hooks.point = [f = &*point](std::size_t index, const api::Json& record) {
+                    const std::string text = dump(record);
+                    py::gil_scoped_acquire gil;
+                    (*f)(index, text);
+                };
+            api::SweepResult result;
+            {
+                py::gil_scoped_release release;
+                result = s.sweep(r, report_options(layers, threads), hooks);
+            }
+            return py::make_tuple(dump(result.sweep), result.resumed, result.computed);
+        });
 
-    m.def("run_topology", [](const std::string& csv, bool gemm, std::optional<std::string> config,
-                             std::vector<std::string> sets, const std::string& layers,
-                             int threads) {
-        py::gil_scoped_release release;
-        return dump(
-            api::run_topology(csv, gemm, sources(config, std::nullopt, sets),
-                              report_options(layers, threads)));
-    });
+    m.def("run_topology",
+          [](const std::string& csv, bool gemm, std::optional<std::string> config,
+             std::vector<std::string> sets, const std::string& layers, int threads) {
+              py::gil_scoped_release release;
+              return dump(api::run_topology(csv, gemm, sources(config, std::nullopt, sets),
+                                            report_options(layers, threads)));
+          });
 
     m.def("replay", &replay, py::arg("x"), py::arg("w"), py::arg("acc"), py::arg("bias"),
           py::arg("x_bits"), py::arg("x_signed"), py::arg("w_bits"), py::arg("w_signed"),

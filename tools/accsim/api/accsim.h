@@ -68,15 +68,15 @@ struct SimRunOptions {
 
 // A sweep over a grid of configurations (see sweep/sweep.h for how points are derived).
 struct SweepRequest {
-    std::vector<std::string> grid;  // "PATH=VALUES": a list, a range a..b or a stepped a..b:s
+    std::vector<std::string> grid;      // "PATH=VALUES": a list, a range a..b or a stepped a..b:s
     std::vector<std::string> acc_grid;  // whole accumulator layouts, one SPEC each
-    std::string out;  // a directory for sweep.json/csv/html and the journal; empty: no files
+    std::string out;      // a directory for sweep.json/csv/html and the journal; empty: no files
     bool resume = false;  // continue the journal in `out`
     bool derive = true;   // false: replay every point and layer (brute force)
 };
 
 struct SweepHooks {
-    std::function<void(int64_t done, int64_t total)> progress;  // serialized, any thread
+    std::function<void(int64_t done, int64_t total)> progress;         // serialized, any thread
     std::function<void(std::size_t index, const Json& record)> point;  // a point finished
 };
 
@@ -107,6 +107,7 @@ class Session {
     // `accsim sweep` from this session's configuration as the base.
     SweepResult sweep(const SweepRequest& request, const ReportOptions& options = {},
                       const SweepHooks& hooks = {}) const;
+
   private:
     struct Impl;
     std::unique_ptr<Impl> m;
@@ -143,10 +144,10 @@ struct IntMatrix {
 };
 
 struct ReplayRequest {
-    IntMatrix x;  // [rows, K] inputs
-    IntMatrix w;  // [channels, K] weights
-    const int64_t* bias = nullptr;  // [channels] at accumulator scale, or null
-    std::string acc;                // e.g. "16", "128x16,32:sat", "64x12:tree,20"
+    IntMatrix x;                          // [rows, K] inputs
+    IntMatrix w;                          // [channels, K] weights
+    const int64_t* bias = nullptr;        // [channels] at accumulator scale, or null
+    std::string acc;                      // e.g. "16", "128x16,32:sat", "64x12:tree,20"
     std::string bias_placement = "last";  // last, first or none (accumulator.bias)
     // Operand formats (1..16 bits); absent: from the element type (i8: 8-bit signed, u16:
     // 16-bit unsigned; i32 needs them given). Every value must lie in its format.

@@ -31,7 +31,9 @@ int type_bits(IntType t) {
     }
     return 32;
 }
-bool type_signed(IntType t) { return t != IntType::u8 && t != IntType::u16; }
+bool type_signed(IntType t) {
+    return t != IntType::u8 && t != IntType::u16;
+}
 
 int64_t element(const IntMatrix& m, int64_t r, int64_t c) {
     const int64_t stride = m.row_stride ? m.row_stride : m.cols;
@@ -75,8 +77,8 @@ std::vector<int32_t> read_checked(const char* name, const IntMatrix& m, const Op
             const int64_t v = element(m, r, c);
             if (!f.contains(v))
                 throw InputError(k_file, name,
-                                 "value " + std::to_string(v) + " at [" + std::to_string(r) +
-                                     ", " + std::to_string(c) + "] is outside the declared " +
+                                 "value " + std::to_string(v) + " at [" + std::to_string(r) + ", " +
+                                     std::to_string(c) + "] is outside the declared " +
                                      f.describe());
             out[static_cast<std::size_t>(r * m.cols + c)] = static_cast<int32_t>(v);
         }
@@ -109,7 +111,8 @@ void check_shapes(const ReplayRequest& q) {
 AccumulatorSpec accumulator(const ReplayRequest& q) {
     const std::string& b = q.bias_placement;
     if (b != "last" && b != "first" && b != "none")
-        throw InputError(k_file, "bias_placement", "expected last, first or none, got \"" + b + "\"");
+        throw InputError(k_file, "bias_placement",
+                         "expected last, first or none, got \"" + b + "\"");
     accsim::ConfigSources s;
     s.acc = q.acc;
     s.sets.push_back("accumulator.bias=\"" + q.bias_placement + "\"");

@@ -60,9 +60,9 @@ SimOptions sim_run_options(const HwConfig& config, const SimRunOptions& sim, int
 
 void check(const ReportOptions& options) {
     if (options.threads < 0 || options.threads > 4096)
-        throw InputError("command line", "--threads",
-                         "expected a thread count in [1, 4096], got " +
-                             std::to_string(options.threads));
+        throw InputError(
+            "command line", "--threads",
+            "expected a thread count in [1, 4096], got " + std::to_string(options.threads));
 }
 
 void check(const SweepRequest& request) {
@@ -98,7 +98,9 @@ void check(const SimRunOptions& sim) {
     }
 }
 
-std::string version() { return k_version; }
+std::string version() {
+    return k_version;
+}
 
 Json effective_config(const ConfigSources& config) {
     return load_config(engine_sources(config)).effective;
@@ -111,12 +113,15 @@ struct Session::Impl {
 };
 
 Session::Session(const std::string& trace, const ConfigSources& config)
-    : m(std::make_unique<Impl>(Impl{config, load_config(engine_sources(config)), Trace::load(trace)})) {}
+    : m(std::make_unique<Impl>(
+          Impl{config, load_config(engine_sources(config)), Trace::load(trace)})) {}
 Session::~Session() = default;
 Session::Session(Session&&) noexcept = default;
 Session& Session::operator=(Session&&) noexcept = default;
 
-const Json& Session::config() const { return m->config.effective; }
+const Json& Session::config() const {
+    return m->config.effective;
+}
 
 Json Session::audit(const ReportOptions& options) const {
     const int threads = thread_count(options.threads);
@@ -162,7 +167,8 @@ Json Session::run_timing(const ReportOptions& options) const {
         check_size(works.back(), c, so, m->trace.manifest_path());
     }
     for (std::size_t i = 0; i < layers.size(); ++i)
-        timed.push_back(TimedLayer{works[i], bytes_for(c, element_bytes(*layers[i], c.accumulator))});
+        timed.push_back(
+            TimedLayer{works[i], bytes_for(c, element_bytes(*layers[i], c.accumulator))});
     const std::vector<LayerAudit> audits =
         audit_layers(layers, c, m->trace.manifest_path(), threads);
     const std::vector<LayerTiming> timings =
@@ -206,9 +212,9 @@ Json run_topology(const std::string& csv, bool gemm_format, const ConfigSources&
     require_run_hardware(config, sources);
     const SimOptions so = sim_run_options(config, sim, threads);
     // Timing only: a SCALE-Sim topology has shapes, no values.
-    const std::vector<LayerWork> layers = select_layers(
-        read_topology(csv, gemm_format ? TopologyFormat::gemm : TopologyFormat::conv),
-        options.layers);
+    const std::vector<LayerWork> layers =
+        select_layers(read_topology(csv, gemm_format ? TopologyFormat::gemm : TopologyFormat::conv),
+                      options.layers);
     const std::vector<LayerTiming> timings = accsim::run_timing(layers, config, so, csv);
     std::vector<LayerOutcome> outcomes;
     for (std::size_t i = 0; i < layers.size(); ++i) {
@@ -222,6 +228,7 @@ Json run_topology(const std::string& csv, bool gemm_format, const ConfigSources&
     Json source = {{"path", csv},
                    {"model", std::filesystem::path(csv).stem().string()},
                    {"source", "SCALE-Sim topology (" + form + " form), timing only"},
+                   {"tensor_files", nullptr},
                    {"layers_in_trace", layers.size()},
                    {"layers_reported", layers.size()}};
     if (!sim.scalesim_reports.empty())

@@ -3,8 +3,8 @@
 #include <cctype>
 #include <vector>
 
-#include "datapath/input_error.h"
 #include "datapath/accumulator_spec.h"
+#include "datapath/input_error.h"
 #include "datapath/overflow.h"
 
 namespace accsim {

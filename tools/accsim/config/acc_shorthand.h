@@ -1,5 +1,5 @@
 #pragma once
-// The --acc shorthand (CONTRACT section 4): stages separated by commas, each
+// The --acc shorthand (datapath/README.md): stages separated by commas, each
 // [LENGTHx]BITS[:wrap|:sat][:tree|:seq]; "--acc 128x16,32:sat" is 16-bit wrapping tiles of 128
 // products summed in a saturating 32-bit register.
 #include <nlohmann/json.hpp>

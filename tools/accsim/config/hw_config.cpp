@@ -4,14 +4,13 @@
 
 #include "config/acc_shorthand.h"
 #include "config/cost_config.h"
-#include "datapath/input_error.h"
 #include "config/json_set.h"
+#include "datapath/input_error.h"
 #include "models/stage_mapping.h"
 #include "scalesim/scalesim.h"
 #include "traces/json_cursor.h"
 
 namespace accsim {
-
 
 namespace {
 
@@ -141,10 +140,8 @@ AccumulatorSpec parse_accumulator(const JsonCursor& a) {
                 "missing required key \"length\" (every stage but the last splits its inputs into "
                 "tiles)");
         }
-        if (auto o = st.find("overflow"))
-            s.overflow = o->as_enum(k_overflow_names);
-        if (auto r = st.find("reduction"))
-            s.reduction = r->as_enum(k_reduction_names);
+        if (auto o = st.find("overflow")) s.overflow = o->as_enum(k_overflow_names);
+        if (auto r = st.find("reduction")) s.reduction = r->as_enum(k_reduction_names);
         acc.stages.push_back(s);
     }
     return acc;
@@ -224,8 +221,7 @@ HwConfig parse_config(const nlohmann::json& doc, const std::string& file, bool h
     if (auto m = root.find("mapping")) {
         m->require_object();
         m->allow_keys({"k_order"});
-        if (auto k = m->find("k_order"))
-            c.k_order = k->as_enum(k_k_order_names);
+        if (auto k = m->find("k_order")) c.k_order = k->as_enum(k_k_order_names);
     }
     if (auto m = root.find("memory")) c.memory = parse_memory(*m);
     if (auto t = root.find("timing")) {
@@ -259,10 +255,9 @@ HwConfig parse_config(const nlohmann::json& doc, const std::string& file, bool h
     }
     e["array"] = c.array ? array_json(*c.array) : nlohmann::ordered_json(nullptr);
     e["memory"] = c.memory ? memory_json(*c.memory) : nlohmann::ordered_json(nullptr);
-    e["timing"] = {
-        {"convention", to_string(c.timing.convention)},
-        {"dram_stalls", c.timing.dram_stalls},
-        {"sram_limits", c.timing.sram_limits}};
+    e["timing"] = {{"convention", to_string(c.timing.convention)},
+                   {"dram_stalls", c.timing.dram_stalls},
+                   {"sram_limits", c.timing.sram_limits}};
     e["mapping"] = {{"k_order", to_string(c.k_order)}};
     e["accumulator"] = accumulator_json(c.accumulator);
     e["energy"] = c.energy ? energy_json(*c.energy, source_of(root.find("energy")))

@@ -1,11 +1,11 @@
 #pragma once
-// A hardware configuration (CONTRACT section 6), validated once from JSON (a file, --set
+// A hardware configuration (configs/README.md), validated once from JSON (a file, --set
 // overrides, --acc) into immutable specs. The effective config is echoed into every report.
-#include "datapath/enum_names.h"
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
+#include "datapath/enum_names.h"
 
 #include "datapath/accumulator_spec.h"
 #include "models/array_spec.h"
@@ -19,8 +19,11 @@
 namespace accsim {
 
 enum class Target { asic, fpga, gpu };
-inline constexpr EnumName<Target> k_target_names[] = {{Target::asic, "asic"}, {Target::fpga, "fpga"}, {Target::gpu, "gpu"}};
-inline const char* to_string(Target v) { return name_of(k_target_names, v); }
+inline constexpr EnumName<Target> k_target_names[] = {
+    {Target::asic, "asic"}, {Target::fpga, "fpga"}, {Target::gpu, "gpu"}};
+inline const char* to_string(Target v) {
+    return name_of(k_target_names, v);
+}
 
 // How cycles are counted: accsim's own model, or SCALE-Sim v2's conventions (see
 // models/fold_schedule.h), and which memory effects stall the array.

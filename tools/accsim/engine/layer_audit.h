@@ -5,9 +5,9 @@
 // reuses the static part and replays in the models.
 #include <optional>
 
+#include "config/hw_config.h"
 #include "datapath/overflow_stats.h"
 #include "datapath/static_bounds.h"
-#include "config/hw_config.h"
 #include "engine/layer_binding.h"
 #include "traces/trace.h"
 
@@ -39,8 +39,8 @@ LayerAudit static_audit_at(const LayerAudit& same_layout, const LayerBinding& bi
 LayerAudit audit_layer(const LayerSpec& layer, const HwConfig& config,
                        const std::string& manifest_path, int threads = 1);
 // The replay part of audit_layer, given the layer's binding to `config` and its static audit.
-LayerAudit replay_layer(const LayerBinding& binding, LayerAudit static_part,
-                        const HwConfig& config, const std::string& manifest_path, int threads);
+LayerAudit replay_layer(const LayerBinding& binding, LayerAudit static_part, const HwConfig& config,
+                        const std::string& manifest_path, int threads);
 
 // Whether a layer of `macs` among layers of `all_macs` in all is too big to share `threads`
 // threads with others: it then replays on all of them, the others side by side on one each.

@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "datapath/overflow_stats.h"
 #include "config/hw_config.h"
+#include "datapath/overflow_stats.h"
 #include "models/layer_work.h"
 #include "models/memory_model.h"
 #include "models/value_interfaces.h"

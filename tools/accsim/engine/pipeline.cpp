@@ -41,8 +41,8 @@ nlohmann::ordered_json make_report(const std::string& command, nlohmann::ordered
         if (l.audit)
             rows.push_back(report_layer(*l.audit, l.timing, cost));
         else
-            rows.push_back(ReportLayer{l.work.name, l.op, l.work.k, l.work.outputs(),
-                                       l.work.macs(), nullptr, l.timing, cost});
+            rows.push_back(ReportLayer{l.work.name, l.op, l.work.k, l.work.outputs(), l.work.macs(),
+                                       nullptr, l.timing, cost});
     }
     return build_report(command, std::move(source), config, rows, costs ? &*costs : nullptr);
 }

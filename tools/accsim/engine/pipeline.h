@@ -21,11 +21,11 @@ namespace accsim {
 
 // One layer's results. A trace layer has its audit; a SCALE-Sim topology layer only timing.
 struct LayerOutcome {
-    LayerWork work;                           // the layer as GEMMs (for pricing)
-    std::string op;                           // for a layer without an audit (topology rows)
+    LayerWork work;  // the layer as GEMMs (for pricing)
+    std::string op;  // for a layer without an audit (topology rows)
     bool has_bias = false;
-    const LayerAudit* audit = nullptr;        // null: timing only
-    const LayerTiming* timing = nullptr;      // null: an audit (no timing, no costs)
+    const LayerAudit* audit = nullptr;          // null: timing only
+    const LayerTiming* timing = nullptr;        // null: an audit (no timing, no costs)
     std::optional<ZeroProducts> zero_products;  // for zero gating; none without values
 };
 
@@ -37,7 +37,6 @@ LayerOutcome layer_outcome(const LayerAudit& audit, const LayerWork& work,
 // `command`: "audit" or "run"; `source`: the report's "trace" section. Layers that were timed
 // are priced. Every layer must be timed, or none.
 nlohmann::ordered_json make_report(const std::string& command, nlohmann::ordered_json source,
-                                   const HwConfig& config,
-                                   const std::vector<LayerOutcome>& layers);
+                                   const HwConfig& config, const std::vector<LayerOutcome>& layers);
 
 }  // namespace accsim

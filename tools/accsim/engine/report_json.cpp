@@ -2,8 +2,8 @@
 
 #include "accsim_version.h"
 #include "datapath/bounds.h"
-#include "models/power_units.h"
 #include "engine/report_costs.h"
+#include "models/power_units.h"
 
 namespace accsim {
 
@@ -63,10 +63,22 @@ nlohmann::ordered_json add_timing(nlohmann::ordered_json out, const LayerTiming*
 
 nlohmann::ordered_json timing_only_json(const ReportLayer& r, const HwConfig& config) {
     nlohmann::ordered_json out = {
-        {"name", r.name},       {"op", r.op},         {"dot_length", r.dot_length},
-        {"outputs", r.outputs}, {"macs", r.macs},     {"output_verified", nullptr},
-        {"status", nullptr},    {"at_risk", nullptr}, {"overflow", nullptr},
-        {"bounds", nullptr},    {"cycles", nullptr},  {"energy_pj", nullptr},
+        {"name", r.name},
+        {"op", r.op},
+        {"dot_length", r.dot_length},
+        {"outputs", r.outputs},
+        {"macs", r.macs},
+        {"input_bits", nullptr},
+        {"input_signed", nullptr},
+        {"weight_bits", nullptr},
+        {"weight_signed", nullptr},
+        {"output_verified", nullptr},
+        {"status", nullptr},
+        {"at_risk", nullptr},
+        {"overflow", nullptr},
+        {"bounds", nullptr},
+        {"cycles", nullptr},
+        {"energy_pj", nullptr},
         {"power_mw", nullptr},
     };
     return add_timing(out, r.timing, r.cost, config);
@@ -140,8 +152,8 @@ nlohmann::ordered_json layer_json(const ReportLayer& r, const HwConfig& config) 
     const OverflowStats& ov = a.overflow;
     const bool statically_at_risk = a.statically_at_risk;
     const nlohmann::ordered_json overflow = overflow_json(ov);
-    const nlohmann::ordered_json bounds = bounds_json(a, config.accumulator, l.shape.k, l.x.format,
-                                                      l.q.format, l.shape.channels);
+    const nlohmann::ordered_json bounds =
+        bounds_json(a, config.accumulator, l.shape.k, l.x.format, l.q.format, l.shape.channels);
     // at_risk: something can overflow on some input (static), or did on this trace.
     const bool observed_risk = ov.events > 0;
     const std::string status = layer_status(a);

@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "models/layer_timing.h"
 #include "models/array_spec.h"
+#include "models/layer_timing.h"
 #include "models/layer_work.h"
 
 namespace accsim {

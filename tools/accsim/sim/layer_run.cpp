@@ -23,7 +23,9 @@ void claim_systemc() {
 
 }  // namespace
 
-bool systemc_used() { return g_systemc_used; }
+bool systemc_used() {
+    return g_systemc_used;
+}
 
 std::vector<LayerTiming> run_timing(const std::vector<LayerWork>& layers, const HwConfig& config,
                                     const SimOptions& options, const std::string& source_path) {

@@ -13,10 +13,10 @@
 #include "engine/layer_binding.h"
 #include "engine/layer_cost.h"
 #include "engine/pipeline.h"
+#include "engine/report_json.h"
 #include "engine/run_setup.h"
 #include "models/operand_activity.h"
 #include "models/timing_replay.h"
-#include "engine/report_json.h"
 #include "sweep/sweep_html.h"
 #include "sweep/sweep_journal.h"
 #include "sweep/sweep_output.h"
@@ -273,10 +273,9 @@ SweepOutcome run_sweep(const SweepOptions& o, const Trace& trace,
             timings = replay_timing(*c.array, *c.memory, c.accumulator, timed, c.timing.convention,
                                     c.timing.dram_stalls, c.timing.sram_limits);
         for (std::size_t l = 0; l < layers.size(); ++l)
-            outcomes.push_back(layer_outcome(values.result(v, l).audit, works[l],
-                                             timings.empty() ? nullptr : &timings[l],
-                                             timings.empty() ? std::nullopt
-                                                             : std::optional(zeros[l])));
+            outcomes.push_back(layer_outcome(
+                values.result(v, l).audit, works[l], timings.empty() ? nullptr : &timings[l],
+                timings.empty() ? std::nullopt : std::optional(zeros[l])));
         const Json report = make_report(timings.empty() ? "audit" : "run",
                                         trace_section(trace, layers.size()), c, outcomes);
         records[i] = point_record(i, points[i], c, report, replay, simulated);

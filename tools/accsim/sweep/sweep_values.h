@@ -41,7 +41,9 @@ inline constexpr EnumName<ReplayKind> k_replay_kind_names[] = {
     {ReplayKind::derived_static, "derived: static bound"},
     {ReplayKind::derived_dominated, "derived: narrower replay clean"},
     {ReplayKind::derived_equivalent, "derived: same replay"}};
-inline const char* to_string(ReplayKind k) { return name_of(k_replay_kind_names, k); }
+inline const char* to_string(ReplayKind k) {
+    return name_of(k_replay_kind_names, k);
+}
 
 struct ValueResult {
     LayerAudit audit;
