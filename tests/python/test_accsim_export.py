@@ -4,7 +4,7 @@ captures (conv with stride, padding, dilation and groups; linear; attention matm
 and audit end to end through the accsim binary, the accumulator-aware option on a real layer,
 and the errors for layers it cannot export.
 
-    /usr/bin/python3 tests/python/test_accsim_export.py BUILD/bin/accsim
+    ACCSIM=build/bin/accsim /usr/bin/python3 -m pytest tests/python/test_accsim_export.py
 
 No pytest needed: every function named test_* runs; the exit status is 0 when all pass.
 """
@@ -14,10 +14,10 @@ import subprocess
 import sys
 import tempfile
 
+import pytest
+
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from runner import run_tests  # noqa: E402
 import torch
 from torch import nn
 
@@ -28,21 +28,19 @@ import accsim_trace as at  # noqa: E402
 from accsim_export import (ExportConfig, Matmul, PaddedConv2d, UnsupportedLayerError, export_trace,  # noqa: E402
                            quantize, tf_same_padding)
 import accsim_export.quantization as qz  # noqa: E402
+import accsim  # noqa: E402
 
-ACCSIM = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "build", "bin", "accsim")
+ACCSIM = os.environ.get("ACCSIM", os.path.join(ROOT, "build", "bin", "accsim"))
 TINY_FACE = os.path.join(ROOT, "traces", "examples", "tiny-face-detector.trace")
 
 
-def audit(trace, *args):
-    """Runs accsim audit with --out; returns (exit status, report dict or None, stderr)."""
-    with tempfile.TemporaryDirectory() as out:
-        p = subprocess.run([ACCSIM, "audit", "--trace", trace, "--out", out, "--quiet", *args],
-                           capture_output=True, text=True)
-        report = None
-        if p.returncode == 0:
-            with open(os.path.join(out, "report.json")) as f:
-                report = json.load(f)
-        return p.returncode, report, p.stderr
+def audit(trace, acc):
+    """accsim audit through the module (the CLI's report, in this process); returns (exit status
+    the CLI would give, report dict or None, its error line)."""
+    try:
+        return 0, accsim.audit(trace, acc=acc), ""
+    except accsim.InputError as e:
+        return 2, None, f"accsim: error: {e}\n"
 
 
 def layer(report, name):
@@ -196,7 +194,7 @@ def test_every_layer_kind_exports_and_replays_bit_exactly():
         assert layers["qk"]["lhs"]["signed"] is True
         assert layers["stem"]["input"]["zero_point"] != 0  # asymmetric input, corrected in the bias
         assert report.model_output_rel_error < 0.1
-        status, rep, err = audit(path, "--acc", "64")
+        status, rep, err = audit(path, "64")
         assert status == 0, err
         assert all(l["output_verified"] is True for l in rep["layers"]), "accsim must reproduce every output"
         assert rep["totals"]["overflow"]["events"] == 0
@@ -209,12 +207,12 @@ def test_export_then_audit_end_to_end_on_a_narrow_accumulator():
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "zoo.trace")
         export_trace(net, x, path, model_name="zoo")
-        status, rep, err = audit(path, "--acc", "12")
+        status, rep, err = audit(path, "12")
         assert status == 0, err
         assert rep["totals"]["overflow"]["events"] > 0       # 8x8-bit products overflow 12 bits
         stem = layer(rep, "stem")
         assert stem["bounds"]["exact_bits"] > 12 and stem["status"] in ("overflow", "corrupted")
-        status, rep, _ = audit(path, "--acc", "32")
+        status, rep, _ = audit(path, "32")
         assert status == 0 and rep["totals"]["overflow"]["events"] == 0
 
 
@@ -275,12 +273,12 @@ def test_accumulator_aware_option_gives_zero_events_at_its_width_on_a_real_layer
     with tempfile.TemporaryDirectory() as tmp:
         plain = os.path.join(tmp, "plain.trace")
         export_trace(net, x, plain, model_name="conv8")
-        status, rep, err = audit(plain, "--acc", "16")
+        status, rep, err = audit(plain, "16")
         assert status == 0, err
         assert rep["totals"]["overflow"]["outputs_corrupted"] > 0, "the layer must overflow 16 bits without the option"
         aware = os.path.join(tmp, "aware.trace")
         report = export_trace(net, x, aware, model_name="conv8", config=ExportConfig(acc_bits=16))
-        status, rep, err = audit(aware, "--acc", "16")
+        status, rep, err = audit(aware, "16")
         assert status == 0, err
         only = rep["layers"][0]
         assert only["overflow"]["events"] == 0 and only["status"] == "safe"
@@ -356,7 +354,7 @@ def test_command_line():
                             os.path.join(tmp, "x.npy"), "--out", out, "--acc-aware", "14"], capture_output=True, text=True)
         assert p.returncode == 0, p.stderr
         assert "without the accumulator-aware option (14 bits)" in p.stdout
-        status, rep, err = audit(out, "--acc", "14")
+        status, rep, err = audit(out, "14")
         assert status == 0 and rep["totals"]["overflow"]["events"] == 0, err
         bad = subprocess.run([sys.executable, tool, "--model", f"{model_py}:nothing", "--input",
                               os.path.join(tmp, "x.npy"), "--out", out], capture_output=True, text=True)
@@ -364,4 +362,4 @@ def test_command_line():
 
 
 if __name__ == "__main__":
-    sys.exit(run_tests(globals()))
+    sys.exit(pytest.main([__file__, "-q", "-p", "no:cacheprovider"]))

@@ -10,11 +10,10 @@ import os
 import subprocess
 import sys
 import tempfile
+import pytest
 
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from runner import run_tests  # noqa: E402
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 MODULE = os.path.join(ROOT, "traces", "python", "accsim_trace.py")
@@ -391,4 +390,4 @@ def test_multi_file_trace_keeps_placement():
 
 
 if __name__ == "__main__":
-    sys.exit(run_tests(globals()))
+    sys.exit(pytest.main([__file__, "-q", "-p", "no:cacheprovider"]))

@@ -3,19 +3,18 @@
 what the table says, stage energy scales with width, a design too big for its device is flagged,
 and A2Q's LUT comparison runs with an overflow-free narrow design.
 
-    /usr/bin/python3 tests/python/test_costs.py BUILD/bin/accsim
+    ACCSIM=build/bin/accsim /usr/bin/python3 -m pytest tests/python/test_costs.py
 """
 import json
 import os
 import subprocess
 import sys
 import tempfile
+import pytest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from runner import run_tests  # noqa: E402
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-ACCSIM = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "build", "bin", "accsim")
+ACCSIM = os.environ.get("ACCSIM", os.path.join(ROOT, "build", "bin", "accsim"))
 TRACE = os.path.join(ROOT, "traces", "examples", "tiny-face-detector.trace")
 ASIC = os.path.join(ROOT, "configs", "asic", "systolic-32x32-is.json")
 FPGA = os.path.join(ROOT, "configs", "fpga", "finn-mvau-16x32.json")
@@ -112,4 +111,4 @@ def test_a2q_comparison_narrow_design_is_safe_and_smaller():
 
 
 if __name__ == "__main__":
-    sys.exit(run_tests(globals()))
+    sys.exit(pytest.main([__file__, "-q", "-p", "no:cacheprovider"]))

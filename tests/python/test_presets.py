@@ -2,7 +2,7 @@
 """Every preset in configs/ validates and runs: JSON presets on a bundled trace, SCALE-Sim .cfg
 presets on the bundled ResNet-18 topology.
 
-    /usr/bin/python3 tests/python/test_presets.py BUILD/bin/accsim
+    ACCSIM=build/bin/accsim /usr/bin/python3 -m pytest tests/python/test_presets.py
 """
 import glob
 import json
@@ -10,12 +10,11 @@ import os
 import subprocess
 import sys
 import tempfile
+import pytest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from runner import run_tests  # noqa: E402
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-ACCSIM = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "build", "bin", "accsim")
+ACCSIM = os.environ.get("ACCSIM", os.path.join(ROOT, "build", "bin", "accsim"))
 PRESETS = sorted(glob.glob(os.path.join(ROOT, "configs", "**", "*.json"), recursive=True) +
                  glob.glob(os.path.join(ROOT, "configs", "**", "*.cfg"), recursive=True))
 
@@ -125,4 +124,4 @@ def test_validate_prints_every_key_with_its_unit():
 
 
 if __name__ == "__main__":
-    sys.exit(run_tests(globals()))
+    sys.exit(pytest.main([__file__, "-q", "-p", "no:cacheprovider"]))

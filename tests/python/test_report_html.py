@@ -3,7 +3,7 @@
 with one plot per section the report has, that headless Chromium renders without a console
 message (tools/check_report_html).
 
-    /usr/bin/python3 tests/python/test_report_html.py BUILD/bin/accsim
+    ACCSIM=build/bin/accsim /usr/bin/python3 -m pytest tests/python/test_report_html.py
 """
 import glob
 import html
@@ -13,12 +13,11 @@ import re
 import subprocess
 import sys
 import tempfile
+import pytest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from runner import run_tests  # noqa: E402
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-ACCSIM = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "build", "bin", "accsim")
+ACCSIM = os.environ.get("ACCSIM", os.path.join(ROOT, "build", "bin", "accsim"))
 CHECK = os.path.join(ROOT, "tools", "check_report_html")
 TRACE = os.path.join(ROOT, "traces", "examples", "tiny-face-detector.trace")
 
@@ -106,4 +105,4 @@ def test_fpga_page_shows_resources_against_the_device():
 
 
 if __name__ == "__main__":
-    sys.exit(run_tests(globals()))
+    sys.exit(pytest.main([__file__, "-q", "-p", "no:cacheprovider"]))

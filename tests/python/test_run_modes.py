@@ -3,19 +3,18 @@
 overflow events and cycle counts on real traces, for all three systolic dataflows and the
 vector unit, several stage layouts, and both agree with `accsim audit`. Also the VCD waveform.
 
-    /usr/bin/python3 tests/python/test_run_modes.py BUILD/bin/accsim
+    ACCSIM=build/bin/accsim /usr/bin/python3 -m pytest tests/python/test_run_modes.py
 """
 import json
 import os
 import subprocess
 import sys
 import tempfile
+import pytest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from runner import run_tests  # noqa: E402
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-ACCSIM = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "build", "bin", "accsim")
+ACCSIM = os.environ.get("ACCSIM", os.path.join(ROOT, "build", "bin", "accsim"))
 SMALL_CNN = os.path.join(ROOT, "traces", "examples", "small-cnn.trace")
 TINY_FACE = os.path.join(ROOT, "traces", "examples", "tiny-face-detector.trace")
 PPOCR = os.path.join(ROOT, "traces", "examples", "ppocr-v4-svtr.trace")
@@ -142,4 +141,4 @@ def test_a_broadcast_matmul_moves_as_many_bytes_as_its_replicated_twin():
 
 
 if __name__ == "__main__":
-    sys.exit(run_tests(globals()))
+    sys.exit(pytest.main([__file__, "-q", "-p", "no:cacheprovider"]))

@@ -3,7 +3,7 @@
 reports, checked against numbers from SCALE-Sim's own test goldens and against the paper's
 formula derived layer by layer.
 
-    /usr/bin/python3 tests/python/test_scalesim.py BUILD/bin/accsim
+    ACCSIM=build/bin/accsim /usr/bin/python3 -m pytest tests/python/test_scalesim.py
 """
 import csv
 import json
@@ -12,12 +12,11 @@ import os
 import subprocess
 import sys
 import tempfile
+import pytest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from runner import run_tests  # noqa: E402
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-ACCSIM = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "build", "bin", "accsim")
+ACCSIM = os.environ.get("ACCSIM", os.path.join(ROOT, "build", "bin", "accsim"))
 CFG = os.path.join(ROOT, "configs", "scalesim", "scale_32x32_{}.cfg")
 RESNET18 = os.path.join(ROOT, "configs", "scalesim", "resnet18.csv")
 
@@ -116,4 +115,4 @@ def test_a_native_config_runs_the_topology_with_accsims_own_model():
 
 
 if __name__ == "__main__":
-    sys.exit(run_tests(globals()))
+    sys.exit(pytest.main([__file__, "-q", "-p", "no:cacheprovider"]))

@@ -1,10 +1,12 @@
 #!/usr/bin/python3
-"""accsim sweep: every point reports what `accsim run` (or `accsim audit`) reports for its config;
+"""accsim sweep: every point reports what `accsim run` (or `accsim audit`) reports for its config
+(asked of the accsim module in this process: its reports equal the CLI's, tests/python/test_module.py);
 derived points equal brute force; results do not depend on --threads; --resume recomputes
 nothing and gives the same files; sweep.html is self-contained and renders.
 
-    /usr/bin/python3 tests/python/test_sweep.py BUILD/bin/accsim
+    ACCSIM=build/bin/accsim /usr/bin/python3 -m pytest tests/python/test_sweep.py
 """
+import atexit
 import csv
 import io
 import json
@@ -14,17 +16,19 @@ import subprocess
 import sys
 import tempfile
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from runner import run_tests  # noqa: E402
+import accsim
+import pytest
+
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-ACCSIM = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "build", "bin", "accsim")
+ACCSIM = os.environ.get("ACCSIM", os.path.join(ROOT, "build", "bin", "accsim"))
 CHECK = os.path.join(ROOT, "tools", "check_report_html")
 TINY_FACE = os.path.join(ROOT, "traces", "examples", "tiny-face-detector.trace")
 PPOCR = os.path.join(ROOT, "traces", "examples", "ppocr-v4-svtr.trace")
 OS32 = os.path.join(ROOT, "configs", "asic", "systolic-32x32-os.json")
 FINN = os.path.join(ROOT, "configs", "fpga", "finn-mvau-16x32.json")
 TMP = tempfile.mkdtemp(prefix="accsim-sweep-test-")
+atexit.register(shutil.rmtree, TMP, ignore_errors=True)
 
 # A grid with two layouts of two stages, three inner widths and two DRAM bandwidths: 12 points,
 # overflowing and clean ones, on the layers with the most MACs and a depthwise one.
@@ -33,14 +37,14 @@ GRID = ["--acc-grid", "32x13,24;64x13,24", "--grid", "accumulator.stages.0.bits=
         "--grid", "memory.dram.bandwidth_bytes_per_cycle=8,32"]
 
 
-def accsim(*args, ok=(0,)):
+def cli(*args, ok=(0,)):
     p = subprocess.run([ACCSIM, *args], capture_output=True, text=True)
     assert p.returncode in ok, (args, p.stderr)
     return p
 
 
 def sweep(out, *args):
-    p = accsim("sweep", "--out", out, *args)
+    p = cli("sweep", "--out", out, *args)
     with open(os.path.join(out, "sweep.json")) as f:
         doc = json.load(f)
     with open(os.path.join(out, "sweep.csv")) as f:
@@ -48,19 +52,14 @@ def sweep(out, *args):
     return doc, table, p
 
 
-def report(command, trace, *args):
-    out = os.path.join(TMP, "report")
-    shutil.rmtree(out, ignore_errors=True)
-    accsim(command, "--trace", trace, "--out", out, "--quiet", *args, ok=(0, 1))
-    with open(os.path.join(out, "report.json")) as f:
-        return json.load(f)
-
-
-def point_args(point):
-    args = []
-    for k, v in point["values"].items():
-        args += ["--acc", v] if k == "acc" else ["--set", f"{k}={v}"]
-    return args
+def report(point, trace, config=None, layers=None):
+    """What `accsim run` (with a config; `accsim audit` without) reports for the point's config."""
+    values = dict(point["values"])
+    acc = values.pop("acc", None)
+    sets = [f"{k}={v}" for k, v in values.items()]
+    if config is None:
+        return accsim.audit(trace, acc=acc, set=sets, layers=layers)
+    return accsim.run_timing(trace, config=config, acc=acc, set=sets, layers=layers)
 
 
 def same_as_report(point, rep):
@@ -91,8 +90,7 @@ def test_every_point_equals_accsim_run():
     assert any(p["totals"]["outputs_corrupted"] > 0 for p in points)
     assert any(p["totals"]["outputs_corrupted"] == 0 for p in points)
     for p in points:
-        rep = report("run", TINY_FACE, "--config", OS32, "--layers", LAYERS, *point_args(p))
-        same_as_report(p, rep)
+        same_as_report(p, report(p, TINY_FACE, OS32, LAYERS))
 
 
 def test_fpga_points_equal_accsim_run():
@@ -101,14 +99,14 @@ def test_fpga_points_equal_accsim_run():
     luts = [p["totals"]["fpga"]["lut"] for p in doc["points"]]
     assert luts == sorted(luts) and luts[0] < luts[-1]  # wider trees cost LUTs
     for p in doc["points"]:
-        same_as_report(p, report("run", TINY_FACE, "--config", FINN, *point_args(p)))
+        same_as_report(p, report(p, TINY_FACE, FINN))
 
 
 def test_audit_only_points_equal_accsim_audit():
     doc, _, _ = sweep(os.path.join(TMP, "audit"), "--trace", PPOCR, "--quiet",
                       "--acc-grid", "16;14:sat;64x15:tree,20")
     for p in doc["points"]:
-        rep = report("audit", PPOCR, "--acc", p["values"]["acc"])
+        rep = report(p, PPOCR)
         assert p["totals"]["cycles"] is None and p["totals"]["energy_pj"] is None
         for a, b in zip(p["layers"], rep["layers"]):
             assert (a["events"], a["outputs_corrupted"], a["observed_bits"]) == (
@@ -181,7 +179,7 @@ def test_resume_refuses_damaged_or_foreign_journals():
     small = os.path.join(ROOT, "traces", "examples", "small-cnn.trace")
     out = os.path.join(TMP, "damaged")
     args = ["sweep", "--trace", small, "--acc", "16", "--grid", "accumulator.stages.0.bits=12..14", "--out", out, "--quiet"]
-    accsim(*args)
+    cli(*args)
     path = os.path.join(out, "points.jsonl")
     good = open(path).read().splitlines(keepends=True)
 
@@ -246,7 +244,4 @@ def test_html_is_self_contained_and_renders():
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(run_tests(globals()))
-    finally:
-        shutil.rmtree(TMP, ignore_errors=True)
+    sys.exit(pytest.main([__file__, "-q", "-p", "no:cacheprovider"]))

@@ -1,21 +1,23 @@
 #!/usr/bin/python3
-"""--threads changes how fast, never what: `accsim audit` and `accsim run` give byte-identical
-report.json and layers.csv for 1, 2, 3 and 7 threads on real traces, with accumulators that
-overflow (wrap and saturate), several stages and trees (so the slow paths of the fast replay run
-too, on tasks split across threads).
+"""--threads changes how fast, never what: audits (through the accsim module, in this process)
+and the plain-C++ timed run give identical reports, and `accsim run` (SystemC, through the CLI:
+SystemC runs once per process) byte-identical report.json and layers.csv, for 1, 2, 3 and 7
+threads on real traces, with accumulators that overflow (wrap and saturate), several stages and
+trees (so the slow paths of the fast replay run too, on tasks split across threads).
 
-    /usr/bin/python3 tests/python/test_threads.py BUILD/bin/accsim
+    ACCSIM=build/bin/accsim /usr/bin/python3 -m pytest tests/python/test_threads.py
 """
+import json
 import os
 import subprocess
 import sys
 import tempfile
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from runner import run_tests  # noqa: E402
+import accsim
+import pytest
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-ACCSIM = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "build", "bin", "accsim")
+ACCSIM = os.environ.get("ACCSIM", os.path.join(ROOT, "build", "bin", "accsim"))
 TINY_FACE = os.path.join(ROOT, "traces", "examples", "tiny-face-detector.trace")
 PPOCR = os.path.join(ROOT, "traces", "examples", "ppocr-v4-svtr.trace")
 SMALL_CNN = os.path.join(ROOT, "traces", "examples", "small-cnn.trace")
@@ -34,6 +36,19 @@ def outputs(command, trace, threads, *extra):
         return files
 
 
+def same_report(call, what):
+    """call(threads) -> report dict: the same JSON text for every thread count."""
+    one = json.dumps(call(1))
+    for n in (2, 3, 7):
+        assert json.dumps(call(n)) == one, f"{what}: the report differs at threads={n}"
+    return json.loads(one)
+
+
+def audit_invariant(trace, **kwargs):
+    return same_report(lambda n: accsim.audit(trace, threads=n, **kwargs),
+                       f"audit {os.path.basename(trace)} {kwargs}")
+
+
 def invariant(command, trace, *extra):
     one = outputs(command, trace, 1, *extra)
     for n in (2, 3, 7):
@@ -44,25 +59,32 @@ def invariant(command, trace, *extra):
 
 
 def test_audit_overflowing_wrap():
-    r = invariant("audit", TINY_FACE, "--acc", "14")
-    assert '"status": "corrupted"' in r["report.json"]  # the slow paths ran
+    r = audit_invariant(TINY_FACE, acc="14")
+    assert any(l["status"] == "corrupted" for l in r["layers"])  # the slow paths ran
 
 
 def test_audit_saturate_two_stages():
-    invariant("audit", TINY_FACE, "--acc", "32x13:sat,17")
+    audit_invariant(TINY_FACE, acc="32x13:sat,17")
 
 
 def test_audit_tree_and_matmuls():
-    invariant("audit", PPOCR, "--acc", "64x15:tree,20:sat")
+    audit_invariant(PPOCR, acc="64x15:tree,20:sat")
 
 
 def test_audit_safe_default_config():
-    invariant("audit", PPOCR, "--config", os.path.join(ROOT, "configs", "default.json"))
+    audit_invariant(PPOCR, config=os.path.join(ROOT, "configs", "default.json"))
+
+
+def test_run_timing():
+    config = os.path.join(ROOT, "configs", "default.json")
+    same_report(lambda n: accsim.run_timing(SMALL_CNN, config=config, acc="12", threads=n),
+                "run_timing small-cnn")
 
 
 def test_run_tlm():
-    invariant("run", SMALL_CNN, "--config", os.path.join(ROOT, "configs", "default.json"), "--acc", "12")
+    r = invariant("run", SMALL_CNN, "--config", os.path.join(ROOT, "configs", "default.json"), "--acc", "12")
+    assert '"status": "corrupted"' in r["report.json"]
 
 
 if __name__ == "__main__":
-    sys.exit(run_tests(globals()))
+    sys.exit(pytest.main([__file__, "-q", "-p", "no:cacheprovider"]))
