@@ -4,6 +4,7 @@
 #include <memory>
 #include <systemc>
 
+#include "models/array_kind.h"
 #include "models/cycle_array.h"
 #include "models/cycle_bank.h"
 #include "models/tile_kernel.h"
@@ -128,7 +129,7 @@ class ArrayCycle : public sc_module, public ArrayIf {
           m_acc(acc),
           m_convention(o.convention),
           m_rows(static_cast<std::size_t>(
-              std::min<int64_t>(spec.kind == ArrayKind::systolic ? spec.rows : 1, 16))) {
+              std::min<int64_t>(array_kind_model(spec.kind).waveform_rows(spec), 16))) {
         for (std::size_t i = 0; i < m_rows.size(); ++i)
             m_rows[i] = std::make_unique<sc_core::sc_signal<bool>>(
                 sc_core::sc_gen_unique_name("row_valid"));

@@ -1,5 +1,7 @@
 #include "cycle_array.h"
 
+#include "models/array_kind.h"
+
 #include <memory>
 #include <stdexcept>
 
@@ -426,18 +428,26 @@ std::unique_ptr<FoldSim> make_fold_sim(const ArraySpec& array, const Accumulator
                                        TimingConvention convention, const LayerWork& work,
                                        const Fold& fold, const OperandSource* values,
                                        CycleBank* bank) {
-    switch (array.kind) {
-        case ArrayKind::systolic:
-            if (array.dataflow == Dataflow::os)
-                return std::make_unique<OutputStationaryFold>(array, acc, convention, work, fold,
-                                                              values, bank);
-            return std::make_unique<ColumnFold>(array, acc, work, fold, values, bank);
-        case ArrayKind::vector:
-            return std::make_unique<VectorFold>(array, acc, work, fold, values, bank);
-        case ArrayKind::tensor_core:
-            break;
-    }
-    throw std::logic_error("cycle mode models systolic arrays and vector units");
+    return array_kind_model(array.kind).fold_sim(array, acc, convention, work, fold, values, bank);
+}
+
+std::unique_ptr<FoldSim> make_column_fold(const ArraySpec& a, const AccumulatorSpec& acc,
+                                          const LayerWork& w, const Fold& f,
+                                          const OperandSource* values, CycleBank* bank) {
+    return std::make_unique<ColumnFold>(a, acc, w, f, values, bank);
+}
+
+std::unique_ptr<FoldSim> make_output_stationary_fold(const ArraySpec& a, const AccumulatorSpec& acc,
+                                                     TimingConvention convention,
+                                                     const LayerWork& w, const Fold& f,
+                                                     const OperandSource* values, CycleBank* bank) {
+    return std::make_unique<OutputStationaryFold>(a, acc, convention, w, f, values, bank);
+}
+
+std::unique_ptr<FoldSim> make_vector_fold(const ArraySpec& a, const AccumulatorSpec& acc,
+                                          const LayerWork& w, const Fold& f,
+                                          const OperandSource* values, CycleBank* bank) {
+    return std::make_unique<VectorFold>(a, acc, w, f, values, bank);
 }
 
 }  // namespace accsim

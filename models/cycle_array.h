@@ -32,10 +32,24 @@ class FoldSim {
     virtual const CycleProbe& probe() const = 0;
 };
 
-// `values` and `bank` may be null (timing only).
+// `values` and `bank` may be null (timing only). The array's kind picks its model
+// (ArrayKindModel::fold_sim); a kind without one is refused before a run starts.
 std::unique_ptr<FoldSim> make_fold_sim(const ArraySpec& array, const AccumulatorSpec& acc,
                                        TimingConvention convention, const LayerWork& work,
                                        const Fold& fold, const OperandSource* values,
                                        CycleBank* bank);
+
+// The cycle models the kinds use: partial sums running down the columns of a ws/is systolic
+// array; outputs kept in the PEs of an os one; a vector unit's PEs with SIMD adder trees.
+std::unique_ptr<FoldSim> make_column_fold(const ArraySpec& a, const AccumulatorSpec& acc,
+                                          const LayerWork& w, const Fold& f,
+                                          const OperandSource* values, CycleBank* bank);
+std::unique_ptr<FoldSim> make_output_stationary_fold(const ArraySpec& a, const AccumulatorSpec& acc,
+                                                     TimingConvention convention,
+                                                     const LayerWork& w, const Fold& f,
+                                                     const OperandSource* values, CycleBank* bank);
+std::unique_ptr<FoldSim> make_vector_fold(const ArraySpec& a, const AccumulatorSpec& acc,
+                                          const LayerWork& w, const Fold& f,
+                                          const OperandSource* values, CycleBank* bank);
 
 }  // namespace accsim

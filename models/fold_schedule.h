@@ -1,22 +1,9 @@
 #pragma once
 // How a layer is tiled onto an array: the folds it runs, in order, with the cycles each takes
 // and the bytes each moves. Pure arithmetic, shared by the transaction-level and cycle modes
-// (which must agree on it) and by the timing-only SCALE-Sim runs.
-//
-// Systolic array R x C (SCALE-Sim's mapping; M positions, N channels, K dot length):
-//   os: Sr = M, Sc = N, T = K   each PE keeps one output and adds K products
-//   ws: Sr = K, Sc = N, T = M   weights stay; inputs stream in; partial sums run down columns
-//   is: Sr = K, Sc = M, T = N   inputs stay; weights stream in; partial sums run down columns
-// folds = ceil(Sr/R) x ceil(Sc/C), column folds outer, row folds inner. A fold takes
-// 2R + C + T - 2 cycles (the SCALE-Sim paper): R to load the stationary operand (os: R to drain
-// the outputs), then T operand vectors skewed over R rows and C columns. SCALE-Sim v2's code
-// differs for os (T + R + C - 2, no drain) and counts each layer one cycle short: the
-// `scalesim` convention reproduces both.
-// Vector unit (FINN MVAU) PE x SIMD: folds = ceil(N/PE) output-channel folds; each takes
-// ceil(K/SIMD) x M cycles; plus the pipeline depth (multiplier, log2(SIMD) tree levels,
-// accumulator) once per layer.
-// Tensor core m x n x k MMAs on `units` units: ceil(M/m) x ceil(N/n) x ceil(K/k) MMAs, issued
-// `units` at a time, each `mma_cycles` long.
+// (which must agree on it) and by the timing-only SCALE-Sim runs. Each array kind builds its own
+// folds (models/arrays/: systolic os/ws/is after SCALE-Sim, the FINN vector unit, tensor cores;
+// each file states its mapping and cycle formula).
 #include <cstdint>
 #include <vector>
 #include "datapath/enum_names.h"

@@ -1,5 +1,7 @@
 #include "fpga_resources.h"
 
+#include "models/array_kind.h"
+
 #include <algorithm>
 #include <cmath>
 #include <stdexcept>
@@ -29,14 +31,15 @@ FpgaCount memory_blocks(double width, double depth, WeightMemory kind) {
     return c;
 }
 
-FpgaCount buffer(const BufferSpec& b, WeightMemory kind) {
+}  // namespace
+
+FpgaCount fpga_buffer(const BufferSpec& b, WeightMemory kind) {
     const double width = std::ceil(b.bandwidth * 8);
     const double depth = ceil_div(b.bytes() * 8, width);
     return memory_blocks(width, depth, kind);
 }
 
-// One multiplier of an a x b-bit product: FINN's LUT term, or its DSP count.
-FpgaCount multiplier(const FpgaSpec& f, int product_bits) {
+FpgaCount fpga_multiplier(const FpgaSpec& f, int product_bits) {
     FpgaCount c;
     if (f.multipliers == MultiplierStyle::dsp)
         c.dsp = ceil_div(product_bits, 48);
@@ -45,8 +48,7 @@ FpgaCount multiplier(const FpgaSpec& f, int product_bits) {
     return c;
 }
 
-// An adder tree over `leaves` products of `product_bits`, no node wider than `cap` bits.
-double tree_luts(int64_t leaves, int product_bits, int cap) {
+double fpga_tree_luts(int64_t leaves, int product_bits, int cap) {
     double luts = static_cast<double>(leaves) * std::min(product_bits, cap);
     int64_t nodes = leaves;
     for (int level = 1; nodes > 1; ++level) {
@@ -57,7 +59,7 @@ double tree_luts(int64_t leaves, int product_bits, int cap) {
     return luts;
 }
 
-FpgaCount thresholds(const FpgaSpec& f, int acc_bits, double units) {
+FpgaCount fpga_thresholds(const FpgaSpec& f, int acc_bits, double units) {
     FpgaCount c;
     if (!f.thresholds) return c;
     const double levels = std::ldexp(1.0, f.thresholds->output_bits) - 1;
@@ -67,60 +69,17 @@ FpgaCount thresholds(const FpgaSpec& f, int acc_bits, double units) {
     return c;
 }
 
-FpgaResources vector_unit(const ArraySpec& a, const MemorySpec& m, const AccumulatorSpec& acc,
-                          const FpgaSpec& f, int x_bits, int w_bits) {
-    FpgaResources r;
-    const double P = static_cast<double>(a.pe), Q = static_cast<double>(a.simd);
-    const int wa = x_bits + w_bits;
-    const FpgaCount mult = multiplier(f, wa);
-    r.multiply.lut = P * Q * mult.lut;
-    r.multiply.dsp = P * Q * mult.dsp;
-    r.multiply.ff = P * Q * wa;  // product registers
-    for (std::size_t j = 0; j < acc.stages.size(); ++j) {
-        const int bits = acc.stages[j].bits;
-        FpgaCount s;
-        s.lut = P * (j == 0 ? tree_luts(a.simd, wa, bits) : bits);
-        s.ff = P * bits;
-        r.stages.push_back(s);
-    }
-    r.thresholds = thresholds(f, acc.stages.back().bits, P);
-    double datapath = r.multiply.lut + r.thresholds.lut;
-    for (const FpgaCount& s : r.stages) datapath += s.lut;
-    r.control.lut = std::floor(300 + 0.1 * datapath + 1e-9);  // FINN truncates its sum
-    r.control.ff = Q * x_bits;                                // the input register every PE reads
-    r.ifmap = buffer(m.ifmap, WeightMemory::bram);
-    r.filter = buffer(m.filter, f.weights);
-    r.ofmap = buffer(m.ofmap, WeightMemory::bram);
-    return r;
+void add_fpga_buffers(const MemorySpec& m, const FpgaSpec& f, FpgaResources& r) {
+    r.ifmap = fpga_buffer(m.ifmap, WeightMemory::bram);
+    r.filter = fpga_buffer(m.filter, f.weights);
+    r.ofmap = fpga_buffer(m.ofmap, WeightMemory::bram);
 }
 
-FpgaResources systolic(const ArraySpec& a, const MemorySpec& m, const AccumulatorSpec& acc,
-                       const FpgaSpec& f, int x_bits, int w_bits) {
-    FpgaResources r;
-    const double pes = static_cast<double>(a.rows * a.cols), cols = static_cast<double>(a.cols);
-    const int wa = x_bits + w_bits;
-    const FpgaCount mult = multiplier(f, wa);
-    r.multiply.lut = pes * mult.lut;
-    r.multiply.dsp = pes * mult.dsp;
-    r.multiply.ff = pes * wa;  // the operands each PE holds and passes on
-    for (std::size_t j = 0; j < acc.stages.size(); ++j) {
-        const double bits = acc.stages[j].bits, units = j == 0 ? pes : cols;
-        FpgaCount s;
-        s.lut = units * bits;
-        s.ff = units * bits;
-        r.stages.push_back(s);
-    }
-    r.thresholds = thresholds(f, acc.stages.back().bits, cols);
+double fpga_control_luts(const FpgaResources& r) {
     double datapath = r.multiply.lut + r.thresholds.lut;
     for (const FpgaCount& s : r.stages) datapath += s.lut;
-    r.control.lut = std::floor(300 + 0.1 * datapath + 1e-9);  // FINN truncates its sum
-    r.ifmap = buffer(m.ifmap, WeightMemory::bram);
-    r.filter = buffer(m.filter, f.weights);
-    r.ofmap = buffer(m.ofmap, WeightMemory::bram);
-    return r;
+    return std::floor(300 + 0.1 * datapath + 1e-9);  // FINN truncates its sum
 }
-
-}  // namespace
 
 double bram18_blocks(double w, double d) {
     if (w <= 0 || d <= 0) return 0;
@@ -146,16 +105,7 @@ FpgaCount FpgaResources::total() const {
 
 FpgaResources estimate_fpga(const ArraySpec& a, const MemorySpec& m, const AccumulatorSpec& acc,
                             const FpgaSpec& f, int x_bits, int w_bits) {
-    switch (a.kind) {
-        case ArrayKind::vector:
-            return vector_unit(a, m, acc, f, x_bits, w_bits);
-        case ArrayKind::systolic:
-            return systolic(a, m, acc, f, x_bits, w_bits);
-        case ArrayKind::tensor_core:
-            break;
-    }
-    // The config loader refuses an FPGA tensor core.
-    throw std::logic_error("FPGA resources cover vector units and systolic arrays");
+    return array_kind_model(a.kind).fpga_resources(a, m, acc, f, x_bits, w_bits);
 }
 
 }  // namespace accsim

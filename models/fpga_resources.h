@@ -44,9 +44,25 @@ struct FpgaResources {
 // `x_bits`, `w_bits`: the widest operands the datapath must take. Control LUTs are rounded down,
 // as FINN truncates its whole sum (the datapath's terms are whole). Throws std::logic_error for a
 // tensor-core array (the loader refuses it first).
+// The array kind's estimate (ArrayKindModel::fpga_resources); the config loader refuses an
+// FPGA target for a kind without one.
 FpgaResources estimate_fpga(const ArraySpec& array, const MemorySpec& memory,
                             const AccumulatorSpec& acc, const FpgaSpec& fpga, int x_bits,
                             int w_bits);
+
+// The parts the kinds' estimates are built from (FINN's cost formulas):
+// a buffer of `b`'s size and port width in the given kind of RAM;
+FpgaCount fpga_buffer(const BufferSpec& b, WeightMemory kind);
+// one multiplier of a `product_bits`-bit product, in LUTs or DSP slices as the spec says;
+FpgaCount fpga_multiplier(const FpgaSpec& f, int product_bits);
+// an adder tree over `leaves` products of `product_bits`, no node wider than `cap` bits (LUTs);
+double fpga_tree_luts(int64_t leaves, int product_bits, int cap);
+// the output thresholds of `units` accumulators of `acc_bits` (none without a thresholds spec);
+FpgaCount fpga_thresholds(const FpgaSpec& f, int acc_bits, double units);
+// the three buffers: activations and outputs in BRAM, weights where the spec puts them;
+void add_fpga_buffers(const MemorySpec& m, const FpgaSpec& f, FpgaResources& r);
+// control: 300 LUTs plus a tenth of the datapath's (FINN truncates the sum).
+double fpga_control_luts(const FpgaResources& r);
 
 // FINN's BRAM18 count for a memory `width` bits wide and `depth` words deep.
 double bram18_blocks(double width, double depth);

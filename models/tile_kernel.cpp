@@ -3,43 +3,14 @@
 #include <algorithm>
 
 #include "datapath/parallel_for.h"
+#include "models/array_kind.h"
 
 namespace accsim {
 
 std::vector<OutputTile> completed_tiles(const ArraySpec& a, const LayerWork& w, const Fold& f) {
     std::vector<OutputTile> out;
     if (f.outputs_done == 0) return out;
-    switch (a.kind) {
-        case ArrayKind::systolic: {
-            const int64_t r0 = f.row_fold * a.rows, c0 = f.col_fold * a.cols;
-            switch (a.dataflow) {
-                case Dataflow::os:
-                    out.push_back({f.group, r0, r0 + f.rows_used, c0, c0 + f.cols_used});
-                    break;
-                case Dataflow::ws:
-                    out.push_back({f.group, 0, w.m, c0, c0 + f.cols_used});
-                    break;
-                case Dataflow::is:
-                    out.push_back({f.group, c0, c0 + f.cols_used, 0, w.n});
-                    break;
-            }
-            break;
-        }
-        case ArrayKind::vector: {
-            const int64_t n0 = f.col_fold * a.pe;
-            out.push_back({f.group, 0, w.m, n0, n0 + f.cols_used});
-            break;
-        }
-        case ArrayKind::tensor_core: {
-            const int64_t tn = (w.n + a.n - 1) / a.n, tiles = ((w.m + a.m - 1) / a.m) * tn;
-            for (int64_t t = f.col_fold * a.units; t < std::min(tiles, (f.col_fold + 1) * a.units);
-                 ++t) {
-                const int64_t m0 = (t / tn) * a.m, n0 = (t % tn) * a.n;
-                out.push_back({f.group, m0, std::min(w.m, m0 + a.m), n0, std::min(w.n, n0 + a.n)});
-            }
-            break;
-        }
-    }
+    array_kind_model(a.kind).completed_tiles(a, w, f, out);
     return out;
 }
 

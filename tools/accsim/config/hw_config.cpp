@@ -6,6 +6,7 @@
 #include "config/cost_config.h"
 #include "config/json_set.h"
 #include "datapath/input_error.h"
+#include "models/array_kind.h"
 #include "models/stage_mapping.h"
 #include "scalesim/scalesim.h"
 #include "traces/json_cursor.h"
@@ -14,46 +15,25 @@ namespace accsim {
 
 namespace {
 
-constexpr int64_t k_max_dim = int64_t{1} << 20;  // array dimensions, lane counts, MMA shapes
-
 double positive_number(const JsonCursor& c) {
     const double v = c.as_number();
     if (!(v > 0 && v < 1e15)) c.fail("expected a positive number, got " + brief(c.value()));
     return v;
 }
 
-int64_t positive(const JsonCursor& c, int64_t hi = k_max_dim) {
+int64_t positive(const JsonCursor& c, int64_t hi) {
     const nlohmann::json& v = c.value();
     if (v.is_number() && v.get<double>() <= 0)
         c.fail("expected a positive integer, got " + brief(v));
     return c.as_int(1, hi);
 }
 
+// "kind", then the kind's own keys (models/arrays/).
 ArraySpec parse_array(const JsonCursor& a) {
     a.require_object();
     ArraySpec s;
     s.kind = a.at("kind").as_enum(k_array_kind_names);
-    switch (s.kind) {
-        case ArrayKind::systolic:
-            a.allow_keys({"kind", "rows", "cols", "dataflow"});
-            s.rows = positive(a.at("rows"));
-            s.cols = positive(a.at("cols"));
-            s.dataflow = a.at("dataflow").as_enum(k_dataflow_names);
-            break;
-        case ArrayKind::vector:
-            a.allow_keys({"kind", "pe", "simd"});
-            s.pe = positive(a.at("pe"));
-            s.simd = positive(a.at("simd"));
-            break;
-        case ArrayKind::tensor_core:
-            a.allow_keys({"kind", "m", "n", "k", "units", "mma_cycles"});
-            s.m = positive(a.at("m"));
-            s.n = positive(a.at("n"));
-            s.k = positive(a.at("k"));
-            s.units = positive(a.at("units"));
-            s.mma_cycles = positive(a.at("mma_cycles"));
-            break;
-    }
+    array_kind_model(s.kind).parse(a, s);
     return s;
 }
 
@@ -98,20 +78,10 @@ nlohmann::ordered_json memory_json(const MemorySpec& m) {
 }
 
 nlohmann::ordered_json array_json(const ArraySpec& s) {
-    switch (s.kind) {
-        case ArrayKind::systolic:
-            return {{"kind", "systolic"},
-                    {"rows", s.rows},
-                    {"cols", s.cols},
-                    {"dataflow", to_string(s.dataflow)}};
-        case ArrayKind::vector:
-            return {{"kind", "vector"}, {"pe", s.pe}, {"simd", s.simd}};
-        case ArrayKind::tensor_core:
-            return {
-                {"kind", "tensor_core"},     {"m", s.m}, {"n", s.n}, {"k", s.k}, {"units", s.units},
-                {"mma_cycles", s.mma_cycles}};
-    }
-    return nullptr;
+    nlohmann::ordered_json j = {{"kind", to_string(s.kind)}};
+    const nlohmann::ordered_json keys = array_kind_model(s.kind).echo(s);
+    for (const auto& [key, value] : keys.items()) j[key] = value;
+    return j;
 }
 
 AccumulatorSpec parse_accumulator(const JsonCursor& a) {
@@ -171,7 +141,7 @@ void parse_costs(const JsonCursor& root, HwConfig& c) {
     const bool fpga = c.target == Target::fpga;
     if (auto f = root.find("fpga")) {
         if (!fpga) f->fail("an \"fpga\" section belongs to \"target\": \"fpga\"");
-        if (c.array && c.array->kind == ArrayKind::tensor_core)
+        if (c.array && !array_kind_model(c.array->kind).has_fpga_model())
             root.at("array").at("kind").fail(
                 "FPGA resources are modelled for vector units and systolic arrays, not tensor "
                 "cores");

@@ -1,6 +1,7 @@
 #include "engine/run_setup.h"
 
 #include "datapath/input_error.h"
+#include "models/array_kind.h"
 #include "models/fold_schedule.h"
 
 namespace accsim {
@@ -44,7 +45,7 @@ void check_size(const LayerWork& w, const HwConfig& config, const SimOptions& op
                          "needs " + std::to_string(folds) + " folds on this array (at most " +
                              std::to_string(k_max_folds) + ")");
     if (options.mode != SimMode::cycle) return;
-    if (a.kind == ArrayKind::tensor_core)
+    if (!array_kind_model(a.kind).has_cycle_model())
         throw InputError("command line", "--mode",
                          "cycle mode models systolic arrays and vector units, not tensor cores");
     const FoldSchedule s = schedule_folds(a, w, options.convention);
