@@ -5,6 +5,18 @@
 
 namespace accsim {
 
+namespace {
+
+// Cycles to move `bytes` at `bandwidth` bytes per cycle, saturating far below int64's limit (the
+// config loader keeps bandwidths large enough that real layers never get near it).
+int64_t cycles_for(double bytes, double bandwidth) {
+    constexpr double k_most = 4.0e18;
+    const double c = std::ceil(bytes / bandwidth);
+    return !(c < k_most) ? static_cast<int64_t>(k_most) : static_cast<int64_t>(c);
+}
+
+}  // namespace
+
 void TrafficCounters::add(const TrafficCounters& o) {
     dram_ifmap += o.dram_ifmap;
     dram_filter += o.dram_filter;
@@ -37,8 +49,7 @@ void MemoryModel::begin_layer(const LayerWork& work, const ElementBytes& bytes) 
 
 int64_t MemoryModel::transfer_cycles(double bytes) const {
     if (bytes <= 0) return 0;
-    return m_spec.dram.latency_cycles +
-           static_cast<int64_t>(std::ceil(bytes / m_spec.dram.bandwidth));
+    return m_spec.dram.latency_cycles + cycles_for(bytes, m_spec.dram.bandwidth);
 }
 
 FoldCost MemoryModel::fold(const Fold& f, int64_t previous_compute) {
@@ -91,8 +102,7 @@ FoldCost MemoryModel::fold(const Fold& f, int64_t previous_compute) {
     if (m_sram_limits) {
         auto extra = [](double bytes, double bandwidth, int64_t cycles) {
             if (bytes <= 0) return int64_t{0};
-            return std::max<int64_t>(0,
-                                     static_cast<int64_t>(std::ceil(bytes / bandwidth)) - cycles);
+            return std::max<int64_t>(0, cycles_for(bytes, bandwidth) - cycles);
         };
         const int64_t ifmap_phase = f.ifmap_stationary ? f.preload_cycles : f.stream_cycles;
         const int64_t filter_phase = f.filter_stationary ? f.preload_cycles : f.stream_cycles;

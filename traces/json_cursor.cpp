@@ -199,7 +199,9 @@ nlohmann::json parse_json_document(const char* begin, const char* end, const std
 }
 
 nlohmann::json read_json_file(const std::string& path) {
-    const MappedFile f(path);
+    // Manifests and configs are small; a JSON file this large is not one of them.
+    constexpr std::size_t k_max_json_bytes = std::size_t{256} << 20;
+    const MappedFile f(path, k_max_json_bytes);
     const char* text = reinterpret_cast<const char*>(f.data());
     return parse_json_document(text, text + f.size(), path);
 }

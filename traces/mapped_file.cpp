@@ -12,8 +12,9 @@
 
 namespace accsim {
 
-MappedFile::MappedFile(const std::string& path) {
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+MappedFile::MappedFile(const std::string& path, std::size_t max_bytes) {
+    // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer forever.
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) throw InputError(path, "file", std::string("cannot open: ") + std::strerror(errno));
     struct stat st {};
     if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
@@ -21,6 +22,12 @@ MappedFile::MappedFile(const std::string& path) {
         throw InputError(path, "file", "not a regular file");
     }
     m_size = static_cast<std::size_t>(st.st_size);
+    if (max_bytes != 0 && m_size > max_bytes) {
+        ::close(fd);
+        throw InputError(path, "file",
+                         "is " + std::to_string(m_size) + " bytes, more than the " +
+                             std::to_string(max_bytes) + " accepted for it");
+    }
     if (m_size > 0) {
         void* p = ::mmap(nullptr, m_size, PROT_READ, MAP_PRIVATE, fd, 0);
         if (p == MAP_FAILED) {
@@ -31,6 +38,11 @@ MappedFile::MappedFile(const std::string& path) {
         m_data = static_cast<const uint8_t*>(p);
     }
     ::close(fd);
+}
+
+std::string read_text_file(const std::string& path, std::size_t max_bytes) {
+    const MappedFile f(path, max_bytes);
+    return std::string(reinterpret_cast<const char*>(f.data()), f.size());
 }
 
 MappedFile::~MappedFile() {

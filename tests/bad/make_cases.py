@@ -233,6 +233,10 @@ CFG = "audit --trace ../_shared/ok.trace --config c.json"
 c = base_config()
 c["accumulator"]["stages"][0]["overfow"] = "wrap"
 case("config_unknown_key", CFG, config=c)
+# A key with a line break and a NUL in it: the message stays one line, both escaped.
+c = base_config()
+c["accumulator"]["stages"][0]["over\nflow\u0000"] = "wrap"
+case("config_key_with_control_characters", CFG, config=c)
 c = base_config()
 c["accumulator"]["stages"] = []
 case("config_empty_stages", CFG, config=c)
@@ -438,7 +442,12 @@ case("unknown_command", "simulate --trace x")
 case("missing_trace_option", "audit --acc 16")
 case("missing_config_option", f"audit {OK}")
 case("layers_match_nothing", f"audit {OK} --acc 16 --layers 'attn.*'")
+case("dram_bandwidth_too_small", f"audit {OK} --config ../../../configs/default.json --set memory.dram.bandwidth_bytes_per_cycle=1e-300")
+case("sram_bandwidth_too_small", f"audit {OK} --config ../../../configs/default.json --set memory.ifmap.bandwidth_bytes_per_cycle=1e-12")
 case("layers_invalid_regex", f"audit {OK} --acc 16 --layers 'conv['")
+# Patterns that overflowed the stack of std::regex: refused, never a crash.
+case("layers_pattern_too_long", f"audit {OK} --acc 16 --layers '{'a' * 1001}'")
+case("layers_nested_too_deep", f"audit {OK} --acc 16 --layers '{'(' * 450 + 'a' + ')' * 450}'")
 
 # ---- accsim sweep ---------------------------------------------------------------------------------------
 SW = f"sweep {OK} --acc 16 --out @OUT@"

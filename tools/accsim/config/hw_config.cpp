@@ -37,12 +37,22 @@ ArraySpec parse_array(const JsonCursor& a) {
     return s;
 }
 
+// A bandwidth in bytes per cycle. The floor keeps every transfer's cycle count (at most 2^53
+// bytes in a layer) far inside 64 bits; no real memory is slower than a byte per 1000 cycles.
+double bandwidth(const JsonCursor& c) {
+    constexpr double k_least = 1e-3;
+    const double v = positive_number(c);
+    if (v < k_least)
+        c.fail("expected a bandwidth of at least 0.001 bytes per cycle, got " + brief(c.value()));
+    return v;
+}
+
 BufferSpec parse_buffer(const JsonCursor& b) {
     b.require_object();
     b.allow_keys({"size_kb", "bandwidth_bytes_per_cycle", "double_buffered"});
     BufferSpec s;
     s.size_kb = positive_number(b.at("size_kb"));
-    s.bandwidth = positive_number(b.at("bandwidth_bytes_per_cycle"));
+    s.bandwidth = bandwidth(b.at("bandwidth_bytes_per_cycle"));
     if (auto d = b.find("double_buffered")) s.double_buffered = d->as_bool();
     return s;
 }
@@ -57,7 +67,7 @@ MemorySpec parse_memory(const JsonCursor& m) {
     const JsonCursor d = m.at("dram");
     d.require_object();
     d.allow_keys({"bandwidth_bytes_per_cycle", "latency_cycles"});
-    s.dram.bandwidth = positive_number(d.at("bandwidth_bytes_per_cycle"));
+    s.dram.bandwidth = bandwidth(d.at("bandwidth_bytes_per_cycle"));
     s.dram.latency_cycles = d.at("latency_cycles").as_int(0, int64_t{1} << 30);
     return s;
 }

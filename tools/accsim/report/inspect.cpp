@@ -64,6 +64,12 @@ std::string render_inspect(const Trace& trace, const std::vector<const LayerSpec
         out << text << "\n";
     }
     out << "\ntotal MACs " << macs << "\n";
+    // Checking the recorded outputs means replaying every dot product: inspect only reads.
+    std::size_t recorded = 0;
+    for (const LayerSpec* l : layers) recorded += l->output.has_value();
+    out << "outputs recorded by " << recorded << " of " << layers.size()
+        << " layers, not checked here: `accsim audit --acc 64` replays and verifies them bit for "
+           "bit\n";
     return out.str();
 }
 

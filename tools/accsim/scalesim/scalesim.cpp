@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "datapath/input_error.h"
+#include "traces/mapped_file.h"
 #include "datapath/wide_int.h"
 
 namespace accsim {
@@ -63,8 +64,7 @@ bool is_scalesim_cfg(const std::string& path) {
 }
 
 nlohmann::json scalesim_cfg_to_json(const std::string& path) {
-    std::ifstream f(path);
-    if (!f) throw InputError(path, "file", "cannot open");
+    std::istringstream f(read_text_file(path, std::size_t{1} << 20));  // a .cfg is a few lines
     std::map<std::string, std::map<std::string, CfgValue>> cfg;
     std::string line, section;
     std::set<std::string> seen_sections;
@@ -197,8 +197,7 @@ nlohmann::json scalesim_cfg_to_json(const std::string& path) {
 }
 
 std::vector<LayerWork> read_topology(const std::string& path, TopologyFormat format) {
-    std::ifstream f(path);
-    if (!f) throw InputError(path, "file", "cannot open");
+    std::istringstream f(read_text_file(path, std::size_t{64} << 20));  // a line per layer
     const std::vector<std::string> conv_cols = {"Layer name",    "IFMAP Height", "IFMAP Width",
                                                 "Filter Height", "Filter Width", "Channels",
                                                 "Num Filter",    "Strides"};

@@ -5,6 +5,7 @@
 
 #include "accsim_version.h"
 #include "datapath/input_error.h"
+#include "traces/mapped_file.h"
 
 namespace accsim {
 
@@ -106,10 +107,7 @@ std::string record_problem(const Json& r, std::size_t layers) {
 
 std::map<std::size_t, Json> read_journal(const std::string& path, const Json& def,
                                          std::size_t points, std::size_t layers) {
-    std::ifstream f(path, std::ios::binary);
-    std::ostringstream buf;
-    buf << f.rdbuf();
-    const std::string text = buf.str();
+    const std::string text = read_text_file(path, std::size_t{4} << 30);
     std::map<std::size_t, Json> done;
     std::size_t start = 0, line_no = 0;
     while (start < text.size()) {
