@@ -175,38 +175,81 @@ def test_resume_after_an_interruption():
     assert [[r[i] for i in keep] for r in rows[0]] == [[r[i] for i in keep] for r in rows[1]]
 
 
-def test_resume_refuses_damaged_or_foreign_journals():
+def test_resume_recomputes_damaged_records_and_refuses_foreign_journals():
     small = os.path.join(ROOT, "traces", "examples", "small-cnn.trace")
     out = os.path.join(TMP, "damaged")
-    args = ["sweep", "--trace", small, "--acc", "16", "--grid", "accumulator.stages.0.bits=12..14", "--out", out, "--quiet"]
-    cli(*args)
+    args = ["sweep", "--trace", small, "--acc", "16", "--grid", "accumulator.stages.0.bits=12..14", "--out", out]
+    cli(*args, "--quiet")
     path = os.path.join(out, "points.jsonl")
     good = open(path).read().splitlines(keepends=True)
+    fresh = open(os.path.join(out, "sweep.json")).read()
 
     def resume_with(lines):
         with open(path, "w") as f:
             f.writelines(lines)
         return subprocess.run([ACCSIM, *args, "--resume"], capture_output=True, text=True)
 
-    # A record of the wrong shape: refused by line and key, exit 2 (never a crash).
-    p = resume_with(good[:1] + ['{"index":0,"record":{"totals":{}}}\n'])
-    assert p.returncode == 2 and "points.jsonl: line 2: record: " in p.stderr, p.stderr
-    p = resume_with(good[:1] + ['{"index":0,"record":5}\n'])
-    assert p.returncode == 2 and "line 2: record: expected an object" in p.stderr, p.stderr
-    # A record missing a later key (an older accsim's) is named.
-    rec = json.loads(good[1])
-    del rec["record"]["layers"][0]["power_mw"]
-    p = resume_with(good[:1] + [json.dumps(rec) + "\n"])
-    assert p.returncode == 2 and "layers/0/power_mw" in p.stderr, p.stderr
-    # A journal written by another accsim version.
+    # Records that cannot be trusted are recomputed, never used and never a crash: the wrong
+    # shape, an edited field (its checksum no longer holds), a record under another point's
+    # index, a line nested 100,000 deep. The results are those of a fresh sweep.
+    edited = json.loads(good[1])
+    edited["record"]["totals"]["events"] = 2 ** 63 - 1
+    moved = json.loads(good[2])
+    moved["index"] = 0
+    for damage in (['{"index":0,"record":{"totals":{}}}\n'], ['{"index":0,"record":5}\n'],
+                   [json.dumps(edited) + "\n"], [json.dumps(moved) + "\n"],
+                   ["[" * 100000 + "]" * 100000 + "\n"], ["not json\n"]):
+        p = resume_with(good[:1] + damage + good[2:] if damage[0].startswith('{"index":0')
+                        else good[:1] + damage + good[1:])
+        assert p.returncode == 0, p.stderr
+        assert "recomputed 1 journal record" in p.stdout, p.stdout
+        assert open(os.path.join(out, "sweep.json")).read() == fresh
+        # The rewritten journal holds only trusted records, all three points now.
+        lines = open(path).read().splitlines()
+        assert len(lines) == 4 and sorted(lines[1:]) == sorted(l.rstrip("\n") for l in good[1:])
+    # A journal written by another accsim version, or with a header field of the wrong type.
     head = json.loads(good[0])
-    head["accsim"] = "0.0.0-other"
-    p = resume_with([json.dumps(head) + "\n"] + good[1:])
-    assert p.returncode == 2 and "written by another accsim" in p.stderr, p.stderr
+    for version in ("0.0.0-other", None, 7):
+        head["accsim"] = version
+        p = resume_with([json.dumps(head) + "\n"] + good[1:])
+        assert p.returncode == 2 and "written by another accsim" in p.stderr, p.stderr
     # A header cut short (killed while writing it): nothing had finished, the sweep starts over.
     p = resume_with([good[0][:30]])
     assert p.returncode == 0, p.stderr
     assert sorted(open(path).read().splitlines()) == sorted(l.rstrip("\n") for l in good)
+
+
+def test_an_interrupted_sweep_loses_no_journalled_point():
+    # Points are journalled as soon as their values are replayed, in every mode: kill a
+    # --no-derive sweep once some are, resume, and get the files of an uninterrupted run.
+    ssd = os.path.join(ROOT, "traces", "examples", "ssd-mobilenetv1.trace")
+    args = ["--trace", ssd, "--acc-grid", "32x13,24;64x13,24;128x13,24",
+            "--grid", "accumulator.stages.0.bits=13..18", "--no-derive", "--threads", "1", "--quiet"]
+    whole = os.path.join(TMP, "whole")
+    cli("sweep", "--out", whole, *args)
+    out = os.path.join(TMP, "killed")
+    journal = os.path.join(out, "points.jsonl")
+    proc = subprocess.Popen([ACCSIM, "sweep", "--out", out, *args])
+    seen = 0
+    while proc.poll() is None and seen < 2:
+        if os.path.exists(journal):
+            seen = len(open(journal).read().splitlines())
+    running = proc.poll() is None
+    proc.kill()
+    proc.wait()
+    assert running, "the sweep journalled no point before it ended"
+    kept = len(open(journal).read().splitlines()) - 1
+    assert 1 <= kept < 18
+    # A journal rewrite killed half way leaves its new file behind: it is ignored.
+    with open(journal + ".new", "w") as f:
+        f.write("half a rewrite")
+    p = cli("sweep", "--out", out, *[a for a in args if a != "--quiet"], "--resume")
+    assert f"({kept} resumed)" in p.stdout, p.stdout
+    # --no-derive replays everything either way: even the CSV and the page are the same.
+    for name in ("sweep.csv", "sweep.html"):
+        assert open(os.path.join(whole, name)).read() == open(os.path.join(out, name)).read(), name
+    assert strip_derivation(json.load(open(os.path.join(out, "sweep.json")))) == \
+        strip_derivation(json.load(open(os.path.join(whole, "sweep.json"))))
 
 
 def test_csv_has_the_swept_values_totals_and_every_layer():

@@ -84,6 +84,7 @@ struct SweepResult {
     Json sweep;                // sweep.json's content
     std::size_t resumed = 0;   // points read back from the journal
     std::size_t computed = 0;  // points this call computed
+    std::size_t damaged = 0;   // journal records not trusted, and so recomputed
 };
 
 class Session {

@@ -202,7 +202,7 @@ SweepResult Session::sweep(const SweepRequest& request, const ReportOptions& opt
     h.progress = hooks.progress;
     h.point = hooks.point;
     SweepOutcome r = run_sweep(o, m->trace, select_layers(m->trace, options.layers), h);
-    return SweepResult{std::move(r.sweep), r.resumed, r.computed};
+    return SweepResult{std::move(r.sweep), r.resumed, r.computed, r.damaged};
 }
 
 Json run_topology(const std::string& csv, bool gemm_format, const ConfigSources& sources,

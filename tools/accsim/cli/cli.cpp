@@ -279,6 +279,9 @@ int cmd_sweep(const std::vector<std::string>& args, std::ostream& out, std::ostr
         const double seconds =
             std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         out << render_sweep_summary(result.sweep, result.resumed, seconds);
+        if (result.damaged)
+            out << "\nrecomputed " << result.damaged
+                << " journal record(s) that were damaged or did not match this grid\n";
         out << "\nwrote " << c.out << "/sweep.csv, " << c.out << "/sweep.json, " << c.out
             << "/sweep.html\n";
     }

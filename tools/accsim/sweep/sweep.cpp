@@ -1,5 +1,6 @@
 #include "sweep/sweep.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -79,24 +80,33 @@ Json definition(const SweepOptions& o, const Trace& trace,
         f.read(block.data(), static_cast<std::streamsize>(block.size()));
         fingerprint += block;
     }
-    return {{"trace", std::filesystem::weakly_canonical(trace.manifest_path()).string()},
-            {"data_hash", std::to_string(std::hash<std::string>{}(fingerprint))},
-            {"layers", names},
-            {"base_config", base.effective},
-            {"grid", grid},
-            {"acc_grid", o.accs}};
+    const Json def = {{"trace", std::filesystem::weakly_canonical(trace.manifest_path()).string()},
+                      {"data_hash", std::to_string(std::hash<std::string>{}(fingerprint))},
+                      {"layers", names},
+                      {"base_config", base.effective},
+                      {"grid", grid},
+                      {"acc_grid", o.accs}};
+    // As the journal will hold it: text that is not UTF-8 replaced, so a resume compares like
+    // with like.
+    return Json::parse(def.dump(-1, ' ', false, Json::error_handler_t::replace));
 }
 
 Json null_or(const Json& j, const char* key) {
     return j.is_object() && j.contains(key) ? j[key] : Json();
 }
 
-// The compact record of one point, from the report `accsim run` (or audit) would write.
-Json point_record(std::size_t index, const SweepPoint& p, const HwConfig& config,
-                  const Json& report, const std::vector<std::string>& replay, int simulated) {
+// The swept values of a point, as its record carries them.
+Json point_values(const SweepPoint& p) {
     Json values = Json::object();
     if (p.acc) values["acc"] = *p.acc;
     for (const auto& [path, value] : p.sets) values[path] = value;
+    return values;
+}
+
+// The compact record of one point, from the report `accsim run` (or audit) would write.
+Json point_record(std::size_t index, const SweepPoint& p, const HwConfig& config,
+                  const Json& report, const std::vector<std::string>& replay, int simulated) {
+    const Json values = point_values(p);
     Json stage_bits = Json::array();
     for (const StageSpec& s : config.accumulator.stages) stage_bits.push_back(s.bits);
 
@@ -183,23 +193,26 @@ SweepOutcome run_sweep(const SweepOptions& o, const Trace& trace,
     // directory: nothing to resume then).
     const bool files = !o.out.empty();
     const std::string journal_path = files ? o.out + "/" + k_journal : "";
-    std::map<std::size_t, Json> done;
+    JournalContents resumed;
     std::ofstream journal;
     if (files) {
         std::error_code ec;
         std::filesystem::create_directories(o.out, ec);
         if (ec) throw InputError(o.out, "--out", "cannot create directory: " + ec.message());
         const Json def = definition(o, trace, layers, base);
-        if (o.resume && std::filesystem::exists(journal_path))
-            done = read_journal(journal_path, def, points.size(), layers.size());
-        // A fresh journal, or the old one rewritten with its complete lines only; then appended.
-        journal.open(journal_path, std::ios::trunc);
-        journal << journal_header(def).dump() << "\n";
-        for (const auto& [i, rec] : done)
-            journal << Json{{"index", i}, {"record", rec}}.dump() << "\n";
-        journal.flush();
+        if (o.resume && std::filesystem::exists(journal_path)) {
+            std::vector<Json> values;
+            for (const SweepPoint& p : points)  // as journalled: non-UTF-8 text replaced
+                values.push_back(Json::parse(
+                    point_values(p).dump(-1, ' ', false, Json::error_handler_t::replace)));
+            resumed = read_journal(journal_path, def, values, layers.size());
+        }
+        // A fresh journal, or the old one's trusted records: replaced atomically, then appended.
+        rewrite_journal(journal_path, def, resumed.done);
+        journal.open(journal_path, std::ios::app);
         if (!journal) throw InputError(journal_path, "--out", "cannot write");
     }
+    const std::map<std::size_t, Json>& done = resumed.done;
 
     std::vector<std::size_t> pending;
     for (std::size_t i = 0; i < points.size(); ++i)
@@ -209,15 +222,20 @@ SweepOutcome run_sweep(const SweepOptions& o, const Trace& trace,
     std::map<std::string, std::size_t> distinct;
     std::vector<const HwConfig*> value_configs;
     std::vector<std::size_t> value_of(points.size(), 0), owner;
+    std::vector<std::vector<std::size_t>> points_of;  // per value config, its pending points
     for (std::size_t i : pending) {
         const HwConfig& c = *configs[i];
-        const std::string key = c.effective["accumulator"].dump() + c.effective["mapping"].dump();
+        const std::string key =
+            c.effective["accumulator"].dump(-1, ' ', false, Json::error_handler_t::replace) +
+            c.effective["mapping"].dump(-1, ' ', false, Json::error_handler_t::replace);
         auto [it, fresh] = distinct.emplace(key, value_configs.size());
         if (fresh) {
             value_configs.push_back(&c);
             owner.push_back(i);
+            points_of.emplace_back();
         }
         value_of[i] = it->second;
+        points_of[it->second].push_back(i);
     }
     SweepValues values(value_configs, layers, trace.manifest_path(), o.derive);
 
@@ -232,7 +250,6 @@ SweepOutcome run_sweep(const SweepOptions& o, const Trace& trace,
         std::lock_guard<std::mutex> lock(progress_mutex);
         hooks.progress(++finished, total);
     };
-    values.run(o.threads, advance);
 
     // Products with a zero operand, per layer (for zero gating): independent of the config.
     std::vector<ZeroProducts> zeros(layers.size());
@@ -242,11 +259,10 @@ SweepOutcome run_sweep(const SweepOptions& o, const Trace& trace,
             zeros[l] = count_zero_products(b.work(), b);
         });
 
-    // Timing, costs and the report of every pending point.
+    // Timing, costs, the report and the record of one pending point, journalled at once.
     std::mutex journal_mutex;
     std::vector<Json> records(points.size());
-    parallel_for(static_cast<int64_t>(pending.size()), o.threads, [&](int64_t pi) {
-        const std::size_t i = pending[static_cast<std::size_t>(pi)];
+    const auto finish_point = [&](std::size_t i) {
         const HwConfig& c = *configs[i];
         const std::size_t v = value_of[i];
         std::vector<LayerWork> works;
@@ -282,18 +298,29 @@ SweepOutcome run_sweep(const SweepOptions& o, const Trace& trace,
         {
             std::lock_guard<std::mutex> lock(journal_mutex);
             if (files) {
-                journal << Json{{"index", i}, {"record", records[i]}}.dump() << "\n";
+                journal << journal_line(i, records[i]);
                 journal.flush();
             }
             if (hooks.point) hooks.point(i, records[i]);
         }
         advance();
+    };
+    // Points are finished as soon as their values are: after each wave of replays, those whose
+    // every layer is done, so an interrupt loses only the replays in flight.
+    values.run(o.threads, advance, [&](const std::vector<std::size_t>& complete) {
+        std::vector<std::size_t> ready;
+        for (std::size_t v : complete)
+            ready.insert(ready.end(), points_of[v].begin(), points_of[v].end());
+        std::sort(ready.begin(), ready.end());
+        parallel_for(static_cast<int64_t>(ready.size()), o.threads,
+                     [&](int64_t k) { finish_point(ready[static_cast<std::size_t>(k)]); });
     });
     if (files && !journal) throw InputError(journal_path, "--out", "cannot write");
     SweepOutcome outcome;
     outcome.resumed = done.size();
     outcome.computed = pending.size();
-    for (auto& [i, rec] : done) records[i] = std::move(rec);
+    outcome.damaged = resumed.damaged;
+    for (const auto& [i, rec] : done) records[i] = rec;
 
     Json sweep =
         build_sweep_json(trace_section(trace, layers.size()), base, o.axes, o.accs, records);

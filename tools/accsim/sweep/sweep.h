@@ -48,6 +48,7 @@ struct SweepOutcome {
     nlohmann::ordered_json sweep;  // sweep.json's content
     std::size_t resumed = 0;       // points read back from the journal
     std::size_t computed = 0;      // points computed by this call
+    std::size_t damaged = 0;       // journal records not trusted (recomputed)
 };
 
 // Runs the sweep over `layers` of `trace` and, with options.out, writes its files there.

@@ -1,5 +1,11 @@
 #include "sweep/sweep_journal.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 
@@ -13,7 +19,61 @@ using Json = nlohmann::ordered_json;
 
 namespace {
 
-constexpr int k_format = 2;
+constexpr int k_format = 3;  // 3: a checksum per record
+
+// Journal lines are shallow (a record nests five levels); a line nested deeper is damage, and
+// refusing it before parsing keeps the recursive parts of JSON handling off deep input.
+constexpr int k_max_depth = 32;
+
+std::string dump(const Json& j) {
+    return j.dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
+// FNV-1a, 64 bits: a checksum of a record's text (not a defence against forgery, a check that
+// the line is what accsim wrote).
+std::string checksum(const std::string& text) {
+    uint64_t h = 1469598103934665603ull;
+    for (unsigned char c : text) {
+        h ^= c;
+        h *= 1099511628211ull;
+    }
+    char hex[17];
+    std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(h));
+    return hex;
+}
+
+// The deepest nesting of arrays and objects in a JSON text (strings skipped).
+int json_depth(const std::string& text) {
+    int depth = 0, deepest = 0;
+    bool in_string = false, escaped = false;
+    for (char c : text) {
+        if (in_string) {
+            if (escaped)
+                escaped = false;
+            else if (c == '\\')
+                escaped = true;
+            else if (c == '"')
+                in_string = false;
+        } else if (c == '"') {
+            in_string = true;
+        } else if (c == '[' || c == '{') {
+            deepest = std::max(deepest, ++depth);
+        } else if (c == ']' || c == '}') {
+            --depth;
+        }
+    }
+    return deepest;
+}
+
+// The line as JSON, or null when it is not JSON or nests too deep.
+Json parse_line(const std::string& line) {
+    if (json_depth(line) > k_max_depth) return Json();
+    try {
+        return Json::parse(line);
+    } catch (const nlohmann::json::exception&) {
+        return Json();
+    }
+}
 
 // Each check names the first key that is missing or of the wrong kind.
 struct Shape {
@@ -47,8 +107,16 @@ bool is_array(const Json& j) {
 
 }  // namespace
 
-Json journal_header(const Json& definition) {
-    return {{"accsim_sweep_journal", k_format}, {"accsim", k_version}, {"definition", definition}};
+std::string journal_header_line(const Json& definition) {
+    return dump(Json{{"accsim_sweep_journal", k_format},
+                     {"accsim", k_version},
+                     {"definition", definition}}) +
+           "\n";
+}
+
+std::string journal_line(std::size_t index, const Json& record) {
+    return dump(Json{{"index", index}, {"record", record}, {"check", checksum(dump(record))}}) +
+           "\n";
 }
 
 std::string record_problem(const Json& r, std::size_t layers) {
@@ -105,10 +173,10 @@ std::string record_problem(const Json& r, std::size_t layers) {
     return "";
 }
 
-std::map<std::size_t, Json> read_journal(const std::string& path, const Json& def,
-                                         std::size_t points, std::size_t layers) {
+JournalContents read_journal(const std::string& path, const Json& def,
+                             const std::vector<Json>& values, std::size_t layers) {
     const std::string text = read_text_file(path, std::size_t{4} << 30);
-    std::map<std::size_t, Json> done;
+    JournalContents out;
     std::size_t start = 0, line_no = 0;
     while (start < text.size()) {
         const std::size_t end = text.find('\n', start);
@@ -116,42 +184,65 @@ std::map<std::size_t, Json> read_journal(const std::string& path, const Json& de
         const std::string line = text.substr(start, end - start);
         start = end + 1;
         ++line_no;
-        const std::string where = "line " + std::to_string(line_no);
-        Json j;
-        try {
-            j = Json::parse(line);
-        } catch (const nlohmann::json::exception& e) {
-            throw InputError(path, where, "not JSON (" + std::string(e.what()) + ")");
-        }
+        const Json j = parse_line(line);
         if (line_no == 1) {
             if (!j.is_object() || !j.contains("definition") || !j.contains("accsim_sweep_journal"))
-                throw InputError(path, where, "not the header of an accsim sweep journal");
+                throw InputError(path, "line 1",
+                                 "not the header of an accsim sweep journal (drop --resume to "
+                                 "start over)");
             if (j["definition"] != def)
                 throw InputError(path, "definition",
                                  "this directory holds a different sweep (trace, layers, config or "
                                  "grid differ); use another --out, or drop --resume to start over");
-            if (j["accsim_sweep_journal"] != k_format || j.value("accsim", "") != k_version)
-                throw InputError(path, where,
-                                 "written by another accsim (" + j.value("accsim", "?") +
-                                     ", journal format " + j["accsim_sweep_journal"].dump() +
-                                     "); this is " + k_version + ": drop --resume to start over");
+            const Json& who = j.contains("accsim") ? j["accsim"] : Json();
+            const std::string version = who.is_string() ? who.get<std::string>() : "?";
+            if (j["accsim_sweep_journal"] != k_format || version != k_version)
+                throw InputError(path, "line 1",
+                                 "written by another accsim (" + version + ", journal format " +
+                                     dump(j["accsim_sweep_journal"]) + "); this is " + k_version +
+                                     ": drop --resume to start over");
             continue;
         }
-        if (!j.is_object() || !j.contains("index") || !j["index"].is_number_unsigned() ||
-            !j.contains("record"))
-            throw InputError(path, where, "expected {\"index\": N, \"record\": {...}}");
-        const std::size_t i = j["index"].get<std::size_t>();
-        if (i >= points)
-            throw InputError(path, where,
-                             "point " + std::to_string(i) + " is beyond this grid's " +
-                                 std::to_string(points) + " points");
-        const std::string problem = record_problem(j["record"], layers);
-        if (!problem.empty()) throw InputError(path, where, "record: " + problem);
-        if (j["record"]["index"] != j["index"])
-            throw InputError(path, where, "record: index differs from the line's");
-        done[i] = j["record"];
+        // A record is trusted only whole: its checksum, its place in the grid and its shape.
+        const bool ok = j.is_object() && j.contains("index") && j["index"].is_number_unsigned() &&
+                        j.contains("record") && j.contains("check") && j["check"].is_string() &&
+                        j["check"].get<std::string>() == checksum(dump(j["record"])) &&
+                        j["index"].get<std::size_t>() < values.size() &&
+                        record_problem(j["record"], layers).empty() &&
+                        j["record"]["index"] == j["index"] &&
+                        j["record"]["values"] == values[j["index"].get<std::size_t>()];
+        if (!ok) {
+            ++out.damaged;
+            continue;
+        }
+        out.done[j["index"].get<std::size_t>()] = j["record"];
     }
-    return done;
+    return out;
+}
+
+void rewrite_journal(const std::string& path, const Json& def,
+                     const std::map<std::size_t, Json>& done) {
+    const std::string fresh = path + ".new";
+    std::string text = journal_header_line(def);
+    for (const auto& [i, rec] : done) text += journal_line(i, rec);
+    const int fd = ::open(fresh.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        throw InputError(fresh, "--out", std::string("cannot write: ") + std::strerror(errno));
+    std::size_t written = 0;
+    while (written < text.size()) {
+        const ssize_t n = ::write(fd, text.data() + written, text.size() - written);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+            const int err = errno;
+            ::close(fd);
+            throw InputError(fresh, "--out", std::string("cannot write: ") + std::strerror(err));
+        }
+        written += static_cast<std::size_t>(n);
+    }
+    const bool synced = ::fsync(fd) == 0;
+    ::close(fd);
+    if (!synced || std::rename(fresh.c_str(), path.c_str()) != 0)
+        throw InputError(path, "--out", std::string("cannot replace: ") + std::strerror(errno));
 }
 
 }  // namespace accsim

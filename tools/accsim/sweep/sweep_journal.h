@@ -1,24 +1,38 @@
 #pragma once
 // DIR/points.jsonl, the journal of a sweep's finished points: a header line (format, accsim
 // version, and the sweep's definition: trace, layers, base config, grid) and one line per point
-// as it finishes, {"index": N, "record": {...}}. --resume reads it back, checking every record's
-// shape, so that a journal from another sweep, another accsim or a damaged file is refused by
-// line instead of producing wrong tables.
+// as it finishes, {"index": N, "record": {...}, "check": "<FNV-1a 64 of the record>"}.
+// --resume reads it back. The header must be this sweep's and this accsim's, or the resume is
+// refused; a record line is trusted only when its checksum, its shape and the grid values it
+// claims all hold: a damaged or edited record is recomputed instead. The journal is appended
+// point by point and rewritten only atomically (a new file, flushed to disk, renamed over the
+// old), so an interrupt at any moment loses no finished point.
 #include <cstddef>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 namespace accsim {
 
-nlohmann::ordered_json journal_header(const nlohmann::ordered_json& definition);
+std::string journal_header_line(const nlohmann::ordered_json& definition);
+std::string journal_line(std::size_t index, const nlohmann::ordered_json& record);
 
-// The finished points (by index) of the sweep `definition` with `points` points of `layers`
-// layers. A last line cut short (killed while writing) is dropped; a header cut short means
-// nothing finished. Throws InputError(path, "line N" or "definition", ...).
-std::map<std::size_t, nlohmann::ordered_json> read_journal(const std::string& path,
-                                                           const nlohmann::ordered_json& definition,
-                                                           std::size_t points, std::size_t layers);
+struct JournalContents {
+    std::map<std::size_t, nlohmann::ordered_json> done;  // trusted records, by point index
+    std::size_t damaged = 0;                             // record lines not trusted
+};
+
+// The finished points of the sweep `definition` whose point i has the grid values
+// `values[i]`, with `layers` layers. A last line cut short (killed while writing) is dropped; a
+// header cut short means nothing finished. Throws InputError(path, "line 1" or "definition",
+// ...) for a journal of another sweep or another accsim, or one that is not a journal.
+JournalContents read_journal(const std::string& path, const nlohmann::ordered_json& definition,
+                             const std::vector<nlohmann::ordered_json>& values, std::size_t layers);
+
+// Replaces the journal at `path` by the header and `done`, atomically.
+void rewrite_journal(const std::string& path, const nlohmann::ordered_json& definition,
+                     const std::map<std::size_t, nlohmann::ordered_json>& done);
 
 // Why `record` is not a point record of `layers` layers, or "" when it is one.
 std::string record_problem(const nlohmann::ordered_json& record, std::size_t layers);

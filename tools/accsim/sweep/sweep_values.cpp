@@ -93,7 +93,25 @@ SweepValues::SweepValues(std::vector<const HwConfig*> configs, std::vector<const
     m_results.resize(tasks());
 }
 
-void SweepValues::run(int threads, const std::function<void()>& done) {
+void SweepValues::run(int threads, const std::function<void()>& done,
+                      const std::function<void(const std::vector<std::size_t>&)>& complete) {
+    std::vector<bool> reported(m_configs.size(), false);
+    // The configs every one of whose layers has a result, not reported before.
+    const auto report_complete = [&] {
+        if (!complete) return;
+        std::vector<std::size_t> now;
+        for (std::size_t c = 0; c < m_configs.size(); ++c) {
+            if (reported[c]) continue;
+            bool all = true;
+            for (std::size_t l = 0; l < m_layers.size() && all; ++l)
+                all = m_results[c * m_layers.size() + l] != nullptr;
+            if (all) {
+                reported[c] = true;
+                now.push_back(c);
+            }
+        }
+        if (!now.empty()) complete(now);
+    };
     std::mutex m;
     auto tick = [&] {
         std::lock_guard<std::mutex> lock(m);
@@ -117,7 +135,9 @@ void SweepValues::run(int threads, const std::function<void()>& done) {
         for (Chain* c : large) step(*c, w, threads, tick);
         parallel_for(static_cast<int64_t>(small.size()), threads,
                      [&](int64_t i) { step(*small[static_cast<std::size_t>(i)], w, 1, tick); });
+        report_complete();
     }
+    report_complete();  // a sweep over no layer
 }
 
 void SweepValues::step(Chain& chain, std::size_t w, int threads,

@@ -57,8 +57,11 @@ class SweepValues {
                 std::string manifest_path, bool derive);
 
     // Replays or derives every (config, layer) on `threads` threads; `done` is called after each
-    // one (from any thread, serialized).
-    void run(int threads, const std::function<void()>& done);
+    // one (from any thread, serialized). `complete` is called on the calling thread between
+    // waves with the configs whose every layer has its result now (each config once), so that
+    // their points can be finished and journalled while later waves still run.
+    void run(int threads, const std::function<void()>& done,
+             const std::function<void(const std::vector<std::size_t>&)>& complete = {});
 
     std::size_t tasks() const { return m_configs.size() * m_layers.size(); }
     const ValueResult& result(std::size_t config, std::size_t layer) const {
