@@ -134,68 +134,153 @@ std::size_t JsonCursor::choice(const char* const* names, std::size_t n) const {
     fail("expected one of " + list + ", got \"" + s + "\"");
 }
 
-nlohmann::json parse_json_document(const char* begin, const char* end, const std::string& file) {
-    // Where the parser is: one frame per open object or array.
+namespace {
+
+// Builds the document from nlohmann's SAX events in one pass (its callback parser rescans a
+// parent array at every object's end: quadratic in the entries), refusing duplicate keys and
+// nesting deeper than k_max_json_depth with their JSON pointers.
+class CheckedBuilder : public nlohmann::json_sax<nlohmann::json> {
+  public:
+    explicit CheckedBuilder(std::string file) : m_file(std::move(file)) {}
+
+    nlohmann::json root;
+    // A syntax error: where, and the token it stopped at.
+    std::size_t error_position = 0;
+    std::string error_token;
+    bool number_overflow = false;
+    bool failed = false;
+
+    bool null() override { return add(nullptr); }
+    bool boolean(bool v) override { return add(v); }
+    bool number_integer(number_integer_t v) override { return add(v); }
+    bool number_unsigned(number_unsigned_t v) override { return add(v); }
+    bool number_float(number_float_t v, const string_t&) override { return add(v); }
+    bool string(string_t& v) override { return add(std::move(v)); }
+    bool binary(binary_t& v) override { return add(nlohmann::json::binary(std::move(v))); }
+
+    bool start_object(std::size_t) override { return open(nlohmann::json::object(), false); }
+    bool start_array(std::size_t) override { return open(nlohmann::json::array(), true); }
+    bool end_object() override { return close(); }
+    bool end_array() override { return close(); }
+
+    bool key(string_t& k) override {
+        Frame& f = m_stack.back();
+        if (!f.keys.insert(k).second && m_dup_key.empty()) {
+            m_dup_pointer = pointer(m_stack.size() - 1);  // the object holding the key
+            m_dup_key = k;
+        }
+        f.key = k;
+        return true;
+    }
+
+    bool parse_error(std::size_t position, const std::string& last_token,
+                     const nlohmann::detail::exception& e) override {
+        failed = true;
+        error_position = position;
+        error_token = last_token;
+        number_overflow = e.id == 406;
+        return false;
+    }
+
+    void check_duplicates() const {
+        if (!m_dup_key.empty())
+            throw InputError(m_file, m_dup_pointer, "duplicate key \"" + m_dup_key + "\"");
+    }
+
+  private:
     struct Frame {
-        bool is_array = false;
-        std::size_t index = 0;
-        std::string key;
+        nlohmann::json* value;
+        bool is_array;
+        std::size_t index = 0;  // arrays: elements so far
+        std::string key;        // objects: the key of the value being read
         std::set<std::string> keys;
     };
-    std::vector<Frame> stack;
-    std::string dup_pointer, dup_key;
-    auto pointer = [&](std::size_t frames) {
+
+    std::string pointer(std::size_t frames) const {
         std::string p;
-        for (std::size_t i = 0; i < frames; ++i)
-            p += "/" + (stack[i].is_array ? std::to_string(stack[i].index)
-                                          : JsonCursor::escape(stack[i].key));
-        return p.empty() ? std::string("/") : p;
-    };
-    auto finished_value = [&] {
-        if (!stack.empty() && stack.back().is_array) ++stack.back().index;
-    };
-    using Event = nlohmann::json::parse_event_t;
-    auto callback = [&](int, Event event, nlohmann::json& parsed) {
-        if ((event == Event::object_start || event == Event::array_start) &&
-            stack.size() >= k_max_json_depth)
-            throw InputError(file, pointer(stack.size()),
-                             "nested deeper than " + std::to_string(k_max_json_depth) + " levels");
-        switch (event) {
-            case Event::object_start:
-                stack.push_back(Frame{});
-                break;
-            case Event::array_start:
-                stack.push_back(Frame{true, 0, {}, {}});
-                break;
-            case Event::key: {
-                Frame& f = stack.back();
-                f.key = parsed.get<std::string>();
-                if (!f.keys.insert(f.key).second && dup_key.empty()) {
-                    dup_pointer = pointer(stack.size() - 1);
-                    dup_key = f.key;
-                }
-                break;
-            }
-            case Event::object_end:
-            case Event::array_end:
-                stack.pop_back();
-                finished_value();
-                break;
-            case Event::value:
-                finished_value();
-                break;
+        for (std::size_t i = 0; i < frames; ++i) {
+            const Frame& f = m_stack[i];
+            p += "/" + (f.is_array ? std::to_string(f.index) : JsonCursor::escape(f.key));
         }
-        return true;
-    };
-    nlohmann::json doc;
-    try {
-        doc = nlohmann::json::parse(begin, end, callback);
-    } catch (const nlohmann::json::exception& e) {
-        // parse_error, and out_of_range for numbers such as 1e999
-        throw InputError(file, "/", std::string("invalid JSON: ") + e.what());
+        return p.empty() ? std::string("/") : p;
     }
-    if (!dup_key.empty()) throw InputError(file, dup_pointer, "duplicate key \"" + dup_key + "\"");
-    return doc;
+
+    // Places a value where the parser is; returns it.
+    nlohmann::json* place(nlohmann::json&& v) {
+        if (m_stack.empty()) {
+            root = std::move(v);
+            return &root;
+        }
+        Frame& f = m_stack.back();
+        if (f.is_array) {
+            f.value->push_back(std::move(v));
+            return &f.value->back();
+        }
+        nlohmann::json& slot = (*f.value)[f.key];
+        slot = std::move(v);
+        return &slot;
+    }
+
+    bool add(nlohmann::json&& v) {
+        place(std::move(v));
+        if (!m_stack.empty() && m_stack.back().is_array) ++m_stack.back().index;
+        return true;
+    }
+
+    bool open(nlohmann::json&& empty, bool is_array) {
+        if (m_stack.size() >= k_max_json_depth)
+            throw InputError(m_file, pointer(m_stack.size()),
+                             "nested deeper than " + std::to_string(k_max_json_depth) + " levels");
+        nlohmann::json* at = place(std::move(empty));
+        m_stack.push_back(Frame{at, is_array, 0, {}, {}});
+        return true;
+    }
+
+    bool close() {
+        m_stack.pop_back();
+        if (!m_stack.empty() && m_stack.back().is_array) ++m_stack.back().index;
+        return true;
+    }
+
+    std::string m_file;
+    std::vector<Frame> m_stack;
+    std::string m_dup_pointer, m_dup_key;
+};
+
+// "line 3, column 7" of a byte position (1-based), for messages.
+std::string line_and_column(const char* begin, const char* end, std::size_t position) {
+    std::size_t line = 1, column = 1;
+    for (const char* p = begin; p < end && p < begin + position - (position > 0); ++p) {
+        if (*p == '\n') {
+            ++line;
+            column = 1;
+        } else {
+            ++column;
+        }
+    }
+    return "line " + std::to_string(line) + ", column " + std::to_string(column);
+}
+
+}  // namespace
+
+nlohmann::json parse_json_document(const char* begin, const char* end, const std::string& file) {
+    CheckedBuilder builder(file);
+    const bool ok = nlohmann::json::sax_parse(begin, end, &builder);
+    if (!ok || builder.failed) {
+        const std::string where = line_and_column(begin, end, builder.error_position);
+        // The token it stopped in: a number that overflowed whole, else its last character.
+        std::string token = builder.error_token;
+        if (!builder.number_overflow && token.size() > 1) token = token.substr(token.size() - 1);
+        if (token.size() > 40) token = token.substr(0, 37) + "...";
+        throw InputError(
+            file, "/",
+            builder.number_overflow
+                ? "invalid JSON at " + where + ": the number " + token + " is too large"
+            : token.empty() ? "invalid JSON at " + where + ": the text ends too soon"
+                            : "invalid JSON at " + where + ": unexpected \"" + token + "\"");
+    }
+    builder.check_duplicates();
+    return std::move(builder.root);
 }
 
 nlohmann::json read_json_file(const std::string& path) {
