@@ -55,12 +55,6 @@ std::string figure(const std::string& svg, const std::string& caption) {
 // Plots draw at most this many points: the fronts always, the rest evenly thinned.
 constexpr std::size_t k_max_drawn = 2000;
 
-int total_bits(const Json& p) {
-    int total = 0;
-    for (const Json& b : p["stage_bits"]) total += b.get<int>();
-    return total;
-}
-
 // One scatter plot: x from `x_of` (null: the point is not drawn), y from `y_of`, the front from
 // `front` (per point).
 template <typename X, typename Y>

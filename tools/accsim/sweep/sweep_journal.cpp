@@ -133,7 +133,8 @@ std::string record_problem(const Json& r, std::size_t layers) {
     for (const Json& v : r["values"])
         if (!v.is_string()) return "values: expected strings";
     for (const Json& b : r["stage_bits"])
-        if (!b.is_number_unsigned()) return "stage_bits: expected widths";
+        if (!b.is_number_unsigned() || b.get<uint64_t>() < 2 || b.get<uint64_t>() > 64)
+            return "stage_bits: expected widths in [2, 64]";
     const Json& t = r["totals"];
     for (const char* k : {"events", "outputs_with_events", "outputs_corrupted"})
         s.need(t, k, is_count, "a count", "totals/");

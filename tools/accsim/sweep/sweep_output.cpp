@@ -64,12 +64,6 @@ double number(const Json& j) {
     return j.is_number() ? j.get<double>() : std::numeric_limits<double>::infinity();
 }
 
-int total_bits(const Json& record) {
-    int s = 0;
-    for (const Json& b : record["stage_bits"]) s += b.get<int>();
-    return s;
-}
-
 // Marks record["pareto"][key] for every axis, and "error_energy" (the largest error against
 // energy).
 void mark_pareto(std::vector<Json>& records) {
@@ -106,7 +100,7 @@ Json narrowest(const std::vector<Json>& records, std::size_t l, const char* what
             best = &r;
             continue;
         }
-        const int a = total_bits(r), b = total_bits(*best);
+        const int64_t a = total_bits(r), b = total_bits(*best);
         const double ea = number(r["totals"]["energy_pj"]),
                      eb = number((*best)["totals"]["energy_pj"]);
         if (a < b || (a == b && ea < eb)) best = &r;
@@ -302,6 +296,14 @@ void write_sweep_outputs(const std::string& dir, const Json& sweep) {
                sweep.dump(2, ' ', false, Json::error_handler_t::replace) + "\n");
     write_file(dir + "/sweep.csv", render_sweep_csv(sweep));
     write_file(dir + "/sweep.html", render_sweep_html(sweep));
+}
+
+int64_t total_bits(const Json& record) {
+    int64_t s = 0;
+    for (const Json& b : record["stage_bits"])
+        if (b.is_number_unsigned())
+            s += static_cast<int64_t>(std::min<uint64_t>(b.get<uint64_t>(), 64));
+    return s;
 }
 
 }  // namespace accsim

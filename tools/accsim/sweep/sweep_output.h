@@ -26,6 +26,9 @@ const std::vector<ParetoAxis>& pareto_axes();
 // as good in both and better in one. Sorting makes it O(n log n).
 std::vector<bool> pareto_front(const std::vector<double>& cost, const std::vector<double>& y);
 
+// The accumulator's total width (the sum of its stages' bits), the cost axis of the width plot.
+int64_t total_bits(const nlohmann::ordered_json& record);
+
 // The largest error of a point: in real units when every layer has them, else accumulator units.
 double point_error(const nlohmann::ordered_json& record);
 
