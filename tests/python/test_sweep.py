@@ -93,6 +93,22 @@ def test_every_point_equals_accsim_run():
         same_as_report(p, report(p, TINY_FACE, OS32, LAYERS))
 
 
+def test_narrowest_safe_is_the_narrowest_clean_point_of_each_layer():
+    doc, _, _ = sweep(os.path.join(TMP, "narrowest"), "--trace", TINY_FACE, "--config", OS32,
+                      "--layers", LAYERS, "--quiet", *GRID)
+    points = doc["points"]
+    for l, entry in enumerate(doc["narrowest_safe"]):
+        for what, key in (("no_corrupted_outputs", "outputs_corrupted"), ("no_events", "events")):
+            clean = [p for p in points if p["layers"][l][key] == 0]
+            if not clean:
+                assert entry[what] is None
+                continue
+            narrowest = min(sum(p["stage_bits"]) for p in clean)
+            chosen = points[entry[what]["index"]]
+            assert chosen["layers"][l][key] == 0 and sum(chosen["stage_bits"]) == narrowest, \
+                (entry["layer"], what)
+
+
 def test_fpga_points_equal_accsim_run():
     doc, _, _ = sweep(os.path.join(TMP, "fpga"), "--trace", TINY_FACE, "--config", FINN, "--quiet",
                       "--grid", "accumulator.stages.0.bits=14,17,20")

@@ -299,10 +299,10 @@ void write_sweep_outputs(const std::string& dir, const Json& sweep) {
 }
 
 int64_t total_bits(const Json& record) {
+    // Widths are 2..64 (journalled records are checked for it); a sum of 64-bit counts.
     int64_t s = 0;
     for (const Json& b : record["stage_bits"])
-        if (b.is_number_unsigned())
-            s += static_cast<int64_t>(std::min<uint64_t>(b.get<uint64_t>(), 64));
+        if (b.is_number_integer()) s += std::clamp<int64_t>(b.get<int64_t>(), 0, 64);
     return s;
 }
 
