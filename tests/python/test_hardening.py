@@ -81,3 +81,13 @@ def test_a_sweep_definition_with_bytes_that_are_not_utf8_is_no_internal_error(tm
                        capture_output=True, timeout=60)
     assert p.returncode == 2, p.stderr  # the value is refused by the config, as a bad input
     assert p.stderr.decode("utf-8").startswith("accsim: error: --grid: point 1 "), p.stderr
+
+
+def test_a_sweep_over_values_that_are_not_utf8_journals_and_resumes(tmp):
+    # The config name takes any text: the grid's bytes reach the journal's definition.
+    out = os.path.join(tmp, "out")
+    args = [ACCSIM, "sweep", "--trace", TINY, "--acc", "16", "--grid", b"name=a,b\xff", "--out", out]
+    p = subprocess.run(args + ["--quiet"], capture_output=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    p = subprocess.run(args, capture_output=True, timeout=60)
+    assert p.returncode == 0 and b"(2 resumed)" in p.stdout, p.stdout + p.stderr
