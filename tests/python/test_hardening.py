@@ -89,5 +89,5 @@ def test_a_sweep_over_values_that_are_not_utf8_journals_and_resumes(tmp):
     args = [ACCSIM, "sweep", "--trace", TINY, "--acc", "16", "--grid", b"name=a,b\xff", "--out", out]
     p = subprocess.run(args + ["--quiet"], capture_output=True, timeout=60)
     assert p.returncode == 0, p.stderr
-    p = subprocess.run(args, capture_output=True, timeout=60)
+    p = subprocess.run(args + ["--resume"], capture_output=True, timeout=60)
     assert p.returncode == 0 and b"(2 resumed)" in p.stdout, p.stdout + p.stderr
