@@ -444,6 +444,8 @@ case("missing_config_option", f"audit {OK}")
 case("layers_match_nothing", f"audit {OK} --acc 16 --layers 'attn.*'")
 case("dram_bandwidth_too_small", f"audit {OK} --config ../../../configs/default.json --set memory.dram.bandwidth_bytes_per_cycle=1e-300")
 case("sram_bandwidth_too_small", f"audit {OK} --config ../../../configs/default.json --set memory.ifmap.bandwidth_bytes_per_cycle=1e-12")
+case("option_missing_value", f"audit {OK} --acc")
+case("threads_not_a_number", f"audit {OK} --acc 16 --threads many")
 case("layers_invalid_regex", f"audit {OK} --acc 16 --layers 'conv['")
 # Patterns that overflowed the stack of std::regex: refused, never a crash.
 case("layers_pattern_too_long", f"audit {OK} --acc 16 --layers '{'a' * 1001}'")

@@ -150,6 +150,13 @@ void parse(const std::string& command, const std::vector<std::string>& args, Com
                          "unknown option for " + command + " (see accsim " + command + " --help)");
     } catch (const po::multiple_occurrences& e) {
         throw UsageError(e.get_option_name(), "given more than once");
+    } catch (const po::invalid_command_line_syntax& e) {
+        // In our words: Boost's texts differ between versions and name the option twice.
+        if (e.kind() == po::invalid_syntax::missing_parameter)
+            throw UsageError(e.get_option_name(), "needs a value");
+        throw UsageError(e.get_option_name().empty() ? command : e.get_option_name(), e.what());
+    } catch (const po::invalid_option_value& e) {
+        throw UsageError(e.get_option_name(), "expected a whole number");
     } catch (const po::error_with_option_name& e) {
         throw UsageError(e.get_option_name().empty() ? command : e.get_option_name(), e.what());
     } catch (const po::error& e) {
