@@ -153,16 +153,7 @@ ReplayResult replay(const ReplayRequest& q) {
     a.overflow = OverflowStats(stages);
     a.datatype_bits = datatype_bits(k, xf, wf);
     {
-        constexpr int64_t k_part = 64;
-        const int64_t parts = (channels + k_part - 1) / k_part;
-        const StaticBounds empty(xf, wf, k, acc);
-        std::vector<StaticBounds> part(static_cast<std::size_t>(parts), empty);
-        parallel_for(parts, threads, [&](int64_t p) {
-            for (int64_t c = p * k_part; c < std::min(channels, (p + 1) * k_part); ++c)
-                part[p].add_channel(w.data() + c * k, bias.empty() ? 0 : bias[c]);
-        });
-        a.bounds.emplace(empty);
-        for (const StaticBounds& b : part) a.bounds->merge(b);
+        a.bounds.emplace(bound_channels(xf, wf, k, acc, w.data(), channels, bias, threads));
         a.statically_at_risk = a.bounds->channels_at_risk() > 0;
         a.stage1_safe = a.bounds->stages().front().tiles_at_risk == 0;
     }

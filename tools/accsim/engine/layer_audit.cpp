@@ -8,6 +8,24 @@
 
 namespace accsim {
 
+StaticBounds bound_channels(const OperandFormat& x, const OperandFormat& q, int64_t k,
+                            const AccumulatorSpec& acc, const int32_t* weights, int64_t channels,
+                            const std::vector<int64_t>& bias, int threads) {
+    // Parts of 64 channels in parallel, merged (max and sum: any order gives the same).
+    constexpr int64_t k_part = 64;
+    const int64_t parts = (channels + k_part - 1) / k_part;
+    const StaticBounds empty(x, q, k, acc);
+    std::vector<StaticBounds> part(static_cast<std::size_t>(parts), empty);
+    parallel_for(parts, threads, [&](int64_t p) {
+        for (int64_t c = p * k_part; c < std::min(channels, (p + 1) * k_part); ++c)
+            part[p].add_channel(weights + c * k,
+                                bias.empty() ? 0 : bias[static_cast<std::size_t>(c)]);
+    });
+    StaticBounds all = empty;
+    for (const StaticBounds& b : part) all.merge(b);
+    return all;
+}
+
 LayerAudit static_audit(const LayerBinding& binding, const AccumulatorSpec& acc, int threads) {
     const LayerSpec& layer = binding.layer();
     LayerAudit a;
@@ -16,18 +34,9 @@ LayerAudit static_audit(const LayerBinding& binding, const AccumulatorSpec& acc,
     a.datatype_bits = datatype_bits(layer.shape.k, layer.x.format, layer.q.format);
     const std::vector<int64_t>& bias = binding.bias_values();
     if (layer.has_static_weights()) {
-        // Parts of 64 channels in parallel, merged (max and sum: any order gives the same).
-        constexpr int64_t k_part = 64;
-        const int64_t channels = layer.shape.channels, parts = (channels + k_part - 1) / k_part;
-        const StaticBounds empty(layer.x.format, layer.q.format, layer.shape.k, acc);
-        std::vector<StaticBounds> part(static_cast<std::size_t>(parts), empty);
-        parallel_for(parts, threads, [&](int64_t p) {
-            for (int64_t c = p * k_part; c < std::min(channels, (p + 1) * k_part); ++c)
-                part[p].add_channel(binding.lowered().weights(c),
-                                    bias.empty() ? 0 : bias[static_cast<std::size_t>(c)]);
-        });
-        a.bounds.emplace(empty);
-        for (const StaticBounds& b : part) a.bounds->merge(b);
+        a.bounds.emplace(bound_channels(layer.x.format, layer.q.format, layer.shape.k, acc,
+                                        binding.lowered().weights(0), layer.shape.channels, bias,
+                                        threads));
         a.statically_at_risk = a.bounds->channels_at_risk() > 0;
         a.stage1_safe = a.bounds->stages().front().tiles_at_risk == 0;
     } else {

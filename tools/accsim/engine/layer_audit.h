@@ -25,6 +25,13 @@ struct LayerAudit {
     bool stage1_safe = false;
 };
 
+// The static bounds of `channels` channels whose weights (k each, in the datapath's order) are at
+// weights + c * k, and their biases (empty: none), bounded in parallel parts of 64 channels on
+// `threads` threads and merged: the same result for any thread count.
+StaticBounds bound_channels(const OperandFormat& x, const OperandFormat& q, int64_t k,
+                            const AccumulatorSpec& acc, const int32_t* weights, int64_t channels,
+                            const std::vector<int64_t>& bias, int threads);
+
 // The bounds that need no replay (overflow statistics left empty).
 // Channels are bounded on `threads` threads (the result does not depend on it).
 LayerAudit static_audit(const LayerBinding& binding, const AccumulatorSpec& acc, int threads = 1);
