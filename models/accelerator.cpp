@@ -4,6 +4,8 @@
 #include <memory>
 #include <systemc>
 
+#include "models/sanitizer_stack.h"
+
 #include "models/array_kind.h"
 #include "models/cycle_array.h"
 #include "models/cycle_bank.h"
@@ -294,6 +296,7 @@ std::vector<LayerTiming> simulate(const ArraySpec& array, const MemorySpec& memo
         top.cycle->trace(vcd);
     }
     sc_core::sc_start();
+    sanitizer_back_on_main_stack();
     if (vcd) sc_core::sc_close_vcd_trace_file(vcd);
     if (top.controller.m_error) std::rethrow_exception(top.controller.m_error);
     return results;

@@ -324,6 +324,9 @@ c["memory"] = {"ifmap": {"size_kb": 4, "bandwidth_bytes_per_cycle": 8}, "filter"
                "ofmap": {"size_kb": 4, "bandwidth_bytes_per_cycle": 8}, "dram": {"bandwidth_bytes_per_cycle": 4, "latency_cycles": 10}}
 case("run_trace_and_topology", "run --trace ../_shared/ok.trace --topology t.csv --config c.json", config=c)
 case("run_bad_mode", "run --trace ../_shared/ok.trace --config c.json --mode fast", config=c)
+# An error after the SystemC run: in the sanitizer build this also checks that ASan, which the
+# coroutine switches confused (models/sanitizer_stack.h), stays quiet when the exception is thrown.
+case("run_out_under_a_file", "run --trace ../_shared/ok.trace --config c.json --out c.json/out --quiet", config=c)
 case("run_vcd_without_cycle_mode", "run --trace ../_shared/ok.trace --config c.json --vcd w.vcd", config=c)
 c2 = json.loads(json.dumps(c))
 c2["array"] = {"kind": "tensor_core", "m": 2, "n": 2, "k": 4, "units": 1, "mma_cycles": 1}
@@ -446,6 +449,9 @@ case("dram_bandwidth_too_small", f"audit {OK} --config ../../../configs/default.
 case("sram_bandwidth_too_small", f"audit {OK} --config ../../../configs/default.json --set memory.ifmap.bandwidth_bytes_per_cycle=1e-12")
 case("option_missing_value", f"audit {OK} --acc")
 case("threads_not_a_number", f"audit {OK} --acc 16 --threads many")
+case("option_stray_argument", f"audit {OK} --acc 16 stray.trace")
+case("option_switch_with_value", f"audit {OK} --acc 16 --quiet=yes")
+case("option_empty_after_equals", f"audit {OK} --acc=")
 case("layers_invalid_regex", f"audit {OK} --acc 16 --layers 'conv['")
 # Patterns that overflowed the stack of std::regex: refused, never a crash.
 case("layers_pattern_too_long", f"audit {OK} --acc 16 --layers '{'a' * 1001}'")

@@ -268,6 +268,40 @@ def test_an_interrupted_sweep_loses_no_journalled_point():
         strip_derivation(json.load(open(os.path.join(whole, "sweep.json"))))
 
 
+KILL_SHIM = os.environ.get("ACCSIM_KILL_SHIM", os.path.join(ROOT, "build", "tests", "libkill_in_rewrite.so"))
+
+
+@pytest.mark.parametrize("step", ["write", "fsync", "rename"])
+def test_a_sweep_killed_inside_the_journal_rewrite_loses_nothing(step):
+    # --resume rewrites the journal before it computes anything. Kill it (SIGKILL, from a
+    # preloaded shim) half way through writing the new file, when flushing it and just before
+    # renaming it: the journal on disk stays as it was, and the next --resume recomputes
+    # exactly the points that had not finished.
+    small = os.path.join(ROOT, "traces", "examples", "small-cnn.trace")
+    out = os.path.join(TMP, "rewrite-" + step)
+    args = ["sweep", "--trace", small, "--acc", "16", "--grid", "accumulator.stages.0.bits=10..17",
+            "--out", out, "--quiet"]
+    cli(*args)
+    journal = os.path.join(out, "points.jsonl")
+    whole = open(os.path.join(out, "sweep.json")).read()
+    lines = open(journal).read().splitlines(keepends=True)
+    assert len(lines) == 9
+    with open(journal, "w") as f:  # five of the eight points had finished
+        f.writelines(lines[:6])
+    before = open(journal, "rb").read()
+    env = dict(os.environ, ACCSIM_KILL_IN_REWRITE=step,
+               LD_PRELOAD=(os.environ.get("LD_PRELOAD", "") + " " + KILL_SHIM).strip())
+    p = subprocess.run([ACCSIM, *args, "--resume"], env=env, capture_output=True)
+    assert p.returncode == -9, (p.returncode, p.stderr)  # killed where asked, not before
+    assert open(journal, "rb").read() == before
+    assert os.path.exists(journal + ".new")
+    p = cli(*[a for a in args if a != "--quiet"], "--resume")
+    assert "(5 resumed)" in p.stdout, p.stdout
+    assert strip_derivation(json.load(open(os.path.join(out, "sweep.json")))) == \
+        strip_derivation(json.loads(whole))
+    assert sorted(open(journal).read().splitlines()) == sorted(l.rstrip("\n") for l in lines)
+
+
 def test_csv_has_the_swept_values_totals_and_every_layer():
     out = os.path.join(TMP, "csv")
     doc, table, _ = sweep(out, "--trace", TINY_FACE, "--config", FINN, "--quiet",

@@ -138,12 +138,20 @@ void parse(const std::string& command, const std::vector<std::string>& args, Com
     po::options_description desc = options_for(command, c);
     po::variables_map vm;
     try {
-        po::store(
+        const po::parsed_options parsed =
             po::command_line_parser(args)
                 .options(desc)
                 .style(po::command_line_style::unix_style ^ po::command_line_style::allow_guessing)
-                .run(),
-            vm);
+                .run();
+        // Every value follows its option: a word on its own (or after "--") is a mistake,
+        // never silently ignored.
+        for (const po::option& o : parsed.options)
+            if (o.string_key.empty() || o.position_key >= 0)
+                throw UsageError(
+                    o.original_tokens.empty() ? command : o.original_tokens.front(),
+                    "unexpected argument: every value follows its option (see accsim " + command +
+                        " --help)");
+        po::store(parsed, vm);
         po::notify(vm);
     } catch (const po::unknown_option& e) {
         throw UsageError(e.get_option_name(),
@@ -152,15 +160,35 @@ void parse(const std::string& command, const std::vector<std::string>& args, Com
         throw UsageError(e.get_option_name(), "given more than once");
     } catch (const po::invalid_command_line_syntax& e) {
         // In our words: Boost's texts differ between versions and name the option twice.
-        if (e.kind() == po::invalid_syntax::missing_parameter)
-            throw UsageError(e.get_option_name(), "needs a value");
-        throw UsageError(e.get_option_name().empty() ? command : e.get_option_name(), e.what());
+        const std::string name = e.get_option_name().empty() ? command : e.get_option_name();
+        switch (e.kind()) {
+            case po::invalid_syntax::missing_parameter:
+            case po::invalid_syntax::empty_adjacent_parameter:
+                throw UsageError(name, "needs a value");
+            case po::invalid_syntax::extra_parameter:
+                throw UsageError(name, "takes no value");
+            default:
+                throw UsageError(name, "not understood: write --option VALUE");
+        }
     } catch (const po::invalid_option_value& e) {
         throw UsageError(e.get_option_name(), "expected a whole number");
+    } catch (const po::validation_error& e) {
+        const std::string name = e.get_option_name().empty() ? command : e.get_option_name();
+        switch (e.kind()) {
+            case po::validation_error::multiple_values_not_allowed:
+                throw UsageError(name, "takes one value");
+            case po::validation_error::at_least_one_value_required:
+                throw UsageError(name, "needs a value");
+            case po::validation_error::invalid_bool_value:
+                throw UsageError(name, "takes no value");
+            default:
+                throw UsageError(name, "not a valid value");
+        }
     } catch (const po::error_with_option_name& e) {
-        throw UsageError(e.get_option_name().empty() ? command : e.get_option_name(), e.what());
+        throw UsageError(e.get_option_name().empty() ? command : e.get_option_name(),
+                         "not understood (see accsim " + command + " --help)");
     } catch (const po::error& e) {
-        throw UsageError(command, e.what());
+        throw UsageError(command, "not understood (see accsim " + command + " --help)");
     }
     if (c.help) out << desc;
     // An option given with an empty value is a mistake, never "not given".
