@@ -1,5 +1,6 @@
 #include "chunk_kernels.h"
 
+#include "kernel_choice.h"
 #include "parallel_for.h"
 
 #include <immintrin.h>
@@ -7,7 +8,6 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
-#include <string>
 
 namespace accsim {
 
@@ -158,28 +158,6 @@ __attribute__((target("avx512f,avx512vnni"))) void packed_avx512(const Pass& j) 
     }
 }
 
-enum class Kernel { portable, avx2, avx512 };
-
-Kernel detect() {
-    Kernel best = Kernel::portable;
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx2")) best = Kernel::avx2;
-    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vnni"))
-        best = Kernel::avx512;
-    // A slower kernel on request (tests compare them; benchmarks measure them).
-    if (const char* e = std::getenv("ACCSIM_KERNEL")) {
-        const std::string want = e;
-        if (want == "portable") best = Kernel::portable;
-        if (want == "avx2" && best == Kernel::avx512) best = Kernel::avx2;
-    }
-    return best;
-}
-
-Kernel kernel() {
-    static const Kernel k = detect();
-    return k;
-}
-
 }  // namespace
 
 ChunkLayout make_chunk_layout(const std::vector<int64_t>& begin) {
@@ -278,7 +256,7 @@ void chunk_sums_wide(const ChunkSums& j, const int32_t* x, int64_t rows) {
 
 void chunk_sums_packed(const ChunkSums& job, const PackedInputs& x) {
     void (*run)(const Pass&) = packed_portable;
-    switch (kernel()) {
+    switch (kernel_choice()) {
         case Kernel::avx512:
             run = packed_avx512;
             break;
@@ -292,18 +270,6 @@ void chunk_sums_packed(const ChunkSums& job, const PackedInputs& x) {
     // Sum |x q| = sum |x| |q|: the same kernel on the magnitudes (below 2^31 for a packable chunk).
     const int32_t* x_abs = x.has_negative ? x.x_abs.data() : x.x.data();
     run(Pass{job.layout, job.w->q_abs.data(), x_abs, x.rows, job.c0, job.cols, job.a});
-}
-
-const char* packed_kernel_name() {
-    switch (kernel()) {
-        case Kernel::avx512:
-            return "avx512-vnni";
-        case Kernel::avx2:
-            return "avx2";
-        case Kernel::portable:
-            return "portable";
-    }
-    return "?";
 }
 
 }  // namespace accsim

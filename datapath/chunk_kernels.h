@@ -13,6 +13,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "kernel_choice.h"
+
 namespace accsim {
 
 // Where the chunks lie along k, and where their (padded) pairs start.
@@ -68,9 +70,5 @@ struct ChunkSums {
 };
 void chunk_sums_wide(const ChunkSums& job, const int32_t* x, int64_t rows);
 void chunk_sums_packed(const ChunkSums& job, const PackedInputs& x);
-
-// Which packed kernel runs here: "avx512-vnni", "avx2" or "portable" (detected at run time;
-// ACCSIM_KERNEL=portable|avx2 forces a slower one, for tests and benchmarks).
-const char* packed_kernel_name();
 
 }  // namespace accsim

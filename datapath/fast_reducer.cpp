@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <climits>
 
+#include "lane_replay.h"
 #include "overflow.h"
 
 namespace accsim {
@@ -204,7 +205,11 @@ void FastReducer::run(const int32_t* x, int64_t rows, const PackedWeights& w, in
                 const int64_t lanes = std::min(k_lanes, cols - c);
                 const int32_t* q[k_lanes];
                 for (int64_t l = 0; l < lanes; ++l) q[l] = w.wide + (c0 + c + l) * m_k;
-                sequential_lanes(x + r * m_k, q, s_row + c, a_row + c, cols, lanes,
+                const int32_t* xp = packed ? sc.x.x.data() + r * m_layout.pairs() : nullptr;
+                const int32_t* wq =
+                    packed ? w.q.data() + (c0 + c) / k_pack_cols * m_layout.pairs() * k_pack_cols
+                           : nullptr;
+                sequential_lanes(x + r * m_k, q, xp, wq, s_row + c, a_row + c, cols, lanes,
                                  bias ? bias + c : nullptr, out,
                                  static_cast<std::size_t>(r * cols + c));
             }
@@ -221,9 +226,10 @@ void FastReducer::run(const int32_t* x, int64_t rows, const PackedWeights& w, in
     out.observed = m_observed;
 }
 
-void FastReducer::sequential_lanes(const int32_t* x, const int32_t* const* q, const int64_t* s,
-                                   const int64_t* a, int64_t stride, int64_t lanes,
-                                   const int64_t* bias, OutputBlock& out, std::size_t o0) {
+void FastReducer::sequential_lanes(const int32_t* x, const int32_t* const* q, const int32_t* xp,
+                                   const int32_t* wq, const int64_t* s, const int64_t* a,
+                                   int64_t stride, int64_t lanes, const int64_t* bias,
+                                   OutputBlock& out, std::size_t o0) {
     // The hot loop of the replay, in 64-bit arithmetic: a register's room above and below its
     // value is exact in unsigned 64-bit; chunk bounds and unbounded partial sums stay below 2^61.
     const std::size_t n_stages = m_spec.stages.size();
@@ -235,6 +241,7 @@ void FastReducer::sequential_lanes(const int32_t* x, const int32_t* const* q, co
     const bool bias_first = adds_bias && m_spec.bias == BiasMode::first;
     const bool bias_last = adds_bias && m_spec.bias == BiasMode::last;
     const bool safe = m_stage1_safe;
+    const bool lanes_replay = xp && wq && lane_replay_fits(st.bits);
     const std::size_t tiles = m_tiles;
     m_lane_bounded.resize(static_cast<std::size_t>(k_lanes) * tiles);
     m_lane_unbounded.resize(m_lane_bounded.size());
@@ -275,10 +282,27 @@ void FastReducer::sequential_lanes(const int32_t* x, const int32_t* const* q, co
                 U[l] += S[l];
             }
         } else {
+            bool any_replay = false;
+            for (int64_t l = 0; l < lanes; ++l) any_replay = any_replay || !ok[l];
+            const bool together = any_replay && lanes_replay;
+            if (together) {
+                // Every lane through the chunk at once: a lane that could have skipped it ends
+                // where R + S would, without an event.
+                int32_t r32[k_lanes] = {};
+                uint32_t added[k_lanes] = {};
+                for (int64_t l = 0; l < lanes; ++l) r32[l] = static_cast<int32_t>(R[l]);
+                replay_lanes(xp, wq, m_layout.pair_begin[t], m_layout.pair_begin[t + 1], st.bits,
+                             st.overflow == OverflowMode::wrap, r32, added);
+                for (int64_t l = 0; l < lanes; ++l) {
+                    counters.replayed += !ok[l];
+                    R[l] = r32[l];
+                    ev[l] += added[l];
+                }
+            }
             for (int64_t l = 0; l < lanes; ++l) {
-                if (ok[l]) {
+                if (!together && ok[l]) {
                     R[l] += S[l];
-                } else {
+                } else if (!together) {
                     ++counters.replayed;
                     R[l] = replay_chunk(x, q[l], ch.begin, ch.end, R[l], st, ev[l]);
                 }

@@ -98,8 +98,11 @@ class FastReducer {
     // a chunk's screens are a few branch-free operations per lane, and only a lane whose screen
     // fails leaves the fast path, for that chunk alone. s, a: the first lane's chunk sums and
     // magnitudes, chunk t at t * stride. Writes out from index o0.
-    static constexpr int64_t k_lanes = 8;
-    void sequential_lanes(const int32_t* x, const int32_t* const* q, const int64_t* s,
+    // With packed operands (xp: the row's pairs, wq: the lanes' weight group; else null) a
+    // chunk that some lane cannot skip is replayed for all lanes at once (lane_replay.h).
+    static constexpr int64_t k_lanes = k_pack_cols;
+    void sequential_lanes(const int32_t* x, const int32_t* const* q, const int32_t* xp,
+                          const int32_t* wq, const int64_t* s,
                           const int64_t* a, int64_t stride, int64_t lanes, const int64_t* bias,
                           OutputBlock& out, std::size_t o0);
     // One output whose stage 1 is a tree; s, a: its chunk sums and magnitudes, `stride` apart.
