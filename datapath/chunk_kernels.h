@@ -1,7 +1,7 @@
 #pragma once
 // The arithmetic core of the fast replay: for a block of outputs, the exact sum S of every chunk
 // of products and the exact sum A of their magnitudes (sum |x| |q|, the same kernel run on the
-// operands' magnitudes).
+// operands' magnitudes, the weights' taken on the fly).
 //
 // Operands whose products stay below 2^25 in magnitude (8-bit ones, up to 12 x 12 bits) take the
 // packed path: both operands as 16-bit pairs, a chunk padded to an even length, so that one
@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "kernel_choice.h"
+#include "tensor_values.h"
 
 namespace accsim {
 
@@ -40,8 +41,7 @@ struct PackedWeights {
     int64_t cols = 0, k = 0;
     int64_t max_abs = 0;
     bool packed = false;            // the 16-bit pair layout is filled
-    std::vector<int32_t> q;         // [group][pair][k_pack_cols] of two int16
-    std::vector<int32_t> q_abs;     // the same, of |q|
+    TensorValues<int32_t> q;        // [group][pair][k_pack_cols] of two int16 (|q| < 2^15)
     const int32_t* wide = nullptr;  // cols x k, the caller's (they must outlive this)
 };
 // Column groups are packed on `threads` threads.
@@ -69,6 +69,7 @@ struct ChunkSums {
     int64_t* a;
 };
 void chunk_sums_wide(const ChunkSums& job, const int32_t* x, int64_t rows);
-void chunk_sums_packed(const ChunkSums& job, const PackedInputs& x);
+// Rows [row0, row0 + rows) of the packed inputs.
+void chunk_sums_packed(const ChunkSums& job, const PackedInputs& x, int64_t row0, int64_t rows);
 
 }  // namespace accsim

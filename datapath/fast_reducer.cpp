@@ -182,7 +182,10 @@ void FastReducer::run(const int32_t* x, int64_t rows, const PackedWeights& w, in
     m_observed.assign(stages, ValueRange{});
     m_seen = Seen{};
     BlockScratch& sc = block_scratch();
-    sc.s.resize(static_cast<std::size_t>(rows * chunks * cols));
+    // Chunk sums are made and used one column group and a few rows at a time, so that they are
+    // still in the cache when the screens read them: [row][chunk][lane].
+    constexpr int64_t k_sub_rows = 8;
+    sc.s.resize(static_cast<std::size_t>(k_sub_rows * chunks * k_lanes));
     sc.a.resize(sc.s.size());
 
     bool packed = w.packed;
@@ -190,34 +193,36 @@ void FastReducer::run(const int32_t* x, int64_t rows, const PackedWeights& w, in
         pack_inputs(m_layout, x, rows, m_k, sc.x);
         packed = packable(sc.x.max_abs, w.max_abs);
     }
-    const ChunkSums job{&m_layout, &w, c0, cols, sc.s.data(), sc.a.data()};
-    if (packed)
-        chunk_sums_packed(job, sc.x);
-    else
-        chunk_sums_wide(job, x, rows);
-
     const bool sequential = m_spec.stages.front().reduction == Reduction::sequential;
-    for (int64_t r = 0; r < rows; ++r) {
-        const int64_t* s_row = sc.s.data() + r * chunks * cols;
-        const int64_t* a_row = sc.a.data() + r * chunks * cols;
-        if (sequential) {
-            for (int64_t c = 0; c < cols; c += k_lanes) {
-                const int64_t lanes = std::min(k_lanes, cols - c);
-                const int32_t* q[k_lanes];
-                for (int64_t l = 0; l < lanes; ++l) q[l] = w.wide + (c0 + c + l) * m_k;
-                const int32_t* xp = packed ? sc.x.x.data() + r * m_layout.pairs() : nullptr;
-                const int32_t* wq =
-                    packed ? w.q.data() + (c0 + c) / k_pack_cols * m_layout.pairs() * k_pack_cols
-                           : nullptr;
-                sequential_lanes(x + r * m_k, q, xp, wq, s_row + c, a_row + c, cols, lanes,
-                                 bias ? bias + c : nullptr, out,
-                                 static_cast<std::size_t>(r * cols + c));
+    for (int64_t c = 0; c < cols; c += k_lanes) {
+        const int64_t lanes = std::min(k_lanes, cols - c);
+        const int32_t* q[k_lanes];
+        for (int64_t l = 0; l < lanes; ++l) q[l] = w.wide + (c0 + c + l) * m_k;
+        const int32_t* wq =
+            packed ? w.q.data() + (c0 + c) / k_pack_cols * m_layout.pairs() * k_pack_cols : nullptr;
+        for (int64_t r0 = 0; r0 < rows; r0 += k_sub_rows) {
+            const int64_t nr = std::min(k_sub_rows, rows - r0);
+            const ChunkSums job{&m_layout, &w, c0 + c, lanes, sc.s.data(), sc.a.data()};
+            if (packed)
+                chunk_sums_packed(job, sc.x, r0, nr);
+            else
+                chunk_sums_wide(job, x + r0 * m_k, nr);
+            for (int64_t r = r0; r < r0 + nr; ++r) {
+                const int64_t* s_row = sc.s.data() + (r - r0) * chunks * lanes;
+                const int64_t* a_row = sc.a.data() + (r - r0) * chunks * lanes;
+                const std::size_t o = static_cast<std::size_t>(r * cols + c);
+                if (sequential) {
+                    const int32_t* xp = packed ? sc.x.x.data() + r * m_layout.pairs() : nullptr;
+                    sequential_lanes(x + r * m_k, q, xp, wq, s_row, a_row, lanes, lanes,
+                                     bias ? bias + c : nullptr, out, o);
+                    continue;
+                }
+                for (int64_t l = 0; l < lanes; ++l)
+                    tree_output(x + r * m_k, q[l], s_row + l, a_row + l, lanes,
+                                bias ? bias + c + l : nullptr, out,
+                                o + static_cast<std::size_t>(l));
             }
-            continue;
         }
-        for (int64_t c = 0; c < cols; ++c)
-            tree_output(x + r * m_k, w.wide + (c0 + c) * m_k, s_row + c, a_row + c, cols,
-                        bias ? bias + c : nullptr, out, static_cast<std::size_t>(r * cols + c));
     }
     if (!m_seen.empty) {
         m_observed[0].include(m_seen.lo);

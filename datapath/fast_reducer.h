@@ -102,9 +102,8 @@ class FastReducer {
     // chunk that some lane cannot skip is replayed for all lanes at once (lane_replay.h).
     static constexpr int64_t k_lanes = k_pack_cols;
     void sequential_lanes(const int32_t* x, const int32_t* const* q, const int32_t* xp,
-                          const int32_t* wq, const int64_t* s,
-                          const int64_t* a, int64_t stride, int64_t lanes, const int64_t* bias,
-                          OutputBlock& out, std::size_t o0);
+                          const int32_t* wq, const int64_t* s, const int64_t* a, int64_t stride,
+                          int64_t lanes, const int64_t* bias, OutputBlock& out, std::size_t o0);
     // One output whose stage 1 is a tree; s, a: its chunk sums and magnitudes, `stride` apart.
     void tree_output(const int32_t* x, const int32_t* q, const int64_t* s, const int64_t* a,
                      int64_t stride, const int64_t* bias, OutputBlock& out, std::size_t o);

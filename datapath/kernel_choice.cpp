@@ -11,7 +11,8 @@ Kernel detect() {
     Kernel best = Kernel::portable;
     __builtin_cpu_init();
     if (__builtin_cpu_supports("avx2")) best = Kernel::avx2;
-    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vnni"))
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+        __builtin_cpu_supports("avx512vnni"))
         best = Kernel::avx512;
     if (const char* e = std::getenv("ACCSIM_KERNEL")) {
         const std::string want = e;

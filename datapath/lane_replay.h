@@ -25,7 +25,7 @@ inline bool lane_replay_fits(int bits) {
 
 // xp: the row's packed pairs; wq: the group's packed weights ([pair][16] of two int16); pairs
 // [p0, p1). wrap: wrap (else saturate) to `bits`.
-void replay_lanes(const int32_t* xp, const int32_t* wq, int64_t p0, int64_t p1, int bits,
-                  bool wrap, int32_t* r, uint32_t* ev);
+void replay_lanes(const int32_t* xp, const int32_t* wq, int64_t p0, int64_t p1, int bits, bool wrap,
+                  int32_t* r, uint32_t* ev);
 
 }  // namespace accsim

@@ -2,14 +2,20 @@
 
 namespace accsim {
 
-std::vector<int32_t> read_int32(const TensorRef& t) {
-    std::vector<int32_t> out(static_cast<std::size_t>(t.info->numel));
+TensorValues<int32_t> read_int32(const TensorRef& t) {
+    TensorValues<int32_t> out(static_cast<std::size_t>(t.info->numel));
     read_ints(*t.info, out.data());
     return out;
 }
 
 std::vector<int64_t> read_int64(const TensorRef& t) {
     std::vector<int64_t> out(static_cast<std::size_t>(t.info->numel));
+    read_ints(*t.info, out.data());
+    return out;
+}
+
+TensorValues<int64_t> read_int64_values(const TensorRef& t) {
+    TensorValues<int64_t> out(static_cast<std::size_t>(t.info->numel));
     read_ints(*t.info, out.data());
     return out;
 }
@@ -56,7 +62,7 @@ LoweredLayer::LoweredLayer(const LayerSpec& layer, KOrder k_order)
             const int64_t groups = layer.conv.groups;
             m_positions = sh.batch * groups * sh.out_h * sh.out_w;
             m_per_position = sh.channels / groups;
-            std::vector<int32_t> w = read_int32(layer.q.tensor);  // [C_out, Cg, kH, kW]
+            TensorValues<int32_t> w = read_int32(layer.q.tensor);  // [C_out, Cg, kH, kW]
             if (k_order == KOrder::c_kh_kw) {
                 m_weights = std::move(w);
             } else {

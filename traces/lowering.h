@@ -8,6 +8,7 @@
 #include <vector>
 #include "datapath/enum_names.h"
 
+#include "datapath/tensor_values.h"
 #include "trace.h"
 
 namespace accsim {
@@ -47,13 +48,14 @@ class LoweredLayer {
     int64_t m_k = 0;
     int64_t m_positions = 0;
     int64_t m_per_position = 0;
-    std::vector<int32_t> m_x;        // input (or lhs) tensor, as stored
-    std::vector<int32_t> m_weights;  // [channels, k] in dot-product order (static weights)
-    std::vector<int32_t> m_rhs;      // matmul rhs, as stored
+    TensorValues<int32_t> m_x;        // input (or lhs) tensor, as stored
+    TensorValues<int32_t> m_weights;  // [channels, k] in dot-product order (static weights)
+    TensorValues<int32_t> m_rhs;      // matmul rhs, as stored
     std::vector<int64_t> m_lhs_batch, m_rhs_batch;  // per output batch: the operands' batch index
 };
 
-std::vector<int32_t> read_int32(const TensorRef& t);
+TensorValues<int32_t> read_int32(const TensorRef& t);
 std::vector<int64_t> read_int64(const TensorRef& t);
+TensorValues<int64_t> read_int64_values(const TensorRef& t);  // large tensors
 
 }  // namespace accsim

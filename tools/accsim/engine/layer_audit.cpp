@@ -93,11 +93,16 @@ LayerAudit replay_layer(const LayerBinding& binding, LayerAudit a, const HwConfi
     // Each group's weights, packed once for the kernels and shared by the tasks.
     const FastReducer planner(config.accumulator, w.k);
     std::vector<PackedWeights> q(static_cast<std::size_t>(w.groups));
-    std::vector<int32_t> all_q(static_cast<std::size_t>(w.groups * w.n * w.k));  // the layer's
+    // Static weights are packed where they lie; a matmul's rhs columns are gathered first.
+    const bool in_place = binding.group_weights(0) != nullptr;
+    std::vector<int32_t> gathered(in_place ? 0 : static_cast<std::size_t>(w.groups * w.n * w.k));
     // Groups in parallel; a single group's columns in parallel.
     parallel_for(w.groups, threads, [&](int64_t g) {
-        int32_t* group_q = all_q.data() + g * w.n * w.k;
-        binding.q_rows(g, group_q);
+        const int32_t* group_q = binding.group_weights(g);
+        if (!group_q) {
+            binding.q_rows(g, gathered.data() + g * w.n * w.k);
+            group_q = gathered.data() + g * w.n * w.k;
+        }
         q[g] = planner.pack(group_q, w.n, w.groups == 1 ? threads : 1);
     });
     const int64_t row_blocks = (w.m + k_rows - 1) / k_rows,
@@ -109,7 +114,11 @@ LayerAudit replay_layer(const LayerBinding& binding, LayerAudit a, const HwConfi
         const int64_t g = t / (row_blocks * col_blocks), rest = t % (row_blocks * col_blocks);
         const int64_t m0 = (rest / col_blocks) * k_rows, n0 = (rest % col_blocks) * k_cols;
         const int64_t rows = std::min(k_rows, w.m - m0), cols = std::min(k_cols, w.n - n0);
-        std::vector<int32_t> x(static_cast<std::size_t>(rows * w.k));
+        // Megabytes for long dot products: each thread reuses its block (no allocation, no
+        // zeroing, no fresh pages per task).
+        thread_local std::vector<int32_t> x;
+        if (x.size() < static_cast<std::size_t>(rows * w.k))
+            x.resize(static_cast<std::size_t>(rows * w.k));
         binding.x_rows(g, m0, m0 + rows, x.data());
         const int64_t* bias = binding.group_bias(g);
         FastReducer reducer(config.accumulator, w.k);

@@ -101,6 +101,11 @@ void LayerBinding::q_rows(int64_t group, int32_t* out) const {
     }
 }
 
+const int32_t* LayerBinding::group_weights(int64_t group) const {
+    if (!m_layer.has_static_weights()) return nullptr;
+    return m_low.weights(channel(group, 0));
+}
+
 const int64_t* LayerBinding::group_bias(int64_t group) const {
     return m_bias.empty() ? nullptr : m_bias.data() + channel(group, 0);
 }
@@ -139,7 +144,8 @@ AuditSink::AuditSink(const LayerBinding& binding, const AccumulatorSpec& acc,
     : stats(acc.stages.size()),
       m_binding(binding),
       m_expected(binding.layer().output ? binding.layer().output->info : nullptr),
-      m_expected_values(m_expected ? read_int64(*binding.layer().output) : std::vector<int64_t>{}),
+      m_expected_values(m_expected ? read_int64_values(*binding.layer().output)
+                                   : TensorValues<int64_t>{}),
       m_bias_mode(acc.bias),
       m_scales(unit_scales(binding.layer())),
       m_manifest_path(std::move(manifest_path)) {}

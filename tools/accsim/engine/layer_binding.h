@@ -38,6 +38,9 @@ class LayerBinding : public OperandSource {
     // channel's q (n rows of k), and the group's biases (n of them, or null).
     void x_rows(int64_t group, int64_t m0, int64_t m1, int32_t* out) const;
     void q_rows(int64_t group, int32_t* out) const;
+    // The group's n rows of q where they already lie side by side (static weights: linear and
+    // conv2d), else null (a matmul's rhs columns are gathered by q_rows).
+    const int32_t* group_weights(int64_t group) const;
     const int64_t* group_bias(int64_t group) const;
 
     void x(int64_t group, int64_t m, int64_t k0, int64_t k1, int32_t* out) const override;
@@ -85,7 +88,7 @@ class AuditSink : public OutputSink {
 
     const LayerBinding& m_binding;
     const TensorInfo* m_expected;
-    std::vector<int64_t> m_expected_values;  // the recorded outputs, read once
+    TensorValues<int64_t> m_expected_values;  // the recorded outputs, read once
     BiasMode m_bias_mode;
     std::vector<double> m_scales;
     std::string m_manifest_path;
