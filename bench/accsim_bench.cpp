@@ -1,16 +1,25 @@
 // accsim's replay benchmark: every engine on the same work, measured in one run on one machine,
 // reported as G MAC/s and as ratios (never absolute times in tests: this is not a test).
 //
-//   build/bin/accsim_bench [--quick] [--once] [--only safe|overflow|sc_int|trace] [TRACE] [CONFIG]
+//   build/bin/accsim_bench [--quick] [--once] [--only safe|overflow|sc_int|llm|trace]
+//                          [--llm DIR] [TRACE] [CONFIG]
 //
 // Engines: oneDNN's exact int8 GEMM (the ceiling: it computes every product and nothing else),
 // accsim's fast replay, the scalar reference reducer, and a per-addition sc_int<P> loop (how a
 // SystemC model would do it). Work: a layer whose exact bound proves it safe, the same layer on
-// a register so narrow that every output overflows (wrap and saturate, one and two stages), and
-// a whole real trace; one thread and every thread.
+// a register so narrow that every output overflows (wrap and saturate, one and two stages), an
+// LLM decoder block (tools/make_llm_block.py, W4A8, 34 G MAC: not in --quick) with the whole
+// `accsim audit` command's time and peak memory, and a whole real trace; one thread and every
+// thread.
+#include <fcntl.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <functional>
 #include <random>
 #include <string>
@@ -179,6 +188,46 @@ Result run_sc_int(const Work& w) {
     return res;
 }
 
+// Every layer of a trace as GEMM-shaped work, with its config's static bounds.
+std::vector<Work> trace_works(const Trace& trace, const HwConfig& config) {
+    std::vector<Work> layers;
+    for (const LayerSpec& l : trace.layers()) {
+        const LayerBinding b(l, config);
+        const LayerWork& lw = b.work();
+        Work w;
+        w.name = l.name;
+        w.groups = lw.groups, w.m = lw.m, w.n = lw.n, w.k = lw.k;
+        w.x_unsigned = !l.x.format.is_signed;
+        w.stage1_safe = static_audit(b, config.accumulator).stage1_safe;
+        for (int64_t g = 0; g < lw.groups; ++g) {
+            w.x.emplace_back(static_cast<std::size_t>(lw.m * lw.k));
+            w.q.emplace_back(static_cast<std::size_t>(lw.n * lw.k));
+            b.x_rows(g, 0, lw.m, w.x.back().data());
+            b.q_rows(g, w.q.back().data());
+            const int64_t* bias = b.group_bias(g);
+            w.bias.emplace_back(bias ? std::vector<int64_t>(bias, bias + lw.n)
+                                     : std::vector<int64_t>{});
+        }
+        layers.push_back(std::move(w));
+    }
+    return layers;
+}
+
+// The fast replay over a trace's layers, scheduled as audit_layers does: big layers on every
+// thread, the rest side by side.
+void run_fast_trace(const std::vector<Work>& layers, const AccumulatorSpec& acc, int n,
+                    double macs) {
+    std::vector<const Work*> small;
+    for (const Work& w : layers) {
+        if (replays_alone(static_cast<int64_t>(w.macs()), static_cast<int64_t>(macs), n))
+            run_fast(w, acc, n, w.stage1_safe);
+        else
+            small.push_back(&w);
+    }
+    parallel_for(static_cast<int64_t>(small.size()), n,
+                 [&](int64_t i) { run_fast(*small[i], acc, 1, small[i]->stage1_safe); });
+}
+
 #ifdef ACCSIM_HAVE_DNNL
 // The exact int8 GEMM, C = X Q^T per group (u8 inputs or s8 ones, s8 weights, s32 results).
 void run_onednn(const Work& w, int threads, std::vector<std::vector<uint8_t>>& xu,
@@ -196,6 +245,43 @@ void run_onednn(const Work& w, int threads, std::vector<std::vector<uint8_t>>& x
         g_sink = g_sink + static_cast<uint64_t>(c[0]);
     }
 }
+// oneDNN on every layer's GEMM shape (its int8 operands), for a whole trace.
+struct OnednnTrace {
+    const std::vector<Work>& layers;
+    double macs = 0;
+    std::vector<std::vector<std::vector<uint8_t>>> xu;
+    std::vector<std::vector<std::vector<int8_t>>> xs, qs;
+    std::vector<std::vector<int32_t>> c;
+    explicit OnednnTrace(const std::vector<Work>& ls)
+        : layers(ls), xu(ls.size()), xs(ls.size()), qs(ls.size()), c(ls.size()) {
+        for (std::size_t i = 0; i < layers.size(); ++i) {
+            const Work& w = layers[i];
+            macs += w.macs();
+            for (int64_t g = 0; g < w.groups; ++g) {
+                if (w.x_unsigned)
+                    xu[i].emplace_back(w.x[g].begin(), w.x[g].end());
+                else
+                    xs[i].emplace_back(w.x[g].begin(), w.x[g].end());
+                qs[i].emplace_back(w.q[g].begin(), w.q[g].end());
+            }
+            if (w.x_unsigned)
+                xs[i].resize(xu[i].size());
+            else
+                xu[i].resize(xs[i].size());
+            c[i].resize(static_cast<std::size_t>(w.m * w.n));
+        }
+    }
+    // G MAC/s on `threads` threads.
+    double rate(int threads, double budget) {
+        const double t = best_time(
+            [&] {
+                for (std::size_t i = 0; i < layers.size(); ++i)
+                    run_onednn(layers[i], threads, xu[i], xs[i], qs[i], c[i]);
+            },
+            budget);
+        return macs / t / 1e9;
+    }
+};
 #endif
 
 // ---- the table -----------------------------------------------------------------------------
@@ -282,11 +368,114 @@ void bench_work(const Work& w, const std::vector<std::pair<std::string, std::str
     }
 }
 
+// ---- the whole command ----------------------------------------------------------------------
+
+// The best wall time of `runs` runs of a command (its output discarded) and its peak resident
+// memory, as the kernel accounts it to the child.
+struct CommandCost {
+    double seconds = 1e30;
+    double peak_mb = 0;
+};
+
+CommandCost time_command(const std::vector<std::string>& args, int runs) {
+    CommandCost cost;
+    std::vector<char*> argv;
+    for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    for (int i = 0; i < runs; ++i) {
+        const auto t0 = Clock::now();
+        const pid_t pid = fork();
+        if (pid == 0) {
+            const int null = open("/dev/null", O_WRONLY);
+            if (null >= 0) dup2(null, 1);
+            execv(argv[0], argv.data());
+            _exit(127);
+        }
+        int status = 0;
+        rusage usage{};
+        if (pid < 0 || wait4(pid, &status, 0, &usage) != pid || !WIFEXITED(status) ||
+            WEXITSTATUS(status) != 0) {
+            std::fprintf(stderr, "accsim_bench: %s failed\n", args[0].c_str());
+            std::exit(1);
+        }
+        cost.seconds =
+            std::min(cost.seconds, std::chrono::duration<double>(Clock::now() - t0).count());
+        cost.peak_mb = std::max(cost.peak_mb, usage.ru_maxrss / 1024.0);
+    }
+    return cost;
+}
+
+// The directory this benchmark runs from (the accsim executable lies beside it).
+std::string own_directory() {
+    std::error_code ec;
+    return std::filesystem::read_symlink("/proc/self/exe", ec).parent_path().string();
+}
+
+// The LLM block (tools/make_llm_block.py; generated on first use): oneDNN on its GEMMs, the fast
+// replay, and the whole `accsim audit` command with its time and memory.
+void bench_llm(std::string path, const std::vector<int>& threads, double budget,
+               std::vector<Row>& rows) {
+    if (path.empty()) path = own_directory() + "/../llm-block.trace";
+    if (!std::filesystem::exists(path)) {
+        const std::string generate = std::string("/usr/bin/python3 ") + ACCSIM_SOURCE_DIR +
+                                     "/tools/make_llm_block.py --out '" + path + "'";
+        std::printf("generating the LLM block: %s\n", generate.c_str());
+        if (std::system(generate.c_str()) != 0) std::exit(1);
+    }
+    const std::string acc_text = "128x16,32:sat";
+    ConfigSources src;
+    src.acc = acc_text;
+    const HwConfig config = load_config(src);
+    const Trace trace = Trace::load(path);
+    double tensor_bytes = 0;
+    for (const auto& e : std::filesystem::directory_iterator(path))
+        if (e.path().extension() == ".safetensors") tensor_bytes += e.file_size();
+    CommandCost audit[2];
+    double onednn[2] = {0, 0}, macs = 0;
+    const std::string name =
+        trace.model() + " (" + std::to_string(trace.layers().size()) + " layers)";
+    {
+        const std::vector<Work> layers = trace_works(trace, config);
+        for (const Work& w : layers) macs += w.macs();
+#ifdef ACCSIM_HAVE_DNNL
+        OnednnTrace gemms(layers);
+        for (std::size_t ti = 0; ti < threads.size(); ++ti) {
+            onednn[ti] = gemms.rate(threads[ti], budget);
+            rows.push_back(Row{name, "oneDNN int8 GEMM", "(exact, no register)", threads[ti],
+                               onednn[ti], onednn[ti], 0});
+        }
+#endif
+        for (std::size_t ti = 0; ti < threads.size(); ++ti) {
+            const double t = best_time(
+                [&] { run_fast_trace(layers, config.accumulator, threads[ti], macs); }, budget);
+            rows.push_back(Row{name, std::string("fast replay (") + packed_kernel_name() + ")",
+                               acc_text, threads[ti], macs / t / 1e9, onednn[ti], 0});
+        }
+    }
+    for (std::size_t ti = 0; ti < threads.size(); ++ti) {
+        audit[ti] = time_command({own_directory() + "/accsim", "audit", "--trace", path, "--acc",
+                                  acc_text, "--quiet", "--threads", std::to_string(threads[ti])},
+                                 g_once ? 1 : 3);
+        rows.push_back(Row{name, "accsim audit, whole command", acc_text, threads[ti],
+                           macs / audit[ti].seconds / 1e9, onednn[ti], 0});
+    }
+    for (std::size_t ti = 0; ti < threads.size(); ++ti) {
+        const double gemm_s = onednn[ti] > 0 ? macs / onednn[ti] / 1e9 : 0;
+        std::printf(
+            "LLM block, %d thread(s): %.1f G MAC, tensors %.0f MB; accsim audit --acc %s: %.2f s "
+            "(%.1fx the %.3f s of oneDNN's GEMMs), peak %.0f MB (%.2fx the tensor bytes)\n",
+            threads[ti], macs / 1e9, tensor_bytes / 1e6, acc_text.c_str(), audit[ti].seconds,
+            gemm_s > 0 ? audit[ti].seconds / gemm_s : 0.0, gemm_s, audit[ti].peak_mb,
+            audit[ti].peak_mb * 1048576.0 / tensor_bytes);
+    }
+}
+
 }  // namespace
 
 int sc_main(int argc, char** argv) {
     bool quick = false;
-    std::string only;  // one part of the benchmark (for profiles)
+    std::string only;      // one part of the benchmark (for profiles)
+    std::string llm_path;  // the LLM block's trace (default: build/llm-block.trace)
     std::vector<std::string> args;
     for (int i = 1; i < argc; ++i) {
         if (std::string(argv[i]) == "--quick")
@@ -295,6 +484,8 @@ int sc_main(int argc, char** argv) {
             g_once = true;
         else if (std::string(argv[i]) == "--only" && i + 1 < argc)
             only = argv[++i];
+        else if (std::string(argv[i]) == "--llm" && i + 1 < argc)
+            llm_path = argv[++i];
         else
             args.push_back(argv[i]);
     }
@@ -338,6 +529,8 @@ int sc_main(int argc, char** argv) {
         rows.push_back(Row{layer.name, "sc_int<12> loop", "12 wrap (overflows)", 1, over, 0, 0});
     }
 
+    if (only == "llm" || (only.empty() && !quick)) bench_llm(llm_path, threads, budget, rows);
+
     if (!part("trace")) {
         print(rows);
         return 0;
@@ -347,28 +540,9 @@ int sc_main(int argc, char** argv) {
     src.file = config_path;
     const HwConfig config = load_config(src);
     const Trace trace = Trace::load(trace_path);
-    std::vector<Work> layers;
+    std::vector<Work> layers = trace_works(trace, config);
     double trace_macs = 0;
-    for (const LayerSpec& l : trace.layers()) {
-        const LayerBinding b(l, config);
-        const LayerWork& lw = b.work();
-        Work w;
-        w.name = l.name;
-        w.groups = lw.groups, w.m = lw.m, w.n = lw.n, w.k = lw.k;
-        w.x_unsigned = !l.x.format.is_signed;
-        w.stage1_safe = static_audit(b, config.accumulator).stage1_safe;
-        for (int64_t g = 0; g < lw.groups; ++g) {
-            w.x.emplace_back(static_cast<std::size_t>(lw.m * lw.k));
-            w.q.emplace_back(static_cast<std::size_t>(lw.n * lw.k));
-            b.x_rows(g, 0, lw.m, w.x.back().data());
-            b.q_rows(g, w.q.back().data());
-            const int64_t* bias = b.group_bias(g);
-            w.bias.emplace_back(bias ? std::vector<int64_t>(bias, bias + lw.n)
-                                     : std::vector<int64_t>{});
-        }
-        trace_macs += w.macs();
-        layers.push_back(std::move(w));
-    }
+    for (const Work& w : layers) trace_macs += w.macs();
     const std::string tname = trace.model() + " (" + std::to_string(layers.size()) + " layers)";
     const std::string acc_text = config.accumulator.describe();
     double ref_rate = 0;
@@ -384,27 +558,9 @@ int sc_main(int argc, char** argv) {
 #ifdef ACCSIM_HAVE_DNNL
     double onednn_rate[2] = {0, 0};
     {
-        // oneDNN on every layer's GEMM shape (its int8 operands).
-        std::vector<std::vector<std::vector<uint8_t>>> xu(layers.size());
-        std::vector<std::vector<std::vector<int8_t>>> xs(layers.size()), qs(layers.size());
-        std::vector<std::vector<int32_t>> c(layers.size());
-        for (std::size_t i = 0; i < layers.size(); ++i) {
-            const Work& w = layers[i];
-            for (int64_t g = 0; g < w.groups; ++g) {
-                xu[i].emplace_back(w.x[g].begin(), w.x[g].end());
-                xs[i].emplace_back(w.x[g].begin(), w.x[g].end());
-                qs[i].emplace_back(w.q[g].begin(), w.q[g].end());
-            }
-            c[i].resize(static_cast<std::size_t>(w.m * w.n));
-        }
+        OnednnTrace gemms(layers);
         for (std::size_t ti = 0; ti < threads.size(); ++ti) {
-            const double t = best_time(
-                [&] {
-                    for (std::size_t i = 0; i < layers.size(); ++i)
-                        run_onednn(layers[i], threads[ti], xu[i], xs[i], qs[i], c[i]);
-                },
-                budget);
-            onednn_rate[ti] = trace_macs / t / 1e9;
+            onednn_rate[ti] = gemms.rate(threads[ti], budget);
             rows.push_back(Row{tname, "oneDNN int8 GEMM", "(exact, no register)", threads[ti],
                                onednn_rate[ti], onednn_rate[ti], 0});
         }
@@ -413,23 +569,9 @@ int sc_main(int argc, char** argv) {
     const double onednn_rate[2] = {0, 0};
 #endif
     for (std::size_t ti = 0; ti < threads.size(); ++ti) {
-        // As audit_layers schedules a trace: big layers on every thread, the rest side by side.
         const int n = threads[ti];
-        const double t = best_time(
-            [&] {
-                std::vector<const Work*> small;
-                for (const Work& w : layers) {
-                    if (replays_alone(static_cast<int64_t>(w.macs()),
-                                      static_cast<int64_t>(trace_macs), n))
-                        run_fast(w, config.accumulator, n, w.stage1_safe);
-                    else
-                        small.push_back(&w);
-                }
-                parallel_for(static_cast<int64_t>(small.size()), n, [&](int64_t i) {
-                    run_fast(*small[i], config.accumulator, 1, small[i]->stage1_safe);
-                });
-            },
-            budget);
+        const double t =
+            best_time([&] { run_fast_trace(layers, config.accumulator, n, trace_macs); }, budget);
         rows.push_back(Row{tname, std::string("fast replay (") + packed_kernel_name() + ")",
                            acc_text, threads[ti], trace_macs / t / 1e9, onednn_rate[ti], ref_rate});
     }

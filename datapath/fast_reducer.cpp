@@ -4,6 +4,7 @@
 #include <climits>
 
 #include "lane_replay.h"
+#include "lane_screen.h"
 #include "overflow.h"
 
 namespace accsim {
@@ -268,28 +269,35 @@ void FastReducer::sequential_lanes(const int32_t* x, const int32_t* const* q, co
                 }
             }
         counters.chunks += static_cast<uint64_t>(lanes);
-        // Screens, branch-free: the register keeps room for the chunk's rise and fall, and the
-        // observed width already covers where its partial sums can go.
-        bool all = !m_seen.empty;
-        int ok[k_lanes];
-        for (int64_t l = 0; l < lanes; ++l) {
-            const int64_t up = (A[l] + S[l] + 1) / 2, down = (A[l] - S[l] + 1) / 2;
-            const uint64_t ur = static_cast<uint64_t>(R[l]);
-            const bool reg = safe || (static_cast<uint64_t>(up) <= hi - ur &&
-                                      static_cast<uint64_t>(down) <= ur - lo);
-            const bool obs = U[l] - down >= m_seen.width_lo && U[l] + up <= m_seen.width_hi;
-            ok[l] = reg;
-            all = all && reg && obs;
-        }
-        if (all) {
-            for (int64_t l = 0; l < lanes; ++l) {
-                R[l] += S[l];
-                U[l] += S[l];
-            }
+        // Screens: the register keeps room for the chunk's rise and fall, and the observed
+        // width already covers where its partial sums can go (lane_screen.h).
+        const LaneScreen screen{static_cast<int64_t>(lo), static_cast<int64_t>(hi), safe,
+                                m_seen.width_lo,          m_seen.width_hi,          !m_seen.empty};
+        uint32_t fits = 0;
+        if (lanes == k_lanes) {
+            fits = screen_lanes(screen, S, A, R, U, dot);
         } else {
-            bool any_replay = false;
-            for (int64_t l = 0; l < lanes; ++l) any_replay = any_replay || !ok[l];
-            const bool together = any_replay && lanes_replay;
+            bool all = screen.seen;
+            for (int64_t l = 0; l < lanes; ++l) {
+                const int64_t up = (A[l] + S[l] + 1) / 2, down = (A[l] - S[l] + 1) / 2;
+                const uint64_t ur = static_cast<uint64_t>(R[l]);
+                const bool reg = safe || (static_cast<uint64_t>(up) <= hi - ur &&
+                                          static_cast<uint64_t>(down) <= ur - lo);
+                fits |= static_cast<uint32_t>(reg) << l;
+                all = all && reg && U[l] - down >= m_seen.width_lo && U[l] + up <= m_seen.width_hi;
+            }
+            if (all) {
+                for (int64_t l = 0; l < lanes; ++l) {
+                    R[l] += S[l];
+                    U[l] += S[l];
+                    dot[l] += S[l];
+                }
+                fits |= k_all_lanes_taken;
+            }
+        }
+        if (!(fits & k_all_lanes_taken)) {
+            const uint32_t every = (1u << lanes) - 1;
+            const bool together = (fits & every) != every && lanes_replay;
             if (together) {
                 // Every lane through the chunk at once: a lane that could have skipped it ends
                 // where R + S would, without an event.
@@ -299,13 +307,13 @@ void FastReducer::sequential_lanes(const int32_t* x, const int32_t* const* q, co
                 replay_lanes(xp, wq, m_layout.pair_begin[t], m_layout.pair_begin[t + 1], st.bits,
                              st.overflow == OverflowMode::wrap, r32, added);
                 for (int64_t l = 0; l < lanes; ++l) {
-                    counters.replayed += !ok[l];
+                    counters.replayed += !(fits >> l & 1);
                     R[l] = r32[l];
                     ev[l] += added[l];
                 }
             }
             for (int64_t l = 0; l < lanes; ++l) {
-                if (!together && ok[l]) {
+                if (!together && (fits >> l & 1)) {
                     R[l] += S[l];
                 } else if (!together) {
                     ++counters.replayed;
@@ -322,9 +330,9 @@ void FastReducer::sequential_lanes(const int32_t* x, const int32_t* const* q, co
                     }
                 }
                 U[l] += S[l];
+                dot[l] += S[l];
             }
         }
-        for (int64_t l = 0; l < lanes; ++l) dot[l] += S[l];
         if (ch.tile_end) {
             for (int64_t l = 0; l < lanes; ++l) {
                 if (bias_last) {
