@@ -340,8 +340,8 @@ void FastReducer::sequential_lanes(const int32_t* x, const int32_t* const* q, co
                     R[l] = f.value;
                     ev[l] += f.event;
                 }
-                m_lane_bounded[l * tiles + tile] = R[l];
-                m_lane_unbounded[l * tiles + tile] = U[l];
+                m_lane_bounded[tile * k_lanes + l] = R[l];
+                m_lane_unbounded[tile * k_lanes + l] = U[l];
             }
             ++tile;
         }
@@ -349,15 +349,90 @@ void FastReducer::sequential_lanes(const int32_t* x, const int32_t* const* q, co
     for (int64_t l = 0; l < lanes; ++l) {
         const std::size_t o = o0 + static_cast<std::size_t>(l);
         out.exact_dot[o] = dot[l];
-        uint32_t* events = out.events.data() + o * n_stages;
-        events[0] = ev[l];
-        if (single) {
-            out.final_value[o] = R[l];
-            continue;
+        out.events[o * n_stages] = ev[l];
+        if (single) out.final_value[o] = R[l];
+    }
+    if (single) return;
+    const StageSpec& last = m_spec.stages.back();
+    if (n_stages == 2 && last.reduction == Reduction::sequential && last.bits <= 62) {
+        last_stage_lanes(lanes, bias, out, o0);
+        return;
+    }
+    // Any other layout: each lane's tile results, side by side, through the general replay.
+    m_stage1_bounded.resize(tiles);
+    m_stage1_unbounded.resize(tiles);
+    for (int64_t l = 0; l < lanes; ++l) {
+        const std::size_t o = o0 + static_cast<std::size_t>(l);
+        for (std::size_t t = 0; t < tiles; ++t) {
+            m_stage1_bounded[t] = m_lane_bounded[t * k_lanes + l];
+            m_stage1_unbounded[t] = m_lane_unbounded[t * k_lanes + l];
         }
         const int64_t* b = bias && m_spec.bias != BiasMode::none ? bias + l : nullptr;
-        later_stages(m_lane_bounded.data() + l * tiles, m_lane_unbounded.data() + l * tiles, tiles,
-                     b, out.final_value[o], events);
+        later_stages(m_stage1_bounded.data(), m_stage1_unbounded.data(), tiles, b,
+                     out.final_value[o], out.events.data() + o * n_stages);
+    }
+}
+
+void FastReducer::last_stage_lanes(int64_t lanes, const int64_t* bias, OutputBlock& out,
+                                   std::size_t o0) {
+    // Stage 2 of 2, sequential, at most 62 bits: one tile over every stage-1 result, as
+    // tile_bounded and tile_unbounded replay it, for all lanes at once. Every operand is below
+    // 2^61, so r + in is exact in 64 bits; only a 64-bit bias needs the 128-bit path.
+    const StageSpec& st = m_spec.stages[1];
+    const int64_t lo = static_cast<int64_t>(register_min(st.bits));
+    const int64_t hi = static_cast<int64_t>(register_max(st.bits));
+    const int shift = 64 - st.bits;
+    const bool wrap = st.overflow == OverflowMode::wrap;
+    const bool has_bias = bias && m_spec.bias != BiasMode::none;
+    const std::size_t tiles = m_tiles;
+    int64_t r[k_lanes] = {}, u[k_lanes] = {}, ulo[k_lanes], uhi[k_lanes];
+    uint32_t e[k_lanes] = {};
+    for (int64_t l = 0; l < k_lanes; ++l) {
+        ulo[l] = INT64_MAX;
+        uhi[l] = INT64_MIN;
+    }
+    if (has_bias && m_spec.bias == BiasMode::first)
+        for (int64_t l = 0; l < lanes; ++l) {
+            const Fitted f = fit(i128{bias[l]}, st.bits, st.overflow);
+            r[l] = f.value;
+            e[l] += f.event;
+        }
+    for (std::size_t t = 0; t < tiles; ++t) {
+        const int64_t* b = m_lane_bounded.data() + t * k_lanes;
+        const int64_t* ub = m_lane_unbounded.data() + t * k_lanes;
+        if (wrap) {
+            for (int64_t l = 0; l < k_lanes; ++l) {
+                const int64_t v = r[l] + b[l];
+                const int64_t f = static_cast<int64_t>(static_cast<uint64_t>(v) << shift) >> shift;
+                e[l] += f != v;
+                r[l] = f;
+            }
+        } else {
+            for (int64_t l = 0; l < k_lanes; ++l) {
+                const int64_t v = r[l] + b[l];
+                const int64_t f = v < lo ? lo : v > hi ? hi : v;
+                e[l] += f != v;
+                r[l] = f;
+            }
+        }
+        for (int64_t l = 0; l < k_lanes; ++l) {
+            u[l] += ub[l];
+            ulo[l] = std::min(ulo[l], u[l]);
+            uhi[l] = std::max(uhi[l], u[l]);
+        }
+    }
+    const std::size_t n_stages = m_spec.stages.size();
+    for (int64_t l = 0; l < lanes; ++l) {
+        if (has_bias && m_spec.bias == BiasMode::last) {
+            const Fitted f = fit(i128{r[l]} + bias[l], st.bits, st.overflow);
+            r[l] = f.value;
+            e[l] += f.event;
+        }
+        const std::size_t o = o0 + static_cast<std::size_t>(l);
+        out.final_value[o] = r[l];
+        out.events[o * n_stages + 1] = e[l];
+        m_observed[1].include(ulo[l]);
+        m_observed[1].include(uhi[l]);
     }
 }
 

@@ -110,6 +110,8 @@ class FastReducer {
     // Stages 2.. of one output, from its n stage-1 tile results (the register's and exact).
     void later_stages(const int64_t* bounded, const int64_t* unbounded, std::size_t n,
                       const int64_t* bias, int64_t& final_value, uint32_t* events);
+    // Stage 2 of two, sequential, up to 62 bits, for the lanes of sequential_lanes at once.
+    void last_stage_lanes(int64_t lanes, const int64_t* bias, OutputBlock& out, std::size_t o0);
     // One chunk, addition by addition, from register value r.
     static int64_t replay_chunk(const int32_t* x, const int32_t* q, int64_t begin, int64_t end,
                                 int64_t r, const StageSpec& st, uint32_t& events);
@@ -123,7 +125,7 @@ class FastReducer {
     // Per output: stage-1 tile results, bounded (the hardware's) and unbounded (exact).
     std::vector<int64_t> m_bounded, m_unbounded, m_next_bounded, m_next_unbounded;
     std::vector<int64_t> m_stage1_bounded, m_stage1_unbounded;  // a tree output's
-    std::vector<int64_t> m_lane_bounded, m_lane_unbounded;      // [lane][tile]
+    std::vector<int64_t> m_lane_bounded, m_lane_unbounded;      // [tile][lane]
     std::vector<int64_t> m_products, m_tree;
     Seen m_seen;
     std::vector<ValueRange> m_observed;
