@@ -214,8 +214,7 @@ PackedWeights pack_weights(const ChunkLayout& l, const int32_t* q, int64_t cols,
     if (cols % k_pack_cols != 0) {
         int32_t* last = w.q.data() + (groups - 1) * pairs * k_pack_cols;
         for (int64_t p = 0; p < pairs; ++p)
-            std::fill(last + p * k_pack_cols + cols % k_pack_cols, last + (p + 1) * k_pack_cols,
-                      0);
+            std::fill(last + p * k_pack_cols + cols % k_pack_cols, last + (p + 1) * k_pack_cols, 0);
     }
     // Column groups write disjoint parts: in parallel, 8 groups (128 columns) a task.
     constexpr int64_t k_task_cols = 8 * k_pack_cols;
@@ -239,20 +238,39 @@ void pack_inputs(const ChunkLayout& l, const int32_t* x, int64_t rows, int64_t k
                  PackedInputs& out) {
     const int64_t pairs = l.pairs(), chunks = l.chunks();
     out.rows = rows;
-    out.max_abs = 0;
     out.x.resize(static_cast<std::size_t>(rows * pairs));
-    out.x_abs.resize(out.x.size());
-    out.has_negative = false;
+    // The range of the block first: nothing is packed when it does not fit 16 bits.
+    int32_t lo = 0, hi = 0;
+    for (int64_t i = 0; i < rows * k; ++i) {
+        lo = std::min(lo, x[i]);
+        hi = std::max(hi, x[i]);
+    }
+    out.max_abs = std::max(-int64_t{lo}, int64_t{hi});
+    out.has_negative = lo < 0;
+    if (out.max_abs > 32767) return;  // not packable: the wide path reads x itself
+    // Chunks that all start at even k (tiles of even length, or one tile) pair up k itself:
+    // the packed row is the row's values as int16, a zero after an odd last one.
+    bool even = true;
+    for (int64_t t = 0; t < chunks; ++t) even = even && l.pair_begin[t] * 2 == l.begin[t];
     for (int64_t r = 0; r < rows; ++r) {
         const int32_t* row = x + r * k;
+        int32_t* dst = out.x.data() + r * pairs;
+        if (even) {
+            for (int64_t p = 0; p < k / 2; ++p)
+                dst[p] = static_cast<int32_t>((static_cast<uint32_t>(row[2 * p]) & 0xffffu) |
+                                              (static_cast<uint32_t>(row[2 * p + 1]) << 16));
+            if (k % 2) dst[k / 2] = pair(row[k - 1], 0);
+            continue;
+        }
         for (int64_t t = 0; t < chunks; ++t)
-            for (int64_t i = l.begin[t], p = l.pair_begin[t]; i < l.begin[t + 1]; i += 2, ++p) {
-                const int64_t v0 = row[i], v1 = i + 1 < l.begin[t + 1] ? row[i + 1] : 0;
-                out.max_abs = std::max({out.max_abs, std::abs(v0), std::abs(v1)});
-                out.has_negative = out.has_negative || v0 < 0 || v1 < 0;
-                out.x[r * pairs + p] = pair(v0, v1);
-                out.x_abs[r * pairs + p] = pair(std::abs(v0), std::abs(v1));
-            }
+            for (int64_t i = l.begin[t], p = l.pair_begin[t]; i < l.begin[t + 1]; i += 2, ++p)
+                dst[p] = pair(row[i], i + 1 < l.begin[t + 1] ? row[i + 1] : 0);
+    }
+    if (!out.has_negative) return;  // the inputs are their own magnitudes
+    out.x_abs.resize(out.x.size());
+    for (std::size_t i = 0; i < out.x.size(); ++i) {
+        const int32_t a = lo16(out.x[i]), b = hi16(out.x[i]);
+        out.x_abs[i] = pair(a < 0 ? -a : a, b < 0 ? -b : b);
     }
 }
 
