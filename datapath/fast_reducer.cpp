@@ -254,6 +254,7 @@ void FastReducer::sequential_lanes(const int32_t* x, const int32_t* const* q, co
     int64_t R[k_lanes] = {}, U[k_lanes] = {}, dot[k_lanes] = {};
     uint32_t ev[k_lanes] = {};
     std::size_t tile = 0;
+    std::size_t run = 1;  // chunks to replay in one go while they keep failing the screen
     for (std::size_t t = 0; t < m_chunks.size(); ++t) {
         const Chunk& ch = m_chunks[t];
         const int64_t* S = s + static_cast<int64_t>(t) * stride;
@@ -295,45 +296,46 @@ void FastReducer::sequential_lanes(const int32_t* x, const int32_t* const* q, co
                 fits |= k_all_lanes_taken;
             }
         }
-        if (!(fits & k_all_lanes_taken)) {
+        if (fits & k_all_lanes_taken) {
+            run = 1;
+        } else {
             const uint32_t every = (1u << lanes) - 1;
-            const bool together = (fits & every) != every && lanes_replay;
-            if (together) {
-                // Every lane through the chunk at once: a lane that could have skipped it ends
-                // where R + S would, without an event.
+            if ((fits & every) != every && lanes_replay) {
+                // Every lane through the chunk at once (a lane that could have skipped it ends
+                // where R + S would, without an event); while chunks keep failing the screen,
+                // through the next 2, 4, ... 64 chunks of the tile in the same call.
+                std::size_t last = t;
+                while (!m_chunks[last].tile_end && last + 1 < t + run) ++last;
+                run = std::min<std::size_t>(2 * run, 64);
                 int32_t r32[k_lanes] = {};
                 uint32_t added[k_lanes] = {};
                 for (int64_t l = 0; l < lanes; ++l) r32[l] = static_cast<int32_t>(R[l]);
-                replay_lanes(xp, wq, m_layout.pair_begin[t], m_layout.pair_begin[t + 1], st.bits,
+                replay_lanes(xp, wq, m_layout.pair_begin[t], m_layout.pair_begin[last + 1], st.bits,
                              st.overflow == OverflowMode::wrap, r32, added);
                 for (int64_t l = 0; l < lanes; ++l) {
-                    counters.replayed += !(fits >> l & 1);
                     R[l] = r32[l];
                     ev[l] += added[l];
                 }
-            }
-            for (int64_t l = 0; l < lanes; ++l) {
-                if (!together && (fits >> l & 1)) {
-                    R[l] += S[l];
-                } else if (!together) {
-                    ++counters.replayed;
-                    R[l] = replay_chunk(x, q[l], ch.begin, ch.end, R[l], st, ev[l]);
-                }
-                // Lanes before this one may have widened the width meanwhile.
-                const int64_t up = (A[l] + S[l] + 1) / 2, down = (A[l] - S[l] + 1) / 2;
-                if (!m_seen.covers(U[l] - down, U[l] + up)) {
-                    ++counters.scanned;
-                    int64_t v = U[l];
-                    for (int64_t i = ch.begin; i < ch.end; ++i) {
-                        v += int64_t{x[i]} * q[l][i];
-                        m_seen.include(v);
+                counters.replayed += static_cast<uint64_t>(lanes) * (last - t + 1);
+                counters.chunks += static_cast<uint64_t>(lanes) * (last - t);
+                for (; t < last; ++t)
+                    observe_chunk(x, q, t, lanes, s + static_cast<int64_t>(t) * stride,
+                                  a + static_cast<int64_t>(t) * stride, U, dot);
+                observe_chunk(x, q, t, lanes, s + static_cast<int64_t>(t) * stride,
+                              a + static_cast<int64_t>(t) * stride, U, dot);
+            } else {
+                for (int64_t l = 0; l < lanes; ++l) {
+                    if (fits >> l & 1) {
+                        R[l] += S[l];
+                    } else {
+                        ++counters.replayed;
+                        R[l] = replay_chunk(x, q[l], ch.begin, ch.end, R[l], st, ev[l]);
                     }
                 }
-                U[l] += S[l];
-                dot[l] += S[l];
+                observe_chunk(x, q, t, lanes, S, A, U, dot);
             }
         }
-        if (ch.tile_end) {
+        if (m_chunks[t].tile_end) {
             for (int64_t l = 0; l < lanes; ++l) {
                 if (bias_last) {
                     const Fitted f = fit(i128{R[l]} + bias[l], st.bits, st.overflow);
@@ -433,6 +435,32 @@ void FastReducer::last_stage_lanes(int64_t lanes, const int64_t* bias, OutputBlo
         out.events[o * n_stages + 1] = e[l];
         m_observed[1].include(ulo[l]);
         m_observed[1].include(uhi[l]);
+    }
+}
+
+void FastReducer::observe_chunk(const int32_t* x, const int32_t* const* q, std::size_t t,
+                                int64_t lanes, const int64_t* S, const int64_t* A, int64_t* U,
+                                int64_t* dot) {
+    // Lanes the observed width covers now stay covered: it only grows. The others are checked
+    // again one by one (a scan may have widened it) and scanned if need be.
+    const Chunk& ch = m_chunks[t];
+    const LaneScreen screen{0, 0, true, m_seen.width_lo, m_seen.width_hi, !m_seen.empty};
+    const uint32_t covered = lanes == k_lanes ? covered_lanes(screen, S, A, U) : 0;
+    for (int64_t l = 0; l < lanes; ++l) {
+        if (covered >> l & 1) continue;
+        const int64_t up = (A[l] + S[l] + 1) / 2, down = (A[l] - S[l] + 1) / 2;
+        if (!m_seen.covers(U[l] - down, U[l] + up)) {
+            ++counters.scanned;
+            int64_t v = U[l];
+            for (int64_t i = ch.begin; i < ch.end; ++i) {
+                v += int64_t{x[i]} * q[l][i];
+                m_seen.include(v);
+            }
+        }
+    }
+    for (int64_t l = 0; l < lanes; ++l) {
+        U[l] += S[l];
+        dot[l] += S[l];
     }
 }
 

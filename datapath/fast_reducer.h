@@ -39,7 +39,8 @@ struct OutputBlock {
 // How much of the work took the slow paths (for the benchmark and profiles).
 struct FastCounters {
     uint64_t chunks = 0;    // stage-1 chunks seen
-    uint64_t replayed = 0;  // ... replayed addition by addition (a possible event)
+    uint64_t replayed = 0;  // ... replayed addition by addition (lanes x chunks the per-addition
+                            // kernels ran, whether a lane needed it or came along)
     uint64_t scanned = 0;   // ... scanned for the observed width
     void add(const FastCounters& o) {
         chunks += o.chunks;
@@ -112,6 +113,10 @@ class FastReducer {
                       const int64_t* bias, int64_t& final_value, uint32_t* events);
     // Stage 2 of two, sequential, up to 62 bits, for the lanes of sequential_lanes at once.
     void last_stage_lanes(int64_t lanes, const int64_t* bias, OutputBlock& out, std::size_t o0);
+    // A chunk's unbounded side for the lanes: scans it where the observed width may not cover
+    // it, then adds S to U and dot.
+    void observe_chunk(const int32_t* x, const int32_t* const* q, std::size_t t, int64_t lanes,
+                       const int64_t* S, const int64_t* A, int64_t* U, int64_t* dot);
     // One chunk, addition by addition, from register value r.
     static int64_t replay_chunk(const int32_t* x, const int32_t* q, int64_t begin, int64_t end,
                                 int64_t r, const StageSpec& st, uint32_t& events);

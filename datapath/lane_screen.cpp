@@ -121,7 +121,67 @@ __attribute__((target("avx512f"))) uint32_t screen_avx512(const LaneScreen& s, c
     return fits | k_all_lanes_taken;
 }
 
+uint32_t covered_portable(const LaneScreen& s, const int64_t* S, const int64_t* A,
+                          const int64_t* U) {
+    uint32_t mask = 0;
+    for (int l = 0; l < k_lanes; ++l) {
+        const int64_t up = (A[l] + S[l] + 1) >> 1, down = (A[l] - S[l] + 1) >> 1;
+        mask |= static_cast<uint32_t>(U[l] - down >= s.width_lo && U[l] + up <= s.width_hi) << l;
+    }
+    return mask;
+}
+
+__attribute__((target("avx2"))) uint32_t covered_avx2(const LaneScreen& s, const int64_t* S,
+                                                      const int64_t* A, const int64_t* U) {
+    const __m256i one = _mm256_set1_epi64x(1);
+    const __m256i wlo = _mm256_set1_epi64x(s.width_lo - 1),
+                  whi = _mm256_set1_epi64x(s.width_hi + 1);
+    uint32_t mask = 0;
+    for (int v = 0; v < k_lanes / 4; ++v) {
+        const __m256i sv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(S + 4 * v));
+        const __m256i av = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(A + 4 * v));
+        const __m256i uv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(U + 4 * v));
+        const __m256i up = _mm256_srli_epi64(_mm256_add_epi64(_mm256_add_epi64(av, sv), one), 1);
+        const __m256i down = _mm256_srli_epi64(_mm256_add_epi64(_mm256_sub_epi64(av, sv), one), 1);
+        const __m256i inside = _mm256_and_si256(_mm256_cmpgt_epi64(_mm256_sub_epi64(uv, down), wlo),
+                                                _mm256_cmpgt_epi64(whi, _mm256_add_epi64(uv, up)));
+        mask |= static_cast<uint32_t>(_mm256_movemask_pd(_mm256_castsi256_pd(inside))) << (4 * v);
+    }
+    return mask;
+}
+
+__attribute__((target("avx512f"))) uint32_t covered_avx512(const LaneScreen& s, const int64_t* S,
+                                                           const int64_t* A, const int64_t* U) {
+    const __m512i one = _mm512_set1_epi64(1);
+    const __m512i wlo = _mm512_set1_epi64(s.width_lo), whi = _mm512_set1_epi64(s.width_hi);
+    uint32_t mask = 0;
+    for (int v = 0; v < 2; ++v) {
+        const __m512i sv = _mm512_loadu_si512(S + 8 * v);
+        const __m512i av = _mm512_loadu_si512(A + 8 * v);
+        const __m512i uv = _mm512_loadu_si512(U + 8 * v);
+        const __m512i up = _mm512_srai_epi64(_mm512_add_epi64(_mm512_add_epi64(av, sv), one), 1);
+        const __m512i down = _mm512_srai_epi64(_mm512_add_epi64(_mm512_sub_epi64(av, sv), one), 1);
+        const __mmask8 inside = _mm512_cmpge_epi64_mask(_mm512_sub_epi64(uv, down), wlo) &
+                                _mm512_cmple_epi64_mask(_mm512_add_epi64(uv, up), whi);
+        mask |= static_cast<uint32_t>(inside) << (8 * v);
+    }
+    return mask;
+}
+
 }  // namespace
+
+uint32_t covered_lanes(const LaneScreen& s, const int64_t* S, const int64_t* A, const int64_t* U) {
+    if (!s.seen) return 0;
+    switch (kernel_choice()) {
+        case Kernel::avx512:
+            return covered_avx512(s, S, A, U);
+        case Kernel::avx2:
+            return covered_avx2(s, S, A, U);
+        case Kernel::portable:
+            break;
+    }
+    return covered_portable(s, S, A, U);
+}
 
 uint32_t screen_lanes(const LaneScreen& s, const int64_t* S, const int64_t* A, int64_t* R,
                       int64_t* U, int64_t* dot) {

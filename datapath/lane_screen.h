@@ -28,4 +28,7 @@ struct LaneScreen {
 uint32_t screen_lanes(const LaneScreen& s, const int64_t* S, const int64_t* A, int64_t* R,
                       int64_t* U, int64_t* dot);
 
+// The mask of lanes whose chunk the observed width covers (the second screen alone).
+uint32_t covered_lanes(const LaneScreen& s, const int64_t* S, const int64_t* A, const int64_t* U);
+
 }  // namespace accsim
