@@ -5,6 +5,7 @@
 
 #include "lane_replay.h"
 #include "lane_screen.h"
+#include "lane_stage.h"
 #include "overflow.h"
 
 namespace accsim {
@@ -345,6 +346,8 @@ void FastReducer::sequential_lanes(const int32_t* x, const int32_t* const* q, co
                 m_lane_bounded[tile * k_lanes + l] = R[l];
                 m_lane_unbounded[tile * k_lanes + l] = U[l];
             }
+            for (int64_t l = lanes; l < k_lanes; ++l)  // lanes past the block's last column
+                m_lane_bounded[tile * k_lanes + l] = m_lane_unbounded[tile * k_lanes + l] = 0;
             ++tile;
         }
     }
@@ -357,7 +360,7 @@ void FastReducer::sequential_lanes(const int32_t* x, const int32_t* const* q, co
     if (single) return;
     const StageSpec& last = m_spec.stages.back();
     if (n_stages == 2 && last.reduction == Reduction::sequential && last.bits <= 62) {
-        last_stage_lanes(lanes, bias, out, o0);
+        finish_two_stages(lanes, bias, out, o0);
         return;
     }
     // Any other layout: each lane's tile results, side by side, through the general replay.
@@ -375,19 +378,15 @@ void FastReducer::sequential_lanes(const int32_t* x, const int32_t* const* q, co
     }
 }
 
-void FastReducer::last_stage_lanes(int64_t lanes, const int64_t* bias, OutputBlock& out,
-                                   std::size_t o0) {
+void FastReducer::finish_two_stages(int64_t lanes, const int64_t* bias, OutputBlock& out,
+                                    std::size_t o0) {
     // Stage 2 of 2, sequential, at most 62 bits: one tile over every stage-1 result, as
     // tile_bounded and tile_unbounded replay it, for all lanes at once. Every operand is below
     // 2^61, so r + in is exact in 64 bits; only a 64-bit bias needs the 128-bit path.
     const StageSpec& st = m_spec.stages[1];
-    const int64_t lo = static_cast<int64_t>(register_min(st.bits));
-    const int64_t hi = static_cast<int64_t>(register_max(st.bits));
-    const int shift = 64 - st.bits;
-    const bool wrap = st.overflow == OverflowMode::wrap;
     const bool has_bias = bias && m_spec.bias != BiasMode::none;
     const std::size_t tiles = m_tiles;
-    int64_t r[k_lanes] = {}, u[k_lanes] = {}, ulo[k_lanes], uhi[k_lanes];
+    int64_t r[k_lanes] = {}, ulo[k_lanes], uhi[k_lanes];
     uint32_t e[k_lanes] = {};
     for (int64_t l = 0; l < k_lanes; ++l) {
         ulo[l] = INT64_MAX;
@@ -399,30 +398,8 @@ void FastReducer::last_stage_lanes(int64_t lanes, const int64_t* bias, OutputBlo
             r[l] = f.value;
             e[l] += f.event;
         }
-    for (std::size_t t = 0; t < tiles; ++t) {
-        const int64_t* b = m_lane_bounded.data() + t * k_lanes;
-        const int64_t* ub = m_lane_unbounded.data() + t * k_lanes;
-        if (wrap) {
-            for (int64_t l = 0; l < k_lanes; ++l) {
-                const int64_t v = r[l] + b[l];
-                const int64_t f = static_cast<int64_t>(static_cast<uint64_t>(v) << shift) >> shift;
-                e[l] += f != v;
-                r[l] = f;
-            }
-        } else {
-            for (int64_t l = 0; l < k_lanes; ++l) {
-                const int64_t v = r[l] + b[l];
-                const int64_t f = v < lo ? lo : v > hi ? hi : v;
-                e[l] += f != v;
-                r[l] = f;
-            }
-        }
-        for (int64_t l = 0; l < k_lanes; ++l) {
-            u[l] += ub[l];
-            ulo[l] = std::min(ulo[l], u[l]);
-            uhi[l] = std::max(uhi[l], u[l]);
-        }
-    }
+    last_stage_lanes(m_lane_bounded.data(), m_lane_unbounded.data(), tiles,
+                     LastStage{st.bits, st.overflow == OverflowMode::wrap}, r, e, ulo, uhi);
     const std::size_t n_stages = m_spec.stages.size();
     for (int64_t l = 0; l < lanes; ++l) {
         if (has_bias && m_spec.bias == BiasMode::last) {

@@ -112,7 +112,7 @@ class FastReducer {
     void later_stages(const int64_t* bounded, const int64_t* unbounded, std::size_t n,
                       const int64_t* bias, int64_t& final_value, uint32_t* events);
     // Stage 2 of two, sequential, up to 62 bits, for the lanes of sequential_lanes at once.
-    void last_stage_lanes(int64_t lanes, const int64_t* bias, OutputBlock& out, std::size_t o0);
+    void finish_two_stages(int64_t lanes, const int64_t* bias, OutputBlock& out, std::size_t o0);
     // A chunk's unbounded side for the lanes: scans it where the observed width may not cover
     // it, then adds S to U and dot.
     void observe_chunk(const int32_t* x, const int32_t* const* q, std::size_t t, int64_t lanes,
