@@ -14,12 +14,6 @@ std::vector<int64_t> read_int64(const TensorRef& t) {
     return out;
 }
 
-TensorValues<int64_t> read_int64_values(const TensorRef& t) {
-    TensorValues<int64_t> out(static_cast<std::size_t>(t.info->numel));
-    read_ints(*t.info, out.data());
-    return out;
-}
-
 namespace {
 
 // For each index of the broadcast batch shape, the flat batch index into an operand whose

@@ -56,6 +56,5 @@ class LoweredLayer {
 
 TensorValues<int32_t> read_int32(const TensorRef& t);
 std::vector<int64_t> read_int64(const TensorRef& t);
-TensorValues<int64_t> read_int64_values(const TensorRef& t);  // large tensors
 
 }  // namespace accsim

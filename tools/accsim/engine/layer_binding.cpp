@@ -144,8 +144,6 @@ AuditSink::AuditSink(const LayerBinding& binding, const AccumulatorSpec& acc,
     : stats(acc.stages.size()),
       m_binding(binding),
       m_expected(binding.layer().output ? binding.layer().output->info : nullptr),
-      m_expected_values(m_expected ? read_int64_values(*binding.layer().output)
-                                   : TensorValues<int64_t>{}),
       m_bias_mode(acc.bias),
       m_scales(unit_scales(binding.layer())),
       m_manifest_path(std::move(manifest_path)) {}
@@ -179,7 +177,7 @@ void AuditSink::check(int64_t group, int64_t m, int64_t n, i128 exact_dot) const
     const int64_t o = m_binding.lowered().output_index(pos, n);  // within a position, j is n
     const std::vector<int64_t>& bias = m_binding.bias_values();
     const i128 want = exact_dot + (bias.empty() ? 0 : bias[static_cast<std::size_t>(c)]);
-    const int64_t got = m_expected_values[static_cast<std::size_t>(o)];
+    const int64_t got = read_int(*m_expected, o);  // from the mapped file: no copy
     if (got != want)
         throw InputError(m_manifest_path, "/layers/" + std::to_string(l.index) + "/output",
                          "layer \"" + l.name + "\": " + l.output->name +

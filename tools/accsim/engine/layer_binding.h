@@ -88,7 +88,6 @@ class AuditSink : public OutputSink {
 
     const LayerBinding& m_binding;
     const TensorInfo* m_expected;
-    TensorValues<int64_t> m_expected_values;  // the recorded outputs, read once
     BiasMode m_bias_mode;
     std::vector<double> m_scales;
     std::string m_manifest_path;
