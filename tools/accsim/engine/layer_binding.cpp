@@ -158,14 +158,24 @@ void AuditSink::output_block(int64_t group, int64_t m0, int64_t n0, const Output
                              OverflowStats& into) const {
     const std::vector<int64_t>& bias = m_binding.bias_values();
     const bool adds_bias = !bias.empty() && m_bias_mode != BiasMode::none;
-    for (int64_t r = 0; r < b.rows; ++r)
+    // linear and matmul outputs of a row lie side by side (output_index(pos, n) = pos * N + n):
+    // compared in place, the full check (and its message) only on a difference.
+    const bool side_by_side = m_expected && m_binding.layer().op != LayerOp::conv2d;
+    const int64_t channels = m_binding.layer().shape.channels;
+    for (int64_t r = 0; r < b.rows; ++r) {
+        const int64_t row_at = side_by_side ? m_binding.position(group, m0 + r) * channels : 0;
         for (int64_t j = 0; j < b.cols; ++j) {
             const std::size_t o = static_cast<std::size_t>(r * b.cols + j);
             const std::size_t c = static_cast<std::size_t>(m_binding.channel(group, n0 + j));
             const i128 exact = i128{b.exact_dot[o]} + (adds_bias ? bias[c] : 0);
             into.add(b.events.data() + o * b.stages, b.final_value[o], exact, m_scales[c]);
+            if (side_by_side) {
+                const i128 want = i128{b.exact_dot[o]} + (bias.empty() ? 0 : bias[c]);
+                if (read_int(*m_expected, row_at + n0 + j) == want) continue;
+            }
             check(group, m0 + r, n0 + j, b.exact_dot[o]);
         }
+    }
     for (std::size_t j = 0; j < b.stages; ++j) into.observe(j, b.observed[j]);
 }
 
