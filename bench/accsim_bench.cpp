@@ -83,6 +83,7 @@ struct Work {
     std::vector<std::vector<int64_t>> bias;  // per group, may be empty
     bool x_unsigned = true;
     bool stage1_safe = false;  // a trace layer: its static bounds prove stage 1 safe
+    bool x_bytes = true;       // every input is a byte (unsigned or signed): quads allowed
     double macs() const { return static_cast<double>(groups * m * n * k); }
 };
 
@@ -116,7 +117,8 @@ Result run_fast(const Work& w, const AccumulatorSpec& acc, int threads, bool sta
     const int64_t blocks = row_blocks * col_blocks;
     const FastReducer planner(acc, w.k);
     std::vector<PackedWeights> q;
-    for (int64_t g = 0; g < w.groups; ++g) q.push_back(planner.pack(w.q[g].data(), w.n));
+    for (int64_t g = 0; g < w.groups; ++g)
+        q.push_back(planner.pack(w.q[g].data(), w.n, 1, w.x_bytes));
     std::vector<Result> per(static_cast<std::size_t>(w.groups * blocks));
     parallel_for(w.groups * blocks, threads, [&](int64_t t) {
         const int64_t g = t / blocks, b = t % blocks;
@@ -199,6 +201,7 @@ std::vector<Work> trace_works(const Trace& trace, const HwConfig& config) {
         w.groups = lw.groups, w.m = lw.m, w.n = lw.n, w.k = lw.k;
         w.x_unsigned = !l.x.format.is_signed;
         w.stage1_safe = static_audit(b, config.accumulator).stage1_safe;
+        w.x_bytes = l.x.format.bits <= 8;
         for (int64_t g = 0; g < lw.groups; ++g) {
             w.x.emplace_back(static_cast<std::size_t>(lw.m * lw.k));
             w.q.emplace_back(static_cast<std::size_t>(lw.n * lw.k));

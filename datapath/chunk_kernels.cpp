@@ -2,6 +2,7 @@
 
 #include "kernel_choice.h"
 #include "parallel_for.h"
+#include "quad_kernels.h"
 
 #include <immintrin.h>
 
@@ -189,13 +190,16 @@ ChunkLayout make_chunk_layout(const std::vector<int64_t>& begin) {
     ChunkLayout l;
     l.begin = begin;
     l.pair_begin.push_back(0);
-    for (std::size_t t = 0; t + 1 < begin.size(); ++t)
+    l.quad_begin.push_back(0);
+    for (std::size_t t = 0; t + 1 < begin.size(); ++t) {
         l.pair_begin.push_back(l.pair_begin.back() + (begin[t + 1] - begin[t] + 1) / 2);
+        l.quad_begin.push_back(l.quad_begin.back() + (begin[t + 1] - begin[t] + 3) / 4);
+    }
     return l;
 }
 
 PackedWeights pack_weights(const ChunkLayout& l, const int32_t* q, int64_t cols, int64_t k,
-                           bool allow_packed, int threads) {
+                           bool allow_packed, int threads, bool quads) {
     PackedWeights w;
     w.cols = cols;
     w.k = k;
@@ -205,8 +209,12 @@ PackedWeights pack_weights(const ChunkLayout& l, const int32_t* q, int64_t cols,
         hi = std::max(hi, q[i]);
     }
     w.max_abs = std::max(-int64_t{lo}, int64_t{hi});
-    w.packed = allow_packed && w.max_abs <= 32767;
     w.wide = q;  // for inputs too wide for the packed path
+    if (allow_packed && quads && w.max_abs <= 127) {
+        pack_weight_quads(l, q, cols, k, w, threads);
+        return w;
+    }
+    w.packed = allow_packed && w.max_abs <= 32767;
     if (!w.packed) return w;
     const int64_t groups = (cols + k_pack_cols - 1) / k_pack_cols, pairs = l.pairs();
     // Every slot of a column is written below; only the lanes past the last column stay zero.

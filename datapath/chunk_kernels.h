@@ -22,8 +22,10 @@ namespace accsim {
 struct ChunkLayout {
     std::vector<int64_t> begin;       // chunks + 1 boundaries along k
     std::vector<int64_t> pair_begin;  // chunks + 1 boundaries along the packed pairs
+    std::vector<int64_t> quad_begin;  // ... along packed quads (quad_kernels.h)
     int64_t chunks() const { return static_cast<int64_t>(begin.size()) - 1; }
     int64_t pairs() const { return pair_begin.back(); }
+    int64_t quads() const { return quad_begin.back(); }
 };
 ChunkLayout make_chunk_layout(const std::vector<int64_t>& chunk_begin_with_k);
 
@@ -42,11 +44,15 @@ struct PackedWeights {
     int64_t max_abs = 0;
     bool packed = false;            // the 16-bit pair layout is filled
     TensorValues<int32_t> q;        // [group][pair][k_pack_cols] of two int16 (|q| < 2^15)
+    bool quads = false;             // instead, the 8-bit quad layout (quad_kernels.h)
+    TensorValues<int32_t> q4;       // [group][quad][k_pack_cols] of four int8 (|q| <= 127)
+    std::vector<int32_t> q4_sums;   // [group][chunk][k_pack_cols]: each chunk's sum of q
     const int32_t* wide = nullptr;  // cols x k, the caller's (they must outlive this)
 };
-// Column groups are packed on `threads` threads.
+// Column groups are packed on `threads` threads. quads: the 8-bit layout where it applies
+// (quad_kernels.h: every weight a signed byte; the caller knows the inputs are bytes).
 PackedWeights pack_weights(const ChunkLayout& layout, const int32_t* q, int64_t cols, int64_t k,
-                           bool allow_packed, int threads = 1);
+                           bool allow_packed, int threads = 1, bool quads = false);
 
 // Inputs of a block (rows of k), in the layout that goes with the weights'.
 struct PackedInputs {

@@ -7,6 +7,7 @@
 #include "lane_screen.h"
 #include "lane_stage.h"
 #include "overflow.h"
+#include "quad_kernels.h"
 
 namespace accsim {
 
@@ -121,6 +122,7 @@ inline i128 fall(int64_t s, int64_t a) {
 // products, so every thread keeps one set and reuses it across blocks and layers.
 struct BlockScratch {
     PackedInputs x;
+    QuadInputs xq;
     std::vector<int64_t> s, a;
 };
 BlockScratch& block_scratch() {
@@ -162,13 +164,17 @@ FastReducer::FastReducer(const AccumulatorSpec& spec, int64_t k) : m_spec(spec),
     m_products.resize(static_cast<std::size_t>(k));
 }
 
-PackedWeights FastReducer::pack(const int32_t* q, int64_t cols, int threads) const {
-    return pack_weights(m_layout, q, cols, m_k, true, threads);
+PackedWeights FastReducer::pack(const int32_t* q, int64_t cols, int threads,
+                                bool byte_inputs) const {
+    return pack_weights(m_layout, q, cols, m_k, true, threads, byte_inputs && quads_in_use());
 }
 
 void FastReducer::run(const int32_t* x, int64_t rows, const int32_t* q, int64_t cols,
                       const int64_t* bias, OutputBlock& out) {
-    run(x, rows, pack(q, cols), 0, cols, bias, out);
+    // Every input is here: bytes (unsigned, or signed) allow the quad layout.
+    const auto [lo, hi] = std::minmax_element(x, x + rows * m_k);
+    const bool bytes = rows * m_k == 0 || (*lo >= 0 ? *hi <= 255 : *lo >= -128 && *hi <= 127);
+    run(x, rows, pack(q, cols, 1, bytes), 0, cols, bias, out);
 }
 
 void FastReducer::run(const int32_t* x, int64_t rows, const PackedWeights& w, int64_t c0,
@@ -190,22 +196,32 @@ void FastReducer::run(const int32_t* x, int64_t rows, const PackedWeights& w, in
     sc.s.resize(static_cast<std::size_t>(k_sub_rows * chunks * k_lanes));
     sc.a.resize(sc.s.size());
 
-    bool packed = w.packed;
+    bool packed = w.packed, quads = w.quads;
     if (packed) {
         pack_inputs(m_layout, x, rows, m_k, sc.x);
         packed = packable(sc.x.max_abs, w.max_abs);
+    }
+    if (quads) {
+        pack_input_quads(m_layout, x, rows, m_k, sc.xq);
+        quads = sc.xq.fits;  // else the wide path
     }
     const bool sequential = m_spec.stages.front().reduction == Reduction::sequential;
     for (int64_t c = 0; c < cols; c += k_lanes) {
         const int64_t lanes = std::min(k_lanes, cols - c);
         const int32_t* q[k_lanes];
         for (int64_t l = 0; l < lanes; ++l) q[l] = w.wide + (c0 + c + l) * m_k;
-        const int32_t* wq =
-            packed ? w.q.data() + (c0 + c) / k_pack_cols * m_layout.pairs() * k_pack_cols : nullptr;
+        const int64_t group = (c0 + c) / k_pack_cols;
+        LaneSource src;
+        if (packed) src.w = w.q.data() + group * m_layout.pairs() * k_pack_cols;
+        if (quads) src.w = w.q4.data() + group * m_layout.quads() * k_pack_cols;
+        src.quads = quads;
+        src.x_signed = quads && sc.xq.is_signed;
         for (int64_t r0 = 0; r0 < rows; r0 += k_sub_rows) {
             const int64_t nr = std::min(k_sub_rows, rows - r0);
             const ChunkSums job{&m_layout, &w, c0 + c, lanes, sc.s.data(), sc.a.data()};
-            if (packed)
+            if (quads)
+                chunk_sums_quads(job, sc.xq, r0, nr);
+            else if (packed)
                 chunk_sums_packed(job, sc.x, r0, nr);
             else
                 chunk_sums_wide(job, x + r0 * m_k, nr);
@@ -214,8 +230,10 @@ void FastReducer::run(const int32_t* x, int64_t rows, const PackedWeights& w, in
                 const int64_t* a_row = sc.a.data() + (r - r0) * chunks * lanes;
                 const std::size_t o = static_cast<std::size_t>(r * cols + c);
                 if (sequential) {
-                    const int32_t* xp = packed ? sc.x.x.data() + r * m_layout.pairs() : nullptr;
-                    sequential_lanes(x + r * m_k, q, xp, wq, s_row, a_row, lanes, lanes,
+                    LaneSource row_src = src;
+                    if (packed) row_src.x = sc.x.x.data() + r * m_layout.pairs();
+                    if (quads) row_src.x = sc.xq.x.data() + r * m_layout.quads();
+                    sequential_lanes(x + r * m_k, q, row_src, s_row, a_row, lanes, lanes,
                                      bias ? bias + c : nullptr, out, o);
                     continue;
                 }
@@ -233,10 +251,10 @@ void FastReducer::run(const int32_t* x, int64_t rows, const PackedWeights& w, in
     out.observed = m_observed;
 }
 
-void FastReducer::sequential_lanes(const int32_t* x, const int32_t* const* q, const int32_t* xp,
-                                   const int32_t* wq, const int64_t* s, const int64_t* a,
-                                   int64_t stride, int64_t lanes, const int64_t* bias,
-                                   OutputBlock& out, std::size_t o0) {
+void FastReducer::sequential_lanes(const int32_t* x, const int32_t* const* q, const LaneSource& src,
+                                   const int64_t* s, const int64_t* a, int64_t stride,
+                                   int64_t lanes, const int64_t* bias, OutputBlock& out,
+                                   std::size_t o0) {
     // The hot loop of the replay, in 64-bit arithmetic: a register's room above and below its
     // value is exact in unsigned 64-bit; chunk bounds and unbounded partial sums stay below 2^61.
     const std::size_t n_stages = m_spec.stages.size();
@@ -248,7 +266,7 @@ void FastReducer::sequential_lanes(const int32_t* x, const int32_t* const* q, co
     const bool bias_first = adds_bias && m_spec.bias == BiasMode::first;
     const bool bias_last = adds_bias && m_spec.bias == BiasMode::last;
     const bool safe = m_stage1_safe;
-    const bool lanes_replay = xp && wq && lane_replay_fits(st.bits);
+    const bool lanes_replay = src.x && src.w && lane_replay_fits(st.bits);
     const std::size_t tiles = m_tiles;
     m_lane_bounded.resize(static_cast<std::size_t>(k_lanes) * tiles);
     m_lane_unbounded.resize(m_lane_bounded.size());
@@ -311,8 +329,13 @@ void FastReducer::sequential_lanes(const int32_t* x, const int32_t* const* q, co
                 int32_t r32[k_lanes] = {};
                 uint32_t added[k_lanes] = {};
                 for (int64_t l = 0; l < lanes; ++l) r32[l] = static_cast<int32_t>(R[l]);
-                replay_lanes(xp, wq, m_layout.pair_begin[t], m_layout.pair_begin[last + 1], st.bits,
-                             st.overflow == OverflowMode::wrap, r32, added);
+                const bool wrap = st.overflow == OverflowMode::wrap;
+                if (src.quads)
+                    replay_lanes_quads(src.x, src.x_signed, src.w, m_layout.quad_begin[t],
+                                       m_layout.quad_begin[last + 1], st.bits, wrap, r32, added);
+                else
+                    replay_lanes(src.x, src.w, m_layout.pair_begin[t],
+                                 m_layout.pair_begin[last + 1], st.bits, wrap, r32, added);
                 for (int64_t l = 0; l < lanes; ++l) {
                     R[l] = r32[l];
                     ev[l] += added[l];

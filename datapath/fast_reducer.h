@@ -67,7 +67,10 @@ class FastReducer {
     // Weights packed for this reducer's chunks: build once per layer (or group), share
     // read-only between the tasks of every thread.
     // (q must outlive the result: it is not copied.)
-    PackedWeights pack(const int32_t* q, int64_t cols, int threads = 1) const;
+    // byte_inputs: every input this reducer will see is an unsigned or a signed byte (the
+    // layer's format says so), which lets 8-bit weights take the quad path (quad_kernels.h).
+    PackedWeights pack(const int32_t* q, int64_t cols, int threads = 1,
+                       bool byte_inputs = false) const;
 
     // x: `rows` rows of k inputs; weights columns [c0, c0 + cols) (c0 a multiple of
     // k_pack_cols); bias: one per column of the block, or null. Values within 16 bits, signed
@@ -102,9 +105,14 @@ class FastReducer {
     // With packed operands (xp: the row's pairs, wq: the lanes' weight group; else null) a
     // chunk that some lane cannot skip is replayed for all lanes at once (lane_replay.h).
     static constexpr int64_t k_lanes = k_pack_cols;
-    void sequential_lanes(const int32_t* x, const int32_t* const* q, const int32_t* xp,
-                          const int32_t* wq, const int64_t* s, const int64_t* a, int64_t stride,
-                          int64_t lanes, const int64_t* bias, OutputBlock& out, std::size_t o0);
+    struct LaneSource {              // where the per-addition replay reads its products
+        const int32_t* x = nullptr;  // the row's pairs or quads
+        const int32_t* w = nullptr;  // the lanes' group of pairs or quads
+        bool quads = false, x_signed = false;
+    };
+    void sequential_lanes(const int32_t* x, const int32_t* const* q, const LaneSource& src,
+                          const int64_t* s, const int64_t* a, int64_t stride, int64_t lanes,
+                          const int64_t* bias, OutputBlock& out, std::size_t o0);
     // One output whose stage 1 is a tree; s, a: its chunk sums and magnitudes, `stride` apart.
     void tree_output(const int32_t* x, const int32_t* q, const int64_t* s, const int64_t* a,
                      int64_t stride, const int64_t* bias, OutputBlock& out, std::size_t o);

@@ -92,6 +92,9 @@ LayerAudit replay_layer(const LayerBinding& binding, LayerAudit a, const HwConfi
     const LayerWork& w = binding.work();
     // Each group's weights, packed once for the kernels and shared by the tasks.
     const FastReducer planner(config.accumulator, w.k);
+    // Inputs of at most 8 bits (the trace has checked every value) let 8-bit weights take the
+    // fast replay's quad layout.
+    const bool byte_inputs = binding.layer().x.format.bits <= 8;
     std::vector<PackedWeights> q(static_cast<std::size_t>(w.groups));
     // Static weights are packed where they lie; a matmul's rhs columns are gathered first.
     const bool in_place = binding.group_weights(0) != nullptr;
@@ -103,7 +106,7 @@ LayerAudit replay_layer(const LayerBinding& binding, LayerAudit a, const HwConfi
             binding.q_rows(g, gathered.data() + g * w.n * w.k);
             group_q = gathered.data() + g * w.n * w.k;
         }
-        q[g] = planner.pack(group_q, w.n, w.groups == 1 ? threads : 1);
+        q[g] = planner.pack(group_q, w.n, w.groups == 1 ? threads : 1, byte_inputs);
     });
     const int64_t row_blocks = (w.m + k_rows - 1) / k_rows,
                   col_blocks = (w.n + k_cols - 1) / k_cols;
