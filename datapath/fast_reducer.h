@@ -16,6 +16,13 @@
 //     are those of the scanned chunks (reports only ever show widths).
 // A tree tile is screened whole (every node sum is a sum of contiguous products). Later stages
 // see one value per stage-1 tile and are replayed exactly.
+//
+// How the work is laid out: a block's outputs go 16 columns (one packed weight group) at a
+// time; their chunk sums are made for 8 rows at once and screened while still in the cache.
+// The 16 outputs of a row are screened side by side (lane_screen.h); when any of them must be
+// replayed, all 16 are, in 32-bit lanes (lane_replay.h), and while chunks keep failing the
+// screen the replay takes the next 2, 4, ... 64 chunks of the tile in one call. A two-stage
+// accumulator's last stage runs for the 16 outputs at once (lane_stage.h).
 #include <cstdint>
 #include <vector>
 
