@@ -1,5 +1,6 @@
 #include "chunk_kernels.h"
 
+#include "int32_range.h"
 #include "kernel_choice.h"
 #include "parallel_for.h"
 #include "quad_kernels.h"
@@ -203,12 +204,8 @@ PackedWeights pack_weights(const ChunkLayout& l, const int32_t* q, int64_t cols,
     PackedWeights w;
     w.cols = cols;
     w.k = k;
-    int32_t lo = 0, hi = 0;
-    for (int64_t i = 0; i < cols * k; ++i) {
-        lo = std::min(lo, q[i]);
-        hi = std::max(hi, q[i]);
-    }
-    w.max_abs = std::max(-int64_t{lo}, int64_t{hi});
+    const auto [lo, hi] = int32_range(q, cols * k);
+    w.max_abs = std::max({int64_t{0}, -int64_t{lo}, int64_t{hi}});
     w.wide = q;  // for inputs too wide for the packed path
     if (allow_packed && quads && w.max_abs <= 127) {
         pack_weight_quads(l, q, cols, k, w, threads);
@@ -248,12 +245,8 @@ void pack_inputs(const ChunkLayout& l, const int32_t* x, int64_t rows, int64_t k
     out.rows = rows;
     out.x.resize(static_cast<std::size_t>(rows * pairs));
     // The range of the block first: nothing is packed when it does not fit 16 bits.
-    int32_t lo = 0, hi = 0;
-    for (int64_t i = 0; i < rows * k; ++i) {
-        lo = std::min(lo, x[i]);
-        hi = std::max(hi, x[i]);
-    }
-    out.max_abs = std::max(-int64_t{lo}, int64_t{hi});
+    const auto [lo, hi] = int32_range(x, rows * k);
+    out.max_abs = std::max({int64_t{0}, -int64_t{lo}, int64_t{hi}});
     out.has_negative = lo < 0;
     if (out.max_abs > 32767) return;  // not packable: the wide path reads x itself
     // Chunks that all start at even k (tiles of even length, or one tile) pair up k itself:

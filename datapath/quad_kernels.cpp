@@ -10,6 +10,7 @@
 
 #include <algorithm>
 
+#include "int32_range.h"
 #include "kernel_choice.h"
 #include "lane_replay.h"
 #include "parallel_for.h"
@@ -68,20 +69,32 @@ void pack_weight_quads(const ChunkLayout& l, const int32_t* q, int64_t cols, int
 
 void pack_input_quads(const ChunkLayout& l, const int32_t* x, int64_t rows, int64_t k,
                       QuadInputs& out) {
-    int32_t lo = 0, hi = 0;
-    for (int64_t i = 0; i < rows * k; ++i) {
-        lo = std::min(lo, x[i]);
-        hi = std::max(hi, x[i]);
-    }
+    const auto [lo, hi] = int32_range(x, rows * k);
     out.is_signed = lo < 0;
     out.fits = out.is_signed ? lo >= -128 && hi <= 127 : hi <= 255;
     if (!out.fits) return;
     const int64_t quads = l.quads(), chunks = l.chunks();
     const int32_t offset = out.is_signed ? 128 : 0;
     out.x.resize(static_cast<std::size_t>(rows * quads));
+    // Chunks that all start at multiples of four group k itself in fours.
+    bool aligned = true;
+    for (int64_t t = 0; t < chunks; ++t) aligned = aligned && l.quad_begin[t] * 4 == l.begin[t];
+    const uint32_t off = static_cast<uint32_t>(offset);
     for (int64_t r = 0; r < rows; ++r) {
         const int32_t* row = x + r * k;
         int32_t* dst = out.x.data() + r * quads;
+        if (aligned) {
+            for (int64_t p = 0; p < k / 4; ++p) {
+                const int32_t* v = row + 4 * p;
+                dst[p] =
+                    static_cast<int32_t>(((static_cast<uint32_t>(v[0]) + off) & 0xffu) |
+                                         (((static_cast<uint32_t>(v[1]) + off) & 0xffu) << 8) |
+                                         (((static_cast<uint32_t>(v[2]) + off) & 0xffu) << 16) |
+                                         ((static_cast<uint32_t>(v[3]) + off) << 24));
+            }
+            if (k % 4) dst[k / 4] = quad(row + k / 4 * 4, k % 4, offset);
+            continue;
+        }
         for (int64_t t = 0; t < chunks; ++t)
             for (int64_t i = l.begin[t], p = l.quad_begin[t]; i < l.begin[t + 1]; i += 4, ++p)
                 dst[p] = quad(row + i, l.begin[t + 1] - i, offset);
