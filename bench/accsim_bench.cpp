@@ -489,7 +489,16 @@ int sc_main(int argc, char** argv) {
             only = argv[++i];
         else if (std::string(argv[i]) == "--llm" && i + 1 < argc)
             llm_path = argv[++i];
-        else
+        else if (std::string(argv[i]).rfind("-", 0) == 0) {
+            const bool help = std::string(argv[i]) == "--help" || std::string(argv[i]) == "-h";
+            std::fprintf(
+                help ? stdout : stderr,
+                "%susage: accsim_bench [--quick] [--once] "
+                "[--only safe|overflow|sc_int|llm|trace] [--llm DIR] [TRACE] [CONFIG]\n",
+                help ? ""
+                     : ("accsim_bench: unknown option " + std::string(argv[i]) + "\n").c_str());
+            return help ? 0 : 2;
+        } else
             args.push_back(argv[i]);
     }
     auto part = [&](const char* name) { return only.empty() || only == name; };
