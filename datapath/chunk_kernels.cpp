@@ -5,7 +5,7 @@
 #include "parallel_for.h"
 #include "quad_kernels.h"
 
-#include <immintrin.h>
+#include "simd.h"
 
 #include <algorithm>
 #include <cstdlib>

@@ -1,12 +1,6 @@
 #include "quad_kernels.h"
 
-// GCC 12's AVX-512 headers build their "undefined" vectors from themselves, which it then
-// reports as (maybe) uninitialized wherever they are inlined (GCC bug 105593): not ours.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#endif
-#include <immintrin.h>
+#include "simd.h"
 
 #include <algorithm>
 
