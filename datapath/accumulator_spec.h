@@ -8,6 +8,7 @@
 #include <vector>
 #include "enum_names.h"
 
+#include "float_rounding.h"
 #include "overflow.h"
 
 namespace accsim {
@@ -29,11 +30,33 @@ inline const char* to_string(BiasMode v) {
     return name_of(k_bias_names, v);
 }
 
+enum class StageKind { integer, floating };
+inline constexpr EnumName<StageKind> k_stage_kind_names[] = {{StageKind::integer, "int"},
+                                                             {StageKind::floating, "float"}};
+inline const char* to_string(StageKind v) {
+    return name_of(k_stage_kind_names, v);
+}
+
+// Limits of a float stage's group G (terms per step besides the register).
+inline constexpr int64_t k_max_float_group = int64_t{1} << 20;
+
 struct StageSpec {
-    int bits = 32;  // signed two's-complement register width
+    StageKind kind = StageKind::integer;
+    // Integer stages: a signed two's-complement register. Float stages: the register's storage
+    // width, 1 + exponent_bits + mantissa_bits (for costs and data movement only).
+    int bits = 32;
     OverflowMode overflow = OverflowMode::wrap;
     std::optional<int64_t> length;  // inputs per tile; none on the last stage
     Reduction reduction = Reduction::sequential;
+    // Float stages (datapath/FLOAT.md): register eXmY, G terms per step, truncation to F
+    // fraction bits below the step's largest exponent (none: exact), one rounding per step.
+    int exponent_bits = 8;
+    int mantissa_bits = 23;
+    int64_t group = 1;
+    std::optional<int> fraction_bits;
+    Rounding rounding = Rounding::rne;
+
+    bool is_float() const { return kind == StageKind::floating; }
 };
 
 struct AccumulatorSpec {
@@ -45,8 +68,13 @@ struct AccumulatorSpec {
     int64_t span(std::size_t j, int64_t k) const;
     // Throws std::logic_error when the spec breaks a rule the loader should have enforced.
     void check() const;
-    // "128x16:wrap,32:sat"
+    // "128x16:wrap,32:sat"; float stages as "128xe8m13:g32:f13:rz"
     std::string describe() const;
+    // Whether any stage is a float stage: the layer then replays through the float datapath.
+    bool has_float() const;
+    // Index of the first float stage (stages.size() if none). Integer stages may only come
+    // before it: an integer datapath hands its exact tile sums to float stages.
+    std::size_t first_float() const;
 };
 
 }  // namespace accsim

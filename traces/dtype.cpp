@@ -43,8 +43,13 @@ bool is_wide_integer_dtype(DType d) {
     return is_integer_code_dtype(d) || d == DType::I64;
 }
 
+bool is_float_code_dtype(DType d) {
+    return d == DType::F8_E4M3 || d == DType::F8_E5M2 || d == DType::F16 || d == DType::BF16 ||
+           d == DType::F32;
+}
+
 bool is_trace_dtype(DType d) {
-    return is_wide_integer_dtype(d) || d == DType::F32;
+    return is_wide_integer_dtype(d) || is_float_code_dtype(d) || d == DType::F64;
 }
 
 }  // namespace accsim

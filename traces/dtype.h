@@ -30,6 +30,8 @@ const char* to_string(DType d);
 int dtype_size(DType d);              // bytes per element
 bool is_integer_code_dtype(DType d);  // I8 U8 I16 U16 I32: operand codes
 bool is_wide_integer_dtype(DType d);  // the above plus I64: bias and outputs
-bool is_trace_dtype(DType d);         // what a trace may hold: the above plus F32 (scales)
+bool is_float_code_dtype(DType d);    // F8_E4M3 F8_E5M2 F16 BF16 F32: float operand codes
+// What a trace may hold: the above, F32 (scales) and F64 (float layers' exact outputs).
+bool is_trace_dtype(DType d);
 
 }  // namespace accsim

@@ -4,7 +4,10 @@ namespace accsim {
 
 TensorValues<int32_t> read_int32(const TensorRef& t) {
     TensorValues<int32_t> out(static_cast<std::size_t>(t.info->numel));
-    read_ints(*t.info, out.data());
+    if (is_float_code_dtype(t.info->dtype))  // float operands travel as their stored codes
+        read_codes(*t.info, reinterpret_cast<uint32_t*>(out.data()));
+    else
+        read_ints(*t.info, out.data());
     return out;
 }
 

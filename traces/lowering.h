@@ -54,6 +54,7 @@ class LoweredLayer {
     std::vector<int64_t> m_lhs_batch, m_rhs_batch;  // per output batch: the operands' batch index
 };
 
+// An operand tensor as int32: integer codes as values, float codes as their bit patterns.
 TensorValues<int32_t> read_int32(const TensorRef& t);
 std::vector<int64_t> read_int64(const TensorRef& t);
 

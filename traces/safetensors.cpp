@@ -78,7 +78,8 @@ SafetensorsFile::SafetensorsFile(std::string path) : m_path(std::move(path)) {
         if (!dt) fail(name, "unknown dtype \"" + e["dtype"].get<std::string>() + "\"");
         if (!is_trace_dtype(*dt))
             fail(name, std::string("dtype ") + to_string(*dt) +
-                           " is not allowed in a trace (allowed: I8, U8, I16, U16, I32, I64, F32)");
+                           " is not allowed in a trace (allowed: I8, U8, I16, U16, I32, I64, F8_E4M3, F8_E5M2, "
+                           "F16, BF16, F32, F64)");
         TensorInfo t;
         t.name = name;
         t.dtype = *dt;
@@ -310,6 +311,36 @@ TensorBlob make_f32_blob(std::string name, std::vector<int64_t> shape,
     b.bytes.resize(values.size() * 4);
     std::memcpy(b.bytes.data(), values.data(), b.bytes.size());
     return b;
+}
+
+double read_f64(const TensorInfo& t, int64_t i) {
+    if (t.dtype != DType::F64) throw std::logic_error("read_f64 on " + t.name);
+    double v;
+    std::memcpy(&v, t.data + 8 * i, 8);
+    return v;
+}
+
+uint32_t read_code(const TensorInfo& t, int64_t i) {
+    switch (dtype_size(t.dtype)) {
+        case 1:
+            return t.data[i];
+        case 2: {
+            uint16_t v;
+            std::memcpy(&v, t.data + 2 * i, 2);
+            return v;
+        }
+        case 4: {
+            uint32_t v;
+            std::memcpy(&v, t.data + 4 * i, 4);
+            return v;
+        }
+        default:
+            throw std::logic_error("read_code on " + t.name);
+    }
+}
+
+void read_codes(const TensorInfo& t, uint32_t* out) {
+    for (int64_t i = 0; i < t.numel; ++i) out[i] = read_code(t, i);
 }
 
 }  // namespace accsim

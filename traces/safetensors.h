@@ -45,6 +45,12 @@ template <typename Out>
 void read_ints(const TensorInfo& t, Out* out);
 // Element i of an F32 tensor.
 float read_f32(const TensorInfo& t, int64_t i);
+// Element i of an F64 tensor.
+double read_f64(const TensorInfo& t, int64_t i);
+// Every element's stored bit pattern, zero-extended (float operand codes: F8_*, F16, BF16, F32,
+// and U8 for E8M0 scales).
+void read_codes(const TensorInfo& t, uint32_t* out);
+uint32_t read_code(const TensorInfo& t, int64_t i);
 
 // A tensor to write: raw little-endian bytes in C order.
 struct TensorBlob {

@@ -174,19 +174,34 @@ class TraceLoader {
 
     OperandSpec parse_operand(const JsonCursor& c, const std::string& role) {
         c.require_object();
-        c.allow_keys({"tensor", "bits", "signed", "zero_point", "scale"});
+        c.allow_keys({"tensor", "bits", "signed", "zero_point", "scale", "format", "block_scale"});
         OperandSpec op;
         op.role = role;
         op.tensor = tensor(c.at("tensor"));
+        if (auto f = c.find("format")) {
+            parse_float_operand(c, *f, op);
+            return op;
+        }
+        if (auto b = c.find("block_scale")) op.block_scale = parse_block_scale(*b, role);
         op.format.bits = static_cast<int>(
             c.at("bits").as_int(OperandFormat::k_min_bits, OperandFormat::k_max_bits));
         op.format.is_signed = c.at("signed").as_bool();
         if (!is_integer_code_dtype(op.tensor.info->dtype))
             c.at("tensor").fail("tensor \"" + op.tensor.name + "\" has dtype " +
                                 to_string(op.tensor.info->dtype) +
-                                "; operand codes must be I8, U8, I16, U16 or I32");
+                                "; operand codes must be I8, U8, I16, U16 or I32 (float operands "
+                                "declare \"format\")");
         if (auto z = c.find("zero_point"))
             op.zero_point = z->as_int(op.format.min(), op.format.max());
+        parse_scale(c, op);
+        check_values(op.tensor, op.format.min(), op.format.max(),
+                     std::to_string(op.format.bits) + "-bit " +
+                         (op.format.is_signed ? "signed" : "unsigned") + " range",
+                     c.pointer(), op.min_value, op.max_value);
+        return op;
+    }
+
+    void parse_scale(const JsonCursor& c, OperandSpec& op) {
         if (auto s = c.find("scale")) {
             if (s->value().is_string()) {
                 TensorRef st = tensor(*s);
@@ -209,11 +224,104 @@ class TraceLoader {
                 op.scale = v;
             }
         }
-        check_values(op.tensor, op.format.min(), op.format.max(),
-                     std::to_string(op.format.bits) + "-bit " +
-                         (op.format.is_signed ? "signed" : "unsigned") + " range",
-                     c.pointer(), op.min_value, op.max_value);
-        return op;
+    }
+
+    // The dtype that stores each float operand format.
+    static DType float_dtype(const FloatFormat& f) {
+        if (f.name == "e4m3") return DType::F8_E4M3;
+        if (f.name == "e5m2") return DType::F8_E5M2;
+        if (f.name == "fp16") return DType::F16;
+        if (f.name == "bf16") return DType::BF16;
+        return DType::F32;  // fp32, tf32
+    }
+
+    void parse_float_operand(const JsonCursor& c, const JsonCursor& f, OperandSpec& op) {
+        const std::string name = f.as_string();
+        op.float_format = find_operand_float_format(name);
+        if (!op.float_format)
+            f.fail("unknown float format \"" + name + "\" (valid: " +
+                   operand_float_format_names() + ")");
+        for (const char* key : {"bits", "signed", "zero_point"})
+            if (c.find(key))
+                c.at(key).fail(std::string("a float operand declares \"format\" instead of \"") +
+                               key + "\"");
+        const DType want = float_dtype(*op.float_format);
+        if (op.tensor.info->dtype != want)
+            c.at("tensor").fail("tensor \"" + op.tensor.name + "\" has dtype " +
+                                to_string(op.tensor.info->dtype) + "; format \"" + name +
+                                "\" is stored as " + to_string(want));
+        parse_scale(c, op);
+        if (auto b = c.find("block_scale")) op.block_scale = parse_block_scale(*b, op.role);
+        // Every code is a value, an infinity or a NaN: nothing to range-check.
+        op.format.bits = std::min(op.float_format->storage_bits, OperandFormat::k_max_bits);
+        op.format.is_signed = true;
+    }
+
+    BlockScaleSpec parse_block_scale(const JsonCursor& b, const std::string& role) {
+        b.require_object();
+        if (role == "weight" || role == "rhs")
+            b.allow_keys({"tensor", "block", "format", "block_channels"});
+        else
+            b.allow_keys({"tensor", "block", "format"});
+        BlockScaleSpec s;
+        s.tensor = tensor(b.at("tensor"));
+        s.block = b.at("block").as_int(1, k_max_dot_length);
+        if (auto bc = b.find("block_channels")) s.block_channels = bc->as_int(1, int64_t{1} << 30);
+        std::string fmt = "f32";
+        if (auto f = b.find("format")) fmt = f->as_enum({"f32", "e8m0"});
+        s.e8m0 = fmt == "e8m0";
+        const DType want = s.e8m0 ? DType::U8 : DType::F32;
+        if (s.tensor.info->dtype != want)
+            b.at("tensor").fail("block scale tensor \"" + s.tensor.name + "\" has dtype " +
+                                to_string(s.tensor.info->dtype) + "; " + fmt + " scales are " +
+                                to_string(want));
+        if (!s.e8m0) {
+            for (int64_t i = 0; i < s.tensor.info->numel; ++i) {
+                const float v = read_f32(*s.tensor.info, i);
+                if (!(std::isfinite(v) && v > 0))
+                    throw InputError(s.tensor.file->path(), s.tensor.name,
+                                     "block scale " + std::to_string(v) + " at " +
+                                         index_string(s.tensor.info->shape, i) +
+                                         " is not a positive finite number");
+            }
+        }
+        return s;
+    }
+
+    // Block scales: linear layers; shapes [rows..., ceil(K/B)] and [ceil(C/Bc), ceil(K/B)].
+    void check_block_scales(const JsonCursor& l, const LayerSpec& s) {
+        if (!s.has_block_scales()) return;
+        const OperandSpec& any = s.x.block_scale ? s.x : s.q;
+        if (s.op != LayerOp::linear)
+            l.at(any.role).at("block_scale").fail(
+                "block scales are modelled on linear layers (weight [out, in], input [..., in])");
+        if (s.x.block_scale && s.q.block_scale && s.x.block_scale->block != s.q.block_scale->block)
+            l.at("weight").at("block_scale").at("block").fail(
+                "the input's and the weight's blocks differ (" +
+                std::to_string(s.x.block_scale->block) + " and " +
+                std::to_string(s.q.block_scale->block) + " products)");
+        auto ceil_div = [](int64_t a, int64_t b) { return (a + b - 1) / b; };
+        if (s.x.block_scale) {
+            const BlockScaleSpec& b = *s.x.block_scale;
+            std::vector<int64_t> want(s.x.tensor.shape().begin(), s.x.tensor.shape().end() - 1);
+            want.push_back(ceil_div(s.shape.k, b.block));
+            if (b.tensor.shape() != want)
+                l.at("input").at("block_scale").at("tensor").fail(
+                    "block scale \"" + b.tensor.name + "\" has shape " +
+                    shape_string(b.tensor.shape()) + ", expected " + shape_string(want) +
+                    " (one per row and block of " + std::to_string(b.block) + ")");
+        }
+        if (s.q.block_scale) {
+            const BlockScaleSpec& b = *s.q.block_scale;
+            const std::vector<int64_t> want = {ceil_div(s.shape.channels, b.block_channels),
+                                               ceil_div(s.shape.k, b.block)};
+            if (b.tensor.shape() != want)
+                l.at("weight").at("block_scale").at("tensor").fail(
+                    "block scale \"" + b.tensor.name + "\" has shape " +
+                    shape_string(b.tensor.shape()) + ", expected " + shape_string(want) +
+                    " (one per " + std::to_string(b.block_channels) + " channels and block of " +
+                    std::to_string(b.block) + ")");
+        }
     }
 
     // An integer >= lo (0: non-negative, 1: positive), with a message that says so.
@@ -399,6 +507,11 @@ class TraceLoader {
             s.q = parse_operand(l.at("weight"), "weight");
         }
         if (auto m = l.find("meta")) m->require_object();
+        if ((s.x.float_format != nullptr) != (s.q.float_format != nullptr)) {
+            const OperandSpec& i = s.x.float_format ? s.q : s.x;
+            l.at(i.role).fail("the other operand is a float format; both operands of a layer are "
+                              "float (\"format\") or both integer (\"bits\", \"signed\")");
+        }
         if (s.op == LayerOp::conv2d) {
             if (auto c = l.find("conv2d")) parse_conv_params(*c, s.conv);
             shape_conv2d(l, s);
@@ -432,12 +545,23 @@ class TraceLoader {
             l.at(s.x.role).at("scale").fail(
                 "an " + s.x.role + " scale tensor must hold one value, \"" +
                 s.x.scale_tensor->name + "\" has " + std::to_string(s.x.scale_tensor->info->numel));
-        if (auto b = l.find("bias")) s.bias = parse_bias(*b, s);
+        check_block_scales(l, s);
+        if (auto b = l.find("bias")) {
+            if (s.is_float())
+                b->fail("a float layer takes no bias here (add it after the accumulation)");
+            s.bias = parse_bias(*b, s);
+        }
         if (auto o = l.find("output")) {
             o->require_object();
             o->allow_keys({"tensor"});
             const TensorRef t = tensor(o->at("tensor"));
-            if (t.info->dtype != DType::I32 && t.info->dtype != DType::I64)
+            const bool f64 = s.is_float() || s.has_block_scales();
+            if (f64 && t.info->dtype != DType::F64)
+                o->at("tensor").fail("output \"" + t.name + "\" has dtype " +
+                                     to_string(t.info->dtype) +
+                                     ", expected F64 (the exact results of a float or block-scaled "
+                                     "layer, rounded to binary64)");
+            if (!f64 && t.info->dtype != DType::I32 && t.info->dtype != DType::I64)
                 o->at("tensor").fail("output \"" + t.name + "\" has dtype " +
                                      to_string(t.info->dtype) + ", expected I32 or I64");
             if (t.shape() != s.shape.output_shape)

@@ -11,6 +11,7 @@
 #include <vector>
 #include "datapath/enum_names.h"
 
+#include "datapath/float_format.h"
 #include "datapath/operand_format.h"
 #include "safetensors.h"
 
@@ -30,15 +31,29 @@ struct TensorRef {
     const std::vector<int64_t>& shape() const { return info->shape; }
 };
 
+// Block scales along K (float layers, datapath/FLOAT.md): one value per `block` products of a
+// row (input) or of `block_channels` output channels (weight).
+struct BlockScaleSpec {
+    TensorRef tensor;
+    int64_t block = 0;
+    int64_t block_channels = 1;  // weights only
+    bool e8m0 = false;           // U8 exponent codes 2^(code-127), 255 = NaN; else F32 values
+};
+
 struct OperandSpec {
     std::string role;  // input, weight, lhs, rhs
     TensorRef tensor;
-    OperandFormat format;
+    OperandFormat format;  // integer operands
+    const FloatFormat* float_format = nullptr;  // float operands ("format"); codes as stored
+    std::optional<BlockScaleSpec> block_scale;
     int64_t zero_point = 0;
     std::optional<double> scale;            // one number
     std::optional<TensorRef> scale_tensor;  // F32: one value, or one per output channel
     int64_t min_value = 0;                  // smallest and largest value stored
     int64_t max_value = 0;
+
+    // Bits of one stored element: the integer width, or the float format's storage.
+    int stored_bits() const { return float_format ? float_format->storage_bits : format.bits; }
 };
 
 struct BiasSpec {
@@ -82,6 +97,9 @@ struct LayerSpec {
     LayerShape shape;
 
     bool has_static_weights() const { return op != LayerOp::matmul; }
+    // Float operands (both sides declare "format").
+    bool is_float() const { return x.float_format != nullptr; }
+    bool has_block_scales() const { return x.block_scale || q.block_scale; }
     int64_t macs() const { return shape.outputs * shape.k; }
 };
 

@@ -1,9 +1,12 @@
 #include "config/acc_shorthand.h"
 
 #include <cctype>
+#include <functional>
 #include <vector>
 
 #include "datapath/accumulator_spec.h"
+#include "datapath/float_format.h"
+#include "datapath/float_step.h"
 #include "datapath/input_error.h"
 #include "datapath/overflow.h"
 
@@ -32,6 +35,42 @@ int64_t parse_count(const std::string& s) {
     return v;
 }
 
+// "eXmY" -> (X, Y), or false.
+bool parse_float_register(const std::string& s, int64_t& x, int64_t& y) {
+    if (s.size() < 4 || s[0] != 'e') return false;
+    const auto m = s.find('m');
+    if (m == std::string::npos) return false;
+    x = parse_count(s.substr(1, m - 1));
+    y = parse_count(s.substr(m + 1));
+    return x >= 0 && y >= 0;
+}
+
+// A float stage's flags: :gG, :fF, :rz, :rne.
+void parse_float_flags(const std::vector<std::string>& parts, nlohmann::json& s,
+                       const std::function<void(const std::string&)>& fail) {
+    for (std::size_t p = 1; p < parts.size(); ++p) {
+        const std::string& f = parts[p];
+        if (auto r = value_of(k_rounding_names, f)) {
+            s["rounding"] = to_string(*r);
+        } else if (f.size() > 1 && (f[0] == 'g' || f[0] == 'f')) {
+            const int64_t v = parse_count(f.substr(1));
+            if (v < 0) fail("\":" + f + "\" needs a number after " + f[0]);
+            if (f[0] == 'g') {
+                if (v < 1 || v > k_max_float_group)
+                    fail("group :g must be in [1, " + std::to_string(k_max_float_group) + "]");
+                s["group"] = v;
+            } else {
+                if (v > k_max_fraction_bits)
+                    fail("fraction bits :f must be in [0, " + std::to_string(k_max_fraction_bits) +
+                         "]");
+                s["fraction_bits"] = v;
+            }
+        } else {
+            fail("unknown flag \":" + f + "\" for a float stage (valid: gG, fF, rz, rne)");
+        }
+    }
+}
+
 }  // namespace
 
 nlohmann::json parse_acc_shorthand(const std::string& spec) {
@@ -58,6 +97,30 @@ nlohmann::json parse_acc_shorthand(const std::string& spec) {
             s["length"] = len;
             size = size.substr(x + 1);
         }
+        int64_t ex = 0, man = 0;
+        if (parse_float_register(size, ex, man)) {
+            if (ex < k_min_float_exponent_bits || ex > k_max_float_exponent_bits)
+                fail("exponent bits must be in [2, 11], got " + std::to_string(ex));
+            if (man < k_min_float_mantissa_bits || man > k_max_float_mantissa_bits)
+                fail("mantissa bits must be in [1, 52], got " + std::to_string(man));
+            s["kind"] = "float";
+            s["exponent_bits"] = ex;
+            s["mantissa_bits"] = man;
+            parse_float_flags(parts, s, fail);
+            const bool last = j + 1 == stages.size();
+            if (last && s.contains("length"))
+                fail("the last stage takes no tile length (its one tile covers the whole dot "
+                     "product)");
+            if (!last && !s.contains("length"))
+                fail("every stage but the last needs a tile length, e.g. 128x" + size);
+            if (!out.empty() && out.back().value("kind", "int") == "float")
+                ;  // float after float: fine
+            out.push_back(s);
+            continue;
+        }
+        if (!out.empty() && out.back().value("kind", "int") == "float")
+            fail("an integer stage cannot follow a float stage (integer tiles may feed float "
+                 "stages, not the reverse)");
         const int64_t bits = parse_count(size);
         if (bits < 0) fail(form);
         if (bits < k_min_acc_bits || bits > k_max_acc_bits)

@@ -7,6 +7,8 @@
 #include "config/json_set.h"
 #include "datapath/input_error.h"
 #include "models/array_kind.h"
+#include "datapath/float_format.h"
+#include "datapath/float_step.h"
 #include "models/stage_mapping.h"
 #include "scalesim/scalesim.h"
 #include "traces/json_cursor.h"
@@ -106,9 +108,31 @@ AccumulatorSpec parse_accumulator(const JsonCursor& a) {
     for (std::size_t j = 0; j < stages.size(); ++j) {
         const JsonCursor st = stages.at(j);
         st.require_object();
-        st.allow_keys({"bits", "length", "overflow", "reduction"});
         StageSpec s;
-        s.bits = static_cast<int>(st.at("bits").as_int(k_min_acc_bits, k_max_acc_bits));
+        if (auto k = st.find("kind")) s.kind = k->as_enum(k_stage_kind_names);
+        if (s.is_float()) {
+            st.allow_keys({"kind", "length", "exponent_bits", "mantissa_bits", "group",
+                           "fraction_bits", "rounding"});
+            s.exponent_bits = static_cast<int>(
+                st.at("exponent_bits").as_int(k_min_float_exponent_bits, k_max_float_exponent_bits));
+            s.mantissa_bits = static_cast<int>(
+                st.at("mantissa_bits").as_int(k_min_float_mantissa_bits, k_max_float_mantissa_bits));
+            s.bits = std::max(k_min_acc_bits,
+                              std::min(k_max_acc_bits, 1 + s.exponent_bits + s.mantissa_bits));
+            if (auto g = st.find("group")) s.group = g->as_int(1, k_max_float_group);
+            if (auto f = st.find("fraction_bits"); f && !f->value().is_null())
+                s.fraction_bits = static_cast<int>(f->as_int(0, k_max_fraction_bits));
+            if (auto r = st.find("rounding")) s.rounding = r->as_enum(k_rounding_names);
+        } else {
+            st.allow_keys({"kind", "bits", "length", "overflow", "reduction"});
+            s.bits = static_cast<int>(st.at("bits").as_int(k_min_acc_bits, k_max_acc_bits));
+            if (auto o = st.find("overflow")) s.overflow = o->as_enum(k_overflow_names);
+            if (auto r = st.find("reduction")) s.reduction = r->as_enum(k_reduction_names);
+            if (j > 0 && acc.stages.back().is_float())
+                st.fail(
+                    "an integer stage cannot follow a float stage (integer tiles may feed float "
+                    "stages, not the reverse)");
+        }
         const bool last = j + 1 == stages.size();
         if (auto len = st.find("length")) {
             if (last)
@@ -120,9 +144,14 @@ AccumulatorSpec parse_accumulator(const JsonCursor& a) {
                 "missing required key \"length\" (every stage but the last splits its inputs into "
                 "tiles)");
         }
-        if (auto o = st.find("overflow")) s.overflow = o->as_enum(k_overflow_names);
-        if (auto r = st.find("reduction")) s.reduction = r->as_enum(k_reduction_names);
         acc.stages.push_back(s);
+    }
+    if (acc.has_float()) {
+        for (std::size_t j = 0; j < acc.first_float(); ++j)
+            if (acc.stages[j].reduction != Reduction::sequential)
+                stages.at(j).at("reduction").fail(
+                    "integer stages that feed a float stage add in sequence (\"tree\" is not "
+                    "modelled there)");
     }
     return acc;
 }
@@ -131,6 +160,18 @@ nlohmann::ordered_json accumulator_json(const AccumulatorSpec& acc) {
     nlohmann::ordered_json stages = nlohmann::ordered_json::array();
     for (const StageSpec& s : acc.stages) {
         nlohmann::ordered_json j;
+        if (s.is_float()) {
+            j["kind"] = "float";
+            if (s.length) j["length"] = *s.length;
+            j["exponent_bits"] = s.exponent_bits;
+            j["mantissa_bits"] = s.mantissa_bits;
+            j["group"] = s.group;
+            j["fraction_bits"] =
+                s.fraction_bits ? nlohmann::ordered_json(*s.fraction_bits) : nullptr;
+            j["rounding"] = to_string(s.rounding);
+            stages.push_back(j);
+            continue;
+        }
         if (s.length) j["length"] = *s.length;
         j["bits"] = s.bits;
         j["overflow"] = to_string(s.overflow);

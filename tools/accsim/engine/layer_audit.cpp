@@ -3,6 +3,7 @@
 #include "datapath/bounds.h"
 #include "datapath/fast_reducer.h"
 #include "datapath/parallel_for.h"
+#include "engine/float_audit.h"
 
 #include <algorithm>
 
@@ -31,6 +32,10 @@ LayerAudit static_audit(const LayerBinding& binding, const AccumulatorSpec& acc,
     LayerAudit a;
     a.layer = &layer;
     a.overflow = OverflowStats(acc.stages.size());
+    if (replays_as_float(layer, acc)) {
+        a.floating.emplace(acc.stages.size());  // filled by the replay
+        return a;
+    }
     a.datatype_bits = datatype_bits(layer.shape.k, layer.x.format, layer.q.format);
     const std::vector<int64_t>& bias = binding.bias_values();
     if (layer.has_static_weights()) {
@@ -87,6 +92,8 @@ LayerAudit audit_layer(const LayerSpec& layer, const HwConfig& config,
 
 LayerAudit replay_layer(const LayerBinding& binding, LayerAudit a, const HwConfig& config,
                         const std::string& manifest_path, int threads) {
+    if (replays_as_float(binding.layer(), config.accumulator))
+        return float_audit(binding, config, manifest_path, threads);
     const AuditSink sink(binding, config.accumulator, manifest_path);
 
     const LayerWork& w = binding.work();
@@ -139,6 +146,7 @@ std::vector<LayerAudit> audit_layers(const std::vector<const LayerSpec*>& layers
                                      const HwConfig& config, const std::string& manifest_path,
                                      int threads) {
     std::vector<LayerAudit> out(layers.size());
+    for (const LayerSpec* l : layers) check_float_pairing(*l, config.accumulator, manifest_path);
     int64_t all_macs = 0;
     for (const LayerSpec* l : layers) all_macs += l->macs();
     std::vector<std::size_t> small;

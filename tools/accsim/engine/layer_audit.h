@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "config/hw_config.h"
+#include "datapath/float_stats.h"
 #include "datapath/overflow_stats.h"
 #include "datapath/static_bounds.h"
 #include "engine/layer_binding.h"
@@ -23,6 +24,9 @@ struct LayerAudit {
     // Stage 1 cannot overflow on any input in the declared formats (bias included when it is the
     // last stage): the replay may skip its per-chunk register screen.
     bool stage1_safe = false;
+    // Layers replayed through float stages (engine/float_audit.h): their float figures. Integer
+    // bounds do not apply to them (bounds stays empty, and the report's "bounds" is null).
+    std::optional<FloatStats> floating;
 };
 
 // The static bounds of `channels` channels whose weights (k each, in the datapath's order) are at

@@ -36,8 +36,8 @@ LayerWork layer_work(const LayerSpec& l) {
     LayerWork w;
     w.name = l.name;
     w.k = sh.k;
-    w.x_bits = l.x.format.bits;
-    w.w_bits = l.q.format.bits;
+    w.x_bits = l.x.stored_bits();
+    w.w_bits = l.q.stored_bits();
     w.ifmap_elements = l.x.tensor.info->numel;
     w.filter_elements = l.q.tensor.info->numel;
     switch (l.op) {
@@ -132,8 +132,8 @@ std::optional<int64_t> LayerBinding::bias(int64_t group, int64_t n) const {
 
 ElementBytes element_bytes(const LayerSpec& layer, const AccumulatorSpec& acc) {
     ElementBytes b;
-    b.ifmap = layer.x.format.bits / 8.0;
-    b.filter = layer.q.format.bits / 8.0;
+    b.ifmap = layer.x.stored_bits() / 8.0;
+    b.filter = layer.q.stored_bits() / 8.0;
     b.output = acc.stages.back().bits / 8.0;
     b.psum = acc.stages.front().bits / 8.0;
     return b;

@@ -135,8 +135,35 @@ nlohmann::ordered_json bounds_json(const LayerAudit& a, const AccumulatorSpec& a
     };
 }
 
+nlohmann::ordered_json float_json(const FloatStats& f) {
+    return {
+        {"max_rel_error", f.max_rel_error},
+        {"mean_rel_error", f.mean_rel_error()},
+        {"max_abs_error", f.max_abs_error},
+        {"mean_abs_error", f.mean_abs_error()},
+        {"max_ulp_error_fp32", f.max_ulp_error},
+        {"not_correctly_rounded_fp32", f.not_correctly_rounded},
+        {"inexact_outputs", f.inexact},
+        {"swamped", f.swamped()},
+        {"swamped_by_stage", f.swamped_by_stage},
+        {"events_by_stage", f.events_by_stage},
+        {"infinities", f.infinities},
+        {"nans", f.nans},
+        {"nonfinite_inputs", f.nonfinite_inputs},
+        {"corrupted_to_nonfinite", f.corrupted_to_nonfinite},
+    };
+}
+
 std::string layer_status(const LayerAudit& a) {
     const OverflowStats& ov = a.overflow;
+    if (a.floating) {
+        // Float layers: rounding error is their nature, reported in "float"; the status says
+        // whether an output broke (went infinite or NaN while its exact result is finite).
+        return a.floating->corrupted_to_nonfinite ? "corrupted"
+               : ov.events                        ? "overflow"
+               : a.floating->inexact              ? "inexact"
+                                                  : "safe";
+    }
     return ov.outputs_corrupted   ? "corrupted"
            : ov.events            ? "overflow"
            : a.statically_at_risk ? "at_risk"
@@ -151,9 +178,18 @@ nlohmann::ordered_json layer_json(const ReportLayer& r, const HwConfig& config) 
     const LayerSpec& l = *a.layer;
     const OverflowStats& ov = a.overflow;
     const bool statically_at_risk = a.statically_at_risk;
-    const nlohmann::ordered_json overflow = overflow_json(ov);
+    nlohmann::ordered_json overflow = overflow_json(ov);
+    const bool fl = a.floating.has_value();
+    if (fl) {  // |final - exact| in values (not accumulator units)
+        overflow["transient_outputs"] = nullptr;
+        overflow["max_abs_error"] = a.floating->max_abs_error;
+        overflow["mean_abs_error"] = a.floating->mean_abs_error();
+    }
     const nlohmann::ordered_json bounds =
-        bounds_json(a, config.accumulator, l.shape.k, l.x.format, l.q.format, l.shape.channels);
+        fl ? nlohmann::ordered_json(nullptr)
+           : bounds_json(a, config.accumulator, l.shape.k, l.x.format, l.q.format,
+                         l.shape.channels);
+    const bool float_operands = l.is_float();
     // at_risk: something can overflow on some input (static), or did on this trace.
     const bool observed_risk = ov.events > 0;
     const std::string status = layer_status(a);
@@ -163,10 +199,10 @@ nlohmann::ordered_json layer_json(const ReportLayer& r, const HwConfig& config) 
         {"dot_length", l.shape.k},
         {"outputs", l.shape.outputs},
         {"macs", l.macs()},
-        {"input_bits", l.x.format.bits},
-        {"input_signed", l.x.format.is_signed},
-        {"weight_bits", l.q.format.bits},
-        {"weight_signed", l.q.format.is_signed},
+        {"input_bits", or_null(!float_operands, l.x.format.bits)},
+        {"input_signed", or_null(!float_operands, l.x.format.is_signed)},
+        {"weight_bits", or_null(!float_operands, l.q.format.bits)},
+        {"weight_signed", or_null(!float_operands, l.q.format.is_signed)},
         {"output_verified", or_null(a.output_verified, true)},
         {"status", status},
         {"at_risk", statically_at_risk || observed_risk},
@@ -176,6 +212,14 @@ nlohmann::ordered_json layer_json(const ReportLayer& r, const HwConfig& config) 
         {"energy_pj", nullptr},
         {"power_mw", nullptr},
     };
+    // Float layers add their formats and the "float" section (integer reports stay as they were).
+    if (fl) {
+        out["input_format"] = float_operands ? nlohmann::ordered_json(l.x.float_format->name)
+                                             : nlohmann::ordered_json(nullptr);
+        out["weight_format"] = float_operands ? nlohmann::ordered_json(l.q.float_format->name)
+                                              : nlohmann::ordered_json(nullptr);
+        out["float"] = float_json(*a.floating);
+    }
     return add_timing(out, r.timing, r.cost, config);
 }
 

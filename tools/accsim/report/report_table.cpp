@@ -52,6 +52,13 @@ std::string render_table(const nlohmann::ordered_json& report) {
     for (const auto& s : cfg["accumulator"]["stages"]) {
         if (!acc.empty()) acc += ",";
         if (s.contains("length")) acc += num(s["length"]) + "x";
+        if (s.value("kind", "int") == "float") {
+            acc += "e" + num(s["exponent_bits"]) + "m" + num(s["mantissa_bits"]);
+            if (s["group"] != 1) acc += ":g" + num(s["group"]);
+            if (!s["fraction_bits"].is_null()) acc += ":f" + num(s["fraction_bits"]);
+            acc += ":" + s["rounding"].get<std::string>();
+            continue;
+        }
         acc += num(s["bits"]) + (s["overflow"] == "wrap" ? ":wrap" : ":sat");
         if (s["reduction"] == "tree") acc += ":tree";
     }
@@ -74,9 +81,17 @@ std::string render_table(const nlohmann::ordered_json& report) {
         return s.str();
     };
 
+    // Float datapaths (any layer with a "float" section) show error figures, not integer widths.
+    bool floating = false;
+    for (const auto& l : report["layers"]) floating = floating || l.contains("float");
+
     std::vector<std::vector<std::string>> rows;
     std::vector<std::string> head = {"layer", "op", "K", "outputs"};
-    if (audited)
+    if (audited && floating)
+        for (const char* h : {"events", "inexact", "max rel err", "mean rel err", "ulp fp32",
+                              "!= fp32 RN", "swamped", "inf/nan"})
+            head.push_back(h);
+    else if (audited)
         for (const char* h : {"events", "corrupted", "max err", "datatype", "a2q", "a2q+", "exact",
                               "observed", "acc bits"})
             head.push_back(h);
@@ -91,7 +106,16 @@ std::string render_table(const nlohmann::ordered_json& report) {
         const auto& b = l["bounds"];
         std::vector<std::string> row = {l["name"].get<std::string>(), l["op"].get<std::string>(),
                                         num(l["dot_length"]), num(l["outputs"])};
-        if (audited)
+        if (audited && floating) {
+            const auto& f = l.contains("float") ? l["float"] : nlohmann::ordered_json(nullptr);
+            for (const std::string& v :
+                 {num(at(ov, "events")), num(at(ov, "outputs_corrupted")),
+                  num(at(f, "max_rel_error")), num(at(f, "mean_rel_error")),
+                  num(at(f, "max_ulp_error_fp32")), num(at(f, "not_correctly_rounded_fp32")),
+                  num(at(f, "swamped")),
+                  f.is_null() ? "-" : num(f["infinities"]) + "/" + num(f["nans"])})
+                row.push_back(v);
+        } else if (audited)
             for (const std::string& v : {num(at(ov, "events")), num(at(ov, "outputs_corrupted")),
                                          num(at(ov, "max_abs_error")), num(at(b, "datatype_bits")),
                                          num(at(b, "a2q_bits")), num(at(b, "a2q_plus_bits")),
@@ -118,7 +142,13 @@ std::string render_table(const nlohmann::ordered_json& report) {
     }
     const auto& tb = t["bounds"];
     std::vector<std::string> total = {"total", "", "", num(t["outputs"])};
-    if (audited)
+    if (audited && floating)
+        for (const std::string& v : {num(t["overflow"]["events"]),
+                                     num(t["overflow"]["outputs_corrupted"]), std::string(),
+                                     std::string(), std::string(), std::string(), std::string(),
+                                     std::string()})
+            total.push_back(v);
+    else if (audited)
         for (const std::string& v :
              {num(t["overflow"]["events"]), num(t["overflow"]["outputs_corrupted"]), std::string(),
               num(tb["datatype_bits"]), num(tb["a2q_bits"]), num(tb["a2q_plus_bits"]),
@@ -159,7 +189,14 @@ std::string render_table(const nlohmann::ordered_json& report) {
         text.erase(text.find_last_not_of(' ') + 1);
         out << text << "\n";
     }
-    if (audited)
+    if (audited && floating)
+        out << "\nfloat datapath: errors against the exact result (rel: relative; ulp fp32: in fp32 "
+               "ulps of the exact result);\n"
+            << "!= fp32 RN: outputs other than the correctly rounded fp32 sum; swamped: non-zero "
+               "terms lost to alignment;\n"
+            << "events: results that overflowed to infinity; CORRUPTED: an output went infinite or "
+               "NaN, inexact: rounding only.\n";
+    else if (audited)
         out << "\nwidths in bits" << (multi ? ", per stage as stage1/stage2/..." : "")
             << "; the total row holds the widest layer's whole dot products.\n"
             << "safe: no input can overflow; at risk: some input could (exact bound with bias > "
