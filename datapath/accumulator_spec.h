@@ -41,13 +41,13 @@ inline const char* to_string(StageKind v) {
 inline constexpr int64_t k_max_float_group = int64_t{1} << 20;
 
 struct StageSpec {
-    StageKind kind = StageKind::integer;
     // Integer stages: a signed two's-complement register. Float stages: the register's storage
     // width, 1 + exponent_bits + mantissa_bits (for costs and data movement only).
     int bits = 32;
     OverflowMode overflow = OverflowMode::wrap;
     std::optional<int64_t> length;  // inputs per tile; none on the last stage
     Reduction reduction = Reduction::sequential;
+    StageKind kind = StageKind::integer;
     // Float stages (datapath/FLOAT.md): register eXmY, G terms per step, truncation to F
     // fraction bits below the step's largest exponent (none: exact), one rounding per step.
     int exponent_bits = 8;
