@@ -118,6 +118,50 @@ py::dict replay(const py::array& x, const py::array& w, const std::string& acc,
     return d;
 }
 
+// Float (or integer) operands through float stages: codes arrive as uint32 arrays.
+py::dict replay_float(py::array_t<uint32_t, py::array::c_style | py::array::forcecast> x,
+                      py::array_t<uint32_t, py::array::c_style | py::array::forcecast> w,
+                      const std::string& x_format, const std::string& w_format,
+                      const std::string& acc, int64_t block,
+                      std::optional<py::array_t<float, py::array::c_style | py::array::forcecast>> xs,
+                      std::optional<py::array_t<float, py::array::c_style | py::array::forcecast>> ws,
+                      std::optional<py::array_t<uint8_t, py::array::c_style | py::array::forcecast>> xe,
+                      std::optional<py::array_t<uint8_t, py::array::c_style | py::array::forcecast>> we,
+                      int threads) {
+    api::FloatReplayRequest r;
+    r.rows = x.shape(0);
+    r.k = x.shape(1);
+    r.channels = w.shape(0);
+    if (w.shape(1) != r.k)
+        throw InputError("replay", "w",
+                         "x has K = " + std::to_string(r.k) + " per row but w has " +
+                             std::to_string(w.shape(1)));
+    r.x.assign(x.data(), x.data() + x.size());
+    r.w.assign(w.data(), w.data() + w.size());
+    r.x_format = x_format;
+    r.w_format = w_format;
+    r.acc = acc;
+    r.block = block;
+    if (xs) r.x_scale.assign(xs->data(), xs->data() + xs->size());
+    if (ws) r.w_scale.assign(ws->data(), ws->data() + ws->size());
+    if (xe) r.x_scale_e8m0.assign(xe->data(), xe->data() + xe->size());
+    if (we) r.w_scale_e8m0.assign(we->data(), we->data() + we->size());
+    r.threads = threads;
+    api::FloatReplayResult out;
+    {
+        py::gil_scoped_release release;
+        out = api::replay_float(r);
+    }
+    const py::ssize_t rows = out.rows, cols = out.channels, stages = out.stages;
+    py::dict d;
+    d["values"] = array_of(out.values, {rows, cols});
+    d["exact"] = array_of(out.exact, {rows, cols});
+    d["events"] = array_of(out.events, {rows, cols, stages});
+    d["float"] = dump(out.floating);
+    d["overflow"] = dump(out.overflow);
+    return d;
+}
+
 }  // namespace
 
 PYBIND11_MODULE(_accsim, m) {
@@ -208,4 +252,8 @@ PYBIND11_MODULE(_accsim, m) {
     m.def("replay", &replay, py::arg("x"), py::arg("w"), py::arg("acc"), py::arg("bias"),
           py::arg("x_bits"), py::arg("x_signed"), py::arg("w_bits"), py::arg("w_signed"),
           py::arg("threads"), py::arg("bias_placement"));
+    m.def("replay_float", &replay_float, py::arg("x"), py::arg("w"), py::arg("x_format"),
+          py::arg("w_format"), py::arg("acc"), py::arg("block"), py::arg("x_scale"),
+          py::arg("w_scale"), py::arg("x_scale_e8m0"), py::arg("w_scale_e8m0"),
+          py::arg("threads"));
 }

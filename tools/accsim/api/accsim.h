@@ -171,4 +171,31 @@ struct ReplayResult {
 // Throws InputError ("replay: x: ...") on shapes, formats or values that do not fit.
 ReplayResult replay(const ReplayRequest& request);
 
+// The same GEMM through an accumulator with float stages (datapath/FLOAT.md): float operands
+// given as their stored codes in a named format (e4m3, e5m2, fp16, bf16, fp32, tf32), or
+// integer operands (format empty) whose integer tiles a float stage takes over. Optional block
+// scales along K: one per `block` products of each row of x and of w (F32 values, or E8M0
+// exponent codes when *_scale_e8m0).
+struct FloatReplayRequest {
+    std::vector<uint32_t> x, w;  // [rows, K] and [channels, K]: codes, or int32 values as bits
+    int64_t rows = 0, channels = 0, k = 0;
+    std::string x_format, w_format;  // both empty (integer operands) or both a float format
+    std::string acc;
+    int64_t block = 0;
+    std::vector<float> x_scale, w_scale;       // [rows, ceil(K/block)], [channels, ...]
+    std::vector<uint8_t> x_scale_e8m0, w_scale_e8m0;  // instead of the F32 ones
+    int threads = 0;
+};
+
+struct FloatReplayResult {
+    int64_t rows = 0, channels = 0, stages = 0;
+    std::vector<double> values;   // [rows * channels]: the last register
+    std::vector<double> exact;    // the exact results, rounded to binary64
+    std::vector<int64_t> events;  // [(row * channels + channel) * stages + stage]
+    Json floating;                // the report's "float" object
+    Json overflow;                // the report's "overflow" object
+};
+
+FloatReplayResult replay_float(const FloatReplayRequest& request);
+
 }  // namespace accsim::api

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "config/hw_config.h"
+#include "datapath/float_stats.h"
 #include "engine/layer_audit.h"
 #include "engine/layer_cost.h"
 #include "models/layer_timing.h"
@@ -40,6 +41,8 @@ nlohmann::ordered_json build_report(const std::string& command, nlohmann::ordere
 // The parts of a layer's entry: "overflow", "bounds" (for a dot length k, the operands'
 // formats and the output channels) and "status" (corrupted, overflow, at_risk or safe).
 nlohmann::ordered_json overflow_json(const OverflowStats& overflow);
+// A float-replayed layer's "float" object (engine/float_audit.h).
+nlohmann::ordered_json float_json(const FloatStats& f);
 nlohmann::ordered_json bounds_json(const LayerAudit& audit, const AccumulatorSpec& acc, int64_t k,
                                    const OperandFormat& x, const OperandFormat& q,
                                    int64_t channels);

@@ -162,7 +162,8 @@ def validate(config=None, acc=None, set=None):
 
 
 def replay(x, w, acc, *, bias=None, x_bits=None, x_signed=None, w_bits=None, w_signed=None,
-           threads=0, bias_placement="last"):
+           threads=0, bias_placement="last", x_format=None, w_format=None, block=None,
+           x_block_scale=None, w_block_scale=None):
     """One GEMM through an accumulator, every output kept.
 
     x: [rows, K] and w: [channels, K] numpy integer arrays (int8, uint8, int16, uint16 or int32;
@@ -175,6 +176,15 @@ def replay(x, w, acc, *, bias=None, x_bits=None, x_signed=None, w_bits=None, w_s
     exact sums with the bias where it is added), events (int64 [rows, channels, stages]),
     corrupted (bool [rows, channels]), observed_bits (per stage), bounds and overflow (dicts,
     the keys of a report's layer).
+
+    Float datapaths (an accumulator with float stages, e.g. "128xe8m13:g32:f13:rz,e8m23"):
+    x and w may be float16 or float32 arrays (fp16, fp32; x_format/w_format="tf32" reads
+    float32 as tf32), or uint8/uint16 codes with x_format/w_format in e4m3, e5m2, bf16, fp16;
+    integer arrays go through the accumulator's integer stages first. block, x_block_scale
+    [rows, ceil(K/block)] and w_block_scale [channels, ceil(K/block)]: block scales along K,
+    float32 values or uint8 E8M0 codes. Returns values and exact (float64 [rows, channels]),
+    events (int64 [rows, channels, stages]), corrupted (values != exact), and the report's
+    "float" and "overflow" dicts.
     """
     import numpy as np
 
@@ -189,6 +199,11 @@ def replay(x, w, acc, *, bias=None, x_bits=None, x_signed=None, w_bits=None, w_s
 
     x = operand(x, "x")
     w = operand(w, "w")
+    is_float = (x_format is not None or w_format is not None or x.dtype.kind == "f"
+                or w.dtype.kind == "f" or _has_float_stage(acc))
+    if is_float:
+        return _replay_float(x, w, str(acc), x_format, w_format, block, x_block_scale,
+                             w_block_scale, threads, bias)
     if bias is not None:
         bias = np.asarray(bias)
         if bias.dtype.kind not in "iu":
@@ -200,4 +215,72 @@ def replay(x, w, acc, *, bias=None, x_bits=None, x_signed=None, w_bits=None, w_s
                          bias_placement)
     out["bounds"] = _json.loads(out["bounds"])
     out["overflow"] = _json.loads(out["overflow"])
+    return out
+
+_FLOAT_CODE_DTYPES = {"e4m3": "uint8", "e5m2": "uint8", "fp16": "uint16", "bf16": "uint16",
+                      "fp32": "uint32", "tf32": "uint32"}
+
+
+def _has_float_stage(acc):
+    import re
+    return any(re.match(r"^(\d+x)?e\d+m\d+", s) for s in str(acc).split(","))
+
+
+def _float_operand(a, fmt, name):
+    """(uint32 codes, format name) of a float operand; integers stay integers (format "")."""
+    import numpy as np
+    if fmt is None:
+        if a.dtype == np.float16:
+            fmt = "fp16"
+        elif a.dtype == np.float32:
+            fmt = "fp32"
+        elif a.dtype.kind in "iu":
+            if a.dtype.itemsize > 4 or (a.size and (a.min() < -65536 or a.max() > 65535)):
+                raise InputError(f"replay: {name}: integer operands have at most 16 bits")
+            return np.ascontiguousarray(a.astype(np.int32)).view(np.uint32), ""
+        else:
+            raise InputError(f"replay: {name}: dtype {a.dtype} is not a float format; give "
+                             f"{name}_format")
+    if fmt not in _FLOAT_CODE_DTYPES:
+        raise InputError(f"replay: {name}_format: unknown float format {fmt!r} (valid: "
+                         + ", ".join(_FLOAT_CODE_DTYPES) + ")")
+    want = np.dtype(_FLOAT_CODE_DTYPES[fmt])
+    if a.dtype.kind == "f":
+        if (fmt in ("fp32", "tf32") and a.dtype != np.float32) or (
+                fmt == "fp16" and a.dtype != np.float16):
+            raise InputError(f"replay: {name}: a {a.dtype} array cannot hold {fmt} values; pass "
+                             f"{_FLOAT_CODE_DTYPES[fmt]} codes")
+        a = a.view(want)
+    if a.dtype != want:
+        raise InputError(f"replay: {name}: {fmt} codes are {want}, got {a.dtype}")
+    return np.ascontiguousarray(a).astype(np.uint32), fmt
+
+
+def _replay_float(x, w, acc, x_format, w_format, block, x_block_scale, w_block_scale, threads,
+                  bias):
+    import numpy as np
+    if bias is not None:
+        raise InputError("replay: bias: a float accumulator adds no bias")
+    xc, xf = _float_operand(x, x_format, "x")
+    wc, wf = _float_operand(w, w_format, "w")
+    scales = [None, None, None, None]  # x f32, w f32, x e8m0, w e8m0
+    if (x_block_scale is not None or w_block_scale is not None) and not block:
+        raise InputError("replay: block: block scales need the block length")
+    for i, (s, name) in enumerate(((x_block_scale, "x_block_scale"),
+                                    (w_block_scale, "w_block_scale"))):
+        if s is None:
+            continue
+        s = np.asarray(s)
+        if s.dtype == np.uint8:
+            scales[2 + i] = s.reshape(-1)
+        elif s.dtype.kind == "f":
+            scales[i] = s.astype(np.float32).reshape(-1)
+        else:
+            raise InputError(f"replay: {name}: float32 scales or uint8 E8M0 codes, got {s.dtype}")
+    out = _accsim.replay_float(xc, wc, xf, wf, acc, int(block or 0), scales[0], scales[1],
+                               scales[2], scales[3], threads)
+    out["float"] = _json.loads(out["float"])
+    out["overflow"] = _json.loads(out["overflow"])
+    values, exact = out["values"], out["exact"]
+    out["corrupted"] = ~((values == exact) | (np.isnan(values) & np.isnan(exact)))
     return out
