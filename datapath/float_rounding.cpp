@@ -46,6 +46,9 @@ double round_to_format(bool negative, u128 mag, int lsb_exp, bool sticky, const 
         return negative ? -std::numeric_limits<double>::infinity()
                         : std::numeric_limits<double>::infinity();
     }
+    // A result that rounds to zero is +0, whatever the sign of the sum (as the tensor cores'
+    // models give it).
+    if (kept == 0) return 0.0;
     const double r = std::ldexp(static_cast<double>(static_cast<uint64_t>(kept)), lsb);
     return negative ? -r : r;
 }

@@ -24,7 +24,7 @@ inline const char* to_string(Rounding v) {
 // and some value strictly inside (0, 1) when sticky (bits below the window, all that matters of
 // them). `sticky` requires the window to be wider than the result (mag >= 2^(mantissa_bits+2)).
 // Results beyond f's largest finite value are infinities, in both modes (the tensor cores'
-// behaviour), and set `overflow`. A zero magnitude without sticky gives +0.
+// behaviour), and set `overflow`. A result that is or rounds to zero is +0.
 double round_to_format(bool negative, u128 mag, int lsb_exp, bool sticky, const FloatFormat& f,
                        Rounding mode, bool& overflow);
 
