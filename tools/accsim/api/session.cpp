@@ -7,6 +7,7 @@
 #include "api/accsim.h"
 #include "config/hw_config.h"
 #include "datapath/parallel_for.h"
+#include "engine/float_audit.h"
 #include "engine/layer_audit.h"
 #include "engine/layer_binding.h"
 #include "engine/layer_selection.h"
@@ -136,6 +137,22 @@ Json Session::audit(const ReportOptions& options) const {
 Json Session::run(const ReportOptions& options, const SimRunOptions& sim) const {
     const int threads = thread_count(options.threads);
     require_run_hardware(m->config, m->sources);
+    // Float datapaths: values through the float replay, timing from the plain-C++ replay of the
+    // same transaction-level model (the SystemC modules hold integer registers).
+    bool floating = false;
+    for (const LayerSpec* l : select_layers(m->trace, options.layers))
+        floating = floating || replays_as_float(*l, m->config.accumulator);
+    if (floating) {
+        if (sim.cycle_mode || !sim.vcd.empty())
+            throw InputError("command line", "--mode",
+                             "float datapaths run in tlm mode (the cycle-mode models clock "
+                             "integer accumulator registers)");
+        if (!sim.scalesim_reports.empty())
+            throw InputError("command line", "--scalesim-reports",
+                             "not written for float datapaths (run them with --mode tlm "
+                             "reports only)");
+        return run_timing(options);
+    }
     const SimOptions so = sim_run_options(m->config, sim, threads);
     const std::vector<const LayerSpec*> layers = select_layers(m->trace, options.layers);
     const std::vector<LayerRun> runs = run_layers(layers, m->config, so, m->trace.manifest_path());
