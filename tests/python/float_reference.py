@@ -334,8 +334,10 @@ def parse_stage(spec):
             out['mode'] = p
         else:
             raise ValueError('bad stage field %r in %r' % (p, spec))
-    if out['G'] is None or out['G'] < 1:
-        raise ValueError('stage %r needs gN' % spec)
+    if out['G'] is None:
+        out['G'] = 1  # accsim's default group
+    if out['G'] < 1:
+        raise ValueError('stage %r: G must be positive' % spec)
     return out
 
 

@@ -45,6 +45,19 @@ std::string render_csv(const nlohmann::ordered_json& report) {
                           "energy_pj_sram_ofmap", "energy_pj_dram", "energy_pj_static",
                           "energy_pj_control", "energy_pj_thresholds", "zero_products"})
         header.push_back(h);
+    // Float datapaths append their figures (integer reports keep their columns).
+    bool floating = false;
+    for (const auto& l : report["layers"]) floating = floating || l.contains("float");
+    const char* const float_keys[] = {"max_rel_error",     "mean_rel_error",
+                                      "max_ulp_error_fp32", "not_correctly_rounded_fp32",
+                                      "inexact_outputs",   "swamped",
+                                      "infinities",        "nans",
+                                      "nonfinite_inputs",  "corrupted_to_nonfinite"};
+    if (floating) {
+        header.push_back("input_format");
+        header.push_back("weight_format");
+        for (const char* k : float_keys) header.push_back(std::string("float_") + k);
+    }
 
     std::ostringstream out;
     for (std::size_t i = 0; i < header.size(); ++i) out << (i ? "," : "") << header[i];
@@ -95,6 +108,11 @@ std::string render_csv(const nlohmann::ordered_json& report) {
         for (const char* k : {"ifmap", "filter", "ofmap"}) row.push_back(at(at(e, "sram"), k));
         for (const char* k : {"dram", "static", "control", "thresholds"}) row.push_back(at(e, k));
         row.push_back(at(at(l, "actions"), "zero_products"));
+        if (floating) {
+            row.push_back(at(l, "input_format"));
+            row.push_back(at(l, "weight_format"));
+            for (const char* k : float_keys) row.push_back(at(at(l, "float"), k));
+        }
         for (std::size_t i = 0; i < row.size(); ++i) out << (i ? "," : "") << csv_cell(row[i]);
         out << "\n";
     }

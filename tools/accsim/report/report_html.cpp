@@ -1,6 +1,7 @@
 #include "report/report_html.h"
 
 #include <functional>
+#include <tuple>
 
 #include "report/html_text.h"
 #include "report/report_field.h"
@@ -256,8 +257,9 @@ std::string layer_table(const Json& r) {
     std::optional<double> acc_bits;
     if (const Json* stages = report_field(r, {"config", "accumulator", "stages"}))
         if (!stages->empty()) acc_bits = report_number(stages->back(), {"bits"});
-    bool audited = false, timed = false, energy = false, power = false;
+    bool audited = false, timed = false, energy = false, power = false, floating = false;
     for (const Json& l : *layers) {
+        floating = floating || report_field(l, {"float"});
         audited = audited || report_field(l, {"overflow"}) || report_field(l, {"bounds"});
         timed = timed || report_field(l, {"cycles"});
         energy = energy || report_field(l, {"energy_pj"});
@@ -291,8 +293,30 @@ std::string layer_table(const Json& r) {
                         }});
         cols.push_back({"max |err|", "largest error of an output, in accumulator units", true,
                         [](const Json& l) {
+                            if (report_field(l, {"float"})) {
+                                const auto v = report_number(l, {"overflow", "max_abs_error"});
+                                return v ? Cell{format_number(*v, 3), ""} : Cell{k_dash, "null"};
+                            }
                             return count_cell(l, {"overflow", "max_abs_error"});
                         }});
+        if (floating) {
+            // Float datapaths: errors against the exact (Kulisch) result.
+            for (const auto& [key, head, tip] :
+                 {std::tuple{"max_rel_error", "max rel err", "largest |value - exact| / |exact|"},
+                  {"mean_rel_error", "mean rel err", "mean |value - exact| / |exact|"},
+                  {"max_ulp_error_fp32", "ulp fp32", "largest error in fp32 ulps of the exact result"},
+                  {"not_correctly_rounded_fp32", "!= fp32 RN",
+                   "outputs other than the exact result rounded to nearest fp32"},
+                  {"swamped", "swamped", "non-zero terms lost to alignment"},
+                  {"infinities", "inf", "infinite outputs"},
+                  {"nans", "NaN", "NaN outputs"}}) {
+                const char* k = key;
+                cols.push_back({head, tip, true, [k](const Json& l) {
+                                    const auto v = report_number(l, {"float", k});
+                                    return v ? Cell{format_number(*v, 3), ""} : Cell{k_dash, "null"};
+                                }});
+            }
+        }
         for (const auto& [key, head] : {std::pair{"datatype_bits", "datatype"},
                                         {"a2q_bits", "a2q"},
                                         {"a2q_plus_bits", "a2q+"},
