@@ -14,7 +14,11 @@ Levels, from low to high:
 * ``TraceWriter``: records layers one call at a time, checks every code against its
   declared bit range and stores each tensor in the narrowest allowed dtype;
 * ``ref_linear`` / ``ref_conv2d`` / ``ref_matmul``: the exact integer results FORMAT.md
-  defines, in int64, used for ``output="compute"`` and by the checks.
+  defines, in int64, used for ``output="compute"`` and by the checks;
+* float operands (FORMAT.md, "Float operands and block scales"): ``FLOAT_FORMATS``,
+  ``decode_float`` / ``round_to_float`` (``to_e4m3``, ``to_e5m2``: round to nearest even,
+  saturating as FP8 quantizers do), ``exact_linear`` / ``exact_conv2d`` / ``exact_matmul``:
+  the exact dot products of float (or block-scaled) layers, rounded once to binary64.
 
 Command line (``/usr/bin/python3 accsim_trace.py CMD ...``)::
 
@@ -44,6 +48,13 @@ FORMAT_VERSION = 1
 MANIFEST_FILE = "manifest.json"
 DEFAULT_TENSORS_FILE = "tensors.safetensors"
 
+#: numpy has no 8-bit float or bfloat16 type: tensors of those safetensors dtypes are held
+#: as arrays of these one-field structured dtypes, whose field is the raw code (``codes_of``
+#: gives it as a plain unsigned array; ``float_tensor`` makes one from codes).
+F8_E4M3_DTYPE = np.dtype([("f8_e4m3", "<u1")])
+F8_E5M2_DTYPE = np.dtype([("f8_e5m2", "<u1")])
+BF16_DTYPE = np.dtype([("bf16", "<u2")])
+
 #: safetensors dtype name -> numpy dtype (little-endian on disk).
 SAFETENSORS_DTYPES = {
     "I8": np.dtype("<i1"),
@@ -52,15 +63,25 @@ SAFETENSORS_DTYPES = {
     "U16": np.dtype("<u2"),
     "I32": np.dtype("<i4"),
     "I64": np.dtype("<i8"),
+    "F8_E4M3": F8_E4M3_DTYPE,
+    "F8_E5M2": F8_E5M2_DTYPE,
+    "F16": np.dtype("<f2"),
+    "BF16": BF16_DTYPE,
     "F32": np.dtype("<f4"),
+    "F64": np.dtype("<f8"),
 }
-# numpy "kind + itemsize" -> safetensors dtype name (byte order is handled on write).
-_NUMPY_TO_SAFETENSORS = {dt.kind + str(dt.itemsize): name for name, dt in SAFETENSORS_DTYPES.items()}
+# numpy "kind + itemsize" -> safetensors dtype name (byte order is handled on write); the
+# structured stand-ins (kind "V") are matched by their exact dtype instead.
+_NUMPY_TO_SAFETENSORS = {dt.kind + str(dt.itemsize): name for name, dt in SAFETENSORS_DTYPES.items()
+                         if dt.kind != "V"}
+_STRUCTURED_DTYPES = {dt: name for name, dt in SAFETENSORS_DTYPES.items() if dt.kind == "V"}
 
 #: dtypes allowed for operand codes, for bias, for output (FORMAT.md, "tensors.safetensors").
 CODE_DTYPES = ("I8", "U8", "I16", "U16", "I32")
 BIAS_DTYPES = CODE_DTYPES + ("I64",)
 OUTPUT_DTYPES = ("I32", "I64")
+#: the output of a float or block-scaled layer: its exact results rounded once to binary64.
+FLOAT_OUTPUT_DTYPE = "F64"
 
 OPS = ("linear", "conv2d", "matmul")
 OPERANDS = {"linear": ("input", "weight"), "conv2d": ("input", "weight"), "matmul": ("lhs", "rhs")}
@@ -72,7 +93,11 @@ PER_CHANNEL_ROLES = ("weight", "rhs")
 _TOP_KEYS_REQUIRED = ("format", "version", "model", "tensors", "layers")
 _TOP_KEYS = _TOP_KEYS_REQUIRED + ("source", "meta")
 _LAYER_KEYS_COMMON = ("name", "op", "bias", "output", "meta")
-_OPERAND_KEYS = ("tensor", "bits", "signed", "zero_point", "scale")
+_OPERAND_KEYS = ("tensor", "bits", "signed", "zero_point", "scale", "format", "block_scale")
+_BLOCK_SCALE_KEYS = ("tensor", "block", "format", "block_channels")
+BLOCK_SCALE_FORMATS = ("f32", "e8m0")
+#: the largest dot length accsim takes (traces/trace.h, k_max_dot_length); bounds a block.
+MAX_DOT_LENGTH = 1 << 28
 _BIAS_KEYS = ("tensor", "bits")
 _OUTPUT_KEYS = ("tensor",)
 _CONV_KEYS = ("stride", "padding", "dilation", "groups")
@@ -160,7 +185,7 @@ def _shape_str(shape) -> str:
 def safetensors_dtype(array: np.ndarray) -> str:
     """The safetensors dtype name of a numpy array, or ValueError if it is not allowed."""
     dt = np.asarray(array).dtype
-    name = _NUMPY_TO_SAFETENSORS.get(dt.kind + str(dt.itemsize))
+    name = _STRUCTURED_DTYPES.get(dt) if dt.kind == "V" else _NUMPY_TO_SAFETENSORS.get(dt.kind + str(dt.itemsize))
     if name is None:
         allowed = ", ".join(SAFETENSORS_DTYPES)
         raise ValueError(f"numpy dtype {dt} has no allowed safetensors dtype (allowed: {allowed})")
@@ -273,7 +298,8 @@ def read_safetensors(path, with_metadata: bool = False):
     """Read a safetensors file: a dict name -> ndarray (native byte order, C order).
 
     Validates the header length, the JSON header, every dtype (only the ones accsim
-    allows: I8 U8 I16 U16 I32 I64 F32), shape, data offset and size, and that no two
+    allows: I8 U8 I16 U16 I32 I64, F8_E4M3 F8_E5M2 F16 BF16 F32 F64), shape, data offset
+    and size, and that no two
     tensors overlap; raises ValueError naming the file and the tensor. With
     ``with_metadata`` returns ``(tensors, metadata)``.
     """
@@ -333,7 +359,8 @@ def write_safetensors(path, tensors: dict, metadata: dict | None = None) -> None
     """Write ``tensors`` (name -> array) as a safetensors file.
 
     Each array must already have an allowed dtype (int8, uint8, int16, uint16, int32,
-    int64, float32); nothing is converted silently. Data is little-endian, C order,
+    int64, float16, float32, float64, or the structured stand-ins ``F8_E4M3_DTYPE``,
+    ``F8_E5M2_DTYPE``, ``BF16_DTYPE``); nothing is converted silently. Data is little-endian, C order,
     contiguous; the JSON header is padded with spaces to a multiple of 8 bytes.
     ``metadata`` (strings only) goes into ``__metadata__``.
     """
@@ -556,7 +583,10 @@ def ref_matmul(lhs, rhs, bias=None) -> np.ndarray:
 
 
 def reference_output(layer: dict, tensors: dict) -> np.ndarray:
-    """The exact integer output of a manifest layer (dot products + bias), int64."""
+    """The exact output of a manifest layer: dot products + bias in int64, or for a float
+    or block-scaled layer the exact dot products rounded once to float64 (no bias)."""
+    if is_float_layer(layer) or has_block_scales(layer):
+        return float_reference_output(layer, tensors)
     op = layer["op"]
     a_role, b_role = OPERANDS[op]
     a = tensors[layer[a_role]["tensor"]]
@@ -568,6 +598,512 @@ def reference_output(layer: dict, tensors: dict) -> np.ndarray:
         return ref_matmul(a, b, bias)
     params = normalize_conv2d_params(**layer.get("conv2d", {}))
     return ref_conv2d(a, b, bias, pad_value=layer["input"].get("zero_point", 0), **params)
+
+
+# --------------------------------------------------------------------------------------
+# float operands (FORMAT.md, "Float operands and block scales")
+
+
+@dataclass(frozen=True)
+class FloatFormat:
+    """A binary float format a trace may store operands in (accsim's datapath/float_format.h).
+
+    A finite value is ``sig * 2^lsb``; ``mantissa_bits`` are the fraction bits that count
+    (tf32: 10 of the 23 its F32 storage holds; the other 13 are ignored when decoding).
+    ``ieee_specials``: the all-ones exponent holds infinities and NaNs; otherwise (E4M3FN)
+    it holds normal values and only S.1111.111 is NaN, and there are no infinities.
+    """
+
+    name: str
+    exponent_bits: int
+    mantissa_bits: int
+    storage_bits: int
+    dtype: str                      # the safetensors dtype that stores it
+    ieee_specials: bool = True
+    code_mantissa_bits: int | None = None  # fraction bits in a stored code (tf32: 23)
+
+    @property
+    def bias(self) -> int:
+        return (1 << (self.exponent_bits - 1)) - 1
+
+    @property
+    def min_exponent(self) -> int:
+        return 1 - self.bias
+
+    @property
+    def max_exponent(self) -> int:
+        return self.bias if self.ieee_specials else self.bias + 1
+
+    @property
+    def stored_mantissa_bits(self) -> int:
+        return self.mantissa_bits if self.code_mantissa_bits is None else self.code_mantissa_bits
+
+    @property
+    def max_finite(self) -> float:
+        """448 for e4m3, 57344 for e5m2, 65504 for fp16, ..."""
+        frac = 2.0 - math.ldexp(1.0 if self.ieee_specials else 2.0, -self.mantissa_bits)
+        return math.ldexp(frac, self.max_exponent)
+
+    @property
+    def min_subnormal(self) -> float:
+        return math.ldexp(1.0, self.min_exponent - self.mantissa_bits)
+
+    @property
+    def nan_code(self) -> int:
+        """The canonical (positive, quiet) NaN code, as accsim's encoder writes it."""
+        ms = self.stored_mantissa_bits
+        exp_mask = (1 << self.exponent_bits) - 1
+        if not self.ieee_specials:
+            return (exp_mask << ms) | ((1 << ms) - 1)
+        return (exp_mask << ms) | (1 << (ms - 1))
+
+
+#: format name -> FloatFormat: the operand formats accsim reads.
+FLOAT_FORMATS = {
+    "e4m3": FloatFormat("e4m3", 4, 3, 8, "F8_E4M3", ieee_specials=False),
+    "e5m2": FloatFormat("e5m2", 5, 2, 8, "F8_E5M2"),
+    "fp16": FloatFormat("fp16", 5, 10, 16, "F16"),
+    "bf16": FloatFormat("bf16", 8, 7, 16, "BF16"),
+    "fp32": FloatFormat("fp32", 8, 23, 32, "F32"),
+    "tf32": FloatFormat("tf32", 8, 10, 32, "F32", code_mantissa_bits=23),
+}
+_CODE_UINT = {8: np.dtype(np.uint8), 16: np.dtype(np.uint16), 32: np.dtype(np.uint32)}
+
+
+def float_format(name) -> FloatFormat:
+    """The FloatFormat of a name (e4m3, e5m2, fp16, bf16, fp32, tf32), or ValueError."""
+    if isinstance(name, FloatFormat):
+        return name
+    f = FLOAT_FORMATS.get(name) if isinstance(name, str) else None
+    if f is None:
+        raise ValueError(f"unknown float format {name!r} (valid: {', '.join(FLOAT_FORMATS)})")
+    return f
+
+
+def codes_of(a) -> np.ndarray:
+    """The raw codes of a float tensor as a plain unsigned array (uint8, uint16, uint32):
+    F8_E4M3 / F8_E5M2 / BF16 stand-ins, float16 or float32 arrays. Unsigned arrays pass."""
+    a = np.asarray(a)
+    if a.dtype.kind == "V":
+        return a.view(_CODE_UINT[8 * a.dtype.itemsize]).reshape(a.shape)
+    if a.dtype.kind == "f" and a.dtype.itemsize in (2, 4):
+        return a.view(_CODE_UINT[8 * a.dtype.itemsize])
+    if a.dtype.kind == "u":
+        return a
+    raise ValueError(f"expected float codes, got dtype {a.dtype}")
+
+
+def float_tensor(codes, fmt) -> np.ndarray:
+    """Codes (unsigned integers) as the array a trace stores for format ``fmt``: F8_E4M3 /
+    F8_E5M2 / BF16 stand-ins, float16 for fp16, float32 for fp32 and tf32."""
+    f = float_format(fmt)
+    c = np.ascontiguousarray(np.asarray(codes).astype(_CODE_UINT[f.storage_bits], copy=False))
+    return c.view(SAFETENSORS_DTYPES[f.dtype].newbyteorder("="))
+
+
+def decode_float(codes, fmt) -> np.ndarray:
+    """The values of float codes as float64 (every operand format is a subset of binary64):
+    NaN for NaN codes, +-inf for infinities. ``codes`` may be unsigned integers or a stored
+    float tensor (``float_tensor``)."""
+    f = float_format(fmt)
+    c = np.asarray(codes)
+    c = (c if c.dtype.kind in "iu" else codes_of(c)).astype(np.int64)
+    ms = f.stored_mantissa_bits
+    exp_mask = (1 << f.exponent_bits) - 1
+    negative = (c >> (f.exponent_bits + ms)) & 1
+    e = (c >> ms) & exp_mask
+    m = (c & ((1 << ms) - 1)) >> (ms - f.mantissa_bits)  # tf32: the low 13 bits are ignored
+    normal = e != 0
+    sig = np.where(normal, m + (1 << f.mantissa_bits), m).astype(np.float64)
+    exp = np.where(normal, e - f.bias, f.min_exponent) - f.mantissa_bits
+    v = np.ldexp(sig, exp.astype(np.int32))
+    if f.ieee_specials:
+        top = e == exp_mask
+        v = np.where(top & (m == 0), np.inf, v)
+        v = np.where(top & (m != 0), np.nan, v)
+    else:
+        v = np.where((e == exp_mask) & (m == (1 << f.mantissa_bits) - 1), np.nan, v)
+    return np.where(negative == 1, -v, v)
+
+
+def round_to_float(values, fmt, saturate: bool = True) -> np.ndarray:
+    """Round float values to the codes of ``fmt``, to nearest with ties to even, once.
+
+    ``saturate`` (the default, as FP8 quantizers do): magnitudes beyond the largest finite
+    value, infinities included, become +-max_finite (448 for e4m3, 57344 for e5m2).
+    Otherwise they round as IEEE 754 does: to infinity where the format has one (e5m2, fp16,
+    bf16, fp32), to NaN for e4m3 (which has none). NaN gives the canonical NaN code; the sign
+    of zero is kept. Returns unsigned codes (uint8, uint16 or uint32).
+    """
+    f = float_format(fmt)
+    a = np.asarray(values, dtype=np.float64)
+    ms, mb = f.stored_mantissa_bits, f.mantissa_bits
+    exp_mask = (1 << f.exponent_bits) - 1
+    nan = np.isnan(a)
+    negative = np.signbit(a)
+    mag = np.abs(np.where(nan, 0.0, a))
+    if saturate:
+        mag = np.minimum(mag, f.max_finite)
+    finite = np.isfinite(mag)
+    safe = np.where(finite, mag, 0.0)
+    _, e = np.frexp(safe)                      # safe = m * 2^e, m in [0.5, 1)
+    quantum = np.maximum(e - 1, f.min_exponent) - mb
+    r = np.ldexp(np.round(np.ldexp(safe, -quantum)), quantum)  # np.round: ties to even
+    overflow = ~finite | (r > f.max_finite)
+    r = np.where(overflow, 0.0, r)
+    _, e2 = np.frexp(r)
+    normal = r >= math.ldexp(1.0, f.min_exponent)
+    unbiased = e2 - 1
+    field = np.where(normal, unbiased + f.bias, 0)
+    scaled = np.where(normal, np.ldexp(r, (mb - unbiased).astype(np.int32)) - (1 << mb),
+                      np.ldexp(r, mb - f.min_exponent))
+    code = (field.astype(np.int64) << ms) | (scaled.astype(np.int64) << (ms - mb))
+    if f.ieee_specials:
+        special = exp_mask << ms                                  # infinity
+    else:
+        special = (exp_mask << ms) | ((1 << ms) - 1)              # E4M3FN: NaN
+    code = np.where(overflow, special, code)
+    code = code | (negative.astype(np.int64) << (f.exponent_bits + ms))
+    code = np.where(nan, f.nan_code, code)
+    return code.astype(_CODE_UINT[f.storage_bits])
+
+
+def to_e4m3(values, saturate: bool = True) -> np.ndarray:
+    """float -> OCP E4M3FN codes (uint8): round to nearest even, saturating at +-448."""
+    return round_to_float(values, "e4m3", saturate)
+
+
+def to_e5m2(values, saturate: bool = True) -> np.ndarray:
+    """float -> OCP E5M2 codes (uint8): round to nearest even, saturating at +-57344."""
+    return round_to_float(values, "e5m2", saturate)
+
+
+def to_bf16(values) -> np.ndarray:
+    """float -> bfloat16 codes (uint16), round to nearest even (infinities kept)."""
+    return round_to_float(values, "bf16", saturate=False)
+
+
+def e8m0_values(codes) -> np.ndarray:
+    """OCP E8M0 scale codes (uint8) as float64: 2^(code - 127); 255 is NaN."""
+    c = np.asarray(codes).astype(np.int64)
+    return np.where(c == 255, np.nan, np.ldexp(1.0, (c - 127).astype(np.int32)))
+
+
+def to_e8m0(values, rounding: str = "up") -> np.ndarray:
+    """Positive scales -> E8M0 codes (uint8): the power of two at or above (``"up"``, so that
+    nothing saturates, as the OCP MX recipe's shared exponent does) or below (``"down"``)."""
+    if rounding not in ("up", "down"):
+        raise ValueError(f"rounding must be 'up' or 'down', got {rounding!r}")
+    a = np.asarray(values, dtype=np.float64)
+    if a.size and not np.all(np.isfinite(a) & (a > 0)):
+        raise ValueError("E8M0 scales must be positive and finite")
+    m, e = np.frexp(a)                         # a = m * 2^e, m in [0.5, 1)
+    k = np.where(m == 0.5, e - 1, e if rounding == "up" else e - 1)
+    return np.clip(k + 127, 0, 254).astype(np.uint8)
+
+
+# -- exact dot products of float (and block-scaled) layers -----------------------------
+#
+# Every operand value is a binary64 number; a dot product's exact value is a sum of exact
+# products. The values of one tensor are all integer multiples of 2^lo and below 2^hi, so
+# they are split into signed integer "limbs" of L bits each; a float64 matmul of two limb
+# arrays is exact (BLAS may add in any order) as long as K * 2^(Lx + Lw) <= 2^53, which the
+# limb widths are chosen to keep. FP8 layers need one matmul; wider formats a few. The
+# partial results are combined in int64 where that cannot overflow, else in Python integers,
+# and each output is rounded once to binary64 (correctly: int -> float in CPython and int64
+# -> float64 in numpy round to nearest even).
+
+
+def _value_range(v: np.ndarray):
+    """(lo, hi): the nonzero finite values of v are integer multiples of 2^lo, below 2^hi."""
+    nz = np.abs(v[(v != 0) & np.isfinite(v)])
+    if nz.size == 0:
+        return None
+    m, e = np.frexp(nz)
+    sig = np.ldexp(m, 53).astype(np.int64)
+    low = sig & -sig
+    tz = np.frexp(low.astype(np.float64))[1] - 1
+    return int((e - 53 + tz).min()), int(e.max())
+
+
+def _limbs(v: np.ndarray, lo: int, width: int, bits: int) -> list:
+    """v = sum_j limbs[j] * 2^(lo + j*bits), each limb a signed integer below 2^bits (float64)."""
+    mag = np.ldexp(np.abs(v), -lo)
+    sign = np.sign(v)
+    out = []
+    for j in range((width + bits - 1) // bits):
+        part = np.fmod(np.floor(np.ldexp(mag, -j * bits)), 2.0 ** bits)
+        out.append(part * sign)
+    return out
+
+
+def _limb_plan(width_x: int, width_w: int, k: int):
+    """Limb widths (Lx, Lw) with the fewest matmuls such that K * 2^(Lx + Lw) <= 2^53."""
+    budget = 53 - max(0, math.ceil(math.log2(max(k, 1))))
+    if budget < 2:
+        raise ValueError(f"dot length {k} is too long for an exact float64 split")
+    best = None
+    for nx in range(1, width_x + 1):
+        lx = -(-width_x // nx)
+        lw = budget - lx
+        if lw < 1:
+            continue
+        cost = nx * -(-width_w // lw)
+        if best is None or cost < best[0]:
+            best = (cost, lx, lw)
+        if lx == 1:
+            break
+    if best is None:  # width_x alone uses the budget: split it to one bit per limb
+        best = (width_x * width_w, 1, budget - 1)
+    return best[1], best[2]
+
+
+class _ExactInts:
+    """Integers ``n`` (int64 or Python ints in an object array) times 2^``exp``."""
+
+    def __init__(self, n: np.ndarray, exp: int):
+        self.n, self.exp = n, exp
+
+
+def _exact_int_gemm(x: np.ndarray, w: np.ndarray) -> _ExactInts:
+    """sum_k x[..., m, k] * w[..., n, k] exactly, for finite float64 x [..., M, K] and
+    w [..., N, K] (batch dimensions broadcast)."""
+    k = x.shape[-1]
+    shape = np.broadcast_shapes(x.shape[:-2], w.shape[:-2]) + (x.shape[-2], w.shape[-2])
+    rx, rw = _value_range(x), _value_range(w)
+    if rx is None or rw is None or k == 0:
+        return _ExactInts(np.zeros(shape, dtype=np.int64), 0)
+    (lo_x, hi_x), (lo_w, hi_w) = rx, rw
+    width_x, width_w = hi_x - lo_x, hi_w - lo_w
+    lx, lw = _limb_plan(width_x, width_w, k)
+    xs, ws = _limbs(x, lo_x, width_x, lx), _limbs(w, lo_w, width_w, lw)
+    exp = lo_x + lo_w
+    if len(xs) == 1 and len(ws) == 1:
+        return _ExactInts(np.matmul(xs[0], np.swapaxes(ws[0], -1, -2)).astype(np.int64), exp)
+    fits_int64 = width_x + width_w + math.ceil(math.log2(max(k, 1))) <= 62
+    total = None
+    for a, xa in enumerate(xs):
+        for b, wb in enumerate(ws):
+            part = np.matmul(xa, np.swapaxes(wb, -1, -2)).astype(np.int64)
+            shift = a * lx + b * lw
+            part = (part << shift) if fits_int64 else (part.astype(object) << shift)
+            total = part if total is None else total + part
+    return _ExactInts(total, exp)
+
+
+def _int_ldexp(n, e: int) -> float:
+    """The integer n times 2^e rounded once to binary64 (nearest even); +-inf beyond range."""
+    n, e = int(n), int(e)
+    if n == 0:
+        return 0.0
+    bits = abs(n).bit_length()
+    if bits + e > 1024:
+        return math.copysign(math.inf, n)
+    if bits <= 1000 and bits - 1 + e >= -1022:  # float(n) rounds once; the result is normal
+        return math.ldexp(float(n), e)
+    from fractions import Fraction
+    q = Fraction(n) * Fraction(2) ** e
+    try:
+        return float(q)
+    except OverflowError:
+        return math.copysign(math.inf, n)
+
+
+_INT_LDEXP = np.frompyfunc(_int_ldexp, 2, 1)
+
+
+def _to_binary64(r: _ExactInts) -> np.ndarray:
+    n = r.n
+    if n.dtype != object:
+        limit = np.abs(n).max(initial=0)
+        if limit < (1 << 53) and (limit == 0 or (-1022 <= r.exp and r.exp + 53 < 1000)):
+            return np.ldexp(n.astype(np.float64), r.exp)   # exact: a 53-bit integer, scaled
+        if -1022 + 64 <= r.exp and r.exp + 64 < 1000:
+            return np.ldexp(n.astype(np.float64), r.exp)   # one rounding (int64 -> float64)
+    return _INT_LDEXP(n, r.exp).astype(np.float64) if n.size else np.zeros(n.shape)
+
+
+def _split_scales(s: np.ndarray):
+    """Positive finite scales as (integer significand, exponent), s = m * 2^e, m < 2^53."""
+    m, e = np.frexp(np.where(np.isfinite(s), s, 1.0))
+    return np.ldexp(m, 53).astype(np.int64), (e - 53).astype(np.int64)
+
+
+def _specials(x: np.ndarray, w: np.ndarray):
+    """(nan, sign of an infinite result) per output of sum_k x[..., m, k] * w[..., n, k],
+    as accsim's exact sum has them: a NaN product (NaN operand, inf times zero) or
+    infinities of both signs give NaN; otherwise an infinite product decides the sign."""
+    def mm(a, b):
+        return np.matmul(a.astype(np.float64), np.swapaxes(b.astype(np.float64), -1, -2)) > 0
+
+    nan_x, nan_w = np.isnan(x), np.isnan(w)
+    inf_x, inf_w = np.isinf(x), np.isinf(w)
+    zero_x, zero_w = x == 0, w == 0
+    pos_x, neg_x = (x > 0), (x < 0)
+    pos_w, neg_w = (w > 0), (w < 0)
+    nan = (nan_x.any(axis=-1)[..., :, None] | nan_w.any(axis=-1)[..., None, :]
+           | mm(inf_x, zero_w) | mm(zero_x, inf_w))
+    fin_pos_x, fin_neg_x = pos_x & ~inf_x, neg_x & ~inf_x
+    plus = (mm(inf_x & pos_x, pos_w) | mm(inf_x & neg_x, neg_w)
+            | mm(fin_pos_x, inf_w & pos_w) | mm(fin_neg_x, inf_w & neg_w))
+    minus = (mm(inf_x & pos_x, neg_w) | mm(inf_x & neg_x, pos_w)
+             | mm(fin_pos_x, inf_w & neg_w) | mm(fin_neg_x, inf_w & pos_w))
+    nan = nan | (plus & minus)
+    return nan, np.where(plus, 1, np.where(minus, -1, 0))
+
+
+def _exact_dot(x: np.ndarray, w: np.ndarray, x_scale=None, w_scale=None, block: int = 0) -> np.ndarray:
+    """The exact sum_k x[..., m, k] * w[..., n, k] (times the scales of k's block, when
+    ``block``), rounded once to binary64: float64 [..., M, N]. ``x_scale`` is
+    [..., M, blocks] (or None: ones), ``w_scale`` [..., N, blocks]; NaN scales make the
+    outputs they meet NaN."""
+    x = np.asarray(x, dtype=np.float64)
+    w = np.asarray(w, dtype=np.float64)
+    k = x.shape[-1]
+    special = not (np.all(np.isfinite(x)) and np.all(np.isfinite(w)))
+    if special:
+        nan, inf_sign = _specials(x, w)
+        x = np.where(np.isfinite(x), x, 0.0)
+        w = np.where(np.isfinite(w), w, 0.0)
+    if not block:
+        y = _to_binary64(_exact_int_gemm(x, w))
+    else:
+        blocks = -(-k // block)
+        shape = np.broadcast_shapes(x.shape[:-2], w.shape[:-2]) + (x.shape[-2], w.shape[-2])
+        if x_scale is None:
+            x_scale = np.ones(x.shape[:-1] + (blocks,))
+        if w_scale is None:
+            w_scale = np.ones(w.shape[:-1] + (blocks,))
+        x_scale = np.asarray(x_scale, dtype=np.float64)
+        w_scale = np.asarray(w_scale, dtype=np.float64)
+        nan_scale = (np.isnan(x_scale).any(axis=-1)[..., :, None] | np.isnan(w_scale).any(axis=-1)[..., None, :])
+        mx, ex = _split_scales(x_scale)
+        mw, ew = _split_scales(w_scale)
+        sums, exps = [], []
+        for b in range(blocks):
+            part = _exact_int_gemm(x[..., b * block:(b + 1) * block], w[..., b * block:(b + 1) * block])
+            scale_m = mx[..., :, None, b].astype(object) * mw[..., None, :, b].astype(object)
+            sums.append(np.broadcast_to(part.n.astype(object) * scale_m, shape))
+            exps.append(np.broadcast_to(part.exp + ex[..., :, None, b] + ew[..., None, :, b], shape))
+        exps = np.stack(exps, axis=-1)
+        low = exps.min(axis=-1)
+        shifted = np.stack(sums, axis=-1) << (exps - low[..., None]).astype(object)
+        total = shifted.sum(axis=-1) if blocks > 1 else shifted[..., 0]
+        y = _INT_LDEXP(total, low.astype(object)).astype(np.float64) if total.size else np.zeros(shape)
+        y = np.where(nan_scale, np.nan, y)
+    if special:
+        y = np.where(inf_sign > 0, np.inf, np.where(inf_sign < 0, -np.inf, y))
+        y = np.where(nan, np.nan, y)
+    return np.where(y == 0, 0.0, y)  # a zero result is +0, as accsim's exact sum gives it
+
+
+def exact_linear(x, w, input_block_scale=None, weight_block_scale=None, block: int = 0,
+                 block_channels: int = 1) -> np.ndarray:
+    """y[..., o] = sum_i w[o, i] * x[..., i], exactly, rounded once to binary64.
+
+    ``x`` [..., in] and ``w`` [out, in] are values (``decode_float`` of float codes, or
+    integer codes). With ``block``: input_block_scale [..., ceil(in/block)] and
+    weight_block_scale [ceil(out/block_channels), ceil(in/block)] (values: F32 scales, or
+    ``e8m0_values`` of E8M0 codes) multiply every product of their block; either may be None.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    w = np.asarray(w, dtype=np.float64)
+    geo = linear_geometry(x.shape, w.shape)
+    rows = x.reshape(-1, x.shape[-1]) if x.ndim else x.reshape(1, -1)
+    xs = ws = None
+    if block:
+        if input_block_scale is not None:
+            xs = np.asarray(input_block_scale, dtype=np.float64).reshape(rows.shape[0], -1)
+        if weight_block_scale is not None:
+            ws = np.repeat(np.asarray(weight_block_scale, dtype=np.float64), block_channels, axis=0)[: w.shape[0]]
+    return _exact_dot(rows, w, xs, ws, block).reshape(geo.output_shape)
+
+
+def _float_patches(x: np.ndarray, k_h: int, k_w: int, params: dict) -> np.ndarray:
+    """conv2d receptive fields of float64 x: [B, C_in, kH, kW, OH, OW], padding 0.0."""
+    batch, channels, height, width = x.shape
+    top, left, bottom, right = params["padding"]
+    (s_h, s_w), (d_h, d_w) = params["stride"], params["dilation"]
+    o_h = (height + top + bottom - d_h * (k_h - 1) - 1) // s_h + 1
+    o_w = (width + left + right - d_w * (k_w - 1) - 1) // s_w + 1
+    padded = np.zeros((batch, channels, height + top + bottom, width + left + right))
+    padded[:, :, top:top + height, left:left + width] = x
+    patches = np.empty((batch, channels, k_h, k_w, o_h, o_w))
+    for i in range(k_h):
+        for j in range(k_w):
+            patches[:, :, i, j] = padded[:, :, i * d_h: i * d_h + s_h * (o_h - 1) + 1: s_h,
+                                         j * d_w: j * d_w + s_w * (o_w - 1) + 1: s_w]
+    return patches
+
+
+def exact_conv2d(x, w, stride=1, padding=0, dilation=1, groups=1) -> np.ndarray:
+    """A grouped conv2d (as ``ref_conv2d``) on values, exactly, rounded once to binary64.
+    Padded positions hold +0 (a float operand has no zero point)."""
+    x = np.asarray(x, dtype=np.float64)
+    w = np.asarray(w, dtype=np.float64)
+    params = normalize_conv2d_params(stride, padding, dilation, groups)
+    geo = conv2d_geometry(x.shape, w.shape, params)
+    batch, c_out, o_h, o_w = geo.output_shape
+    c_group, k_h, k_w = w.shape[1:]
+    patches = _float_patches(x, k_h, k_w, params)
+    columns = patches.reshape(batch, groups, c_group * k_h * k_w, o_h * o_w)
+    rows = np.swapaxes(columns, -1, -2)                          # [B, G, OH*OW, K]
+    kernels = w.reshape(1, groups, c_out // groups, c_group * k_h * k_w)
+    y = _exact_dot(rows, kernels)                                # [B, G, OH*OW, C_out/G]
+    return np.swapaxes(y, -1, -2).reshape(batch, c_out, o_h, o_w)
+
+
+def exact_matmul(lhs, rhs) -> np.ndarray:
+    """lhs [..., M, K] x rhs [..., K, N] on values, batch dimensions broadcast, exactly,
+    rounded once to binary64."""
+    lhs = np.asarray(lhs, dtype=np.float64)
+    rhs = np.asarray(rhs, dtype=np.float64)
+    matmul_geometry(lhs.shape, rhs.shape)
+    return _exact_dot(lhs, np.swapaxes(rhs, -1, -2))
+
+
+def operand_values(entry: dict, tensors: dict) -> np.ndarray:
+    """An operand's values as float64: float codes decoded, integer codes as they are."""
+    a = tensors[entry["tensor"]]
+    if "format" in entry:
+        return decode_float(a, entry["format"])
+    return a.astype(np.float64)
+
+
+def block_scale_values(spec: dict, tensors: dict) -> np.ndarray:
+    """A ``block_scale`` entry's scales as float64 (E8M0 codes decoded; 255 is NaN)."""
+    a = tensors[spec["tensor"]]
+    if spec.get("format", "f32") == "e8m0":
+        return e8m0_values(a)
+    return a.astype(np.float64)
+
+
+def is_float_layer(layer: dict) -> bool:
+    """Whether a manifest layer's operands are float (declare ``format``)."""
+    a_role, _ = OPERANDS[layer["op"]]
+    return isinstance(layer.get(a_role), dict) and "format" in layer[a_role]
+
+
+def has_block_scales(layer: dict) -> bool:
+    return any(isinstance(layer.get(r), dict) and "block_scale" in layer[r] for r in OPERANDS[layer["op"]])
+
+
+def float_reference_output(layer: dict, tensors: dict) -> np.ndarray:
+    """The exact float64 output of a float or block-scaled layer (what its F64 output holds)."""
+    op = layer["op"]
+    a_role, b_role = OPERANDS[op]
+    a, b = operand_values(layer[a_role], tensors), operand_values(layer[b_role], tensors)
+    if op == "linear":
+        sa, sb = layer[a_role].get("block_scale"), layer[b_role].get("block_scale")
+        spec = sa or sb
+        if spec is None:
+            return exact_linear(a, b)
+        return exact_linear(a, b, None if sa is None else block_scale_values(sa, tensors),
+                            None if sb is None else block_scale_values(sb, tensors), block=spec["block"],
+                            block_channels=1 if sb is None else sb.get("block_channels", 1))
+    if op == "matmul":
+        return exact_matmul(a, b)
+    return exact_conv2d(a, b, **normalize_conv2d_params(**layer.get("conv2d", {})))
 
 
 # --------------------------------------------------------------------------------------

@@ -112,16 +112,22 @@ Json point_record(std::size_t index, const SweepPoint& p, const HwConfig& config
 
     Json layers = Json::array();
     double max_err = 0, max_err_real = 0;
+    // Float datapaths: the largest relative error and the swamped terms over the layers.
+    bool floating = false;
+    double max_rel = 0;
+    uint64_t swamped = 0;
     bool real_known = true;  // every layer has its error in real units
     const Json& rl = report["layers"];
     for (std::size_t i = 0; i < rl.size(); ++i) {
         const Json& l = rl[i];
         const Json& ov = l["overflow"];
         Json stages = Json::array();
-        for (const Json& s : l["bounds"]["stages"])
-            stages.push_back({{"bits", s["bits"]},
-                              {"exact_bits", s["exact_bits"]},
-                              {"observed_bits", s["observed_bits"]}});
+        const Json& b = l["bounds"];  // null for float-replayed layers
+        if (b.is_object())
+            for (const Json& s : b["stages"])
+                stages.push_back({{"bits", s["bits"]},
+                                  {"exact_bits", s["exact_bits"]},
+                                  {"observed_bits", s["observed_bits"]}});
         if (ov["max_abs_error"].is_number())
             max_err = std::max(max_err, ov["max_abs_error"].get<double>());
         if (ov["max_abs_error_real"].is_number())
@@ -135,13 +141,25 @@ Json point_record(std::size_t index, const SweepPoint& p, const HwConfig& config
                           {"outputs_corrupted", ov["outputs_corrupted"]},
                           {"max_abs_error", ov["max_abs_error"]},
                           {"max_abs_error_real", ov["max_abs_error_real"]},
-                          {"exact_bits", l["bounds"]["exact_bits_with_bias"]},
-                          {"observed_bits", l["bounds"]["observed_bits"]},
+                          {"exact_bits", null_or(b, "exact_bits_with_bias")},
+                          {"observed_bits", null_or(b, "observed_bits")},
                           {"stages", stages},
                           {"cycles", null_or(l["cycles"], "total")},
                           {"energy_pj", null_or(l["energy_pj"], "total")},
                           {"power_mw", l.contains("power_mw") ? l["power_mw"] : Json()},
                           {"replay", replay[i]}});
+        if (l.contains("float")) {
+            const Json& f = l["float"];
+            floating = true;
+            max_rel = std::max(max_rel, f["max_rel_error"].get<double>());
+            swamped += f["swamped"].get<uint64_t>();
+            layers.back()["float"] = {{"max_rel_error", f["max_rel_error"]},
+                                      {"mean_rel_error", f["mean_rel_error"]},
+                                      {"max_ulp_error_fp32", f["max_ulp_error_fp32"]},
+                                      {"swamped", f["swamped"]},
+                                      {"infinities", f["infinities"]},
+                                      {"nans", f["nans"]}};
+        }
     }
     const Json& t = report["totals"];
     Json fpga;
@@ -151,7 +169,7 @@ Json point_record(std::size_t index, const SweepPoint& p, const HwConfig& config
                 {"dsp", f["resources"]["dsp"]},   {"bram18", f["resources"]["bram18"]},
                 {"uram", f["resources"]["uram"]}, {"fits", f["fits"]}};
     }
-    return {{"index", index},
+    Json record = {{"index", index},
             {"values", values},
             {"accumulator", config.accumulator.describe()},
             {"stage_bits", stage_bits},
@@ -171,6 +189,11 @@ Json point_record(std::size_t index, const SweepPoint& p, const HwConfig& config
             {"layers", layers},
             {"replays",
              {{"simulated", simulated}, {"derived", static_cast<int>(rl.size()) - simulated}}}};
+    if (floating) {
+        record["totals"]["max_rel_error"] = max_rel;
+        record["totals"]["swamped"] = swamped;
+    }
+    return record;
 }
 
 }  // namespace

@@ -209,6 +209,11 @@ std::string render_sweep_csv(const Json& sweep) {
     for (const std::string& k : fpga) s << "," << k;
     for (const ParetoAxis& a : pareto_axes()) s << ",pareto_" << a.key;
     s << ",pareto_error_energy,layers_simulated,layers_derived";
+    // Float sweeps append the largest relative error and the swamped terms (integer sweeps
+    // keep their columns).
+    bool floating = false;
+    for (const Json& p : points) floating = floating || p["totals"].contains("max_rel_error");
+    if (floating) s << ",max_rel_error,swamped";
     if (!points.empty())
         for (const Json& l : points[0]["layers"])
             for (const std::string& k : per_layer)
@@ -225,6 +230,11 @@ std::string render_sweep_csv(const Json& sweep) {
         for (const ParetoAxis& a : pareto_axes()) s << "," << csv_field(p["pareto"][a.key]);
         s << "," << csv_field(p["pareto"]["error_energy"]) << "," << p["replays"]["simulated"]
           << "," << p["replays"]["derived"];
+        if (floating) {
+            const Json& t = p["totals"];
+            s << "," << csv_field(t.contains("max_rel_error") ? t["max_rel_error"] : Json()) << ","
+              << csv_field(t.contains("swamped") ? t["swamped"] : Json());
+        }
         for (const Json& l : p["layers"])
             for (const std::string& k : per_layer) s << "," << csv_field(l[k]);
         s << "\n";

@@ -6,6 +6,7 @@
 #include <numeric>
 
 #include "datapath/parallel_for.h"
+#include "engine/float_audit.h"
 #include "engine/layer_binding.h"
 
 namespace accsim {
@@ -151,7 +152,10 @@ void SweepValues::step(Chain& chain, std::size_t w, int threads,
                        : static_audit(binding, config.accumulator, threads);
     if (!chain.static_base) chain.static_base = a;
     bool derived = false;
-    if (m_derive && chain.sample) {
+    // Float datapaths are always replayed: the integer rules (bounds, narrower clean replays)
+    // say nothing about rounding.
+    const bool floating = replays_as_float(binding.layer(), config.accumulator);
+    if (m_derive && chain.sample && !floating) {
         const std::vector<int> wd = widths(config);
         const auto same = chain.replayed.find(registers_key(config));
         const bool dominated =
@@ -177,12 +181,14 @@ void SweepValues::step(Chain& chain, std::size_t w, int threads,
     if (!derived) {
         r->audit = replay_layer(binding, std::move(a), config, m_manifest, threads);
         r->kind = ReplayKind::simulated;
-        if (r->audit.overflow.events == 0) chain.clean.push_back(widths(config));
+        if (r->audit.overflow.events == 0 && !floating) chain.clean.push_back(widths(config));
     }
     const ValueResult* stored = r.get();
     m_results[c * m_layers.size() + chain.layer] = std::move(r);
-    if (!chain.sample) chain.sample = stored;
-    chain.replayed.emplace(registers_key(config), stored);
+    if (!floating) {
+        if (!chain.sample) chain.sample = stored;
+        chain.replayed.emplace(registers_key(config), stored);
+    }
     if (w + 1 == chain.configs.size()) {  // the chain is done: free its operands
         chain.binding.reset();
         chain.static_base.reset();
