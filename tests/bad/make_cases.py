@@ -14,7 +14,8 @@ import struct
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
-FMT = {"I8": "b", "U8": "B", "I16": "h", "U16": "H", "I32": "i", "I64": "q", "F32": "f", "F16": "e"}
+FMT = {"I8": "b", "U8": "B", "I16": "h", "U16": "H", "I32": "i", "I64": "q", "F32": "f", "F16": "e",
+       "F8_E4M3": "B", "F8_E5M2": "B", "BF16": "H", "F64": "d"}
 
 
 def safetensors(tensors):
@@ -141,6 +142,73 @@ m, t = mutated(lambda m, t: tensor(t, "fc.weight").__setitem__(1, "I64"))
 case("dtype_i64_operand", AUDIT, manifest=m, tensors=t)
 m, t = mutated(lambda m, t: tensor(t, "fc.output").__setitem__(1, "F32"))
 case("dtype_output_float", AUDIT, manifest=m, tensors=t)
+
+# ---- float operands, block scales and float accumulators (datapath/FLOAT.md) ------------------------
+# e4m3 codes: 0x38 = 1, 0x40 = 2, 0xb8 = -1, 0x30 = 0.5; fc = x [1, 4] . w [2, 4].
+F_X = [0x38, 0x40, 0xb8, 0x30]
+F_W = [0x38, 0x38, 0x38, 0x38, 0x40, 0x30, 0x38, 0xb8]
+F_OUT = [1 + 2 - 1 + 0.5, 2 + 1 - 1 - 0.5]
+FLOAT_ACC = "audit --trace t.trace --acc 128xe8m13:g32:f13:rz,e8m23"
+
+
+def float_tensors():
+    return [["fc.input", "F8_E4M3", [1, 4], list(F_X)], ["fc.weight", "F8_E4M3", [2, 4], list(F_W)],
+            ["fc.output", "F64", [1, 2], list(F_OUT)],
+            ["fc.input_scale", "F32", [1, 2], [1.0, 2.0]], ["fc.weight_scale", "F32", [2, 2], [1.0] * 4]]
+
+
+def float_manifest():
+    return {"format": "accsim-trace", "version": 1, "model": "bad-case-float",
+            "source": "tests/bad/make_cases.py", "tensors": "tensors.safetensors",
+            "layers": [{"name": "fc", "op": "linear",
+                        "input": {"tensor": "fc.input", "format": "e4m3"},
+                        "weight": {"tensor": "fc.weight", "format": "e4m3"},
+                        "output": {"tensor": "fc.output"}}]}
+
+
+def float_case(name, fn=None, args=FLOAT_ACC):
+    m, t = float_manifest(), float_tensors()
+    if fn:
+        fn(m, t)
+    case(name, args, manifest=m, tensors=t)
+
+
+def fc(m):
+    return m["layers"][0]
+
+
+float_case("float_operand_with_bits", lambda m, t: fc(m)["input"].update(bits=8))
+float_case("float_format_unknown", lambda m, t: fc(m)["weight"].update(format="e4m4"))
+float_case("float_dtype_mismatch", lambda m, t: fc(m)["input"].update(format="fp16"))
+float_case("float_mixed_operands", lambda m, t: (
+    fc(m).__setitem__("weight", {"tensor": "fc.weight", "bits": 8, "signed": False}),
+    tensor(t, "fc.weight").__setitem__(1, "U8")))
+float_case("float_layer_integer_acc", args="audit --trace t.trace --acc 16")
+float_case("float_output_mismatch", lambda m, t: tensor(t, "fc.output").__setitem__(3, [3.5, 1.25]))
+float_case("float_output_not_f64", lambda m, t: (tensor(t, "fc.output").__setitem__(1, "I32"),
+                                                 tensor(t, "fc.output").__setitem__(3, [3, 1])))
+float_case("float_bias", lambda m, t: (fc(m).__setitem__("bias", {"tensor": "fc.bias"}),
+                                       t.append(["fc.bias", "I32", [2], [0, 0]])))
+float_case("block_scale_shape", lambda m, t: fc(m)["input"].update(
+    block_scale={"tensor": "fc.weight_scale", "block": 2}))
+float_case("block_scale_not_positive", lambda m, t: (
+    fc(m)["input"].update(block_scale={"tensor": "fc.input_scale", "block": 2}),
+    tensor(t, "fc.input_scale").__setitem__(3, [1.0, -2.0])))
+float_case("block_scale_dtype", lambda m, t: fc(m)["input"].update(
+    block_scale={"tensor": "fc.input_scale", "block": 2, "format": "e8m0"}))
+float_case("block_scale_tile_spans_blocks", lambda m, t: fc(m)["input"].update(
+    block_scale={"tensor": "fc.input_scale", "block": 2}),
+    args="audit --trace t.trace --acc 3xe8m13,e8m23")
+float_case("block_scale_f32_single_stage", lambda m, t: fc(m)["input"].update(
+    block_scale={"tensor": "fc.input_scale", "block": 2}), args="audit --trace t.trace --acc e8m23")
+case("acc_float_bad_flag", "audit --trace t.trace --acc e8m23:q4", manifest=base_manifest(),
+     tensors=base_tensors())
+case("acc_float_exponent_range", "audit --trace t.trace --acc e12m3", manifest=base_manifest(),
+     tensors=base_tensors())
+case("acc_integer_after_float", "audit --trace t.trace --acc 4xe8m23,32", manifest=base_manifest(),
+     tensors=base_tensors())
+case("acc_float_integer_operands_first", "audit --trace t.trace --acc e8m23",
+     manifest=base_manifest(), tensors=base_tensors())
 
 # ---- shapes ---------------------------------------------------------------------------------------
 m, t = mutated(lambda m, t: (tensor(t, "conv.weight").__setitem__(2, [2, 2, 3, 3]),
