@@ -148,6 +148,11 @@ def test_safetensors_round_trip_all_dtypes():
         "e": np.array([-(1 << 31), (1 << 31) - 1], dtype=np.int32),
         "f": np.array([-(1 << 63), (1 << 63) - 1], dtype=np.int64),
         "g": np.array([0.5, 1e-30, 3.25], dtype=np.float32),
+        "h": np.array([1.0, -0.5, 65504.0], dtype=np.float16),
+        "i": np.array([1.0 / 3, -2.0 ** -1074, 1e308]),
+        "j": at.float_tensor(np.arange(256).reshape(16, 16), "e4m3"),
+        "k": at.float_tensor([0, 0x7c, 0xff], "e5m2"),
+        "l": at.float_tensor([0x3f80, 0xff80, 0x0001], "bf16"),
         "scalar": np.array(7, dtype=np.int32),
         "empty": np.zeros((0, 3), dtype=np.int16),
         "big_endian": np.array([1, -2, 300], dtype=">i2"),
@@ -167,7 +172,10 @@ def test_safetensors_round_trip_all_dtypes():
     for name, entry in header.items():
         if name != "__metadata__":
             assert entry["data_offsets"][0] % at.SAFETENSORS_DTYPES[entry["dtype"]].itemsize == 0
-    raises(lambda: at.encode_safetensors({"x": np.zeros(2, np.float64)}), "x", "float64")
+    assert [at.safetensors_dtype(back[n]) for n in "hijkl"] == ["F16", "F64", "F8_E4M3", "F8_E5M2", "BF16"]
+    assert at.codes_of(back["j"]).reshape(-1).tolist() == list(range(256))
+    raises(lambda: at.encode_safetensors({"x": np.zeros(2, np.complex64)}), "x", "complex64")
+    raises(lambda: at.encode_safetensors({"x": np.zeros(2, np.uint32)}), "x", "uint32")
     raises(lambda: at.encode_safetensors({"x": np.zeros(2, bool)}), "x")
 
 
@@ -183,8 +191,10 @@ def test_safetensors_rejects_malformed_files():
     assert at.parse_safetensors(_blob(ok, b"\x01\x00\xff\xff"))["t"].tolist() == [1, -1]
     raises(lambda: at.parse_safetensors(b"\x01\x00"), "too short")
     raises(lambda: at.parse_safetensors((1000).to_bytes(8, "little") + b"{}"), "runs past")
-    raises(lambda: at.parse_safetensors(_blob({"t": {"dtype": "F16", "shape": [2], "data_offsets": [0, 4]}},
-                                              bytes(4))), "'t'", "F16")
+    raises(lambda: at.parse_safetensors(_blob({"t": {"dtype": "BOOL", "shape": [2], "data_offsets": [0, 2]}},
+                                              bytes(2))), "'t'", "BOOL")
+    raises(lambda: at.parse_safetensors(_blob({"t": {"dtype": "U32", "shape": [1], "data_offsets": [0, 4]}},
+                                              bytes(4))), "'t'", "U32")
     raises(lambda: at.parse_safetensors(_blob({"t": {"dtype": "I32", "shape": [2], "data_offsets": [0, 4]}},
                                               bytes(4))), "'t'", "needs 8")
     raises(lambda: at.parse_safetensors(_blob({"t": {"dtype": "I8", "shape": [8], "data_offsets": [0, 8]}},

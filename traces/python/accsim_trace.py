@@ -1163,6 +1163,9 @@ def referenced_tensors(manifest: dict):
                 yield f"/layers/{i}/{role}/tensor", entry["tensor"]
             if isinstance(entry.get("scale"), str):
                 yield f"/layers/{i}/{role}/scale", entry["scale"]
+            block = entry.get("block_scale")
+            if isinstance(block, dict) and "tensor" in block:
+                yield f"/layers/{i}/{role}/block_scale/tensor", block["tensor"]
 
 
 def _check_basic(manifest, tensor_names, where: str) -> None:
@@ -1301,12 +1304,57 @@ def _validate_scale(p: _Problems, pointer: str, scale, tensors: dict, per_channe
         p.add(scale, "every scale must be positive and finite")
 
 
-def _validate_operand(p: _Problems, pointer: str, entry, tensors: dict):
-    """Check an operand entry and its codes; returns the array, or None if unusable."""
+def _validate_block_scale(p: _Problems, pointer: str, spec, role: str, tensors: dict):
+    """Check a ``block_scale`` entry (keys, block, format, dtype, values); returns it or None."""
+    if not isinstance(spec, dict):
+        p.add(pointer, "must be an object")
+        return None
+    allowed = _BLOCK_SCALE_KEYS if role in PER_CHANNEL_ROLES else ("tensor", "block", "format")
+    p.unknown_keys(spec, allowed, pointer)
+    ok = True
+    for key in ("tensor", "block"):
+        if key not in spec:
+            p.add(pointer, f"missing {key!r}")
+            ok = False
+    block = spec.get("block")
+    if "block" in spec and not (_is_int(block) and 1 <= block <= MAX_DOT_LENGTH):
+        p.add(pointer + "/block", f"expected an integer in [1, {MAX_DOT_LENGTH}], got {block!r}")
+        ok = False
+    channels = spec.get("block_channels", 1)
+    if not (_is_int(channels) and 1 <= channels <= 1 << 30):
+        p.add(pointer + "/block_channels", f"expected an integer in [1, {1 << 30}], got {channels!r}")
+        ok = False
+    fmt = spec.get("format", "f32")
+    if fmt not in BLOCK_SCALE_FORMATS:
+        p.add(pointer + "/format", f"expected one of {', '.join(BLOCK_SCALE_FORMATS)}, got {fmt!r}")
+        return None
+    name = spec.get("tensor")
+    if not isinstance(name, str) or name not in tensors:
+        return None
+    a = tensors[name]
+    want = "U8" if fmt == "e8m0" else "F32"
+    if safetensors_dtype(a) != want:
+        p.add(name, f"block scale tensor has dtype {safetensors_dtype(a)}; {fmt} scales are {want}")
+        return None
+    if fmt == "f32" and a.size and not np.all(np.isfinite(a) & (a > 0)):
+        bad = np.flatnonzero(~(np.isfinite(a) & (a > 0)))[0]
+        index = [int(i) for i in np.unravel_index(int(bad), a.shape)]
+        p.add(name, f"block scale {a.reshape(-1)[bad]!r} at index {index} is not a positive finite number")
+    return spec if ok else None
+
+
+def _validate_operand(p: _Problems, pointer: str, entry, tensors: dict, role: str = ""):
+    """Check an operand entry and its codes; returns (array, float format name or None,
+    block_scale entry or None), or None if unusable."""
     if not isinstance(entry, dict):
         p.add(pointer, "must be an object")
         return None
     p.unknown_keys(entry, _OPERAND_KEYS, pointer)
+    block = None
+    if "block_scale" in entry:
+        block = _validate_block_scale(p, pointer + "/block_scale", entry["block_scale"], role, tensors)
+    if "format" in entry:
+        return _validate_float_operand(p, pointer, entry, tensors, block)
     for key in ("tensor", "bits", "signed"):
         if key not in entry:
             p.add(pointer, f"missing {key!r}")
@@ -1330,7 +1378,8 @@ def _validate_operand(p: _Problems, pointer: str, entry, tensors: dict):
     a = tensors[name]
     dtype_name = safetensors_dtype(a)
     if dtype_name not in CODE_DTYPES:
-        p.add(name, f"operand codes must be {', '.join(CODE_DTYPES)}, got {dtype_name}")
+        p.add(name, f"operand codes must be {', '.join(CODE_DTYPES)}, got {dtype_name}"
+                    + (" (float operands declare \"format\")" if a.dtype.kind in "fV" else ""))
         return None
     if a.size == 0:
         p.add(name, "is empty")
@@ -1340,7 +1389,73 @@ def _validate_operand(p: _Problems, pointer: str, entry, tensors: dict):
         outside = _first_outside(a, lo, hi)
         if outside:
             p.add(name, f"value {outside[1]} at index {list(outside[0])} is outside {_describe_range(bits, signed)}")
-    return a
+    return a, None, block
+
+
+def _validate_float_operand(p: _Problems, pointer: str, entry: dict, tensors: dict, block):
+    fmt = entry["format"]
+    if fmt not in FLOAT_FORMATS:
+        p.add(pointer + "/format", f"unknown float format {fmt!r} (valid: {', '.join(FLOAT_FORMATS)})")
+        return None
+    for key in ("bits", "signed", "zero_point"):
+        if key in entry:
+            p.add(pointer + "/" + key, f'a float operand declares "format" instead of "{key}"')
+    if "tensor" not in entry:
+        p.add(pointer, "missing 'tensor'")
+    name = entry.get("tensor")
+    if not isinstance(name, str) or name not in tensors:
+        return None
+    a = tensors[name]
+    want = FLOAT_FORMATS[fmt].dtype
+    if safetensors_dtype(a) != want:
+        p.add(name, f"has dtype {safetensors_dtype(a)}; format {fmt!r} is stored as {want}")
+        return None
+    if a.size == 0:
+        p.add(name, "is empty")
+        return None
+    return a, fmt, block  # every code is a value, an infinity or a NaN: no range to check
+
+
+def _validate_block_shapes(p: _Problems, at: str, op: str, layer: dict, found: dict, geo: Geometry,
+                           tensors: dict) -> None:
+    """Block scales: linear layers only, one block length, shapes [rows..., ceil(K/B)] and
+    [ceil(out/Bc), ceil(K/B)] (what accsim's loader checks)."""
+    specs = {role: f[2] for role, f in found.items() if f[2] is not None}
+    raw = [r for r in OPERANDS[op] if isinstance(layer.get(r), dict) and "block_scale" in layer[r]]
+    if not raw:
+        return
+    if op != "linear":
+        p.add(f"{at}/{raw[0]}/block_scale",
+              "block scales are modelled on linear layers (weight [out, in], input [..., in])")
+        return
+    if len(specs) == 2 and specs["input"]["block"] != specs["weight"]["block"]:
+        p.add(f"{at}/weight/block_scale/block",
+              f"the input's and the weight's blocks differ ({specs['input']['block']} and "
+              f"{specs['weight']['block']} products)")
+        return
+    k = geo.dot_length
+    for role, spec in specs.items():
+        if spec["tensor"] not in tensors:
+            continue
+        b = spec["block"]
+        blocks = -(-k // b)
+        if role == "input":
+            want = tuple(found["input"][0].shape[:-1]) + (blocks,)
+            what = f"one per row and block of {b}"
+        else:
+            bc = spec.get("block_channels", 1)
+            want = (-(-geo.channels // bc), blocks)
+            what = f"one per {bc} channels and block of {b}"
+        got = tensors[spec["tensor"]].shape
+        if tuple(got) != want:
+            p.add(f"{at}/{role}/block_scale/tensor",
+                  f"block scale {spec['tensor']!r} has shape {_shape_str(got)}, expected {_shape_str(want)} ({what})")
+
+
+def _same_doubles(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Bit-for-bit equality of float64 values, any NaN equal to any NaN (as accsim compares)."""
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    return (a.view(np.uint64) == b.view(np.uint64)) | (np.isnan(a) & np.isnan(b))
 
 
 def validate_trace(trace: Trace, verify_outputs: bool = False) -> list[str]:
@@ -1384,12 +1499,19 @@ def validate_trace(trace: Trace, verify_outputs: bool = False) -> list[str]:
         p.unknown_keys(layer, allowed, at)
         if "meta" in layer and not isinstance(layer["meta"], dict):
             p.add(at + "/meta", "must be an object")
-        arrays = {}
+        found = {}
         for role in (a_role, b_role):
             if role not in layer:
                 p.add(at, f"missing {role!r}")
             else:
-                arrays[role] = _validate_operand(p, f"{at}/{role}", layer[role], tensors)
+                found[role] = _validate_operand(p, f"{at}/{role}", layer[role], tensors, role)
+        declared = [isinstance(layer.get(r), dict) and "format" in layer[r] for r in (a_role, b_role)]
+        is_float = all(declared)
+        if any(declared) and not is_float:
+            integer_role = a_role if not declared[0] else b_role
+            p.add(f"{at}/{integer_role}", 'the other operand is a float format; both operands of a layer are '
+                                          'float ("format") or both integer ("bits", "signed")')
+        arrays = {role: (f[0] if f is not None else None) for role, f in found.items()}
 
         params = None
         if op == "conv2d":
@@ -1415,12 +1537,16 @@ def validate_trace(trace: Trace, verify_outputs: bool = False) -> list[str]:
             if isinstance(layer[role], dict) and "scale" in layer[role]:
                 per_channel = geo.channels if role in PER_CHANNEL_ROLES else None
                 _validate_scale(p, f"{at}/{role}/scale", layer[role]["scale"], tensors, per_channel)
+        _validate_block_shapes(p, at, op, layer, found, geo, tensors)
+        scaled = any(isinstance(layer.get(r), dict) and "block_scale" in layer[r] for r in (a_role, b_role))
 
         bias_ok = True
         if "bias" in layer:
             bias = layer["bias"]
             bias_ok = False
-            if not isinstance(bias, dict):
+            if is_float:
+                p.add(at + "/bias", "a float layer takes no bias here (add it after the accumulation)")
+            elif not isinstance(bias, dict):
                 p.add(at + "/bias", "must be an object")
             else:
                 p.unknown_keys(bias, _BIAS_KEYS, at + "/bias")
@@ -1458,10 +1584,23 @@ def validate_trace(trace: Trace, verify_outputs: bool = False) -> list[str]:
                 continue
             y = tensors[out["tensor"]]
             dtype_name = safetensors_dtype(y)
-            if dtype_name not in OUTPUT_DTYPES:
+            f64 = is_float or scaled
+            if f64 and dtype_name != FLOAT_OUTPUT_DTYPE:
+                p.add(out["tensor"], f"output has dtype {dtype_name}, expected F64 (the exact results of a float "
+                                     "or block-scaled layer, rounded to binary64)")
+            elif not f64 and dtype_name not in OUTPUT_DTYPES:
                 p.add(out["tensor"], f"output must be I32 or I64, got {dtype_name}")
             elif y.shape != geo.output_shape:
                 p.add(out["tensor"], f"shape {_shape_str(y.shape)}, expected {_shape_str(geo.output_shape)}")
+            elif verify_outputs and f64 and not p.items:
+                expected = reference_output(layer, tensors)
+                differ = np.flatnonzero(~_same_doubles(expected.reshape(-1), y.reshape(-1)))
+                if differ.size:
+                    k = int(differ[0])
+                    index = [int(v) for v in np.unravel_index(k, y.shape)]
+                    p.add(out["tensor"],
+                          f"recorded {y.reshape(-1)[k]!r} at index {index} but the exact result is "
+                          f"{expected.reshape(-1)[k]!r} ({differ.size} of {y.size} values differ)")
             elif verify_outputs and bias_ok and not p.items:
                 expected = reference_output(layer, tensors)
                 differ = np.flatnonzero(expected.reshape(-1) != y.reshape(-1).astype(np.int64))
@@ -1514,6 +1653,78 @@ def encode_codes(name: str, values, bits: int, signed: bool) -> np.ndarray:
     return a.astype(_code_dtype(bits, bool(signed)))
 
 
+_FORMAT_OF_DTYPE = {"F8_E4M3": "e4m3", "F8_E5M2": "e5m2", "BF16": "bf16", "F16": "fp16", "F32": "fp32"}
+
+
+def encode_float_operand(name: str, values, fmt=None):
+    """Float operand values or codes -> (the array a trace stores, the format name).
+
+    ``values`` may be: float16 (fp16) or float32 (fp32; or tf32 when ``fmt`` says so)
+    arrays, stored as they are; unsigned (or non-negative integer) codes with ``fmt``;
+    a stored float tensor (``float_tensor``); or float values of any dtype that ``fmt``
+    holds exactly (round them first with ``round_to_float`` / ``to_e4m3`` otherwise).
+    """
+    a = np.asarray(values)
+    if fmt is None:
+        st = _STRUCTURED_DTYPES.get(a.dtype) if a.dtype.kind == "V" else None
+        if st is not None:
+            fmt = _FORMAT_OF_DTYPE[st]
+        elif a.dtype == np.float16:
+            fmt = "fp16"
+        elif a.dtype == np.float32:
+            fmt = "fp32"
+        else:
+            raise ValueError(f"{name}: give the integer bits and signed, or a float format "
+                             f"({', '.join(FLOAT_FORMATS)}), for dtype {a.dtype}")
+    try:
+        f = float_format(fmt)
+    except ValueError as exc:
+        raise ValueError(f"{name}: {exc}") from None
+    if a.size == 0:
+        raise ValueError(f"{name}: is empty")
+    if a.dtype.kind == "V":
+        got = _STRUCTURED_DTYPES.get(a.dtype)
+        if got != f.dtype:
+            raise ValueError(f"{name}: a {got} tensor cannot hold format {f.name!r} (stored as {f.dtype})")
+        return np.ascontiguousarray(a), f.name
+    if a.dtype.kind in "iu":
+        codes = _to_int64(name, a)
+        outside = _first_outside(codes, 0, (1 << f.storage_bits) - 1)
+        if outside:
+            raise ValueError(f"{name}: code {outside[1]} at index {outside[0]} is not a {f.storage_bits}-bit "
+                             f"{f.name} code")
+        return float_tensor(codes, f), f.name
+    if a.dtype.kind != "f":
+        raise ValueError(f"{name}: expected float values or unsigned codes, got dtype {a.dtype}")
+    native = SAFETENSORS_DTYPES[f.dtype]
+    if native.kind == "f" and a.dtype.itemsize == native.itemsize:
+        return np.ascontiguousarray(a.astype(native.newbyteorder("="))), f.name
+    v = a.astype(np.float64)
+    codes = round_to_float(v, f, saturate=False)
+    back = decode_float(codes, f)
+    bad = ~_same_doubles(back, v) & ~(back == v)   # -0 and +0 both fine
+    if bad.any():
+        k = int(np.flatnonzero(bad.reshape(-1))[0])
+        index = tuple(int(i) for i in np.unravel_index(k, a.shape))
+        raise ValueError(f"{name}: value {v.reshape(-1)[k]!r} at index {index} is not a {f.name} value; round "
+                         f"first (round_to_float(x, {f.name!r}), to_e4m3, to_e5m2)")
+    return float_tensor(codes, f), f.name
+
+
+@dataclass
+class BlockScale:
+    """Scales along K for one operand of a linear layer (FORMAT.md, "Float operands and block
+    scales"): one per ``block`` consecutive products of a row (input: shape
+    [..., ceil(K/block)]) or of ``block_channels`` output channels (weight: shape
+    [ceil(out/block_channels), ceil(K/block)]). ``format``: "f32" (positive float32 values)
+    or "e8m0" (uint8 codes, 2^(code-127)); by default e8m0 for uint8 arrays, else f32."""
+
+    values: object
+    block: int
+    format: str | None = None
+    block_channels: int = 1
+
+
 def _narrow_output(name: str, y: np.ndarray) -> np.ndarray:
     if y.size == 0 or (y.min() >= _INT32_MIN and y.max() <= _INT32_MAX):
         return y.astype(np.int32)
@@ -1529,6 +1740,9 @@ class TraceWriter:
 
     Every code is checked against its declared range and stored in the narrowest allowed
     dtype; a bad argument raises ValueError naming the tensor at the call that made it.
+    Float operands (``input_format="e4m3"`` with uint8 codes, float16 / float32 arrays, ...)
+    are stored in their format's dtype; a float or block-scaled layer takes no bias and its
+    output (``"compute"``: ``exact_linear`` etc.) is float64, the exact results rounded once.
     Tensors are named ``<layer>.input``, ``.weight``, ``.lhs``, ``.rhs``, ``.bias``,
     ``.output`` and ``.<operand>_scale``. Scales: a number goes inline into the manifest,
     an array becomes an F32 tensor (one value, or for ``weight`` and ``rhs`` one per output
@@ -1575,67 +1789,83 @@ class TraceWriter:
 
     # -- layers ---------------------------------------------------------------------
 
-    def linear(self, name, input, weight, *, input_bits, input_signed, weight_bits, weight_signed,
-               input_zero_point=0, input_scale=None, weight_scale=None, bias=None, bias_bits=32,
-               output=None, meta=None) -> dict:
-        """A linear layer: weight [out, in], input [..., in]; returns its manifest entry."""
+    def linear(self, name, input, weight, *, input_bits=None, input_signed=None, weight_bits=None,
+               weight_signed=None, input_format=None, weight_format=None, input_zero_point=None,
+               input_scale=None, weight_scale=None, input_block_scale=None, weight_block_scale=None,
+               block=None, weight_block_channels=1, bias=None, bias_bits=32, output=None, meta=None) -> dict:
+        """A linear layer: weight [out, in], input [..., in]; returns its manifest entry.
+
+        Integer operands give ``*_bits`` and ``*_signed``; float operands ``*_format`` (or
+        float16 / float32 arrays, which imply fp16 / fp32). Block scales along ``in``
+        (``input_block_scale`` [..., ceil(in/block)], ``weight_block_scale``
+        [ceil(out/weight_block_channels), ceil(in/block)]) are float arrays (F32 scales),
+        uint8 arrays (E8M0 codes) or ``BlockScale`` objects.
+        """
         self._begin(name)
-        x = encode_codes(f"{name}.input", input, input_bits, input_signed)
-        w = encode_codes(f"{name}.weight", weight, weight_bits, weight_signed)
+        x = self._operand(name, "input", input, input_bits, input_signed, input_format)
+        w = self._operand(name, "weight", weight, weight_bits, weight_signed, weight_format)
         try:
-            geo = linear_geometry(x.shape, w.shape)
+            geo = linear_geometry(x[0].shape, w[0].shape)
         except ValueError as exc:
             raise ValueError(f"{name}: {exc}") from None
+        blocks = self._block_scales(name, geo, x[0].shape, input_block_scale, weight_block_scale, block,
+                                    weight_block_channels)
         return self._finish(
             name, "linear", geo,
-            operands=[("input", x, input_bits, input_signed, input_zero_point, input_scale),
-                      ("weight", w, weight_bits, weight_signed, None, weight_scale)],
+            operands=[("input",) + x + (input_zero_point, input_scale, blocks.get("input")),
+                      ("weight",) + w + (None, weight_scale, blocks.get("weight"))],
             bias=bias, bias_bits=bias_bits, output=output, meta=meta,
-            compute=lambda b: ref_linear(x, w, b),
+            compute=lambda b: ref_linear(x[0], w[0], b),
         )
 
-    def conv2d(self, name, input, weight, *, input_bits, input_signed, weight_bits, weight_signed,
-               input_zero_point=0, input_scale=None, weight_scale=None, bias=None, bias_bits=32,
-               output=None, stride=1, padding=0, dilation=1, groups=1, meta=None) -> dict:
+    def conv2d(self, name, input, weight, *, input_bits=None, input_signed=None, weight_bits=None,
+               weight_signed=None, input_format=None, weight_format=None, input_zero_point=None,
+               input_scale=None, weight_scale=None, bias=None, bias_bits=32, output=None, stride=1,
+               padding=0, dilation=1, groups=1, meta=None) -> dict:
         """A conv2d layer: weight [C_out, C_in/groups, kH, kW], input [B, C_in, H, W].
 
         ``padding`` is an int, [h, w] or [top, left, bottom, right]; padded positions hold
-        ``input_zero_point``. Parameters are recorded in explicit list form.
+        ``input_zero_point`` (integer operands; float operands pad with +0). Parameters are
+        recorded in explicit list form. Float operands as for ``linear`` (no block scales).
         """
         self._begin(name)
-        x = encode_codes(f"{name}.input", input, input_bits, input_signed)
-        w = encode_codes(f"{name}.weight", weight, weight_bits, weight_signed)
+        x = self._operand(name, "input", input, input_bits, input_signed, input_format)
+        w = self._operand(name, "weight", weight, weight_bits, weight_signed, weight_format)
         try:
             params = normalize_conv2d_params(stride, padding, dilation, groups)
-            geo = conv2d_geometry(x.shape, w.shape, params)
+            geo = conv2d_geometry(x[0].shape, w[0].shape, params)
         except ValueError as exc:
             raise ValueError(f"{name}: {exc}") from None
-        zp = self._zero_point(f"{name}.input", input_zero_point, input_bits, input_signed)
+        zp = None
+        if x[1] is None:
+            zp = self._zero_point(f"{name}.input", 0 if input_zero_point is None else input_zero_point,
+                                  input_bits, input_signed)
         return self._finish(
             name, "conv2d", geo,
-            operands=[("input", x, input_bits, input_signed, zp, input_scale),
-                      ("weight", w, weight_bits, weight_signed, None, weight_scale)],
+            operands=[("input",) + x + (input_zero_point, input_scale, None),
+                      ("weight",) + w + (None, weight_scale, None)],
             bias=bias, bias_bits=bias_bits, output=output, meta=meta, conv2d=params,
-            compute=lambda b: ref_conv2d(x, w, b, pad_value=zp, **params),
+            compute=lambda b: ref_conv2d(x[0], w[0], b, pad_value=zp, **params),
         )
 
-    def matmul(self, name, lhs, rhs, *, lhs_bits, lhs_signed, rhs_bits, rhs_signed, lhs_zero_point=0,
-               rhs_zero_point=0, lhs_scale=None, rhs_scale=None, bias=None, bias_bits=32, output=None,
-               meta=None) -> dict:
-        """An activation x activation matmul: lhs [..., M, K] x rhs [..., K, N], batch dims broadcast."""
+    def matmul(self, name, lhs, rhs, *, lhs_bits=None, lhs_signed=None, rhs_bits=None, rhs_signed=None,
+               lhs_format=None, rhs_format=None, lhs_zero_point=None, rhs_zero_point=None, lhs_scale=None,
+               rhs_scale=None, bias=None, bias_bits=32, output=None, meta=None) -> dict:
+        """An activation x activation matmul: lhs [..., M, K] x rhs [..., K, N], batch dims broadcast.
+        Float operands as for ``linear`` (no block scales)."""
         self._begin(name)
-        a = encode_codes(f"{name}.lhs", lhs, lhs_bits, lhs_signed)
-        b = encode_codes(f"{name}.rhs", rhs, rhs_bits, rhs_signed)
+        a = self._operand(name, "lhs", lhs, lhs_bits, lhs_signed, lhs_format)
+        b = self._operand(name, "rhs", rhs, rhs_bits, rhs_signed, rhs_format)
         try:
-            geo = matmul_geometry(a.shape, b.shape)
+            geo = matmul_geometry(a[0].shape, b[0].shape)
         except ValueError as exc:
             raise ValueError(f"{name}: {exc}") from None
         return self._finish(
             name, "matmul", geo,
-            operands=[("lhs", a, lhs_bits, lhs_signed, lhs_zero_point, lhs_scale),
-                      ("rhs", b, rhs_bits, rhs_signed, rhs_zero_point, rhs_scale)],
+            operands=[("lhs",) + a + (lhs_zero_point, lhs_scale, None),
+                      ("rhs",) + b + (rhs_zero_point, rhs_scale, None)],
             bias=bias, bias_bits=bias_bits, output=output, meta=meta,
-            compute=lambda bias_: ref_matmul(a, b, bias_),
+            compute=lambda bias_: ref_matmul(a[0], b[0], bias_),
         )
 
     # -- internals ------------------------------------------------------------------
@@ -1647,6 +1877,83 @@ class TraceWriter:
             raise ValueError(f"layer name must be a non-empty string, got {name!r}")
         if any(layer["name"] == name for layer in self.manifest["layers"]):
             raise ValueError(f"{name}: duplicate layer name")
+
+    @staticmethod
+    def _operand(layer: str, role: str, values, bits, signed, fmt):
+        """(stored array, float format name or None, bits, signed) of one operand."""
+        what = f"{layer}.{role}"
+        is_float = fmt is not None or (bits is None and signed is None)
+        if is_float:
+            if bits is not None or signed is not None:
+                raise ValueError(f"{what}: a float operand declares a format, not bits and signed")
+            stored, fmt = encode_float_operand(what, values, fmt)
+            return stored, fmt, None, None
+        if bits is None or signed is None:
+            raise ValueError(f"{what}: an integer operand needs both {role}_bits and {role}_signed")
+        return encode_codes(what, values, bits, signed), None, bits, signed
+
+    def _block_scales(self, layer: str, geo: Geometry, input_shape, input_scale, weight_scale, block,
+                      weight_block_channels) -> dict:
+        """The block_scale manifest entries (and staged tensors) of a linear layer, by role."""
+        specs = {}
+        for role, given in (("input", input_scale), ("weight", weight_scale)):
+            if given is None:
+                continue
+            if not isinstance(given, BlockScale):
+                given = BlockScale(given, block, block_channels=weight_block_channels if role == "weight" else 1)
+            specs[role] = given
+        if not specs:
+            if block is not None:
+                raise ValueError(f"{layer}: block = {block!r} but no block scales given")
+            return {}
+        blocks = {s.block for s in specs.values()}
+        if len(blocks) > 1:
+            raise ValueError(f"{layer}: the input's and the weight's blocks differ ({specs['input'].block} and "
+                             f"{specs['weight'].block} products)")
+        out = {}
+        for role, spec in specs.items():
+            what = f"{layer}.{role}_block_scale"
+            b = spec.block
+            if not (_is_int(b) and 1 <= b <= MAX_DOT_LENGTH):
+                raise ValueError(f"{what}: block must be an integer in [1, {MAX_DOT_LENGTH}], got {b!r}")
+            bc = spec.block_channels
+            if not (_is_int(bc) and 1 <= bc <= 1 << 30):
+                raise ValueError(f"{what}: block_channels must be an integer >= 1, got {bc!r}")
+            if role == "input" and bc != 1:
+                raise ValueError(f"{what}: block_channels is for the weight's scales only")
+            n_blocks = -(-geo.dot_length // b)
+            want = (tuple(input_shape[:-1]) + (n_blocks,)) if role == "input" else (-(-geo.channels // bc), n_blocks)
+            a = np.asarray(spec.values)
+            fmt = spec.format or ("e8m0" if a.dtype == np.uint8 else "f32")
+            if fmt not in BLOCK_SCALE_FORMATS:
+                raise ValueError(f"{what}: format must be one of {', '.join(BLOCK_SCALE_FORMATS)}, got {fmt!r}")
+            if a.size != math.prod(want):
+                raise ValueError(f"{what}: has shape {_shape_str(a.shape)}, expected {_shape_str(want)} "
+                                 f"({'one per row' if role == 'input' else f'one per {bc} channels'} and block of {b})")
+            if fmt == "e8m0":
+                if a.dtype.kind not in "iu":
+                    raise ValueError(f"{what}: e8m0 scales are uint8 codes (2^(code - 127)), got dtype {a.dtype}")
+                codes = _to_int64(what, a)
+                outside = _first_outside(codes, 0, 255)
+                if outside:
+                    raise ValueError(f"{what}: code {outside[1]} at index {outside[0]} is not a uint8")
+                stored = codes.astype(np.uint8).reshape(want)
+            else:
+                if a.dtype.kind not in "fiu":
+                    raise ValueError(f"{what}: f32 scales must be numbers, got dtype {a.dtype}")
+                stored = a.astype(np.float32).reshape(want)
+                bad = ~(np.isfinite(stored) & (stored > 0))
+                if bad.any():
+                    k = int(np.flatnonzero(bad)[0])
+                    raise ValueError(f"{what}: block scale {a.reshape(-1)[k]!r} at index "
+                                     f"{[int(i) for i in np.unravel_index(k, want)]} is not a positive finite float32")
+            entry = {"tensor": what, "block": int(b)}
+            if fmt != "f32":
+                entry["format"] = fmt
+            if role == "weight" and bc != 1:
+                entry["block_channels"] = int(bc)
+            out[role] = (entry, stored)
+        return out
 
     @staticmethod
     def _zero_point(what: str, zero_point, bits, signed) -> int:
@@ -1680,19 +1987,39 @@ class TraceWriter:
                 conv2d=None) -> dict:
         layer = {"name": name, "op": op}
         staged = {}
-        for role, codes, bits, signed, zero_point, scale in operands:
-            entry = {"tensor": f"{name}.{role}", "bits": int(bits), "signed": bool(signed)}
-            if zero_point is not None:
-                entry["zero_point"] = self._zero_point(f"{name}.{role}", zero_point, bits, signed)
+        formats = [fmt for _, _, fmt, _, _, _, _, _ in operands]
+        is_float = formats[0] is not None
+        if (formats[0] is None) != (formats[1] is None):
+            integer_role = operands[0][0] if formats[0] is None else operands[1][0]
+            raise ValueError(f"{name}.{integer_role}: the other operand is a float format; both operands of a "
+                             "layer are float or both integer")
+        scaled = any(o[7] is not None for o in operands)
+        for role, codes, fmt, bits, signed, zero_point, scale, block_scale in operands:
+            entry = {"tensor": f"{name}.{role}"}
+            if fmt is not None:
+                entry["format"] = fmt
+                if zero_point not in (None, 0):
+                    raise ValueError(f"{name}.{role}: a float operand has no zero_point (got {zero_point!r})")
+            else:
+                entry["bits"], entry["signed"] = int(bits), bool(signed)
+                if role in ("input", "lhs", "rhs"):
+                    entry["zero_point"] = self._zero_point(f"{name}.{role}", 0 if zero_point is None else zero_point,
+                                                           bits, signed)
             per_channel = geo.channels if role in PER_CHANNEL_ROLES else None
             scale_ref = self._scale(name, role, scale, per_channel)
             if scale_ref is not None:
                 entry["scale"] = scale_ref
+            if block_scale is not None:
+                entry["block_scale"] = block_scale[0]
+                staged[block_scale[0]["tensor"]] = block_scale[1]
             staged[entry["tensor"]] = codes
             layer[role] = entry
 
         bias_codes = None
         if bias is not None:
+            if is_float or scaled:
+                raise ValueError(f"{name}.bias: a {'float' if is_float else 'block-scaled'} layer takes no bias "
+                                 "(its output is the exact dot product; add the bias after the accumulation)")
             if not (_is_int(bias_bits) and 1 <= bias_bits <= 64):
                 raise ValueError(f"{name}.bias: bias_bits must be an integer in [1, 64], got {bias_bits!r}")
             bias_codes = _to_int64(f"{name}.bias", bias)
@@ -1716,7 +2043,20 @@ class TraceWriter:
             if isinstance(output, str):
                 if output != "compute":
                     raise ValueError(f"{name}.output: expected None, 'compute' or an array, got {output!r}")
-                y = _narrow_output(f"{name}.output", compute(bias_codes))
+                if is_float or scaled:
+                    y = float_reference_output(layer, {**self.tensors, **staged})
+                else:
+                    y = _narrow_output(f"{name}.output", compute(bias_codes))
+            elif is_float or scaled:
+                y = np.asarray(output)
+                if y.dtype.kind != "f":
+                    raise ValueError(f"{name}.output: a {'float' if is_float else 'block-scaled'} layer records its "
+                                     f"exact results as float64, got dtype {y.dtype}")
+                if y.shape != geo.output_shape:
+                    raise ValueError(
+                        f"{name}.output: shape {_shape_str(y.shape)}, expected {_shape_str(geo.output_shape)}"
+                    )
+                y = y.astype(np.float64)
             else:
                 y = np.asarray(output)
                 if y.dtype.kind not in "iu":
@@ -1839,11 +2179,20 @@ def dump_trace(trace: Trace, out=sys.stdout) -> None:
                 continue
             t = trace.tensors[entry["tensor"]]
             line = f"  {role:<7} {entry['tensor']:<{width}} {safetensors_dtype(t):<4} {_shape_str(t.shape):<16}"
-            if role in roles:
+            if role in roles and entry.get("format") in FLOAT_FORMATS:
+                v = decode_float(t, entry["format"])
+                finite = v[np.isfinite(v)]
+                line += f" {entry['format']:<4} max {FLOAT_FORMATS[entry['format']].max_finite:g}"
+                line += f"  observed {_range_str(finite)}"
+                specials = int(v.size - finite.size)
+                if specials:
+                    line += f" and {specials} NaN/inf"
+            elif role in roles:
                 bits, signed = entry.get("bits"), entry.get("signed")
                 if _is_int(bits) and isinstance(signed, bool):
                     line += f" {'i' if signed else 'u'}{bits:<3} range {list(operand_range(bits, signed))}"
                 line += f"  observed {_range_str(t)}"
+            if role in roles:
                 if entry.get("zero_point"):
                     line += f"  zero_point {entry['zero_point']}"
                 scale = entry.get("scale")
@@ -1852,8 +2201,16 @@ def dump_trace(trace: Trace, out=sys.stdout) -> None:
                     line += f"  scale {scale} ({s.size} values, {s.min():.4g}..{s.max():.4g})"
                 elif scale is not None:
                     line += f"  scale {scale:.6g}" if _is_number(scale) else f"  scale {scale!r}"
+                block = entry.get("block_scale")
+                if isinstance(block, dict) and block.get("tensor") in trace.tensors:
+                    bs = block_scale_values(block, trace.tensors)
+                    line += (f"  block_scale {block['tensor']} ({block.get('format', 'f32')}, block {block.get('block')}"
+                             + (f" x {block['block_channels']} channels" if "block_channels" in block else "")
+                             + f", {bs.size} values, {np.nanmin(bs):.4g}..{np.nanmax(bs):.4g})")
             elif role == "bias":
                 line += f" {entry.get('bits', 32)} bits  observed {_range_str(t)}"
+            elif t.dtype.kind == "f":
+                line += f" observed {_range_str(t[np.isfinite(t)])}"
             else:
                 line += f" observed {_range_str(t)}"
             print(line, file=out)
