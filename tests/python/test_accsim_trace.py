@@ -6,6 +6,7 @@ No pytest needed: every function named test_* runs; the exit status is 0 when al
 """
 
 import json
+import math
 import os
 import subprocess
 import sys
@@ -397,6 +398,292 @@ def test_multi_file_trace_keeps_placement():
         assert run_cli("copy", a, b)[0] == 0
         assert run_cli("compare", a, b)[0] == 0
         assert list(at.read_safetensors(os.path.join(b, "w.safetensors"))) == ["fc.weight"]
+
+
+# ---------------------------------------------------------------- float operands and block scales
+
+
+def _same(a, b) -> bool:
+    return (math.isnan(a) and math.isnan(b)) or (a == b and math.copysign(1, a) == math.copysign(1, b))
+
+
+def test_every_8_and_16_bit_code_decodes_as_the_independent_reference_says():
+    import float_reference as fr  # tests/python: an exact-rational reference written apart from this module
+    for fmt, bits in (("e4m3", 8), ("e5m2", 8), ("fp16", 16), ("bf16", 16)):
+        codes = np.arange(1 << bits)
+        mine = at.decode_float(codes, fmt)
+        for c in range(1 << bits) if bits == 8 else range(0, 1 << bits, 7):
+            ref = fr.decode(c, fmt)
+            want = {"nan": math.nan, "+inf": math.inf, "-inf": -math.inf, "-0": -0.0}.get(ref) if isinstance(ref, str) \
+                else float(ref)
+            assert _same(float(mine[c]), want), (fmt, hex(c), mine[c], ref)
+    f = at.FLOAT_FORMATS
+    assert (f["e4m3"].max_finite, f["e5m2"].max_finite, f["fp16"].max_finite) == (448.0, 57344.0, 65504.0)
+    assert at.decode_float([0x7f, 0xff, 0x7e, 0x01], "e4m3")[2:].tolist() == [448.0, 2.0 ** -9]
+    # tf32 reads an F32 pattern with its low 13 mantissa bits ignored
+    one_plus = np.array([1.0 + 2.0 ** -10, 1.0 + 2.0 ** -11], np.float32).view(np.uint32)
+    assert at.decode_float(one_plus, "tf32").tolist() == [1.0 + 2.0 ** -10, 1.0]
+
+
+def test_fp8_rounding_is_nearest_even_with_saturation_exhaustively():
+    for fmt in ("e4m3", "e5m2"):
+        f = at.FLOAT_FORMATS[fmt]
+        codes = np.arange(256, dtype=np.uint8)
+        values = at.decode_float(codes, fmt)
+        # every value rounds to its own code (NaNs to the canonical one)
+        back = at.round_to_float(values, fmt, saturate=False)
+        assert np.all((back == codes) | np.isnan(values)), fmt
+        assert np.all(back[np.isnan(values)] == f.nan_code)
+        # consecutive positive finite values have consecutive codes: every midpoint goes to the
+        # even code, anything off the midpoint to the nearer value; negatives mirror
+        finite = [c for c in range(128) if np.isfinite(values[c])]
+        lo = values[finite[:-1]]
+        hi = values[[c + 1 for c in finite[:-1]]]
+        mid = (lo + hi) / 2
+        c = np.array(finite[:-1])
+        even = np.where(c % 2 == 0, c, c + 1)
+        assert np.array_equal(at.round_to_float(mid, fmt), even)
+        assert np.array_equal(at.round_to_float(-mid, fmt), even | 0x80)
+        assert np.array_equal(at.round_to_float(np.nextafter(mid, 0), fmt), c)
+        assert np.array_equal(at.round_to_float(np.nextafter(mid, np.inf), fmt), c + 1)
+        # random values: the nearest representable value (brute force over all codes)
+        rng = np.random.default_rng(5)
+        x = rng.normal(size=2000) * rng.choice([1e-3, 1.0, 100.0], size=2000)
+        got = at.decode_float(at.round_to_float(x, fmt), fmt)
+        grid = np.unique(values[np.isfinite(values)])
+        nearest = np.abs(grid[None, :] - x[:, None]).min(axis=1)
+        assert np.array_equal(np.abs(got - x), nearest)
+        # saturation (the default) and the IEEE overflow without it
+        big = np.array([f.max_finite * 1.1, -1e30, np.inf, -np.inf])
+        assert at.decode_float(at.round_to_float(big, fmt), fmt).tolist() == [f.max_finite, -f.max_finite,
+                                                                             f.max_finite, -f.max_finite]
+        over = at.decode_float(at.round_to_float(big, fmt, saturate=False), fmt)
+        assert np.isnan(over).all() if fmt == "e4m3" else over.tolist() == [np.inf, -np.inf, np.inf, -np.inf]
+    assert at.to_e4m3([1.0, -0.0, 0.00097])[:2].tolist() == [0x38, 0x80]
+    assert at.to_e8m0([1.0, 0.75, 3.0]).tolist() == [127, 127, 129]
+    assert at.to_e8m0([0.75], rounding="down").tolist() == [126]
+    assert np.isnan(at.e8m0_values([255]))[0] and at.e8m0_values([127, 0])[0] == 1.0
+
+
+def _fraction_dot(xr, wr, xs=None, ws=None, block=0):
+    """The exact dot product in Fractions, with accsim's special values; rounded once."""
+    from fractions import Fraction
+    total, nan, plus, minus = Fraction(0), False, False, False
+    for i, (a, b) in enumerate(zip(xr.tolist(), wr.tolist())):
+        s = 1.0
+        if block:
+            s = (1.0 if xs is None else xs[i // block]) * (1.0 if ws is None else ws[i // block])
+            if math.isnan(s):
+                nan = True
+                continue
+        if math.isnan(a) or math.isnan(b):
+            nan = True
+        elif math.isinf(a) or math.isinf(b):
+            if a == 0 or b == 0:
+                nan = True
+            elif (a > 0) == (b > 0):
+                plus = True
+            else:
+                minus = True
+        else:
+            f = Fraction(a) * Fraction(b)
+            if block:
+                f *= Fraction(1.0 if xs is None else xs[i // block]) * Fraction(1.0 if ws is None else ws[i // block])
+            total += f
+    if nan or (plus and minus):
+        return math.nan
+    if plus or minus:
+        return math.inf if plus else -math.inf
+    return float(total)
+
+
+def test_exact_outputs_match_fractions_for_every_format_with_specials_and_block_scales():
+    rng = np.random.default_rng(11)
+    for fmt in at.FLOAT_FORMATS:
+        bits = at.FLOAT_FORMATS[fmt].storage_bits
+        for trial in range(4):
+            k = int(rng.integers(1, 200))
+            xc = rng.integers(0, 1 << bits, size=(3, k), dtype=np.uint64)
+            wc = rng.integers(0, 1 << bits, size=(4, k), dtype=np.uint64)
+            x, w = at.decode_float(xc, fmt), at.decode_float(wc, fmt)
+            if trial < 2:  # finite: every code but the specials, from subnormals to the largest
+                x, w = np.where(np.isfinite(x), x, 0.5), np.where(np.isfinite(w), w, -3.0)
+            block, xs, ws = 0, None, None
+            if trial % 2:
+                block = int(rng.integers(1, 64))
+                n = -(-k // block)
+                xs = np.ldexp(rng.random((3, n)).astype(np.float32).astype(np.float64) + 0.01,
+                              rng.integers(-100, 100, size=(3, n)))
+                ws = at.e8m0_values(rng.integers(0, 256 if trial == 3 else 255, size=(4, n)))
+            y = at.exact_linear(x, w, xs, ws, block=block) if block else at.exact_linear(x, w)
+            for m in range(3):
+                for o in range(4):
+                    want = _fraction_dot(x[m], w[o], None if xs is None else xs[m], None if ws is None else ws[o],
+                                         block)
+                    assert _same(float(y[m, o]), want), (fmt, trial, m, o, y[m, o], want)
+    # a zero result is +0; conv2d pads with +0; matmul broadcasts
+    assert math.copysign(1, at.exact_linear(np.array([[-1.0, 1.0]]), np.array([[1.0, 1.0]]))[0, 0]) == 1
+    x = at.decode_float(rng.integers(0, 0x7f, size=(2, 4, 5, 5)), "e4m3")
+    w = at.decode_float(rng.integers(0, 0x7f, size=(6, 2, 3, 3)) | 0x80 * rng.integers(0, 2, size=(6, 2, 3, 3)),
+                        "e4m3")
+    want = at.ref_conv2d(np.ldexp(x, 9).astype(np.int64), np.ldexp(w, 9).astype(np.int64), padding=1, groups=2)
+    assert np.array_equal(at.exact_conv2d(x, w, padding=1, groups=2), np.ldexp(want.astype(np.float64), -18))
+    a, b = rng.normal(size=(2, 1, 3, 5)).astype(np.float16), rng.normal(size=(4, 5, 2)).astype(np.float16)
+    assert at.exact_matmul(a, b).shape == (2, 4, 3, 2)
+
+
+def test_float_layers_round_trip_and_validate():
+    rng = np.random.default_rng(12)
+    x = rng.normal(size=(2, 3, 256)) * 5
+    wt = rng.normal(size=(40, 256)) * 0.05
+    sx = np.abs(x).reshape(2, 3, 2, 128).max(-1) / 448
+    sw = np.abs(wt).reshape(40, 2, 128).max(-1).reshape(2, 20, 2).max(1) / 448
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "f.trace")
+        with at.TraceWriter(path, model="floats") as w:
+            w.linear("fp8", at.to_e4m3(x), at.to_e4m3(wt * 100), input_format="e4m3", weight_format="e4m3",
+                     input_scale=1.0, weight_scale=np.full(40, 0.01), output="compute")
+            w.linear("block", at.to_e4m3(x / np.repeat(sx, 128, -1)),
+                     at.to_e4m3(wt / np.repeat(np.repeat(sw, 20, 0), 128, -1)), input_format="e4m3",
+                     weight_format="e4m3", input_block_scale=sx, weight_block_scale=sw, block=128,
+                     weight_block_channels=20, output="compute")
+            w.linear("mx", at.to_e5m2(x), at.to_e5m2(wt), input_format="e5m2", weight_format="e5m2",
+                     weight_block_scale=at.BlockScale(at.to_e8m0(sw), 128, block_channels=20), output="compute")
+            w.linear("w8a8_blocks", rng.integers(-127, 128, (4, 256)), rng.integers(-127, 128, (8, 256)),
+                     input_bits=8, input_signed=True, weight_bits=8, weight_signed=True,
+                     input_block_scale=np.full((4, 2), 0.5), weight_block_scale=np.full((8, 2), 0.25), block=128,
+                     output="compute")
+            w.conv2d("half", rng.normal(size=(1, 4, 6, 6)).astype(np.float16),
+                     rng.normal(size=(4, 1, 3, 3)).astype(np.float16), padding=1, groups=4, output="compute")
+            w.matmul("bf16", at.to_bf16(rng.normal(size=(2, 4, 8))), rng.normal(size=(8, 3)).astype(np.float32),
+                     lhs_format="bf16", rhs_format="tf32", output="compute")
+        t = at.read_trace(path)
+        assert at.validate_trace(t, verify_outputs=True) == []
+        layers = {l["name"]: l for l in t.layers}
+        assert layers["fp8"]["input"] == {"tensor": "fp8.input", "format": "e4m3", "scale": 1.0}
+        assert layers["block"]["weight"]["block_scale"] == {"tensor": "block.weight_block_scale", "block": 128,
+                                                            "block_channels": 20}
+        assert layers["mx"]["weight"]["block_scale"]["format"] == "e8m0"
+        assert [at.safetensors_dtype(t.tensors[n]) for n in ("fp8.input", "mx.input", "half.input", "bf16.lhs",
+                                                             "bf16.rhs", "fp8.output", "mx.weight_block_scale")] \
+            == ["F8_E4M3", "F8_E5M2", "F16", "BF16", "F32", "F64", "U8"]
+        assert t.tensors["block.input_block_scale"].shape == (2, 3, 2)
+        # the recorded output is the exact dot product, rounded once
+        xv, wv = at.operand_values(layers["fp8"]["input"], t.tensors), at.operand_values(layers["fp8"]["weight"], t.tensors)
+        exact = np.ldexp((np.ldexp(xv, 9).astype(np.int64) @ np.ldexp(wv, 9).astype(np.int64).T).astype(np.float64), -18)
+        assert np.array_equal(t.tensors["fp8.output"], exact)
+        # copy and compare through the CLI, check, dump
+        copy = os.path.join(tmp, "copy.trace")
+        assert run_cli("copy", path, copy)[0] == 0
+        assert run_cli("compare", path, copy)[0] == 0
+        assert at.trace_difference(t, at.read_trace(copy)) is None
+        code, out = run_cli("check", path)
+        assert code == 0 and "6 outputs verified" in out
+        code, out = run_cli("dump", path)
+        assert code == 0 and "e4m3 max 448" in out and "block_scale block.weight_block_scale (f32, block 128 x 20" in out
+        # a changed output is found, NaN equal to NaN
+        bad = dict(t.tensors)
+        y = bad["fp8.output"].copy()
+        y[0, 0, 1] = np.nextafter(y[0, 0, 1], np.inf)
+        bad["fp8.output"] = y
+        problems = at.validate_trace(at.Trace(t.manifest, bad, path), verify_outputs=True)
+        assert len(problems) == 1 and "fp8.output" in problems[0] and "[0, 0, 1]" in problems[0]
+
+
+def test_float_writer_and_validator_reject_bad_inputs():
+    x8 = at.to_e4m3(np.ones((2, 8)))
+    w8 = at.to_e4m3(np.ones((3, 8)))
+    with tempfile.TemporaryDirectory() as tmp:
+        w = at.TraceWriter(os.path.join(tmp, "bad.trace"), model="bad")
+        f8 = dict(input_format="e4m3", weight_format="e4m3")
+        raises(lambda: w.linear("a", x8, w8, input_format="e4m4", weight_format="e4m3"), "a.input", "e4m4")
+        raises(lambda: w.linear("a", x8, w8, input_format="e4m3", weight_bits=8, weight_signed=True),
+               "a.weight", "other operand is a float format")
+        raises(lambda: w.linear("a", x8, w8, input_format="e4m3", input_bits=8, weight_format="e4m3"),
+               "declares a format")
+        raises(lambda: w.linear("a", np.full((2, 8), 300), w8, **f8), "a.input", "300", "8-bit e4m3 code")
+        raises(lambda: w.linear("a", np.full((2, 8), 0.3), w8, **f8), "0.3", "not a e4m3 value", "round")
+        raises(lambda: w.linear("a", np.ones((2, 8)), w8, weight_format="e4m3"), "a.input", "float format")
+        raises(lambda: w.linear("a", at.float_tensor(x8, "e5m2"), w8, **f8), "F8_E5M2", "e4m3")
+        raises(lambda: w.linear("a", x8, w8, **f8, bias=[1, 2, 3]), "a.bias", "float layer takes no bias")
+        raises(lambda: w.linear("a", x8, w8, **f8, output=np.zeros((2, 3), np.int32)), "a.output", "float64")
+        raises(lambda: w.linear("a", x8, w8, **f8, output=np.zeros((2, 4))), "a.output", "shape")
+        raises(lambda: w.conv2d("a", x8.reshape(1, 2, 2, 4), w8[:, :2].reshape(3, 2, 1, 1), **f8,
+                                input_zero_point=3), "zero_point")
+        raises(lambda: w.linear("a", x8, w8, **f8, input_block_scale=np.ones((2, 2))), "block must be an integer")
+        raises(lambda: w.linear("a", x8, w8, **f8, input_block_scale=np.ones((2, 3)), block=4),
+               "a.input_block_scale", "expected [2, 2]")
+        raises(lambda: w.linear("a", x8, w8, **f8, weight_block_scale=np.ones((3, 2)), block=4,
+                                weight_block_channels=2), "expected [2, 2]", "one per 2 channels")
+        raises(lambda: w.linear("a", x8, w8, **f8, input_block_scale=np.array([[1.0, -1.0]] * 2), block=4),
+               "-1.0", "positive finite")
+        raises(lambda: w.linear("a", x8, w8, **f8, input_block_scale=np.array([[1.0, 1e-50]] * 2), block=4),
+               "positive finite float32")
+        raises(lambda: w.linear("a", x8, w8, **f8, input_block_scale=at.BlockScale(np.ones((2, 2)), 4),
+                                weight_block_scale=at.BlockScale(np.ones((3, 1)), 8)), "blocks differ")
+        raises(lambda: w.linear("a", x8, w8, **f8, input_block_scale=at.BlockScale(np.ones((2, 2)), 4, "e8m0")),
+               "uint8 codes")
+        raises(lambda: w.linear("a", x8, w8, **f8, block=4), "no block scales")
+        raises(lambda: w.linear("a", np.ones((2, 8), np.int8), np.ones((3, 8), np.int8), input_bits=8,
+                                input_signed=True, weight_bits=8, weight_signed=True, bias=[1, 2, 3],
+                                input_block_scale=np.ones((2, 1)), block=8), "block-scaled layer takes no bias")
+        assert not w.manifest["layers"], "a refused layer must leave nothing behind"
+
+    # the validator: what accsim's loader refuses in a hand-written manifest
+    def problems(edit):
+        tensors = {"x": at.float_tensor(x8, "e4m3"), "w": at.float_tensor(w8, "e4m3"),
+                   "sx": np.ones((2, 1), np.float32), "y": np.zeros((2, 3))}
+        layer = {"name": "fc", "op": "linear", "input": {"tensor": "x", "format": "e4m3"},
+                 "weight": {"tensor": "w", "format": "e4m3"}}
+        manifest = {"format": "accsim-trace", "version": 1, "model": "m", "tensors": "t.safetensors", "layers": [layer]}
+        edit(layer, tensors)
+        return at.validate_trace(at.Trace(manifest, tensors, "x.trace"), verify_outputs=True)
+
+    assert problems(lambda l, t: None) == []
+    assert "unknown float format 'fp8'" in problems(lambda l, t: l["input"].update(format="fp8"))[0]
+    assert "format 'e5m2' is stored as F8_E5M2" in problems(lambda l, t: l["input"].update(format="e5m2"))[0]
+    assert 'declares "format" instead of "bits"' in problems(lambda l, t: l["input"].update(bits=8))[0]
+    assert "both operands of a layer are float" in problems(
+        lambda l, t: l.update(weight={"tensor": "w8", "bits": 8, "signed": True}) or t.update(w8=np.ones((3, 8), np.int8)))[0]
+    assert "takes no bias" in problems(lambda l, t: l.update(bias={"tensor": "b"}) or t.update(b=np.ones(3, np.int32)))[0]
+    assert "expected F64" in problems(lambda l, t: l.update(output={"tensor": "y32"}) or t.update(y32=np.zeros((2, 3), np.int32)))[0]
+    found = problems(lambda l, t: l.update(output={"tensor": "y"}))
+    assert len(found) == 1 and "recorded 0.0 at index [0, 0] but the exact result is 8.0" in found[0]
+    assert "modelled on linear layers" in problems(
+        lambda l, t: l.update(op="matmul", lhs=l.pop("input"), rhs=l.pop("weight")) or
+        l["lhs"].update(block_scale={"tensor": "sx", "block": 8}) or t.update(w=at.float_tensor(w8.T, "e4m3")))[0]
+    assert "expected [2, 2]" in problems(lambda l, t: l["input"].update(block_scale={"tensor": "sx", "block": 4}))[0]
+    assert "f32 scales are F32" in problems(
+        lambda l, t: l["input"].update(block_scale={"tensor": "sx", "block": 8}) or t.update(sx=np.ones((2, 1), np.uint8)))[0]
+    assert "positive finite" in problems(
+        lambda l, t: l["input"].update(block_scale={"tensor": "sx", "block": 8}) or t.update(sx=np.zeros((2, 1), np.float32)))[0]
+    assert "unknown key 'block_channels'" in problems(
+        lambda l, t: l["input"].update(block_scale={"tensor": "sx", "block": 8, "block_channels": 2}))[0]
+    assert "blocks differ" in problems(
+        lambda l, t: l["input"].update(block_scale={"tensor": "sx", "block": 8}) or
+        l["weight"].update(block_scale={"tensor": "sw", "block": 4}) or t.update(sw=np.ones((3, 2), np.float32)))[0]
+    assert "expected one of f32, e8m0" in problems(
+        lambda l, t: l["input"].update(block_scale={"tensor": "sx", "block": 8, "format": "ue8m0"}))[0]
+
+
+def test_float_traces_replay_bit_for_bit_in_accsim():
+    accsim = pytest.importorskip("accsim")
+    rng = np.random.default_rng(13)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "r.trace")
+        x, wt = rng.normal(size=(5, 384)) * 4, rng.normal(size=(16, 384)) * 0.1
+        sx = np.abs(x).reshape(5, 3, 128).max(-1) / 448
+        sw = np.abs(wt).reshape(16, 3, 128).max(-1).max(0, keepdims=True) / 448
+        with at.TraceWriter(path, model="replay") as w:
+            w.linear("fp8", at.to_e4m3(x), at.to_e4m3(wt * 50), input_format="e4m3", weight_format="e4m3",
+                     output="compute")
+            w.linear("blocks", at.to_e4m3(x / np.repeat(sx, 128, -1)), at.to_e4m3(wt / np.repeat(sw, 128, -1)),
+                     input_format="e4m3", weight_format="e4m3", input_block_scale=sx, weight_block_scale=sw,
+                     block=128, weight_block_channels=128, output="compute")
+            w.conv2d("conv", at.to_e5m2(rng.normal(size=(1, 3, 5, 5))), at.to_e5m2(rng.normal(size=(4, 3, 3, 3))),
+                     input_format="e5m2", weight_format="e5m2", padding=1, output="compute")
+        rep = accsim.audit(path, acc="128xe8m13:g32:f13:rz,e8m23")
+        assert [l["output_verified"] for l in rep["layers"]] == [True, True, True]
 
 
 if __name__ == "__main__":
