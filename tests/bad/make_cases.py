@@ -207,6 +207,8 @@ case("acc_float_exponent_range", "audit --trace t.trace --acc e12m3", manifest=b
      tensors=base_tensors())
 case("acc_integer_after_float", "audit --trace t.trace --acc 4xe8m23,32", manifest=base_manifest(),
      tensors=base_tensors())
+case("dump_outputs_onto_a_file", "audit --trace t.trace --acc 16 --dump-outputs args",
+     manifest=base_manifest(), tensors=base_tensors())
 case("acc_float_integer_operands_first", "audit --trace t.trace --acc e8m23",
      manifest=base_manifest(), tensors=base_tensors())
 

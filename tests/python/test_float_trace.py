@@ -180,3 +180,43 @@ def test_a_sweep_over_fraction_bits_and_promotion(trace):
         assert all(p["replays"]["derived"] == 0 for p in points)
         rows = list(csv.DictReader(open(os.path.join(out, "sweep.csv"))))
         assert [float(r["max_rel_error"]) for r in rows] == errs
+
+
+def read_dump(path):
+    import accsim_trace
+    return accsim_trace.read_safetensors(path)
+
+
+def test_dump_outputs_of_a_float_and_an_integer_audit(trace):
+    with tempfile.TemporaryDirectory() as out:
+        dump = os.path.join(out, "dump")
+        run("audit", "--trace", trace, "--acc", PROMOTED, "--dump-outputs", dump, "--out", out,
+            "--quiet")
+        index = json.load(open(os.path.join(dump, "index.json")))
+        assert index == {"fc": "fc.safetensors", "conv": "conv.safetensors", "mm": "mm.safetensors"}
+        report = json.load(open(os.path.join(out, "report.json")))
+        for l in report["layers"]:
+            d = read_dump(os.path.join(dump, index[l["name"]]))
+            assert d["values"].dtype == np.float32 and d["exact"].dtype == np.float64
+            assert d["events"].dtype == np.int32 and d["events"].shape[-1] == 2
+            assert d["values"].size == l["outputs"]
+            assert int((d["values"].astype(np.float64) != d["exact"]).sum()) == \
+                l["overflow"]["outputs_corrupted"]
+        fc = read_dump(os.path.join(dump, "fc.safetensors"))
+        recorded = read_dump(os.path.join(trace, "tensors.safetensors"))["fc.y"]
+        assert (fc["exact"] == recorded).all()
+    # An integer trace: I64 values and exact, the same counts as the report.
+    tiny = os.path.join(ROOT, "traces", "examples", "tiny-face-detector.trace")
+    with tempfile.TemporaryDirectory() as out:
+        dump = os.path.join(out, "dump")
+        run("audit", "--trace", tiny, "--acc", "128x14,18", "--dump-outputs", dump, "--out", out,
+            "--quiet")
+        report = json.load(open(os.path.join(out, "report.json")))
+        index = json.load(open(os.path.join(dump, "index.json")))
+        for l in report["layers"]:
+            d = read_dump(os.path.join(dump, index[l["name"]]))
+            assert d["values"].dtype == np.int64
+            assert int((d["values"] != d["exact"]).sum()) == l["overflow"]["outputs_corrupted"]
+            assert int(d["events"].sum()) == l["overflow"]["events"]
+            assert list(d["events"].sum(axis=tuple(range(d["events"].ndim - 1)))) == \
+                l["overflow"]["events_by_stage"]

@@ -57,6 +57,9 @@ Json effective_config(const ConfigSources& config);
 struct ReportOptions {
     std::string layers;  // ECMAScript regex searched in layer names; empty: every layer
     int threads = 0;     // replay threads; 0: every hardware thread. Reports do not depend on it
+    // Non-empty: write every layer's outputs there (index.json and a safetensors file per layer,
+    // engine/output_dump.h); audit and run.
+    std::string dump_outputs;
 };
 
 // The SystemC run's own options.

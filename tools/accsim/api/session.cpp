@@ -9,6 +9,7 @@
 #include "datapath/parallel_for.h"
 #include "engine/float_audit.h"
 #include "engine/layer_audit.h"
+#include "engine/output_dump.h"
 #include "engine/layer_binding.h"
 #include "engine/layer_selection.h"
 #include "engine/pipeline.h"
@@ -107,6 +108,22 @@ Json effective_config(const ConfigSources& config) {
     return load_config(engine_sources(config)).effective;
 }
 
+namespace {
+
+// --dump-outputs: every layer's kept outputs into `dir` (nothing when dir is empty).
+void dump_outputs(const std::string& dir, const std::vector<LayerAudit>& audits) {
+    if (dir.empty()) return;
+    std::vector<const LayerSpec*> layers;
+    std::vector<const OutputDump*> dumps;
+    for (const LayerAudit& a : audits) {
+        layers.push_back(a.layer);
+        dumps.push_back(a.outputs.get());
+    }
+    write_output_dumps(dir, layers, dumps);
+}
+
+}  // namespace
+
 struct Session::Impl {
     ConfigSources sources;
     HwConfig config;
@@ -127,8 +144,9 @@ const Json& Session::config() const {
 Json Session::audit(const ReportOptions& options) const {
     const int threads = thread_count(options.threads);
     const std::vector<const LayerSpec*> layers = select_layers(m->trace, options.layers);
-    const std::vector<LayerAudit> audits =
-        audit_layers(layers, m->config, m->trace.manifest_path(), threads);
+    const std::vector<LayerAudit> audits = audit_layers(
+        layers, m->config, m->trace.manifest_path(), threads, !options.dump_outputs.empty());
+    dump_outputs(options.dump_outputs, audits);
     std::vector<LayerOutcome> outcomes;
     for (const LayerAudit& a : audits) outcomes.push_back(layer_outcome(a, layer_work(*a.layer)));
     return make_report("audit", trace_section(m->trace, audits.size()), m->config, outcomes);
@@ -155,7 +173,13 @@ Json Session::run(const ReportOptions& options, const SimRunOptions& sim) const 
     }
     const SimOptions so = sim_run_options(m->config, sim, threads);
     const std::vector<const LayerSpec*> layers = select_layers(m->trace, options.layers);
-    const std::vector<LayerRun> runs = run_layers(layers, m->config, so, m->trace.manifest_path());
+    const std::vector<LayerRun> runs = run_layers(layers, m->config, so, m->trace.manifest_path(),
+                                                  !options.dump_outputs.empty());
+    {
+        std::vector<LayerAudit> audits;
+        for (const LayerRun& r : runs) audits.push_back(r.audit);
+        dump_outputs(options.dump_outputs, audits);
+    }
     std::vector<LayerOutcome> outcomes;
     for (const LayerRun& r : runs)
         outcomes.push_back(layer_outcome(r.audit, r.work, &r.timing, r.zero_products));
@@ -186,8 +210,9 @@ Json Session::run_timing(const ReportOptions& options) const {
     for (std::size_t i = 0; i < layers.size(); ++i)
         timed.push_back(
             TimedLayer{works[i], bytes_for(c, element_bytes(*layers[i], c.accumulator))});
-    const std::vector<LayerAudit> audits =
-        audit_layers(layers, c, m->trace.manifest_path(), threads);
+    const std::vector<LayerAudit> audits = audit_layers(
+        layers, c, m->trace.manifest_path(), threads, !options.dump_outputs.empty());
+    dump_outputs(options.dump_outputs, audits);
     const std::vector<LayerTiming> timings =
         replay_timing(*c.array, *c.memory, c.accumulator, timed, c.timing.convention,
                       c.timing.dram_stalls, c.timing.sram_limits);

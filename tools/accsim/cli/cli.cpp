@@ -61,6 +61,7 @@ struct Common {
     std::string topology;
     std::string topology_format = "conv";
     std::string scalesim_reports;
+    std::string dump_outputs;
     bool quiet = false;
     bool help = false;
     bool json = false;
@@ -75,6 +76,7 @@ api::ReportOptions report_options(const Common& c) {
     api::ReportOptions o;
     o.layers = c.layers;
     o.threads = c.threads;
+    o.dump_outputs = c.dump_outputs;
     api::check(o);
     return o;
 }
@@ -110,6 +112,10 @@ po::options_description options_for(const std::string& command, Common& c) {
     if (command == "audit" || command == "run")
         add("out", po::value(&c.out)->value_name("DIR"),
             "write report.json, layers.csv and report.html here");
+    if (command == "audit" || command == "run")
+        add("dump-outputs", po::value(&c.dump_outputs)->value_name("DIR"),
+            "write every output, its exact value and its events per stage here (index.json and "
+            "one safetensors file per layer)");
     if (command == "sweep")
         add("out", po::value(&c.out)->value_name("DIR"),
             "write sweep.csv, sweep.json and sweep.html here (and points.jsonl, for --resume)");
@@ -193,7 +199,7 @@ void parse(const std::string& command, const std::vector<std::string>& args, Com
     if (c.help) out << desc;
     // An option given with an empty value is a mistake, never "not given".
     for (const char* name : {"trace", "config", "acc", "layers", "out", "topology",
-                             "scalesim-reports", "vcd", "acc-grid"})
+                             "scalesim-reports", "vcd", "acc-grid", "dump-outputs"})
         if (vm.count(name) && vm[name].as<std::string>().empty())
             throw UsageError(std::string("--") + name, "empty value");
 }

@@ -127,7 +127,7 @@ std::string number_text(double v) {
 }  // namespace
 
 LayerAudit float_audit(const LayerBinding& binding, const HwConfig& config,
-                       const std::string& manifest_path, int threads) {
+                       const std::string& manifest_path, int threads, bool keep_outputs) {
     const LayerSpec& layer = binding.layer();
     const AccumulatorSpec& acc = config.accumulator;
     check_float_pairing(layer, acc, manifest_path);
@@ -136,6 +136,9 @@ LayerAudit float_audit(const LayerBinding& binding, const HwConfig& config,
     a.overflow = OverflowStats(acc.stages.size());
     a.floating.emplace(acc.stages.size());
     a.overflow.has_real_error = false;
+    if (keep_outputs)
+        a.outputs = std::make_shared<OutputDump>(layer, acc.stages.size(), true, acc.stages.back());
+    OutputDump* dump = a.outputs.get();
     const LayerWork& w = binding.work();
     const bool integer = !layer.is_float();
     std::optional<Decoder> dx, dq;
@@ -206,10 +209,10 @@ LayerAudit float_audit(const LayerBinding& binding, const HwConfig& config,
                 }
                 accumulator.run(in, d);
                 fs.add(d);
+                const int64_t idx =
+                    binding.lowered().output_index(binding.position(g, m0 + r), n);
+                if (dump) dump->set(idx, d);
                 if (expected) {
-                    const LoweredLayer& low = binding.lowered();
-                    const int64_t pos = binding.position(g, m0 + r);
-                    const int64_t idx = low.output_index(pos, n);
                     const double want = read_f64(*expected, idx);
                     if (!same_double(want, d.exact))
                         throw InputError(manifest_path, layer.output->name,

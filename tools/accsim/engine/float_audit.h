@@ -21,6 +21,6 @@ void check_float_pairing(const LayerSpec& layer, const AccumulatorSpec& acc,
 // The audit of a float-replayed layer: no integer bounds, the float statistics, and the
 // overflow section filled from the float events. Results do not depend on `threads`.
 LayerAudit float_audit(const LayerBinding& binding, const HwConfig& config,
-                       const std::string& manifest_path, int threads);
+                       const std::string& manifest_path, int threads, bool keep_outputs = false);
 
 }  // namespace accsim

@@ -84,17 +84,22 @@ LayerAudit static_audit_at(const LayerAudit& same_layout, const LayerBinding& bi
 }
 
 LayerAudit audit_layer(const LayerSpec& layer, const HwConfig& config,
-                       const std::string& manifest_path, int threads) {
+                       const std::string& manifest_path, int threads, bool keep_outputs) {
     const LayerBinding binding(layer, config);
     return replay_layer(binding, static_audit(binding, config.accumulator, threads), config,
-                        manifest_path, threads);
+                        manifest_path, threads, keep_outputs);
 }
 
 LayerAudit replay_layer(const LayerBinding& binding, LayerAudit a, const HwConfig& config,
-                        const std::string& manifest_path, int threads) {
+                        const std::string& manifest_path, int threads, bool keep_outputs) {
     if (replays_as_float(binding.layer(), config.accumulator))
-        return float_audit(binding, config, manifest_path, threads);
-    const AuditSink sink(binding, config.accumulator, manifest_path);
+        return float_audit(binding, config, manifest_path, threads, keep_outputs);
+    AuditSink sink(binding, config.accumulator, manifest_path);
+    if (keep_outputs) {
+        a.outputs = std::make_shared<OutputDump>(binding.layer(), config.accumulator.stages.size(),
+                                                 false, config.accumulator.stages.back());
+        sink.keep_outputs(a.outputs.get());
+    }
 
     const LayerWork& w = binding.work();
     // Each group's weights, packed once for the kernels and shared by the tasks.
@@ -144,7 +149,7 @@ LayerAudit replay_layer(const LayerBinding& binding, LayerAudit a, const HwConfi
 
 std::vector<LayerAudit> audit_layers(const std::vector<const LayerSpec*>& layers,
                                      const HwConfig& config, const std::string& manifest_path,
-                                     int threads) {
+                                     int threads, bool keep_outputs) {
     std::vector<LayerAudit> out(layers.size());
     for (const LayerSpec* l : layers) check_float_pairing(*l, config.accumulator, manifest_path);
     int64_t all_macs = 0;
@@ -152,13 +157,13 @@ std::vector<LayerAudit> audit_layers(const std::vector<const LayerSpec*>& layers
     std::vector<std::size_t> small;
     for (std::size_t i = 0; i < layers.size(); ++i) {
         if (replays_alone(layers[i]->macs(), all_macs, threads))
-            out[i] = audit_layer(*layers[i], config, manifest_path, threads);
+            out[i] = audit_layer(*layers[i], config, manifest_path, threads, keep_outputs);
         else
             small.push_back(i);
     }
     parallel_for(static_cast<int64_t>(small.size()), threads, [&](int64_t s) {
         const std::size_t i = small[static_cast<std::size_t>(s)];
-        out[i] = audit_layer(*layers[i], config, manifest_path, 1);
+        out[i] = audit_layer(*layers[i], config, manifest_path, 1, keep_outputs);
     });
     return out;
 }

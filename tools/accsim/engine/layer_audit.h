@@ -10,6 +10,7 @@
 #include "datapath/overflow_stats.h"
 #include "datapath/static_bounds.h"
 #include "engine/layer_binding.h"
+#include "engine/output_dump.h"
 #include "traces/trace.h"
 
 namespace accsim {
@@ -27,6 +28,8 @@ struct LayerAudit {
     // Layers replayed through float stages (engine/float_audit.h): their float figures. Integer
     // bounds do not apply to them (bounds stays empty, and the report's "bounds" is null).
     std::optional<FloatStats> floating;
+    // Every output, kept when asked for (--dump-outputs).
+    std::shared_ptr<OutputDump> outputs;
 };
 
 // The static bounds of `channels` channels whose weights (k each, in the datapath's order) are at
@@ -47,11 +50,13 @@ LayerAudit static_audit_at(const LayerAudit& same_layout, const LayerBinding& bi
                            const AccumulatorSpec& acc);
 
 // `manifest_path` names the file in a mismatch error. The replay runs on `threads` threads.
+// `keep_outputs`: fill LayerAudit::outputs.
 LayerAudit audit_layer(const LayerSpec& layer, const HwConfig& config,
-                       const std::string& manifest_path, int threads = 1);
+                       const std::string& manifest_path, int threads = 1,
+                       bool keep_outputs = false);
 // The replay part of audit_layer, given the layer's binding to `config` and its static audit.
 LayerAudit replay_layer(const LayerBinding& binding, LayerAudit static_part, const HwConfig& config,
-                        const std::string& manifest_path, int threads);
+                        const std::string& manifest_path, int threads, bool keep_outputs = false);
 
 // Whether a layer of `macs` among layers of `all_macs` in all is too big to share `threads`
 // threads with others: it then replays on all of them, the others side by side on one each.
@@ -63,6 +68,6 @@ inline bool replays_alone(int64_t macs, int64_t all_macs, int threads) {
 // for any thread count.
 std::vector<LayerAudit> audit_layers(const std::vector<const LayerSpec*>& layers,
                                      const HwConfig& config, const std::string& manifest_path,
-                                     int threads);
+                                     int threads, bool keep_outputs = false);
 
 }  // namespace accsim

@@ -151,6 +151,13 @@ AuditSink::AuditSink(const LayerBinding& binding, const AccumulatorSpec& acc,
 void AuditSink::output(int64_t group, int64_t m, int64_t n, const DotOutcome& d) {
     const int64_t c = m_binding.channel(group, n);
     stats.add(d, m_scales[static_cast<std::size_t>(c)]);
+    if (m_dump) {
+        std::vector<uint32_t> ev(d.events_by_stage.size());
+        for (std::size_t j = 0; j < ev.size(); ++j)
+            ev[j] = static_cast<uint32_t>(std::min<uint64_t>(d.events_by_stage[j], UINT32_MAX));
+        m_dump->set(m_binding.lowered().output_index(m_binding.position(group, m), n),
+                    d.final_value, d.exact, ev.data());
+    }
     check(group, m, n, d.exact_dot);
 }
 
@@ -169,6 +176,10 @@ void AuditSink::output_block(int64_t group, int64_t m0, int64_t n0, const Output
             const std::size_t c = static_cast<std::size_t>(m_binding.channel(group, n0 + j));
             const i128 exact = i128{b.exact_dot[o]} + (adds_bias ? bias[c] : 0);
             into.add(b.events.data() + o * b.stages, b.final_value[o], exact, m_scales[c]);
+            if (m_dump)
+                m_dump->set(m_binding.lowered().output_index(m_binding.position(group, m0 + r),
+                                                             n0 + j),
+                            b.final_value[o], exact, b.events.data() + o * b.stages);
             if (side_by_side) {
                 const i128 want = i128{b.exact_dot[o]} + (bias.empty() ? 0 : bias[c]);
                 if (read_int(*m_expected, row_at + n0 + j) == want) continue;

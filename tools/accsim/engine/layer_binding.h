@@ -14,6 +14,7 @@
 #include "models/memory_model.h"
 #include "models/value_interfaces.h"
 #include "traces/lowering.h"
+#include "engine/output_dump.h"
 #include "traces/trace.h"
 
 namespace accsim {
@@ -82,6 +83,8 @@ class AuditSink : public OutputSink {
 
     OverflowStats stats;
     bool verified() const { return m_expected != nullptr; }
+    // Also record every output into `dump` (--dump-outputs).
+    void keep_outputs(OutputDump* dump) { m_dump = dump; }
 
   private:
     void check(int64_t group, int64_t m, int64_t n, i128 exact_dot) const;
@@ -91,6 +94,7 @@ class AuditSink : public OutputSink {
     BiasMode m_bias_mode;
     std::vector<double> m_scales;
     std::string m_manifest_path;
+    OutputDump* m_dump = nullptr;
 };
 
 }  // namespace accsim

@@ -44,7 +44,7 @@ std::vector<LayerTiming> run_timing(const std::vector<LayerWork>& layers, const 
 
 std::vector<LayerRun> run_layers(const std::vector<const LayerSpec*>& layers,
                                  const HwConfig& config, const SimOptions& options,
-                                 const std::string& manifest_path) {
+                                 const std::string& manifest_path, bool keep_outputs) {
     require_hardware(config);
     std::vector<std::unique_ptr<LayerBinding>> bindings;
     std::vector<std::unique_ptr<AuditSink>> sinks;
@@ -61,6 +61,11 @@ std::vector<LayerRun> run_layers(const std::vector<const LayerSpec*>& layers,
         check_size(bindings[i]->work(), config, options, manifest_path);
         sinks.push_back(
             std::make_unique<AuditSink>(*bindings[i], config.accumulator, manifest_path));
+        if (keep_outputs) {
+            audits[i].outputs = std::make_shared<OutputDump>(
+                *l, config.accumulator.stages.size(), false, config.accumulator.stages.back());
+            sinks.back()->keep_outputs(audits[i].outputs.get());
+        }
         LayerJob job;
         job.work = bindings[i]->work();
         job.bytes = bytes_for(config, element_bytes(*l, config.accumulator));

@@ -23,7 +23,7 @@ struct LayerRun {
 
 std::vector<LayerRun> run_layers(const std::vector<const LayerSpec*>& layers,
                                  const HwConfig& config, const SimOptions& options,
-                                 const std::string& manifest_path);
+                                 const std::string& manifest_path, bool keep_outputs = false);
 
 // A timing-only run of layers without values (SCALE-Sim topologies): 8-bit operands, 32-bit
 // outputs (one-byte words under SCALE-Sim's conventions).
