@@ -10,12 +10,16 @@
    quantization of the layers before it. The hooks keep the integer input codes.
 4. Each layer's exact integer result (int64 numpy, the trace format's reference semantics) is
    checked against the quantized run and written, with the codes, to the trace.
+
+With ``ExportConfig(float_format="e4m3" or "e5m2")`` steps 2-4 quantize to FP8 instead (fp8.py):
+per-tensor, per-channel or DeepSeek-V3-style block scales, and each layer's exact float64 results.
 """
 from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 
+from . import fp8
 from . import quantization as qz
 from .capture import conv_module, conv_padding, find_layers, select
 from .trace_io import TraceWriter, ref_conv2d, ref_linear, ref_matmul
@@ -30,8 +34,20 @@ class ExportConfig:
     acc_bits: int | None = None          # accumulator-aware: ||q||_1 (and the bias) fit this width
     bias_bits: int = 32
     layers: str | None = None            # regex: which layers go into the trace (all are quantized)
+    float_format: str | None = None      # "e4m3" or "e5m2": an FP8 trace instead of an integer one
+    float_scaling: str = "tensor"        # FP8 scales: "tensor", "channel" or "block" (DeepSeek-V3)
+    block: int = 128                     # block scaling: 1 x block activation tiles, block x block weights
 
     def check(self) -> None:
+        if self.float_format is not None:
+            if self.float_format not in fp8.FLOAT_FORMATS_EXPORTED:
+                raise ValueError(f"float_format must be one of {fp8.FLOAT_FORMATS_EXPORTED}, got {self.float_format!r}")
+            if self.float_scaling not in fp8.FLOAT_SCALINGS:
+                raise ValueError(f"float_scaling must be one of {fp8.FLOAT_SCALINGS}, got {self.float_scaling!r}")
+            if not (isinstance(self.block, int) and 1 <= self.block <= 1 << 20):
+                raise ValueError(f"block must be an integer in [1, {1 << 20}], got {self.block!r}")
+            if self.acc_bits is not None:
+                raise ValueError("the accumulator-aware option is for integer traces, not with a float format")
         if self.rounding not in qz.ROUNDING_MODES:
             raise ValueError(f"rounding must be one of {qz.ROUNDING_MODES}, got {self.rounding!r}")
         if self.activations not in qz.ACTIVATION_MODES:
@@ -67,7 +83,9 @@ class ExportReport:
     quantized_outputs: list = field(default_factory=list)  # the same from the quantized run
 
     def summary(self) -> str:
-        lines = [f"wrote {self.path}: {sum(l.in_trace for l in self.layers)} layers"]
+        lines = [f"wrote {self.path}: {sum(l.in_trace for l in self.layers)} layers"
+                 + (f" (FP8 {self.config.float_format}, {self.config.float_scaling} scaling)"
+                    if self.config.float_format else "")]
         aa = self.config.acc_bits is not None
         head = f"{'layer':28s} {'op':7s} {'K':>6s} {'outputs':>9s} {'input':>7s} {'max|q|_1':>9s} {'out err':>9s}"
         lines.append(head + (f" {'plain err':>9s}" if aa else ""))
@@ -343,6 +361,77 @@ class QuantizedModel:
                  dilation=list(conv.dilation), groups=conv.groups, **kw)
 
 
+class Fp8QuantizedModel:
+    """The result of ``quantize`` with a float format: every captured layer's FP8 codes and
+    scales, its exact float64 results, and the errors; ``write`` makes the trace."""
+
+    def __init__(self, cfg, layers, order, states, float_outputs, quant_outputs):
+        self.config, self.layers, self.order, self.states = cfg, layers, order, states
+        self.float_outputs, self.quantized_outputs = float_outputs, quant_outputs
+        self.report = ExportReport(path="", config=cfg)
+        self.report.model_output_rel_error = rel_error(_flatten_all(quant_outputs), _flatten_all(float_outputs))
+        self.report.float_outputs, self.report.quantized_outputs = float_outputs, quant_outputs
+        self.chosen = select(order, cfg.layers)
+        self._results = {}
+        for name in order:
+            layer, q = layers[name], states[name]
+            exact, real, operands, x_block_scale = fp8.exact_output(layer, q)
+            _check_against_run(layer, real)
+            err = rel_error(real, np.concatenate(layer.float_out, axis=0))
+            if layer.kind == "conv2d":
+                k = int(np.prod(q.weight.codes.shape[1:]))
+            else:
+                k = int(operands[0].shape[-1])
+            self.report.layers.append(LayerReport(name, layer.kind, k, int(exact.size), q.fmt, None, err,
+                                                  None, name in self.chosen))
+            self._results[name] = (exact, operands, x_block_scale, err)
+
+    def scaling_note(self) -> str:
+        cfg = self.config
+        if cfg.float_scaling == "tensor":
+            return "per-tensor scales (amax -> the format's max)"
+        if cfg.float_scaling == "channel":
+            return "weights per output channel, activations per tensor (amax -> the format's max)"
+        kinds = {self.layers[n].kind for n in self.chosen}
+        note = (f"DeepSeek-V3 block scales on linear layers: activations in 1x{cfg.block} tiles per row, "
+                f"weights in {cfg.block}x{cfg.block} blocks, F32, recorded as block_scale")
+        if "conv2d" in kinds:
+            note += "; conv2d layers per-channel weights and per-tensor activations (accsim models block scales on linear layers only)"
+        if "matmul" in kinds:
+            note += "; matmul operands per tensor"
+        return note
+
+    def write(self, path, *, model_name: str, source: str = "", meta: dict | None = None) -> ExportReport:
+        cfg = self.config
+        manifest_meta = {"exporter": "accsim_export", "float_format": cfg.float_format,
+                         "float_scaling": cfg.float_scaling, "scaling": self.scaling_note(),
+                         "model_output_rel_error": self.report.model_output_rel_error}
+        if cfg.float_scaling == "block":
+            manifest_meta["block"] = cfg.block
+        if len(self.chosen) < len(self.order):
+            manifest_meta["layers_left_out"] = [n for n in self.order if n not in self.chosen]
+        if meta:
+            manifest_meta.update(meta)
+        what = (f"FP8 {cfg.float_format} by tools/accsim_export: {self.scaling_note()}; values rounded to nearest "
+                f"even, saturating; the network ran on the FP8-quantized weights and layer inputs (dequantized), "
+                f"so each layer saw the quantization of the layers before it; outputs are the exact dot products "
+                f"of the codes{' with their block scales' if cfg.float_scaling == 'block' else ''} (F64); "
+                f"biases are added after the accumulation and are not in the trace")
+        source = f"{source}; {what}" if source else what
+        with TraceWriter(path, model=model_name, source=source, meta=manifest_meta) as w:
+            for name in self.chosen:
+                layer, q = self.layers[name], self.states[name]
+                exact, operands, x_block_scale, err = self._results[name]
+                lmeta = {"module": type(layer.module).__name__, "output_rel_error": err, "scaling": q.scaling,
+                         "input_calibration": [list(r) for r in layer.ranges]}
+                if layer.kind != "matmul" and (conv_module(layer.module) if layer.kind == "conv2d"
+                                               else layer.module).bias is not None:
+                    lmeta["bias"] = "added after the accumulation (float layers carry no bias)"
+                fp8.write_layer(w, layer, q, exact, operands, x_block_scale, lmeta)
+        self.report.path = str(path)
+        return self.report
+
+
 def _flatten_all(outputs):
     return np.concatenate([np.ravel(a) for o in outputs for a in o])
 
@@ -360,6 +449,12 @@ def quantize(model, inputs, config: ExportConfig | None = None) -> QuantizedMode
     if not layers:
         raise ValueError("no captured layer ran on the inputs")
     select(order, cfg.layers)  # fail early on a pattern that matches nothing
+
+    if cfg.float_format is not None:
+        states = {name: fp8.Fp8Layer(layer, cfg.float_format, cfg.float_scaling, cfg.block)
+                  for name, layer in layers.items()}
+        quant_outputs = fp8.quantized_run(model, batches, layers, states, _run)
+        return Fp8QuantizedModel(cfg, layers, order, states, float_outputs, quant_outputs)
 
     plain_errors, plain_model_error = {}, None
     if cfg.acc_bits is not None:
