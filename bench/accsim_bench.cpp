@@ -1,7 +1,7 @@
 // accsim's replay benchmark: every engine on the same work, measured in one run on one machine,
 // reported as G MAC/s and as ratios (never absolute times in tests: this is not a test).
 //
-//   build/bin/accsim_bench [--quick] [--once] [--only safe|overflow|sc_int|llm|trace]
+//   build/bin/accsim_bench [--quick] [--once] [--only safe|overflow|sc_int|llm|fp8|trace]
 //                          [--llm DIR] [TRACE] [CONFIG]
 //
 // Engines: oneDNN's exact int8 GEMM (the ceiling: it computes every product and nothing else),
@@ -9,8 +9,8 @@
 // SystemC model would do it). Work: a layer whose exact bound proves it safe, the same layer on
 // a register so narrow that every output overflows (wrap and saturate, one and two stages), an
 // LLM decoder block (tools/make_llm_block.py, W4A8, 34 G MAC: not in --quick) with the whole
-// `accsim audit` command's time and peak memory, and a whole real trace; one thread and every
-// thread.
+// `accsim audit` command's time and peak memory, an FP8 GEMM through the float accumulators
+// (against oneDNN's f32 GEMM), and a whole real trace; one thread and every thread.
 #include <fcntl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -26,6 +26,7 @@
 #include <systemc>
 #include <vector>
 
+#include "api/accsim.h"
 #include "config/hw_config.h"
 #include "datapath/bounds.h"
 #include "datapath/chunk_kernels.h"
@@ -473,6 +474,64 @@ void bench_llm(std::string path, const std::vector<int>& threads, double budget,
     }
 }
 
+// FP8 E4M3 GEMM through Hopper's FP8 accumulator (with and without promotion every 128) and
+// Blackwell's, against oneDNN's f32 GEMM on the same values and shape.
+void bench_fp8(int64_t m, int64_t n, int64_t k, const std::vector<int>& thread_counts,
+               double budget, std::vector<Row>& rows) {
+    std::mt19937 rng(7);
+    std::uniform_int_distribution<int> code(0, 255);
+    api::FloatReplayRequest r;
+    r.rows = m, r.channels = n, r.k = k;
+    r.x_format = r.w_format = "e4m3";
+    r.x.resize(static_cast<std::size_t>(m * k));
+    r.w.resize(static_cast<std::size_t>(n * k));
+    for (auto* v : {&r.x, &r.w})
+        for (uint32_t& c : *v) {
+            c = static_cast<uint32_t>(code(rng));
+            if ((c & 0x7f) == 0x7f) c ^= 1;  // no NaN
+        }
+    const std::string name =
+        "FP8 e4m3 " + std::to_string(m) + "x" + std::to_string(n) + "x" + std::to_string(k);
+    const double macs = static_cast<double>(m * n * k);
+    double onednn[2] = {0, 0};
+#ifdef ACCSIM_HAVE_DNNL
+    {
+        const FloatFormat& f = operand_float_format("e4m3");
+        std::vector<float> a(r.x.size()), b(r.w.size()), c(static_cast<std::size_t>(m * n));
+        for (std::size_t i = 0; i < a.size(); ++i) a[i] = static_cast<float>(f.to_double(r.x[i]));
+        for (std::size_t i = 0; i < b.size(); ++i) b[i] = static_cast<float>(f.to_double(r.w[i]));
+        for (std::size_t ti = 0; ti < thread_counts.size(); ++ti) {
+            omp_set_num_threads(thread_counts[ti]);
+            const double t = best_time(
+                [&] {
+                    if (dnnl_sgemm('N', 'T', m, n, k, 1.0f, a.data(), k, b.data(), k, 0.0f,
+                                   c.data(), n) != dnnl_success)
+                        std::abort();
+                    g_sink = g_sink + static_cast<uint64_t>(c[0] != 0);
+                },
+                budget);
+            onednn[ti] = macs / t / 1e9;
+            rows.push_back(Row{name, "oneDNN f32 GEMM", "(fp32, not exact)", thread_counts[ti],
+                               onednn[ti], onednn[ti], 0});
+        }
+    }
+#endif
+    for (const char* acc : {"e8m13:g32:f13:rz", "128xe8m13:g32:f13:rz,e8m23", "e8m23:g32:f25:rz"}) {
+        r.acc = acc;
+        for (std::size_t ti = 0; ti < thread_counts.size(); ++ti) {
+            r.threads = thread_counts[ti];
+            const double t = best_time(
+                [&] {
+                    const api::FloatReplayResult out = api::replay_float(r);
+                    g_sink = g_sink + static_cast<uint64_t>(out.values[0] != 0);
+                },
+                budget);
+            rows.push_back(Row{name, "float replay (accsim.replay)", acc, thread_counts[ti],
+                               macs / t / 1e9, onednn[ti], 0});
+        }
+    }
+}
+
 }  // namespace
 
 int sc_main(int argc, char** argv) {
@@ -494,7 +553,7 @@ int sc_main(int argc, char** argv) {
             std::fprintf(
                 help ? stdout : stderr,
                 "%susage: accsim_bench [--quick] [--once] "
-                "[--only safe|overflow|sc_int|llm|trace] [--llm DIR] [TRACE] [CONFIG]\n",
+                "[--only safe|overflow|sc_int|llm|fp8|trace] [--llm DIR] [TRACE] [CONFIG]\n",
                 help ? ""
                      : ("accsim_bench: unknown option " + std::string(argv[i]) + "\n").c_str());
             return help ? 0 : 2;
@@ -542,6 +601,7 @@ int sc_main(int argc, char** argv) {
     }
 
     if (only == "llm" || (only.empty() && !quick)) bench_llm(llm_path, threads, budget, rows);
+    if (part("fp8")) bench_fp8(quick ? 32 : 128, quick ? 32 : 128, 4096, threads, budget, rows);
 
     if (!part("trace")) {
         print(rows);

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "datapath/float_fast_steps.h"
 #include "datapath/overflow.h"
 
 namespace accsim {
@@ -80,6 +81,60 @@ int64_t FloatAccumulator::scaling_span(bool integer_operands, int64_t k) const {
     return span;
 }
 
+bool FloatAccumulator::run_fast(const DotInputs& in, FloatDot& out) {
+    Stage& s0 = m_stages.front();
+    if (!in.x || !s0.is_float || (in.block && m_scaling < 0) ||
+        !fast_steps_apply(s0.step, s0.spec.group))
+        return false;
+    // Finite operands only (the general path handles infinities and NaNs), and the exact sum of
+    // the products in 128 bits at 2^-64 where they are small enough (FP8 and fp16 always).
+    constexpr int k_base = -64;
+    i128 exact = 0;
+    bool narrow = true;
+    for (int64_t i = 0; i < in.k; ++i) {
+        const FloatValue& a = in.x[i];
+        const FloatValue& b = in.w[i];
+        if (a.cls != FloatClass::finite || b.cls != FloatClass::finite) return false;
+        const int lsb = a.lsb + b.lsb;
+        narrow = narrow && lsb >= k_base && a.exp + b.exp < 34;  // |product| < 2^36
+    }
+    if (narrow && !in.block) {
+        for (int64_t i = 0; i < in.k; ++i) {
+            const FloatValue& a = in.x[i];
+            const FloatValue& b = in.w[i];
+            const i128 p = static_cast<i128>(u128{a.sig * b.sig} << (a.lsb + b.lsb - k_base));
+            exact += a.negative != b.negative ? -p : p;
+        }
+        m_exact.add(exact < 0, abs_u128(exact), k_base);
+    } else {
+        for (int64_t i = 0; i < in.k; ++i) {
+            Term e = product(in.x[i], in.w[i]);
+            if (in.block) {
+                const int64_t b = i / in.block;
+                e = scaled(scaled(e, in.x_scale[b]), in.w_scale[b]);
+            }
+            if (e.cls != FloatClass::finite) return false;  // a NaN scale
+            m_exact.add(e.negative, e.sig, e.lsb);
+        }
+    }
+    const int64_t tile = s0.spec.length ? *s0.spec.length : in.k;
+    for (int64_t t0 = 0; t0 < in.k; t0 += tile) {
+        const int64_t n = std::min(tile, in.k - t0);
+        FastStepCounts counts;
+        const double v = fast_steps(in.x + t0, in.w + t0, n, 0.0, s0.step, s0.spec.group, counts);
+        out.events[0] += counts.events;
+        out.swamped[0] += counts.swamped;
+        if (m_stages.size() == 1) {
+            s0.reg = v;
+        } else {
+            m_last_product = t0 + n - 1;
+            hand_on(0, float_value(v, s0.step.format), out);
+        }
+    }
+    for (std::size_t j = 1; j < m_stages.size(); ++j) flush(j, out);
+    return true;
+}
+
 void FloatAccumulator::run(const DotInputs& in, FloatDot& out) {
     const bool integer = in.xi != nullptr;
     m_in = &in;
@@ -97,6 +152,19 @@ void FloatAccumulator::run(const DotInputs& in, FloatDot& out) {
     out.exact_inf = 0;
     m_exact.clear();
     bool pos_inf = false, neg_inf = false;
+    if (m_fast_enabled && run_fast(in, out)) {
+        finish(out, false, false);
+        return;
+    }
+    // run_fast may have started: start again.
+    m_exact.clear();
+    for (Stage& s : m_stages) {
+        s.reg = 0;
+        s.taken = 0;
+        s.pending.clear();
+    }
+    out.events.assign(m_stages.size(), 0);
+    out.swamped.assign(m_stages.size(), 0);
     for (int64_t i = 0; i < in.k; ++i) {
         m_last_product = i;
         Term t;
@@ -120,6 +188,10 @@ void FloatAccumulator::run(const DotInputs& in, FloatDot& out) {
             feed(0, t, out);
     }
     for (std::size_t j = 0; j < m_stages.size(); ++j) flush(j, out);
+    finish(out, pos_inf, neg_inf);
+}
+
+void FloatAccumulator::finish(FloatDot& out, bool pos_inf, bool neg_inf) {
     out.value = m_stages.back().reg;
     if (pos_inf && neg_inf) out.exact_is_nan = true;
     if (!out.exact_is_nan && (pos_inf || neg_inf)) out.exact_inf = pos_inf ? 1 : -1;

@@ -54,6 +54,8 @@ class FloatAccumulator {
     // Products each scaling tile covers (the block must be a multiple of it); 0 if no tiles.
     int64_t scaling_span(bool integer_operands, int64_t k) const;
     void run(const DotInputs& in, FloatDot& out);
+    // Off: every dot product takes the general path (to test the fast one against it).
+    void set_fast(bool on) { m_fast_enabled = on; }
 
   private:
     struct Stage {
@@ -65,6 +67,8 @@ class FloatAccumulator {
         int64_t taken = 0;  // inputs in the current tile
         std::vector<Term> pending;
     };
+    bool run_fast(const DotInputs& in, FloatDot& out);
+    void finish(FloatDot& out, bool pos_inf, bool neg_inf);
     void feed(std::size_t j, const Term& t, FloatDot& out);
     void feed_int(std::size_t j, int64_t v, FloatDot& out);
     void close_tile(std::size_t j, FloatDot& out);
@@ -77,6 +81,7 @@ class FloatAccumulator {
     const DotInputs* m_in = nullptr;
     int64_t m_last_product = 0;             // the product fed last (its tile is the one closing)
     ExactSum m_exact;
+    bool m_fast_enabled = true;
 };
 
 }  // namespace accsim

@@ -15,12 +15,9 @@ inline constexpr i128 k_i64_max = INT64_MAX;
 
 // Number of bits needed to write v in binary (0 for 0): floor(log2 v) + 1.
 inline int bit_length(u128 v) {
-    int n = 0;
-    while (v != 0) {
-        v >>= 1;
-        ++n;
-    }
-    return n;
+    const uint64_t hi = static_cast<uint64_t>(v >> 64), lo = static_cast<uint64_t>(v);
+    if (hi) return 128 - __builtin_clzll(hi);
+    return lo ? 64 - __builtin_clzll(lo) : 0;
 }
 
 // Narrowest two's-complement width holding v: 1 for 0 and -1, 2 for 1 and -2, ...

@@ -34,13 +34,33 @@ def test_there_are_presets_for_every_kind_of_array():
     assert len(PRESETS) >= 10
 
 
-def test_every_preset_validates_and_runs():
+def is_float_preset(path):
+    """Presets whose accumulator is float from the first stage on (datapath/FLOAT.md)."""
+    return path.endswith(".json") and \
+        json.load(open(path))["accumulator"]["stages"][0].get("kind") == "float"
+
+
+@pytest.fixture(scope="module")
+def fp8_trace():
+    """The face detector exported as an FP8 trace (tools/accsim-export, offline, < 1 s)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, "face-fp8.trace")
+        p = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "accsim-export"), "--model",
+                            "bundled:tiny-face-detector", "--float", "e4m3", "--float-scaling",
+                            "channel", "--out", out], capture_output=True, text=True)
+        assert p.returncode == 0, p.stderr
+        yield out
+
+
+def test_every_preset_validates_and_runs(fp8_trace):
     trace = os.path.join(ROOT, "traces", "examples", "small-cnn.trace")
     topology = os.path.join(ROOT, "configs", "scalesim", "resnet18.csv")
     for path in PRESETS:
         accsim("validate", "--config", path, "--quiet")
         with tempfile.TemporaryDirectory() as tmp:
-            if path.endswith(".cfg"):
+            if is_float_preset(path):  # float operands: the FP8 export of a real network
+                accsim("run", "--trace", fp8_trace, "--config", path, "--out", tmp, "--quiet")
+            elif path.endswith(".cfg"):
                 accsim("run", "--topology", topology, "--config", path, "--out", tmp, "--quiet")
             else:
                 accsim("run", "--trace", trace, "--config", path, "--out", tmp, "--quiet")
@@ -66,7 +86,10 @@ def test_every_preset_validates_and_runs():
                 if target != "fpga":
                     # Multiplies: every product priced at the table's scaled energy, gated ones at their share.
                     m = table["multiply"]
-                    a, b = l["input_bits"], l["weight_bits"]
+                    # Float operands are priced at their storage width.
+                    stored = {"e4m3": 8, "e5m2": 8, "fp16": 16, "bf16": 16, "fp32": 32, "tf32": 32}
+                    a = l["input_bits"] or stored[l["input_format"]]
+                    b = l["weight_bits"] or stored[l["weight_format"]]
                     scale = {"product": a * b / (m["a_bits"] * m["b_bits"]),
                              "linear": (a + b) / (m["a_bits"] + m["b_bits"]),
                              "quadratic": (max(a, b) / max(m["a_bits"], m["b_bits"])) ** 2,

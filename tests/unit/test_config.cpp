@@ -82,7 +82,7 @@ TEST_CASE("config rules, each with its located message") {
     json j = example();
     j["accumulator"]["stages"][1]["overfow"] = "wrap";
     CHECK(error_of(j) ==
-          "x.json: /accumulator/stages/1: unknown key \"overfow\" (valid: bits, length, overflow, "
+          "x.json: /accumulator/stages/1: unknown key \"overfow\" (valid: kind, bits, length, overflow, "
           "reduction)");
 
     j = example();
@@ -342,7 +342,7 @@ TEST_CASE("errors in fields set by --set or --acc name the option, not the file"
           "--set: /accumulator/stages/0/bits: expected an integer in [2, 64], got 80");
     s.sets = {"accumulator.stages.0.bitz=16"};
     CHECK(error_of(s) ==
-          "--set: /accumulator/stages/0: unknown key \"bitz\" (valid: bits, length, overflow, "
+          "--set: /accumulator/stages/0: unknown key \"bitz\" (valid: kind, bits, length, overflow, "
           "reduction)");
     s.sets = {"array.rows=0"};
     CHECK(error_of(s) == "--set: /array/rows: expected a positive integer, got 0");

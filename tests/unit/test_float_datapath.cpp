@@ -267,3 +267,80 @@ TEST_CASE("stages chain: tiles promoted into a wider register, with block scales
     // 4 * 16129 = 64516 wraps to 64516 mod 4096 = 3076, then [-2048, 2047]: 3076 - 4096 = -1020.
     CHECK(d.value == 2 * -1020.0);
 }
+
+TEST_CASE("the fast first-stage steps equal the general path, bit for bit") {
+    std::mt19937_64 rng(11);
+    const char* specs[][2] = {{"e4m3", "e8m13:g32:f13:rz"}, {"e5m2", "e8m13:g32:f13:rz"},
+                              {"fp16", "e8m23:g4:f23:rz"},  {"bf16", "e8m23:g16:f25:rz"},
+                              {"fp16", "e5m10:g16:f25:rne"}, {"fp32", "e8m23:g8:f24:rz"},
+                              {"e4m3", "128xe8m13:g32:f13:rz,e8m23"},
+                              {"e4m3", "e8m23:g32:f25:rz"}, {"bf16", "e6m5:g3:f7:rne"}};
+    for (auto& sp : specs) {
+        CAPTURE(sp[0]);
+        CAPTURE(sp[1]);
+        const FloatFormat& f = operand_float_format(sp[0]);
+        // Parse the spec through stages by hand: "[LENx]eXmY:gG:fF:r" with an optional fp32
+        // promotion stage.
+        AccumulatorSpec acc;
+        std::string text = sp[1];
+        while (!text.empty()) {
+            const auto comma = text.find(',');
+            std::string st = text.substr(0, comma);
+            text = comma == std::string::npos ? "" : text.substr(comma + 1);
+            StageSpec s;
+            s.kind = StageKind::floating;
+            if (st.find('x') != std::string::npos) {
+                s.length = std::stoll(st.substr(0, st.find('x')));
+                st = st.substr(st.find('x') + 1);
+            }
+            std::size_t pos = 0;
+            std::vector<std::string> parts;
+            while ((pos = st.find(':')) != std::string::npos) {
+                parts.push_back(st.substr(0, pos));
+                st = st.substr(pos + 1);
+            }
+            parts.push_back(st);
+            s.exponent_bits = std::stoi(parts[0].substr(1, parts[0].find('m') - 1));
+            s.mantissa_bits = std::stoi(parts[0].substr(parts[0].find('m') + 1));
+            for (std::size_t i = 1; i < parts.size(); ++i) {
+                if (parts[i][0] == 'g') s.group = std::stoll(parts[i].substr(1));
+                if (parts[i][0] == 'f') s.fraction_bits = std::stoi(parts[i].substr(1));
+                if (parts[i] == "rz") s.rounding = Rounding::rz;
+            }
+            acc.stages.push_back(s);
+        }
+        FloatAccumulator fast(acc), slow(acc);
+        slow.set_fast(false);
+        const uint32_t codes = f.storage_bits == 32 ? 0 : (1u << f.storage_bits);
+        for (int trial = 0; trial < 300; ++trial) {
+            const int64_t k = 1 + static_cast<int64_t>(rng() % 300);
+            std::vector<FloatValue> x, w;
+            for (int64_t i = 0; i < k; ++i) {
+                uint32_t a = static_cast<uint32_t>(rng()), b = static_cast<uint32_t>(rng());
+                if (codes) a %= codes, b %= codes;
+                if (f.storage_bits == 32) {  // keep fp32 exponents moderate, some far apart
+                    a = (a & 0x807fffffu) | ((100u + (a >> 23) % 60u) << 23);
+                    b = (b & 0x807fffffu) | ((100u + (b >> 23) % 60u) << 23);
+                }
+                x.push_back(f.decode(a));
+                w.push_back(f.decode(b));
+                if (rng() % 16 == 0) x.back() = f.decode(0);  // zeros
+            }
+            DotInputs in;
+            in.k = k;
+            in.x = x.data();
+            in.w = w.data();
+            FloatDot a, b;
+            fast.run(in, a);
+            slow.run(in, b);
+            CAPTURE(trial);
+            const bool same = (std::isnan(a.value) && std::isnan(b.value)) || a.value == b.value;
+            REQUIRE(same);
+            CHECK(std::signbit(a.value) == std::signbit(b.value));
+            CHECK(((std::isnan(a.exact) && std::isnan(b.exact)) || a.exact == b.exact));
+            CHECK(a.exact_is_binary64 == b.exact_is_binary64);
+            CHECK(a.events == b.events);
+            CHECK(a.swamped == b.swamped);
+        }
+    }
+}

@@ -199,8 +199,9 @@ def replay(x, w, acc, *, bias=None, x_bits=None, x_signed=None, w_bits=None, w_s
 
     x = operand(x, "x")
     w = operand(w, "w")
-    is_float = (x_format is not None or w_format is not None or x.dtype.kind == "f"
-                or w.dtype.kind == "f" or _has_float_stage(acc))
+    float_dtypes = (np.float16, np.float32)
+    is_float = (x_format is not None or w_format is not None or x.dtype in float_dtypes
+                or w.dtype in float_dtypes or _has_float_stage(acc))
     if is_float:
         return _replay_float(x, w, str(acc), x_format, w_format, block, x_block_scale,
                              w_block_scale, threads, bias)
