@@ -106,7 +106,12 @@ def test_every_preset_validates_and_runs(fp8_trace):
                 assert report["fpga"] is None, path
             if target == "gpu":
                 # The preset's SMs, MMA rate and clock give the data sheet's peak.
-                sheet = {"tensor-core-sm-a100": 624, "tensor-core-sm-h100": 1979}[report["config"]["name"]]
+                sheet = {"tensor-core-sm-a100": 624, "tensor-core-sm-h100": 1979,
+                         "tensor-core-sm-v100-fp16": 125, "tensor-core-sm-a100-fp16": 312,
+                         "tensor-core-sm-a100-bf16": 312, "tensor-core-sm-h100-fp16": 989,
+                         "tensor-core-sm-h100-bf16": 989, "tensor-core-sm-h100-fp8": 1979,
+                         "tensor-core-sm-h100-fp8-promoted": 1979, "tensor-core-sm-ada-fp8": 733,
+                         "tensor-core-sm-b200-fp8": 4500}[report["config"]["name"]]
                 assert abs(report["gpu"]["peak_tops"] - sheet) < 0.01 * sheet, report["gpu"]
 
 
