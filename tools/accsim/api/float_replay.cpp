@@ -137,8 +137,9 @@ FloatReplayResult replay_float(const FloatReplayRequest& q) {
     parallel_for(tasks, threads, [&](int64_t t) {
         FloatAccumulator a(acc);
         FloatDot d;
-        for (int64_t row = t * 16; row < std::min(q.rows, t * 16 + 16); ++row)
-            for (int64_t c = 0; c < q.channels; ++c) {
+        // Channels outside, the task's 16 rows inside: each weight row is read once per task.
+        for (int64_t c = 0; c < q.channels; ++c)
+            for (int64_t row = t * 16; row < std::min(q.rows, t * 16 + 16); ++row) {
                 DotInputs in;
                 in.k = q.k;
                 if (integer) {
