@@ -75,8 +75,8 @@ def main():
         normwise = np.linalg.norm(v - e) / np.linalg.norm(e)
         scale_rel = np.abs(v - e).max() / np.abs(e).max()
         f = r["float"]
-        print(f"{name:45s} {spec:30s} {100 * f['max_rel_error']:8.3f}% "
-              f"{100 * f['mean_rel_error']:8.4f}% {100 * normwise:8.4f}% {100 * scale_rel:8.4f}% "
+        print(f"{name:45s} {spec:30s} {100 * f['max_rel_error']:9.3g}% "
+              f"{100 * f['mean_rel_error']:9.3g}% {100 * normwise:9.3g}% {100 * scale_rel:9.3g}% "
               f"{dt:8.2f}")
 
 
