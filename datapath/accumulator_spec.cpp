@@ -27,7 +27,8 @@ void AccumulatorSpec::check() const {
                 s.mantissa_bits < k_min_float_mantissa_bits ||
                 s.mantissa_bits > k_max_float_mantissa_bits || s.group < 1 ||
                 s.group > k_max_float_group ||
-                (s.fraction_bits && (*s.fraction_bits < 0 || *s.fraction_bits > k_max_fraction_bits)))
+                (s.fraction_bits &&
+                 (*s.fraction_bits < 0 || *s.fraction_bits > k_max_fraction_bits)))
                 throw std::logic_error("accumulator: float stage out of range");
             if (j < first_float()) throw std::logic_error("accumulator: float stage order");
         } else if (j > first_float()) {

@@ -62,7 +62,7 @@ double ExactSum::rounded(const FloatFormat& f, Rounding mode, bool& overflow) co
     if (top < 0) return 0.0;
     // A 128-bit window whose leading bit is the sum's; what lies below only sets sticky.
     const int lead = 63 - __builtin_clzll(mag[top]) + 64 * top;  // bit index of the leading 1
-    const int low = lead - 127;                                    // lowest bit in the window
+    const int low = lead - 127;                                  // lowest bit in the window
     u128 window = 0;
     bool sticky = false;
     for (int l = 0; l <= top; ++l) {

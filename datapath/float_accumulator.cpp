@@ -59,7 +59,8 @@ FloatAccumulator::FloatAccumulator(const AccumulatorSpec& acc) {
             s.step.rounding = spec.rounding;
             s.pending.reserve(static_cast<std::size_t>(spec.group));
         } else if (spec.reduction != Reduction::sequential) {
-            throw std::logic_error("FloatAccumulator: integer stages before float ones add in sequence");
+            throw std::logic_error(
+                "FloatAccumulator: integer stages before float ones add in sequence");
         }
         m_stages.push_back(std::move(s));
     }
@@ -269,8 +270,8 @@ void FloatAccumulator::hand_on(std::size_t j, const FloatValue& v, FloatDot& out
             sv.negative = s.negative;
         } else {
             bool overflow = false;
-            const double d = round_to_format(s.negative, s.sig, s.lsb, false, fp32(), Rounding::rne,
-                                             overflow);
+            const double d =
+                round_to_format(s.negative, s.sig, s.lsb, false, fp32(), Rounding::rne, overflow);
             sv = float_value(d, fp32());
         }
         t = scaled(t, sv);

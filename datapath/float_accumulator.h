@@ -33,9 +33,9 @@ struct DotInputs {
 };
 
 struct FloatDot {
-    double value = 0;             // the last stage's register
-    double exact = 0;             // the exact result, rounded to binary64
-    double exact_fp32 = 0;        // the exact result, correctly rounded to fp32 (RNE)
+    double value = 0;               // the last stage's register
+    double exact = 0;               // the exact result, rounded to binary64
+    double exact_fp32 = 0;          // the exact result, correctly rounded to fp32 (RNE)
     bool exact_is_binary64 = true;  // `exact` is the exact result itself
     std::vector<uint32_t> events;   // per stage: integer overflows, float results gone infinite
     std::vector<uint32_t> swamped;  // per stage: non-zero terms truncated to nothing
@@ -77,9 +77,9 @@ class FloatAccumulator {
 
     std::vector<Stage> m_stages;
     std::size_t m_first_float = 0;
-    int m_scaling = -1;                     // stage whose tiles carry the block scales
+    int m_scaling = -1;  // stage whose tiles carry the block scales
     const DotInputs* m_in = nullptr;
-    int64_t m_last_product = 0;             // the product fed last (its tile is the one closing)
+    int64_t m_last_product = 0;  // the product fed last (its tile is the one closing)
     ExactSum m_exact;
     bool m_fast_enabled = true;
 };

@@ -37,8 +37,8 @@ inline int64_t shifted(uint64_t v, int sh) {
 
 }  // namespace
 
-double fast_steps(const FloatValue* x, const FloatValue* w, int64_t n, double c,
-                  const FloatStep& s, int64_t group, FastStepCounts& counts) {
+double fast_steps(const FloatValue* x, const FloatValue* w, int64_t n, double c, const FloatStep& s,
+                  int64_t group, FastStepCounts& counts) {
     const int f = *s.fraction_bits;
     const int emin = s.format.min_exponent();
     uint64_t sig[k_fast_max_group];
@@ -81,8 +81,8 @@ double fast_steps(const FloatValue* x, const FloatValue* w, int64_t n, double c,
         }
         counts.swamped += swamped;
         bool overflow = false;
-        const uint64_t mag = sum < 0 ? uint64_t{0} - static_cast<uint64_t>(sum)
-                                     : static_cast<uint64_t>(sum);
+        const uint64_t mag =
+            sum < 0 ? uint64_t{0} - static_cast<uint64_t>(sum) : static_cast<uint64_t>(sum);
         c = round_to_format(sum < 0, mag, unit, false, s.format, s.rounding, overflow);
         counts.events += overflow;
         if (overflow) {

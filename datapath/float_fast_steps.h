@@ -26,7 +26,7 @@ struct FastStepCounts {
 
 // Products x[i] * w[i], i < n (all finite), in steps of `group` from the register value c;
 // returns the register after the last step.
-double fast_steps(const FloatValue* x, const FloatValue* w, int64_t n, double c,
-                  const FloatStep& s, int64_t group, FastStepCounts& counts);
+double fast_steps(const FloatValue* x, const FloatValue* w, int64_t n, double c, const FloatStep& s,
+                  int64_t group, FastStepCounts& counts);
 
 }  // namespace accsim

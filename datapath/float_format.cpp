@@ -98,8 +98,8 @@ FloatFormat register_format(int exponent_bits, int mantissa_bits) {
 namespace {
 
 const FloatFormat k_operand_formats[] = {
-    {"e4m3", 4, 3, 8, false, -1},  {"e5m2", 5, 2, 8, true, -1},  {"fp16", 5, 10, 16, true, -1},
-    {"bf16", 8, 7, 16, true, -1},  {"fp32", 8, 23, 32, true, -1}, {"tf32", 8, 10, 32, true, 23},
+    {"e4m3", 4, 3, 8, false, -1}, {"e5m2", 5, 2, 8, true, -1},   {"fp16", 5, 10, 16, true, -1},
+    {"bf16", 8, 7, 16, true, -1}, {"fp32", 8, 23, 32, true, -1}, {"tf32", 8, 10, 32, true, 23},
 };
 
 }  // namespace

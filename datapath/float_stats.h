@@ -18,15 +18,15 @@ struct FloatStats {
     double max_rel_error = 0;       // |value - exact| / |exact|, exact != 0
     long double sum_rel_error = 0;  // mean over the outputs with exact != 0
     uint64_t rel_outputs = 0;
-    double max_ulp_error = 0;  // |value - exact| in fp32 ulps of the exact result
+    double max_ulp_error = 0;            // |value - exact| in fp32 ulps of the exact result
     uint64_t not_correctly_rounded = 0;  // value != the exact result rounded to fp32 (RNE)
     uint64_t inexact = 0;                // value != exact result
     std::vector<uint64_t> swamped_by_stage;
     std::vector<uint64_t> events_by_stage;
     uint64_t outputs_with_events = 0;
-    uint64_t infinities = 0;         // outputs that are infinite
-    uint64_t nans = 0;               // outputs that are NaN
-    uint64_t nonfinite_inputs = 0;   // outputs whose exact result is already inf/NaN (inputs)
+    uint64_t infinities = 0;              // outputs that are infinite
+    uint64_t nans = 0;                    // outputs that are NaN
+    uint64_t nonfinite_inputs = 0;        // outputs whose exact result is already inf/NaN (inputs)
     uint64_t corrupted_to_nonfinite = 0;  // finite exact result, infinite or NaN value
 
     explicit FloatStats(std::size_t stages = 1)

@@ -95,8 +95,8 @@ StepOutcome fused_step(const Term* terms, int n, double c, const FloatStep& s) {
         out.swamped += t == 0;
         sum += terms[i].negative ? -static_cast<i128>(t) : static_cast<i128>(t);
     }
-    out.value = round_to_format(sum < 0, abs_u128(sum), unit, false, s.format, s.rounding,
-                                out.overflow);
+    out.value =
+        round_to_format(sum < 0, abs_u128(sum), unit, false, s.format, s.rounding, out.overflow);
     return out;
 }
 

@@ -11,11 +11,11 @@ std::optional<StageMappingProblem> check_stage_mapping(const ArraySpec& a,
         // halves of k/2 on Ampere and Ada), so there is no separate MMA stage to check.
         const StageSpec& s1 = acc.stages.front();
         if (a.kind == ArrayKind::tensor_core && s1.group != a.k && 2 * s1.group != a.k)
-            return StageMappingProblem{
-                0, "group",
-                "a tensor core fuses the k = " + std::to_string(a.k) +
-                    " products of an MMA per step (or two halves of " + std::to_string(a.k / 2) +
-                    "); stage 1's group " + std::to_string(s1.group) + " contradicts it"};
+            return StageMappingProblem{0, "group",
+                                       "a tensor core fuses the k = " + std::to_string(a.k) +
+                                           " products of an MMA per step (or two halves of " +
+                                           std::to_string(a.k / 2) + "); stage 1's group " +
+                                           std::to_string(s1.group) + " contradicts it"};
         return std::nullopt;
     }
     return array_kind_model(a.kind).check_stages(a, acc);
@@ -27,9 +27,9 @@ std::string describe_stage_mapping(const ArraySpec& a, const AccumulatorSpec& ac
     for (std::size_t j = 0; j < acc.stages.size(); ++j) {
         const StageSpec& s = acc.stages[j];
         if (s.is_float()) {
-            out += "stage " + std::to_string(j + 1) + " (float e" + std::to_string(s.exponent_bits) +
-                   "m" + std::to_string(s.mantissa_bits) + ", " + std::to_string(s.group) +
-                   " terms per step)\n";
+            out += "stage " + std::to_string(j + 1) + " (float e" +
+                   std::to_string(s.exponent_bits) + "m" + std::to_string(s.mantissa_bits) + ", " +
+                   std::to_string(s.group) + " terms per step)\n";
             continue;
         }
         out += "stage " + std::to_string(j + 1) + " (" + std::to_string(s.bits) + "-bit " +

@@ -78,7 +78,8 @@ SafetensorsFile::SafetensorsFile(std::string path) : m_path(std::move(path)) {
         if (!dt) fail(name, "unknown dtype \"" + e["dtype"].get<std::string>() + "\"");
         if (!is_trace_dtype(*dt))
             fail(name, std::string("dtype ") + to_string(*dt) +
-                           " is not allowed in a trace (allowed: I8, U8, I16, U16, I32, I64, F8_E4M3, F8_E5M2, "
+                           " is not allowed in a trace (allowed: I8, U8, I16, U16, I32, I64, "
+                           "F8_E4M3, F8_E5M2, "
                            "F16, BF16, F32, F64)");
         TensorInfo t;
         t.name = name;

@@ -239,8 +239,8 @@ class TraceLoader {
         const std::string name = f.as_string();
         op.float_format = find_operand_float_format(name);
         if (!op.float_format)
-            f.fail("unknown float format \"" + name + "\" (valid: " +
-                   operand_float_format_names() + ")");
+            f.fail("unknown float format \"" + name + "\" (valid: " + operand_float_format_names() +
+                   ")");
         for (const char* key : {"bits", "signed", "zero_point"})
             if (c.find(key))
                 c.at(key).fail(std::string("a float operand declares \"format\" instead of \"") +
@@ -293,34 +293,43 @@ class TraceLoader {
         if (!s.has_block_scales()) return;
         const OperandSpec& any = s.x.block_scale ? s.x : s.q;
         if (s.op != LayerOp::linear)
-            l.at(any.role).at("block_scale").fail(
-                "block scales are modelled on linear layers (weight [out, in], input [..., in])");
+            l.at(any.role)
+                .at("block_scale")
+                .fail(
+                    "block scales are modelled on linear layers (weight [out, in], input [..., "
+                    "in])");
         if (s.x.block_scale && s.q.block_scale && s.x.block_scale->block != s.q.block_scale->block)
-            l.at("weight").at("block_scale").at("block").fail(
-                "the input's and the weight's blocks differ (" +
-                std::to_string(s.x.block_scale->block) + " and " +
-                std::to_string(s.q.block_scale->block) + " products)");
+            l.at("weight")
+                .at("block_scale")
+                .at("block")
+                .fail("the input's and the weight's blocks differ (" +
+                      std::to_string(s.x.block_scale->block) + " and " +
+                      std::to_string(s.q.block_scale->block) + " products)");
         auto ceil_div = [](int64_t a, int64_t b) { return (a + b - 1) / b; };
         if (s.x.block_scale) {
             const BlockScaleSpec& b = *s.x.block_scale;
             std::vector<int64_t> want(s.x.tensor.shape().begin(), s.x.tensor.shape().end() - 1);
             want.push_back(ceil_div(s.shape.k, b.block));
             if (b.tensor.shape() != want)
-                l.at("input").at("block_scale").at("tensor").fail(
-                    "block scale \"" + b.tensor.name + "\" has shape " +
-                    shape_string(b.tensor.shape()) + ", expected " + shape_string(want) +
-                    " (one per row and block of " + std::to_string(b.block) + ")");
+                l.at("input")
+                    .at("block_scale")
+                    .at("tensor")
+                    .fail("block scale \"" + b.tensor.name + "\" has shape " +
+                          shape_string(b.tensor.shape()) + ", expected " + shape_string(want) +
+                          " (one per row and block of " + std::to_string(b.block) + ")");
         }
         if (s.q.block_scale) {
             const BlockScaleSpec& b = *s.q.block_scale;
             const std::vector<int64_t> want = {ceil_div(s.shape.channels, b.block_channels),
                                                ceil_div(s.shape.k, b.block)};
             if (b.tensor.shape() != want)
-                l.at("weight").at("block_scale").at("tensor").fail(
-                    "block scale \"" + b.tensor.name + "\" has shape " +
-                    shape_string(b.tensor.shape()) + ", expected " + shape_string(want) +
-                    " (one per " + std::to_string(b.block_channels) + " channels and block of " +
-                    std::to_string(b.block) + ")");
+                l.at("weight")
+                    .at("block_scale")
+                    .at("tensor")
+                    .fail("block scale \"" + b.tensor.name + "\" has shape " +
+                          shape_string(b.tensor.shape()) + ", expected " + shape_string(want) +
+                          " (one per " + std::to_string(b.block_channels) +
+                          " channels and block of " + std::to_string(b.block) + ")");
         }
     }
 
@@ -509,8 +518,9 @@ class TraceLoader {
         if (auto m = l.find("meta")) m->require_object();
         if ((s.x.float_format != nullptr) != (s.q.float_format != nullptr)) {
             const OperandSpec& i = s.x.float_format ? s.q : s.x;
-            l.at(i.role).fail("the other operand is a float format; both operands of a layer are "
-                              "float (\"format\") or both integer (\"bits\", \"signed\")");
+            l.at(i.role).fail(
+                "the other operand is a float format; both operands of a layer are "
+                "float (\"format\") or both integer (\"bits\", \"signed\")");
         }
         if (s.op == LayerOp::conv2d) {
             if (auto c = l.find("conv2d")) parse_conv_params(*c, s.conv);

@@ -43,7 +43,7 @@ struct BlockScaleSpec {
 struct OperandSpec {
     std::string role;  // input, weight, lhs, rhs
     TensorRef tensor;
-    OperandFormat format;  // integer operands
+    OperandFormat format;                       // integer operands
     const FloatFormat* float_format = nullptr;  // float operands ("format"); codes as stored
     std::optional<BlockScaleSpec> block_scale;
     int64_t zero_point = 0;

@@ -82,7 +82,8 @@ TEST_CASE("config rules, each with its located message") {
     json j = example();
     j["accumulator"]["stages"][1]["overfow"] = "wrap";
     CHECK(error_of(j) ==
-          "x.json: /accumulator/stages/1: unknown key \"overfow\" (valid: kind, bits, length, overflow, "
+          "x.json: /accumulator/stages/1: unknown key \"overfow\" (valid: kind, bits, length, "
+          "overflow, "
           "reduction)");
 
     j = example();
@@ -341,9 +342,10 @@ TEST_CASE("errors in fields set by --set or --acc name the option, not the file"
     CHECK(error_of(s) ==
           "--set: /accumulator/stages/0/bits: expected an integer in [2, 64], got 80");
     s.sets = {"accumulator.stages.0.bitz=16"};
-    CHECK(error_of(s) ==
-          "--set: /accumulator/stages/0: unknown key \"bitz\" (valid: kind, bits, length, overflow, "
-          "reduction)");
+    CHECK(
+        error_of(s) ==
+        "--set: /accumulator/stages/0: unknown key \"bitz\" (valid: kind, bits, length, overflow, "
+        "reduction)");
     s.sets = {"array.rows=0"};
     CHECK(error_of(s) == "--set: /array/rows: expected a positive integer, got 0");
     // A problem elsewhere in the file is still the file's.

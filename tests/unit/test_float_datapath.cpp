@@ -33,8 +33,8 @@ std::vector<double> all_values(const FloatFormat& f) {
     for (int e = f.min_exponent(); e <= f.max_exponent(); ++e)
         for (uint64_t m = 0; m < (uint64_t{1} << f.mantissa_bits); ++m) {
             if (e == f.min_exponent()) pos.push_back(std::ldexp(double(m), e - f.mantissa_bits));
-            pos.push_back(std::ldexp(double((uint64_t{1} << f.mantissa_bits) | m),
-                                     e - f.mantissa_bits));
+            pos.push_back(
+                std::ldexp(double((uint64_t{1} << f.mantissa_bits) | m), e - f.mantissa_bits));
         }
     std::sort(pos.begin(), pos.end());
     pos.erase(std::unique(pos.begin(), pos.end()), pos.end());
@@ -57,7 +57,8 @@ double brute_round(double v, const std::vector<double>& vals, const FloatFormat&
     } else if (v - lo != hi - v) {
         out = v - lo < hi - v ? lo : hi;
     } else {  // tie: the even significand
-        const double q = std::ldexp(lo, f.mantissa_bits - std::max(std::ilogb(lo), f.min_exponent()));
+        const double q =
+            std::ldexp(lo, f.mantissa_bits - std::max(std::ilogb(lo), f.min_exponent()));
         out = std::fmod(q, 2.0) == 0 ? lo : hi;
         if (lo == 0) out = lo;
     }
@@ -270,11 +271,15 @@ TEST_CASE("stages chain: tiles promoted into a wider register, with block scales
 
 TEST_CASE("the fast first-stage steps equal the general path, bit for bit") {
     std::mt19937_64 rng(11);
-    const char* specs[][2] = {{"e4m3", "e8m13:g32:f13:rz"}, {"e5m2", "e8m13:g32:f13:rz"},
-                              {"fp16", "e8m23:g4:f23:rz"},  {"bf16", "e8m23:g16:f25:rz"},
-                              {"fp16", "e5m10:g16:f25:rne"}, {"fp32", "e8m23:g8:f24:rz"},
+    const char* specs[][2] = {{"e4m3", "e8m13:g32:f13:rz"},
+                              {"e5m2", "e8m13:g32:f13:rz"},
+                              {"fp16", "e8m23:g4:f23:rz"},
+                              {"bf16", "e8m23:g16:f25:rz"},
+                              {"fp16", "e5m10:g16:f25:rne"},
+                              {"fp32", "e8m23:g8:f24:rz"},
                               {"e4m3", "128xe8m13:g32:f13:rz,e8m23"},
-                              {"e4m3", "e8m23:g32:f25:rz"}, {"bf16", "e6m5:g3:f7:rne"}};
+                              {"e4m3", "e8m23:g32:f25:rz"},
+                              {"bf16", "e6m5:g3:f7:rne"}};
     for (auto& sp : specs) {
         CAPTURE(sp[0]);
         CAPTURE(sp[1]);

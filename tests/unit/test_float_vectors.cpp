@@ -55,8 +55,7 @@ void check_file(const std::string& name) {
         std::vector<Term> t;
         for (std::size_t i = 0; i < c["a"].size(); ++i)
             t.push_back(product(fa.decode(hex(c["a"][i])), fb.decode(hex(c["b"][i]))));
-        for (int h = 0; h < halves; ++h)
-            r = fused_step(t.data() + h * group, group, r, step).value;
+        for (int h = 0; h < halves; ++h) r = fused_step(t.data() + h * group, group, r, step).value;
         CAPTURE(single);
         CHECK(same_value(r, hex(c["d"]), st));
         ++single;

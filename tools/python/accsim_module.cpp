@@ -119,15 +119,15 @@ py::dict replay(const py::array& x, const py::array& w, const std::string& acc,
 }
 
 // Float (or integer) operands through float stages: codes arrive as uint32 arrays.
-py::dict replay_float(py::array_t<uint32_t, py::array::c_style | py::array::forcecast> x,
-                      py::array_t<uint32_t, py::array::c_style | py::array::forcecast> w,
-                      const std::string& x_format, const std::string& w_format,
-                      const std::string& acc, int64_t block,
-                      std::optional<py::array_t<float, py::array::c_style | py::array::forcecast>> xs,
-                      std::optional<py::array_t<float, py::array::c_style | py::array::forcecast>> ws,
-                      std::optional<py::array_t<uint8_t, py::array::c_style | py::array::forcecast>> xe,
-                      std::optional<py::array_t<uint8_t, py::array::c_style | py::array::forcecast>> we,
-                      int threads) {
+py::dict replay_float(
+    py::array_t<uint32_t, py::array::c_style | py::array::forcecast> x,
+    py::array_t<uint32_t, py::array::c_style | py::array::forcecast> w, const std::string& x_format,
+    const std::string& w_format, const std::string& acc, int64_t block,
+    std::optional<py::array_t<float, py::array::c_style | py::array::forcecast>> xs,
+    std::optional<py::array_t<float, py::array::c_style | py::array::forcecast>> ws,
+    std::optional<py::array_t<uint8_t, py::array::c_style | py::array::forcecast>> xe,
+    std::optional<py::array_t<uint8_t, py::array::c_style | py::array::forcecast>> we,
+    int threads) {
     api::FloatReplayRequest r;
     r.rows = x.shape(0);
     r.k = x.shape(1);
@@ -254,6 +254,5 @@ PYBIND11_MODULE(_accsim, m) {
           py::arg("threads"), py::arg("bias_placement"));
     m.def("replay_float", &replay_float, py::arg("x"), py::arg("w"), py::arg("x_format"),
           py::arg("w_format"), py::arg("acc"), py::arg("block"), py::arg("x_scale"),
-          py::arg("w_scale"), py::arg("x_scale_e8m0"), py::arg("w_scale_e8m0"),
-          py::arg("threads"));
+          py::arg("w_scale"), py::arg("x_scale_e8m0"), py::arg("w_scale_e8m0"), py::arg("threads"));
 }

@@ -185,7 +185,7 @@ struct FloatReplayRequest {
     std::string x_format, w_format;  // both empty (integer operands) or both a float format
     std::string acc;
     int64_t block = 0;
-    std::vector<float> x_scale, w_scale;       // [rows, ceil(K/block)], [channels, ...]
+    std::vector<float> x_scale, w_scale;              // [rows, ceil(K/block)], [channels, ...]
     std::vector<uint8_t> x_scale_e8m0, w_scale_e8m0;  // instead of the F32 ones
     int threads = 0;
 };

@@ -77,8 +77,9 @@ FloatReplayResult replay_float(const FloatReplayRequest& q) {
     src.acc = q.acc;
     const AccumulatorSpec acc = load_config(src).accumulator;
     if (!acc.has_float())
-        throw InputError("--acc", q.acc,
-                         "a float replay needs float stages, e.g. e8m23 or 128xe8m13:g32:f13:rz,e8m23");
+        throw InputError(
+            "--acc", q.acc,
+            "a float replay needs float stages, e.g. e8m23 or 128xe8m13:g32:f13:rz,e8m23");
     if (integer && acc.first_float() == 0)
         throw InputError("--acc", q.acc,
                          "integer operands go through integer stages first, e.g. 128x32,e8m23");

@@ -9,9 +9,9 @@
 #include "datapath/parallel_for.h"
 #include "engine/float_audit.h"
 #include "engine/layer_audit.h"
-#include "engine/output_dump.h"
 #include "engine/layer_binding.h"
 #include "engine/layer_selection.h"
+#include "engine/output_dump.h"
 #include "engine/pipeline.h"
 #include "engine/report_json.h"
 #include "engine/run_setup.h"
@@ -144,8 +144,8 @@ const Json& Session::config() const {
 Json Session::audit(const ReportOptions& options) const {
     const int threads = thread_count(options.threads);
     const std::vector<const LayerSpec*> layers = select_layers(m->trace, options.layers);
-    const std::vector<LayerAudit> audits = audit_layers(
-        layers, m->config, m->trace.manifest_path(), threads, !options.dump_outputs.empty());
+    const std::vector<LayerAudit> audits = audit_layers(layers, m->config, m->trace.manifest_path(),
+                                                        threads, !options.dump_outputs.empty());
     dump_outputs(options.dump_outputs, audits);
     std::vector<LayerOutcome> outcomes;
     for (const LayerAudit& a : audits) outcomes.push_back(layer_outcome(a, layer_work(*a.layer)));
@@ -173,8 +173,8 @@ Json Session::run(const ReportOptions& options, const SimRunOptions& sim) const 
     }
     const SimOptions so = sim_run_options(m->config, sim, threads);
     const std::vector<const LayerSpec*> layers = select_layers(m->trace, options.layers);
-    const std::vector<LayerRun> runs = run_layers(layers, m->config, so, m->trace.manifest_path(),
-                                                  !options.dump_outputs.empty());
+    const std::vector<LayerRun> runs =
+        run_layers(layers, m->config, so, m->trace.manifest_path(), !options.dump_outputs.empty());
     {
         std::vector<LayerAudit> audits;
         for (const LayerRun& r : runs) audits.push_back(r.audit);
@@ -210,8 +210,8 @@ Json Session::run_timing(const ReportOptions& options) const {
     for (std::size_t i = 0; i < layers.size(); ++i)
         timed.push_back(
             TimedLayer{works[i], bytes_for(c, element_bytes(*layers[i], c.accumulator))});
-    const std::vector<LayerAudit> audits = audit_layers(
-        layers, c, m->trace.manifest_path(), threads, !options.dump_outputs.empty());
+    const std::vector<LayerAudit> audits =
+        audit_layers(layers, c, m->trace.manifest_path(), threads, !options.dump_outputs.empty());
     dump_outputs(options.dump_outputs, audits);
     const std::vector<LayerTiming> timings =
         replay_timing(*c.array, *c.memory, c.accumulator, timed, c.timing.convention,

@@ -109,8 +109,9 @@ nlohmann::json parse_acc_shorthand(const std::string& spec) {
             parse_float_flags(parts, s, fail);
             const bool last = j + 1 == stages.size();
             if (last && s.contains("length"))
-                fail("the last stage takes no tile length (its one tile covers the whole dot "
-                     "product)");
+                fail(
+                    "the last stage takes no tile length (its one tile covers the whole dot "
+                    "product)");
             if (!last && !s.contains("length"))
                 fail("every stage but the last needs a tile length, e.g. 128x" + size);
             if (!out.empty() && out.back().value("kind", "int") == "float")
@@ -119,8 +120,9 @@ nlohmann::json parse_acc_shorthand(const std::string& spec) {
             continue;
         }
         if (!out.empty() && out.back().value("kind", "int") == "float")
-            fail("an integer stage cannot follow a float stage (integer tiles may feed float "
-                 "stages, not the reverse)");
+            fail(
+                "an integer stage cannot follow a float stage (integer tiles may feed float "
+                "stages, not the reverse)");
         const int64_t bits = parse_count(size);
         if (bits < 0) fail(form);
         if (bits < k_min_acc_bits || bits > k_max_acc_bits)

@@ -5,10 +5,10 @@
 #include "config/acc_shorthand.h"
 #include "config/cost_config.h"
 #include "config/json_set.h"
-#include "datapath/input_error.h"
-#include "models/array_kind.h"
 #include "datapath/float_format.h"
 #include "datapath/float_step.h"
+#include "datapath/input_error.h"
+#include "models/array_kind.h"
 #include "models/stage_mapping.h"
 #include "scalesim/scalesim.h"
 #include "traces/json_cursor.h"
@@ -113,10 +113,12 @@ AccumulatorSpec parse_accumulator(const JsonCursor& a) {
         if (s.is_float()) {
             st.allow_keys({"kind", "length", "exponent_bits", "mantissa_bits", "group",
                            "fraction_bits", "rounding"});
-            s.exponent_bits = static_cast<int>(
-                st.at("exponent_bits").as_int(k_min_float_exponent_bits, k_max_float_exponent_bits));
-            s.mantissa_bits = static_cast<int>(
-                st.at("mantissa_bits").as_int(k_min_float_mantissa_bits, k_max_float_mantissa_bits));
+            s.exponent_bits =
+                static_cast<int>(st.at("exponent_bits")
+                                     .as_int(k_min_float_exponent_bits, k_max_float_exponent_bits));
+            s.mantissa_bits =
+                static_cast<int>(st.at("mantissa_bits")
+                                     .as_int(k_min_float_mantissa_bits, k_max_float_mantissa_bits));
             s.bits = std::max(k_min_acc_bits,
                               std::min(k_max_acc_bits, 1 + s.exponent_bits + s.mantissa_bits));
             if (auto g = st.find("group")) s.group = g->as_int(1, k_max_float_group);
@@ -149,9 +151,11 @@ AccumulatorSpec parse_accumulator(const JsonCursor& a) {
     if (acc.has_float()) {
         for (std::size_t j = 0; j < acc.first_float(); ++j)
             if (acc.stages[j].reduction != Reduction::sequential)
-                stages.at(j).at("reduction").fail(
-                    "integer stages that feed a float stage add in sequence (\"tree\" is not "
-                    "modelled there)");
+                stages.at(j)
+                    .at("reduction")
+                    .fail(
+                        "integer stages that feed a float stage add in sequence (\"tree\" is not "
+                        "modelled there)");
     }
     return acc;
 }

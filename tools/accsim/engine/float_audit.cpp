@@ -25,18 +25,22 @@ void check_float_pairing(const LayerSpec& layer, const AccumulatorSpec& acc,
                  layer.q.float_format->name +
                  ") need an accumulator with float stages, e.g. --acc e8m23 or "
                  "--acc 128xe8m13:g32:f13:rz,e8m23");
-        fail("block scales are applied by a float stage; use an accumulator such as "
-             "--acc 128x32,e8m23 (integer tiles of 128 handed to an fp32 register)");
+        fail(
+            "block scales are applied by a float stage; use an accumulator such as "
+            "--acc 128x32,e8m23 (integer tiles of 128 handed to an fp32 register)");
     }
     if (!layer.is_float() && acc.first_float() == 0)
-        fail("integer operands go through integer stages first; a float stage can take their exact "
-             "tile sums, e.g. --acc 128x32,e8m23");
+        fail(
+            "integer operands go through integer stages first; a float stage can take their exact "
+            "tile sums, e.g. --acc 128x32,e8m23");
     if (layer.is_float() && acc.first_float() != 0)
-        fail("float operands need float stages from the first stage on (integer stages take "
-             "integer operands)");
+        fail(
+            "float operands need float stages from the first stage on (integer stages take "
+            "integer operands)");
     if (layer.bias && acc.bias != BiasMode::none)
-        fail("the accumulator has float stages, which add no bias; export the layer without one "
-             "or set \"bias\": \"none\"");
+        fail(
+            "the accumulator has float stages, which add no bias; export the layer without one "
+            "or set \"bias\": \"none\"");
     if (!layer.has_block_scales()) return;
     const int64_t block =
         layer.x.block_scale ? layer.x.block_scale->block : layer.q.block_scale->block;
@@ -46,9 +50,10 @@ void check_float_pairing(const LayerSpec& layer, const AccumulatorSpec& acc,
         const bool pow2 = (!layer.x.block_scale || layer.x.block_scale->e8m0) &&
                           (!layer.q.block_scale || layer.q.block_scale->e8m0);
         if (!pow2)
-            fail("with a single float stage, block scales scale every product inside the steps, "
-                 "which needs power-of-two (\"e8m0\") scales; F32 scales need a stage to promote "
-                 "into, e.g. --acc 128xe8m13:g32:f13:rz,e8m23");
+            fail(
+                "with a single float stage, block scales scale every product inside the steps, "
+                "which needs power-of-two (\"e8m0\") scales; F32 scales need a stage to promote "
+                "into, e.g. --acc 128xe8m13:g32:f13:rz,e8m23");
         return;
     }
     const int64_t span = probe.scaling_span(integer, layer.shape.k);
@@ -102,9 +107,11 @@ class Decoder {
     void operator()(const int32_t* codes, int64_t n, FloatValue* out) const {
         if (!m_table.empty()) {
             const uint32_t mask = static_cast<uint32_t>(m_table.size() - 1);
-            for (int64_t i = 0; i < n; ++i) out[i] = m_table[static_cast<uint32_t>(codes[i]) & mask];
+            for (int64_t i = 0; i < n; ++i)
+                out[i] = m_table[static_cast<uint32_t>(codes[i]) & mask];
         } else {
-            for (int64_t i = 0; i < n; ++i) out[i] = m_format.decode(static_cast<uint32_t>(codes[i]));
+            for (int64_t i = 0; i < n; ++i)
+                out[i] = m_format.decode(static_cast<uint32_t>(codes[i]));
         }
     }
 
@@ -153,7 +160,8 @@ LayerAudit float_audit(const LayerBinding& binding, const HwConfig& config,
     const int64_t block_channels = layer.q.block_scale ? layer.q.block_scale->block_channels : 1;
     const TensorInfo* expected = layer.output ? layer.output->info : nullptr;
 
-    const int64_t row_blocks = (w.m + k_rows - 1) / k_rows, col_blocks = (w.n + k_cols - 1) / k_cols;
+    const int64_t row_blocks = (w.m + k_rows - 1) / k_rows,
+                  col_blocks = (w.n + k_cols - 1) / k_cols;
     const int64_t tasks = w.groups * row_blocks * col_blocks;
     std::vector<FloatStats> stats(static_cast<std::size_t>(tasks), FloatStats(acc.stages.size()));
     std::vector<OverflowStats> ostats(static_cast<std::size_t>(tasks),
@@ -209,8 +217,7 @@ LayerAudit float_audit(const LayerBinding& binding, const HwConfig& config,
                 }
                 accumulator.run(in, d);
                 fs.add(d);
-                const int64_t idx =
-                    binding.lowered().output_index(binding.position(g, m0 + r), n);
+                const int64_t idx = binding.lowered().output_index(binding.position(g, m0 + r), n);
                 if (dump) dump->set(idx, d);
                 if (expected) {
                     const double want = read_f64(*expected, idx);
@@ -225,7 +232,8 @@ LayerAudit float_audit(const LayerBinding& binding, const HwConfig& config,
         }
         // The overflow section: events, and "corrupted" in its one meaning (value != exact).
         os.outputs = fs.outputs;
-        for (std::size_t j = 0; j < acc.stages.size(); ++j) os.events_by_stage[j] = fs.events_by_stage[j];
+        for (std::size_t j = 0; j < acc.stages.size(); ++j)
+            os.events_by_stage[j] = fs.events_by_stage[j];
         os.events = fs.events();
         os.outputs_with_events = fs.outputs_with_events;
         os.outputs_corrupted = fs.inexact;

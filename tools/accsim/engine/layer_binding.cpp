@@ -177,9 +177,9 @@ void AuditSink::output_block(int64_t group, int64_t m0, int64_t n0, const Output
             const i128 exact = i128{b.exact_dot[o]} + (adds_bias ? bias[c] : 0);
             into.add(b.events.data() + o * b.stages, b.final_value[o], exact, m_scales[c]);
             if (m_dump)
-                m_dump->set(m_binding.lowered().output_index(m_binding.position(group, m0 + r),
-                                                             n0 + j),
-                            b.final_value[o], exact, b.events.data() + o * b.stages);
+                m_dump->set(
+                    m_binding.lowered().output_index(m_binding.position(group, m0 + r), n0 + j),
+                    b.final_value[o], exact, b.events.data() + o * b.stages);
             if (side_by_side) {
                 const i128 want = i128{b.exact_dot[o]} + (bias.empty() ? 0 : bias[c]);
                 if (read_int(*m_expected, row_at + n0 + j) == want) continue;

@@ -10,11 +10,11 @@
 
 #include "config/hw_config.h"
 #include "datapath/overflow_stats.h"
+#include "engine/output_dump.h"
 #include "models/layer_work.h"
 #include "models/memory_model.h"
 #include "models/value_interfaces.h"
 #include "traces/lowering.h"
-#include "engine/output_dump.h"
 #include "traces/trace.h"
 
 namespace accsim {

@@ -45,7 +45,8 @@ void OutputDump::set(int64_t index, const FloatDot& d) {
     m_fvalues[i] = d.value;
     m_fexact[i] = d.exact;
     for (std::size_t j = 0; j < m_stages; ++j)
-        m_events[i * m_stages + j] = static_cast<int32_t>(std::min<uint32_t>(d.events[j], INT32_MAX));
+        m_events[i * m_stages + j] =
+            static_cast<int32_t>(std::min<uint32_t>(d.events[j], INT32_MAX));
 }
 
 namespace {
@@ -88,8 +89,8 @@ void OutputDump::write(const std::string& path) const {
 std::string output_file_name(const std::string& layer_name) {
     std::string out;
     for (char c : layer_name) {
-        const bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-                        c == '.' || c == '_' || c == '-';
+        const bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+                        (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
         out += ok ? c : '_';
     }
     return out + ".safetensors";

@@ -48,11 +48,11 @@ std::string render_csv(const nlohmann::ordered_json& report) {
     // Float datapaths append their figures (integer reports keep their columns).
     bool floating = false;
     for (const auto& l : report["layers"]) floating = floating || l.contains("float");
-    const char* const float_keys[] = {"max_rel_error",     "mean_rel_error",
+    const char* const float_keys[] = {"max_rel_error",      "mean_rel_error",
                                       "max_ulp_error_fp32", "not_correctly_rounded_fp32",
-                                      "inexact_outputs",   "swamped",
-                                      "infinities",        "nans",
-                                      "nonfinite_inputs",  "corrupted_to_nonfinite"};
+                                      "inexact_outputs",    "swamped",
+                                      "infinities",         "nans",
+                                      "nonfinite_inputs",   "corrupted_to_nonfinite"};
     if (floating) {
         header.push_back("input_format");
         header.push_back("weight_format");

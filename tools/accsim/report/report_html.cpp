@@ -304,17 +304,19 @@ std::string layer_table(const Json& r) {
             for (const auto& [key, head, tip] :
                  {std::tuple{"max_rel_error", "max rel err", "largest |value - exact| / |exact|"},
                   {"mean_rel_error", "mean rel err", "mean |value - exact| / |exact|"},
-                  {"max_ulp_error_fp32", "ulp fp32", "largest error in fp32 ulps of the exact result"},
+                  {"max_ulp_error_fp32", "ulp fp32",
+                   "largest error in fp32 ulps of the exact result"},
                   {"not_correctly_rounded_fp32", "!= fp32 RN",
                    "outputs other than the exact result rounded to nearest fp32"},
                   {"swamped", "swamped", "non-zero terms lost to alignment"},
                   {"infinities", "inf", "infinite outputs"},
                   {"nans", "NaN", "NaN outputs"}}) {
                 const char* k = key;
-                cols.push_back({head, tip, true, [k](const Json& l) {
-                                    const auto v = report_number(l, {"float", k});
-                                    return v ? Cell{format_number(*v, 3), ""} : Cell{k_dash, "null"};
-                                }});
+                cols.push_back(
+                    {head, tip, true, [k](const Json& l) {
+                         const auto v = report_number(l, {"float", k});
+                         return v ? Cell{format_number(*v, 3), ""} : Cell{k_dash, "null"};
+                     }});
             }
         }
         for (const auto& [key, head] : {std::pair{"datatype_bits", "datatype"},

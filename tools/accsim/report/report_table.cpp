@@ -143,10 +143,9 @@ std::string render_table(const nlohmann::ordered_json& report) {
     const auto& tb = t["bounds"];
     std::vector<std::string> total = {"total", "", "", num(t["outputs"])};
     if (audited && floating)
-        for (const std::string& v : {num(t["overflow"]["events"]),
-                                     num(t["overflow"]["outputs_corrupted"]), std::string(),
-                                     std::string(), std::string(), std::string(), std::string(),
-                                     std::string()})
+        for (const std::string& v :
+             {num(t["overflow"]["events"]), num(t["overflow"]["outputs_corrupted"]), std::string(),
+              std::string(), std::string(), std::string(), std::string(), std::string()})
             total.push_back(v);
     else if (audited)
         for (const std::string& v :
@@ -190,7 +189,8 @@ std::string render_table(const nlohmann::ordered_json& report) {
         out << text << "\n";
     }
     if (audited && floating)
-        out << "\nfloat datapath: errors against the exact result (rel: relative; ulp fp32: in fp32 "
+        out << "\nfloat datapath: errors against the exact result (rel: relative; ulp fp32: in "
+               "fp32 "
                "ulps of the exact result);\n"
             << "!= fp32 RN: outputs other than the correctly rounded fp32 sum; swamped: non-zero "
                "terms lost to alignment;\n"

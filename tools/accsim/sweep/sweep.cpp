@@ -169,26 +169,27 @@ Json point_record(std::size_t index, const SweepPoint& p, const HwConfig& config
                 {"dsp", f["resources"]["dsp"]},   {"bram18", f["resources"]["bram18"]},
                 {"uram", f["resources"]["uram"]}, {"fits", f["fits"]}};
     }
-    Json record = {{"index", index},
-            {"values", values},
-            {"accumulator", config.accumulator.describe()},
-            {"stage_bits", stage_bits},
-            {"totals",
-             {{"events", t["overflow"]["events"]},
-              {"outputs_with_events", t["overflow"]["outputs_with_events"]},
-              {"outputs_corrupted", t["overflow"]["outputs_corrupted"]},
-              {"max_abs_error", max_err},
-              {"max_abs_error_real", real_known ? Json(max_err_real) : Json()},
-              {"layers_at_risk", t["layers_at_risk"]},
-              {"exact_bits", t["bounds"]["exact_bits"]},
-              {"observed_bits", t["bounds"]["observed_bits"]},
-              {"cycles", null_or(t, "cycles")},
-              {"energy_pj", null_or(t, "energy_pj")},
-              {"power_mw", null_or(t, "power_mw")},
-              {"fpga", fpga}}},
-            {"layers", layers},
-            {"replays",
-             {{"simulated", simulated}, {"derived", static_cast<int>(rl.size()) - simulated}}}};
+    Json record = {
+        {"index", index},
+        {"values", values},
+        {"accumulator", config.accumulator.describe()},
+        {"stage_bits", stage_bits},
+        {"totals",
+         {{"events", t["overflow"]["events"]},
+          {"outputs_with_events", t["overflow"]["outputs_with_events"]},
+          {"outputs_corrupted", t["overflow"]["outputs_corrupted"]},
+          {"max_abs_error", max_err},
+          {"max_abs_error_real", real_known ? Json(max_err_real) : Json()},
+          {"layers_at_risk", t["layers_at_risk"]},
+          {"exact_bits", t["bounds"]["exact_bits"]},
+          {"observed_bits", t["bounds"]["observed_bits"]},
+          {"cycles", null_or(t, "cycles")},
+          {"energy_pj", null_or(t, "energy_pj")},
+          {"power_mw", null_or(t, "power_mw")},
+          {"fpga", fpga}}},
+        {"layers", layers},
+        {"replays",
+         {{"simulated", simulated}, {"derived", static_cast<int>(rl.size()) - simulated}}}};
     if (floating) {
         record["totals"]["max_rel_error"] = max_rel;
         record["totals"]["swamped"] = swamped;
