@@ -220,3 +220,13 @@ def test_dump_outputs_of_a_float_and_an_integer_audit(trace):
             assert int(d["events"].sum()) == l["overflow"]["events"]
             assert list(d["events"].sum(axis=tuple(range(d["events"].ndim - 1)))) == \
                 l["overflow"]["events_by_stage"]
+
+
+def test_inspect_shows_formats_and_the_python_audit_dumps_outputs(trace):
+    text = run("inspect", "--trace", trace).stdout
+    assert "e4m3" in text and "fp16" in text and "bf16" in text and "blocks of 128" in text
+    import accsim
+    with tempfile.TemporaryDirectory() as out:
+        r = accsim.audit(trace, acc=PROMOTED, dump_outputs=out)
+        assert json.load(open(os.path.join(out, "index.json")))["conv"] == "conv.safetensors"
+        assert r["layers"][1]["float"]["inexact_outputs"] > 0

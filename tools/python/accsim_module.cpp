@@ -190,9 +190,12 @@ PYBIND11_MODULE(_accsim, m) {
              py::arg("trace"), py::arg("config"), py::arg("acc"), py::arg("sets"))
         .def("config", [](const api::Session& s) { return dump(s.config()); })
         .def("audit",
-             [](const api::Session& s, const std::string& layers, int threads) {
+             [](const api::Session& s, const std::string& layers, int threads,
+                const std::string& dump_outputs) {
+                 api::ReportOptions o = report_options(layers, threads);
+                 o.dump_outputs = dump_outputs;
                  py::gil_scoped_release release;
-                 return dump(s.audit(report_options(layers, threads)));
+                 return dump(s.audit(o));
              })
         .def("run",
              [](const api::Session& s, const std::string& layers, int threads, bool cycle,

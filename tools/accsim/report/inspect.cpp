@@ -1,12 +1,40 @@
 #include "report/inspect.h"
 
+#include <algorithm>
+#include <cmath>
 #include <iomanip>
 #include <sstream>
 
 namespace accsim {
 namespace {
 
+// A float operand: its format, the range of its finite values, and whether it holds infinities
+// or NaNs and block scales.
+std::string float_operand(const OperandSpec& o) {
+    const FloatFormat& f = *o.float_format;
+    double lo = 0, hi = 0;
+    bool inf = false, nan = false, any = false;
+    for (int64_t i = 0; i < o.tensor.info->numel; ++i) {
+        const double v = f.to_double(read_code(*o.tensor.info, i));
+        if (std::isnan(v)) {
+            nan = true;
+        } else if (std::isinf(v)) {
+            inf = true;
+        } else {
+            lo = any ? std::min(lo, v) : v;
+            hi = any ? std::max(hi, v) : v;
+            any = true;
+        }
+    }
+    std::ostringstream r;
+    r << std::setprecision(4) << lo << ".." << hi;
+    return o.role + " " + shape_string(o.tensor.shape(), ",") + " " + f.name + " " + r.str() +
+           (inf ? " inf" : "") + (nan ? " nan" : "") +
+           (o.block_scale ? " blocks of " + std::to_string(o.block_scale->block) : "");
+}
+
 std::string operand(const OperandSpec& o) {
+    if (o.float_format) return float_operand(o);
     return o.role + " " + shape_string(o.tensor.shape(), ",") + " " +
            (o.format.is_signed ? "i" : "u") + std::to_string(o.format.bits) + " " +
            std::to_string(o.min_value) + ".." + std::to_string(o.max_value) +

@@ -67,9 +67,10 @@ class Session:
         """The effective configuration (every field, defaults filled in)."""
         return _json.loads(self._session.config())
 
-    def audit(self, layers=None, threads=0):
-        """`accsim audit`: overflow and bounds per layer (report.json's content)."""
-        return _json.loads(self._session.audit(layers or "", threads))
+    def audit(self, layers=None, threads=0, dump_outputs=None):
+        """`accsim audit`: overflow and bounds per layer (report.json's content). dump_outputs:
+        a directory for every output (`--dump-outputs`)."""
+        return _json.loads(self._session.audit(layers or "", threads, dump_outputs or ""))
 
     def run(self, layers=None, threads=0, mode="tlm", vcd=None):
         """`accsim run` on the SystemC accelerator. SystemC runs once per process: use
@@ -117,10 +118,10 @@ class Session:
         return _json.loads(text)
 
 
-def audit(trace, acc=None, config=None, set=None, layers=None, threads=0):
-    """`accsim audit --trace TRACE (--acc SPEC | --config FILE) [--set ...] [--layers RE]`:
-    report.json's content as a dict."""
-    return Session(trace, acc=acc, config=config, set=set).audit(layers, threads)
+def audit(trace, acc=None, config=None, set=None, layers=None, threads=0, dump_outputs=None):
+    """`accsim audit --trace TRACE (--acc SPEC | --config FILE) [--set ...] [--layers RE]
+    [--dump-outputs DIR]`: report.json's content as a dict."""
+    return Session(trace, acc=acc, config=config, set=set).audit(layers, threads, dump_outputs)
 
 
 def run(trace, config, acc=None, set=None, layers=None, threads=0, mode="tlm", vcd=None):
