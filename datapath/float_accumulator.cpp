@@ -4,6 +4,7 @@
 #include <stdexcept>
 
 #include "datapath/float_fast_steps.h"
+#include "datapath/float_packed.h"
 #include "datapath/overflow.h"
 
 namespace accsim {
@@ -82,24 +83,19 @@ int64_t FloatAccumulator::scaling_span(bool integer_operands, int64_t k) const {
     return span;
 }
 
-bool FloatAccumulator::run_fast(const DotInputs& in, FloatDot& out) {
-    Stage& s0 = m_stages.front();
-    if (!in.x || !s0.is_float || (in.block && m_scaling < 0) ||
-        !fast_steps_apply(s0.step, s0.spec.group))
-        return false;
-    // Finite operands only (the general path handles infinities and NaNs), and the exact sum of
-    // the products in 128 bits at 2^-64 where they are small enough (FP8 and fp16 always).
+bool FloatAccumulator::exact_products(const DotInputs& in) {
+    // Finite operands only (the general path handles infinities and NaNs). The exact sum of the
+    // products in 128 bits at 2^-64 where they are small enough (FP8 and fp16 always).
     constexpr int k_base = -64;
-    i128 exact = 0;
-    bool narrow = true;
+    bool narrow = !in.block;
     for (int64_t i = 0; i < in.k; ++i) {
         const FloatValue& a = in.x[i];
         const FloatValue& b = in.w[i];
         if (a.cls != FloatClass::finite || b.cls != FloatClass::finite) return false;
-        const int lsb = a.lsb + b.lsb;
-        narrow = narrow && lsb >= k_base && a.exp + b.exp < 34;  // |product| < 2^36
+        narrow = narrow && a.lsb + b.lsb >= k_base && a.exp + b.exp < 34;  // |product| < 2^36
     }
-    if (narrow && !in.block) {
+    if (narrow) {
+        i128 exact = 0;
         for (int64_t i = 0; i < in.k; ++i) {
             const FloatValue& a = in.x[i];
             const FloatValue& b = in.w[i];
@@ -107,22 +103,43 @@ bool FloatAccumulator::run_fast(const DotInputs& in, FloatDot& out) {
             exact += a.negative != b.negative ? -p : p;
         }
         m_exact.add(exact < 0, abs_u128(exact), k_base);
-    } else {
-        for (int64_t i = 0; i < in.k; ++i) {
-            Term e = product(in.x[i], in.w[i]);
-            if (in.block) {
-                const int64_t b = i / in.block;
-                e = scaled(scaled(e, in.x_scale[b]), in.w_scale[b]);
-            }
-            if (e.cls != FloatClass::finite) return false;  // a NaN scale
-            m_exact.add(e.negative, e.sig, e.lsb);
+        return true;
+    }
+    for (int64_t i = 0; i < in.k; ++i) {
+        Term e = product(in.x[i], in.w[i]);
+        if (in.block) {
+            const int64_t b = i / in.block;
+            e = scaled(scaled(e, in.x_scale[b]), in.w_scale[b]);
         }
+        if (e.cls != FloatClass::finite) return false;  // a NaN scale
+        m_exact.add(e.negative, e.sig, e.lsb);
+    }
+    return true;
+}
+
+bool FloatAccumulator::run_fast(const DotInputs& in, FloatDot& out) {
+    Stage& s0 = m_stages.front();
+    if (!in.x || !s0.is_float || (in.block && m_scaling < 0) ||
+        !fast_steps_apply(s0.step, s0.spec.group))
+        return false;
+    const bool packed = in.x_sig != nullptr;  // the caller checked these rows are finite
+    if (packed && in.exact_in_64 && !in.block) {
+        const int64_t e = packed_exact(in.x_sig, in.x_exp, in.w_sig, in.w_exp, in.k,
+                                       in.mantissa_sum, in.exact_base);
+        const uint64_t mag =
+            e < 0 ? uint64_t{0} - static_cast<uint64_t>(e) : static_cast<uint64_t>(e);
+        m_exact.add(e < 0, mag, in.exact_base);
+    } else if (!exact_products(in)) {
+        return false;
     }
     const int64_t tile = s0.spec.length ? *s0.spec.length : in.k;
     for (int64_t t0 = 0; t0 < in.k; t0 += tile) {
         const int64_t n = std::min(tile, in.k - t0);
         FastStepCounts counts;
-        const double v = fast_steps(in.x + t0, in.w + t0, n, 0.0, s0.step, s0.spec.group, counts);
+        const double v =
+            packed ? packed_steps(in.x_sig + t0, in.x_exp + t0, in.w_sig + t0, in.w_exp + t0, n,
+                                  0.0, s0.step, s0.spec.group, in.mantissa_sum, counts)
+                   : fast_steps(in.x + t0, in.w + t0, n, 0.0, s0.step, s0.spec.group, counts);
         out.events[0] += counts.events;
         out.swamped[0] += counts.swamped;
         if (m_stages.size() == 1) {

@@ -30,6 +30,16 @@ struct DotInputs {
     int64_t block = 0;
     const FloatValue* x_scale = nullptr;
     const FloatValue* w_scale = nullptr;
+    // Optional: the same float operands packed (float_packed.h), given only when both are finite:
+    // the first stage then runs in SIMD lanes. `mantissa_sum`: the two formats' mantissa bits;
+    // `exact_in_64`: the exact sum fits 64 bits at 2^exact_base (exact_fits_int64).
+    const int32_t* x_sig = nullptr;
+    const int16_t* x_exp = nullptr;
+    const int32_t* w_sig = nullptr;
+    const int16_t* w_exp = nullptr;
+    int mantissa_sum = 0;
+    bool exact_in_64 = false;
+    int exact_base = 0;
 };
 
 struct FloatDot {
@@ -68,6 +78,7 @@ class FloatAccumulator {
         std::vector<Term> pending;
     };
     bool run_fast(const DotInputs& in, FloatDot& out);
+    bool exact_products(const DotInputs& in);  // into m_exact; false on a non-finite one
     void finish(FloatDot& out, bool pos_inf, bool neg_inf);
     void feed(std::size_t j, const Term& t, FloatDot& out);
     void feed_int(std::size_t j, int64_t v, FloatDot& out);

@@ -7,6 +7,7 @@
 #include "api/accsim.h"
 #include "config/hw_config.h"
 #include "datapath/float_accumulator.h"
+#include "datapath/float_packed.h"
 #include "datapath/float_stats.h"
 #include "datapath/input_error.h"
 #include "datapath/parallel_for.h"
@@ -122,6 +123,21 @@ FloatReplayResult replay_float(const FloatReplayRequest& q) {
                                          " is wider than 16 bits (signed or unsigned)");
             }
     }
+    // The same operands packed for the vectorized first stage, and which rows are finite.
+    PackedFloats xp, wp;
+    std::vector<char> x_finite(static_cast<std::size_t>(q.rows), 1),
+        w_finite(static_cast<std::size_t>(q.channels), 1);
+    int exact_base = 0;
+    bool exact_in_64 = false;
+    if (!integer) {
+        pack_floats(xv.data(), static_cast<int64_t>(xv.size()), fx->mantissa_bits, xp);
+        pack_floats(wv.data(), static_cast<int64_t>(wv.size()), fw->mantissa_bits, wp);
+        for (std::size_t i = 0; i < xv.size(); ++i)
+            if (xv[i].cls != FloatClass::finite) x_finite[i / static_cast<std::size_t>(q.k)] = 0;
+        for (std::size_t i = 0; i < wv.size(); ++i)
+            if (wv[i].cls != FloatClass::finite) w_finite[i / static_cast<std::size_t>(q.k)] = 0;
+        exact_in_64 = exact_fits_int64(*fx, *fw, q.k, exact_base);
+    }
     FloatReplayResult r;
     r.rows = q.rows;
     r.channels = q.channels;
@@ -149,6 +165,16 @@ FloatReplayResult replay_float(const FloatReplayRequest& q) {
                 } else {
                     in.x = xv.data() + row * q.k;
                     in.w = wv.data() + c * q.k;
+                    if (x_finite[static_cast<std::size_t>(row)] &&
+                        w_finite[static_cast<std::size_t>(c)]) {
+                        in.x_sig = xp.sig.data() + row * q.k;
+                        in.x_exp = xp.exp.data() + row * q.k;
+                        in.w_sig = wp.sig.data() + c * q.k;
+                        in.w_exp = wp.exp.data() + c * q.k;
+                        in.mantissa_sum = fx->mantissa_bits + fw->mantissa_bits;
+                        in.exact_in_64 = exact_in_64;
+                        in.exact_base = exact_base;
+                    }
                 }
                 if (q.block) {
                     in.block = q.block;

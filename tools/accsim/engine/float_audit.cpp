@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "datapath/float_accumulator.h"
+#include "datapath/float_packed.h"
 #include "datapath/input_error.h"
 #include "datapath/parallel_for.h"
 
@@ -159,6 +160,13 @@ LayerAudit float_audit(const LayerBinding& binding, const HwConfig& config,
     const int64_t blocks = block ? (w.k + block - 1) / block : 0;
     const int64_t block_channels = layer.q.block_scale ? layer.q.block_scale->block_channels : 1;
     const TensorInfo* expected = layer.output ? layer.output->info : nullptr;
+    int exact_base = 0, mantissa_sum = 0;
+    bool exact_in_64 = false;
+    if (!integer) {
+        exact_in_64 =
+            exact_fits_int64(*layer.x.float_format, *layer.q.float_format, w.k, exact_base);
+        mantissa_sum = layer.x.float_format->mantissa_bits + layer.q.float_format->mantissa_bits;
+    }
 
     const int64_t row_blocks = (w.m + k_rows - 1) / k_rows,
                   col_blocks = (w.n + k_cols - 1) / k_cols;
@@ -182,10 +190,17 @@ LayerAudit float_audit(const LayerBinding& binding, const HwConfig& config,
         }
         std::vector<FloatValue> xv, qv, xs(static_cast<std::size_t>(rows * blocks)),
             qs(static_cast<std::size_t>(blocks));
+        // Packed copies for the vectorized first stage, used where both rows are finite.
+        PackedFloats xp, qp;
+        std::vector<char> x_finite(static_cast<std::size_t>(rows), 1);
         if (!integer) {
             xv.resize(x.size());
             (*dx)(x.data(), rows * w.k, xv.data());
             qv.resize(static_cast<std::size_t>(w.k));
+            pack_floats(xv.data(), rows * w.k, layer.x.float_format->mantissa_bits, xp);
+            for (std::size_t i = 0; i < xv.size(); ++i)
+                if (xv[i].cls != FloatClass::finite)
+                    x_finite[i / static_cast<std::size_t>(w.k)] = 0;
         }
         for (int64_t r = 0; r < rows; ++r)
             scale_row(layer.x.block_scale, binding.position(g, m0 + r), blocks,
@@ -197,7 +212,10 @@ LayerAudit float_audit(const LayerBinding& binding, const HwConfig& config,
         for (int64_t c = 0; c < cols; ++c) {
             const int64_t n = n0 + c;
             const int32_t* qrow = q + n * w.k;
-            if (!integer) (*dq)(qrow, w.k, qv.data());
+            if (!integer) {
+                (*dq)(qrow, w.k, qv.data());
+                pack_floats(qv.data(), w.k, layer.q.float_format->mantissa_bits, qp);
+            }
             const int64_t channel = binding.channel(g, n);
             scale_row(layer.q.block_scale, channel / block_channels, blocks, qs.data());
             for (int64_t r = 0; r < rows; ++r) {
@@ -209,6 +227,15 @@ LayerAudit float_audit(const LayerBinding& binding, const HwConfig& config,
                 } else {
                     in.x = xv.data() + r * w.k;
                     in.w = qv.data();
+                    if (x_finite[static_cast<std::size_t>(r)] && qp.finite) {
+                        in.x_sig = xp.sig.data() + r * w.k;
+                        in.x_exp = xp.exp.data() + r * w.k;
+                        in.w_sig = qp.sig.data();
+                        in.w_exp = qp.exp.data();
+                        in.mantissa_sum = mantissa_sum;
+                        in.exact_in_64 = exact_in_64;
+                        in.exact_base = exact_base;
+                    }
                 }
                 if (block) {
                     in.block = block;
