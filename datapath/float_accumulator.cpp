@@ -226,17 +226,20 @@ void FloatAccumulator::finish(FloatDot& out, bool pos_inf, bool neg_inf) {
     }
 }
 
+void FloatAccumulator::step(std::size_t j, FloatDot& out) {
+    Stage& s = m_stages[j];
+    const StepOutcome o =
+        fused_step(s.pending.data(), static_cast<int>(s.pending.size()), s.reg, s.step);
+    s.reg = o.value;
+    out.events[j] += o.overflow;
+    out.swamped[j] += o.swamped;
+    s.pending.clear();
+}
+
 void FloatAccumulator::feed(std::size_t j, const Term& t, FloatDot& out) {
     Stage& s = m_stages[j];
     s.pending.push_back(t);
-    if (static_cast<int64_t>(s.pending.size()) == s.spec.group) {
-        const StepOutcome o =
-            fused_step(s.pending.data(), static_cast<int>(s.pending.size()), s.reg, s.step);
-        s.reg = o.value;
-        out.events[j] += o.overflow;
-        out.swamped[j] += o.swamped;
-        s.pending.clear();
-    }
+    if (static_cast<int64_t>(s.pending.size()) == s.spec.group) step(j, out);
     ++s.taken;
     if (s.spec.length && s.taken == *s.spec.length) close_tile(j, out);
 }
@@ -262,14 +265,7 @@ void FloatAccumulator::close_tile(std::size_t j, FloatDot& out) {
             hand_on(j, integer_value(v), out);
         return;
     }
-    if (!s.pending.empty()) {
-        const StepOutcome o =
-            fused_step(s.pending.data(), static_cast<int>(s.pending.size()), s.reg, s.step);
-        s.reg = o.value;
-        out.events[j] += o.overflow;
-        out.swamped[j] += o.swamped;
-        s.pending.clear();
-    }
+    if (!s.pending.empty()) step(j, out);
     const double v = s.reg;
     s.reg = 0;
     hand_on(j, float_value(v, s.step.format), out);
@@ -302,14 +298,7 @@ void FloatAccumulator::flush(std::size_t j, FloatDot& out) {
         if (s.taken > 0) close_tile(j, out);
         return;
     }
-    if (!s.pending.empty()) {
-        const StepOutcome o =
-            fused_step(s.pending.data(), static_cast<int>(s.pending.size()), s.reg, s.step);
-        s.reg = o.value;
-        out.events[j] += o.overflow;
-        out.swamped[j] += o.swamped;
-        s.pending.clear();
-    }
+    if (!s.pending.empty()) step(j, out);
 }
 
 }  // namespace accsim

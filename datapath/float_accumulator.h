@@ -80,6 +80,7 @@ class FloatAccumulator {
     bool run_fast(const DotInputs& in, FloatDot& out);
     bool exact_products(const DotInputs& in);  // into m_exact; false on a non-finite one
     void finish(FloatDot& out, bool pos_inf, bool neg_inf);
+    void step(std::size_t j, FloatDot& out);  // stage j's pending terms, one fused step
     void feed(std::size_t j, const Term& t, FloatDot& out);
     void feed_int(std::size_t j, int64_t v, FloatDot& out);
     void close_tile(std::size_t j, FloatDot& out);
