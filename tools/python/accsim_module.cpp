@@ -82,8 +82,10 @@ py::array_t<T> array_of(const std::vector<T>& v, std::vector<py::ssize_t> shape)
 py::dict replay(const py::array& x, const py::array& w, const std::string& acc,
                 std::optional<py::array_t<int64_t, py::array::c_style | py::array::forcecast>> bias,
                 std::optional<int> x_bits, std::optional<bool> x_signed, std::optional<int> w_bits,
-                std::optional<bool> w_signed, int threads, const std::string& bias_placement) {
+                std::optional<bool> w_signed, int threads, const std::string& bias_placement,
+                int64_t groups) {
     api::ReplayRequest r;
+    r.groups = groups;
     r.x = matrix("x", x);
     r.w = matrix("w", w);
     if (bias) {
@@ -254,7 +256,7 @@ PYBIND11_MODULE(_accsim, m) {
 
     m.def("replay", &replay, py::arg("x"), py::arg("w"), py::arg("acc"), py::arg("bias"),
           py::arg("x_bits"), py::arg("x_signed"), py::arg("w_bits"), py::arg("w_signed"),
-          py::arg("threads"), py::arg("bias_placement"));
+          py::arg("threads"), py::arg("bias_placement"), py::arg("groups") = 1);
     m.def("replay_float", &replay_float, py::arg("x"), py::arg("w"), py::arg("x_format"),
           py::arg("w_format"), py::arg("acc"), py::arg("block"), py::arg("x_scale"),
           py::arg("w_scale"), py::arg("x_scale_e8m0"), py::arg("w_scale_e8m0"), py::arg("threads"));

@@ -137,7 +137,10 @@ Json run_topology(const std::string& csv, bool gemm_format, const ConfigSources&
                   const ReportOptions& options = {}, const SimRunOptions& sim = {});
 
 // A GEMM-level replay over plain integer matrices: every output y[r][c] = sum_k x[r][k] w[c][k]
-// (+ bias[c]) through the accumulator `acc` (the --acc shorthand), added in k order.
+// (+ bias[c]) through the accumulator `acc` (the --acc shorthand), added in k order. With
+// `groups` G > 1 it is a grouped GEMM (a grouped or depthwise convolution lowered): x holds G
+// blocks of K columns, w's channels split into G equal runs, and channel c of run g reads
+// x[r][g*K .. g*K+K).
 enum class IntType { i8, u8, i16, u16, i32 };
 
 struct IntMatrix {
@@ -150,6 +153,7 @@ struct IntMatrix {
 struct ReplayRequest {
     IntMatrix x;                          // [rows, K] inputs
     IntMatrix w;                          // [channels, K] weights
+    int64_t groups = 1;                   // x is [rows, groups * K]; groups divides channels
     const int64_t* bias = nullptr;        // [channels] at accumulator scale, or null
     std::string acc;                      // e.g. "16", "128x16,32:sat", "64x12:tree,20"
     std::string bias_placement = "last";  // last, first or none (accumulator.bias)

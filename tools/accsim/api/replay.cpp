@@ -91,13 +91,19 @@ void check_shapes(const ReplayRequest& q) {
         throw InputError(k_file, "x", "expected [rows, K] with K >= 1");
     if (q.w.rows < 1 || q.w.cols < 1)
         throw InputError(k_file, "w", "expected [channels, K] with channels, K >= 1");
-    if (q.x.cols != q.w.cols)
+    if (q.groups < 1 || q.groups > q.w.rows || q.w.rows % q.groups != 0)
+        throw InputError(k_file, "groups",
+                         "expected a count that divides the " + std::to_string(q.w.rows) +
+                             " channels, got " + std::to_string(q.groups));
+    if (q.x.cols != q.w.cols * q.groups)
         throw InputError(k_file, "w",
-                         "x has K = " + std::to_string(q.x.cols) + " per row but w has " +
-                             std::to_string(q.w.cols));
-    if (q.x.cols > k_max_dot_length)
+                         "x has " + std::to_string(q.x.cols) +
+                             " columns per row but w has K = " + std::to_string(q.w.cols) +
+                             (q.groups > 1 ? " in each of " + std::to_string(q.groups) + " groups"
+                                           : std::string()));
+    if (q.w.cols > k_max_dot_length)
         throw InputError(k_file, "x",
-                         "K = " + std::to_string(q.x.cols) + " is longer than the longest dot " +
+                         "K = " + std::to_string(q.w.cols) + " is longer than the longest dot " +
                              "product accepted (" + std::to_string(k_max_dot_length) + ")");
     for (const IntMatrix* m : {&q.x, &q.w})
         if (m->row_stride != 0 && m->row_stride < m->cols)
@@ -132,8 +138,21 @@ ReplayResult replay(const ReplayRequest& q) {
                                                    std::to_string(q.threads))
                         : q.threads == 0 ? default_threads()
                                          : q.threads;
-    const int64_t rows = q.x.rows, channels = q.w.rows, k = q.x.cols;
-    const std::vector<int32_t> x = read_checked("x", q.x, xf);
+    const int64_t rows = q.x.rows, channels = q.w.rows, k = q.w.cols, groups = q.groups;
+    const int64_t group_channels = channels / groups;
+    std::vector<int32_t> x_all = read_checked("x", q.x, xf);
+    // Each group's columns as their own contiguous [rows, K] matrix.
+    std::vector<std::vector<int32_t>> x_groups(static_cast<std::size_t>(groups));
+    for (int64_t g = 0; g < groups; ++g) {
+        std::vector<int32_t>& xg = x_groups[static_cast<std::size_t>(g)];
+        if (groups == 1) {
+            xg = std::move(x_all);
+            break;
+        }
+        xg.resize(static_cast<std::size_t>(rows * k));
+        for (int64_t r = 0; r < rows; ++r)
+            std::copy_n(x_all.begin() + r * groups * k + g * k, k, xg.begin() + r * k);
+    }
     const std::vector<int32_t> w = read_checked("w", q.w, wf);
     // Keeps exact sums (at most 2^60 from the products) inside 64 bits.
     constexpr int64_t k_max_bias = int64_t{1} << 62;
@@ -168,22 +187,30 @@ ReplayResult replay(const ReplayRequest& q) {
     out.events.resize(outputs * stages);
     out.corrupted.resize(outputs);
 
-    // The replay in the audit's tasks, merged in task order (the same for any thread count).
+    // The replay in the audit's tasks (per group: blocks of rows x channels), merged in task
+    // order (the same for any thread count).
     constexpr int64_t k_rows = 16, k_cols = 256;
     const FastReducer planner(acc, k);
-    const PackedWeights packed = planner.pack(w.data(), channels, threads);
+    // Packed per group: the kernel reads column blocks that start on its packing boundary.
+    std::vector<PackedWeights> packed;
+    for (int64_t g = 0; g < groups; ++g)
+        packed.push_back(planner.pack(w.data() + g * group_channels * k, group_channels,
+                                      groups == 1 ? threads : 1));
     const int64_t row_blocks = (rows + k_rows - 1) / k_rows,
-                  col_blocks = (channels + k_cols - 1) / k_cols;
-    const int64_t tasks = row_blocks * col_blocks;
+                  col_blocks = (group_channels + k_cols - 1) / k_cols;
+    const int64_t tasks = groups * row_blocks * col_blocks;
     const bool adds_bias = !bias.empty() && acc.bias != BiasMode::none;
     std::vector<OverflowStats> stats(static_cast<std::size_t>(tasks), OverflowStats(stages));
     parallel_for(tasks, threads, [&](int64_t t) {
-        const int64_t m0 = (t / col_blocks) * k_rows, n0 = (t % col_blocks) * k_cols;
-        const int64_t nr = std::min(k_rows, rows - m0), nc = std::min(k_cols, channels - n0);
+        const int64_t g = t / (row_blocks * col_blocks), in_group = t % (row_blocks * col_blocks);
+        const int64_t m0 = (in_group / col_blocks) * k_rows;
+        const int64_t c0 = (in_group % col_blocks) * k_cols, n0 = g * group_channels + c0;
+        const int64_t nr = std::min(k_rows, rows - m0), nc = std::min(k_cols, group_channels - c0);
         FastReducer reducer(acc, k);
         reducer.set_stage1_safe(a.stage1_safe);
         OutputBlock block;
-        reducer.run(x.data() + m0 * k, nr, packed, n0, nc, bias.empty() ? nullptr : &bias[n0],
+        reducer.run(x_groups[static_cast<std::size_t>(g)].data() + m0 * k, nr,
+                    packed[static_cast<std::size_t>(g)], c0, nc, bias.empty() ? nullptr : &bias[n0],
                     block);
         for (int64_t r = 0; r < nr; ++r)
             for (int64_t j = 0; j < nc; ++j) {

@@ -164,7 +164,7 @@ def validate(config=None, acc=None, set=None):
 
 def replay(x, w, acc, *, bias=None, x_bits=None, x_signed=None, w_bits=None, w_signed=None,
            threads=0, bias_placement="last", x_format=None, w_format=None, block=None,
-           x_block_scale=None, w_block_scale=None):
+           x_block_scale=None, w_block_scale=None, groups=1):
     """One GEMM through an accumulator, every output kept.
 
     x: [rows, K] and w: [channels, K] numpy integer arrays (int8, uint8, int16, uint16 or int32;
@@ -172,6 +172,9 @@ def replay(x, w, acc, *, bias=None, x_bits=None, x_signed=None, w_bits=None, w_s
     checked against its format). bias: [channels] int64 at accumulator scale. acc: the --acc
     shorthand ("16", "128x16,32:sat", "64x12:tree,24"); bias_placement: last, first or none.
     Outputs are y[r, c] = sum_k x[r, k] * w[c, k] (+ bias[c]), added in k order.
+    groups=G (integer operands): a grouped GEMM, as a grouped or depthwise convolution lowers
+    to one; x is [rows, G*K], w's channels form G equal runs, and channel c of run g reads
+    x[r, g*K:(g+1)*K].
 
     Returns a dict: values (int64 [rows, channels], the final registers), exact (int64, the
     exact sums with the bias where it is added), events (int64 [rows, channels, stages]),
@@ -204,6 +207,8 @@ def replay(x, w, acc, *, bias=None, x_bits=None, x_signed=None, w_bits=None, w_s
     is_float = (x_format is not None or w_format is not None or x.dtype in float_dtypes
                 or w.dtype in float_dtypes or _has_float_stage(acc))
     if is_float:
+        if groups != 1:
+            raise InputError("replay: groups: grouped replays take integer operands and stages")
         return _replay_float(x, w, str(acc), x_format, w_format, block, x_block_scale,
                              w_block_scale, threads, bias)
     if bias is not None:
@@ -214,7 +219,7 @@ def replay(x, w, acc, *, bias=None, x_bits=None, x_signed=None, w_bits=None, w_s
             raise InputError("replay: bias: values beyond int64")
         bias = np.ascontiguousarray(bias, dtype=np.int64)
     out = _accsim.replay(x, w, str(acc), bias, x_bits, x_signed, w_bits, w_signed, threads,
-                         bias_placement)
+                         bias_placement, int(groups))
     out["bounds"] = _json.loads(out["bounds"])
     out["overflow"] = _json.loads(out["overflow"])
     return out
