@@ -3,18 +3,18 @@ the SVTR neck with its two transformer blocks (width 120, 8 heads of 15) and the
 rebuilt in PyTorch from the ONNX weights. The convolutional backbone is not rebuilt:
 onnxruntime (npm onnxruntime-node) runs the whole model on a real text image and returns the
 backbone's output (the neck's input), which the rebuilt neck then takes; both are checked to
-agree, and the recognized text is decoded."""
+agree, and the recognized text is decoded.
+
+The network itself needs only torch and numpy: SvtrNeckHead takes either the ONNX file or a
+dict of its constants (NECK_HEAD_CONSTANTS, as tools/nets/data/ppocr_lines.npz stores them);
+onnx and PIL are imported only by the functions that read the ONNX file or an image."""
 import json
 import os
 import subprocess
 import tempfile
 
 import numpy as np
-import onnx
 import torch
-import torch.nn.functional as F
-from onnx import helper, numpy_helper
-from PIL import Image
 from torch import nn
 
 from accsim_export import Matmul
@@ -26,6 +26,9 @@ PROBABILITIES = "softmax_11.tmp_0"  # the model's output, [B, W', 6625]
 
 def load_constants(model_path: str) -> dict:
     """Every initializer and Constant node of the graph, by name."""
+    import onnx
+    from onnx import numpy_helper
+
     model = onnx.load(model_path)
     out = {i.name: np.array(numpy_helper.to_array(i)) for i in model.graph.initializer}  # writable copies
     for node in model.graph.node:
@@ -37,6 +40,8 @@ def load_constants(model_path: str) -> dict:
 def text_line_image(page_png: str, box=(0, 6, 300, 40), height: int = 48) -> np.ndarray:
     """A crop of a photographed page, resized to the recognizer's height 48 and scaled to
     [-1, 1], as PaddleOCR's recognizer preprocessing does. Returns [1, 3, 48, W] float32."""
+    from PIL import Image
+
     img = Image.open(page_png).convert("RGB").crop(box)
     w, h = img.size
     width = int(np.ceil(height * w / h))
@@ -48,6 +53,9 @@ def text_line_image(page_png: str, box=(0, 6, 300, 40), height: int = 48) -> np.
 def run_with_onnxruntime(model_path: str, image: np.ndarray, names, ort_module: str, run_js: str) -> dict:
     """Runs the model on `image` with onnxruntime-node, returning the named intermediate
     tensors (added as extra graph outputs) and the model's output."""
+    import onnx
+    from onnx import helper
+
     model = onnx.load(model_path)
     existing = {o.name for o in model.graph.output}
     for name in names:
@@ -127,28 +135,39 @@ class Block(nn.Module):
         return x + self.fc2(_swish(self.fc1(self.norm2(x))))
 
 
+# The ONNX constants the neck and head are built from: folded conv + batch norm pairs, the two
+# blocks' linears and layer norms, the final norm, the CTC head, the norms' epsilon and the
+# attention scale.
+_CONV_BN = {"conv1": ("conv2d_142.w_0", "batch_norm2d_148", (0, 1)),
+            "conv2": ("conv2d_143.w_0", "batch_norm2d_149", (0, 0)),
+            "conv3": ("conv2d_144.w_0", "batch_norm2d_150", (0, 0)),
+            "conv4": ("conv2d_145.w_0", "batch_norm2d_151", (0, 1)),
+            "conv5": ("conv2d_146.w_0", "batch_norm2d_152", (0, 0))}
+_BLOCKS = [(["linear_77", "linear_78", "linear_79", "linear_80"], ["layer_norm_43", "layer_norm_44"]),
+           (["linear_81", "linear_82", "linear_83", "linear_84"], ["layer_norm_45", "layer_norm_46"])]
+_EPS, _SCALE, _NORM, _HEAD = "p2o.helper.constant.91", "p2o.helper.constant.95", "layer_norm_47", "linear_85"
+NECK_HEAD_CONSTANTS = (
+    [n for conv, bn, _ in _CONV_BN.values() for n in [conv] + [f"{bn}.{s}" for s in ("w_0", "b_0", "w_1", "w_2")]]
+    + [f"{m}.{s}" for linears, norms in _BLOCKS for m in linears + norms for s in ("w_0", "b_0")]
+    + [f"{m}.{s}" for m in (_NORM, _HEAD) for s in ("w_0", "b_0")] + [_EPS, _SCALE])
+
+
 class SvtrNeckHead(nn.Module):
     """Input: the backbone's output [B, 480, 1, W']. Output: character probabilities
-    [B, W', 6625] (index 0 is the CTC blank)."""
+    [B, W', 6625] (index 0 is the CTC blank). Built from the ONNX file's path or from a dict
+    holding (at least) NECK_HEAD_CONSTANTS by name, in any float dtype."""
 
-    def __init__(self, model_path: str):
+    def __init__(self, source):
         super().__init__()
-        C = load_constants(model_path)
-        eps = float(C["p2o.helper.constant.91"])
-        scale = float(C["p2o.helper.constant.95"])
-        self.conv1 = _conv_bn(C, "conv2d_142.w_0", "batch_norm2d_148", padding=(0, 1))
-        self.conv2 = _conv_bn(C, "conv2d_143.w_0", "batch_norm2d_149")
-        self.blocks = nn.ModuleList([
-            Block(C, ["linear_77", "linear_78", "linear_79", "linear_80"], ["layer_norm_43", "layer_norm_44"],
-                  scale=scale, eps=eps),
-            Block(C, ["linear_81", "linear_82", "linear_83", "linear_84"], ["layer_norm_45", "layer_norm_46"],
-                  scale=scale, eps=eps),
-        ])
-        self.norm = _layer_norm(C, "layer_norm_47", eps)
-        self.conv3 = _conv_bn(C, "conv2d_144.w_0", "batch_norm2d_150")
-        self.conv4 = _conv_bn(C, "conv2d_145.w_0", "batch_norm2d_151", padding=(0, 1))
-        self.conv5 = _conv_bn(C, "conv2d_146.w_0", "batch_norm2d_152")
-        self.head = _linear(C, "linear_85")
+        C = load_constants(source) if isinstance(source, (str, os.PathLike)) else source
+        eps = float(C[_EPS])
+        scale = float(C[_SCALE])
+        conv_bn = {attr: _conv_bn(C, conv, bn, padding=padding) for attr, (conv, bn, padding) in _CONV_BN.items()}
+        self.conv1, self.conv2 = conv_bn["conv1"], conv_bn["conv2"]
+        self.blocks = nn.ModuleList([Block(C, linears, norms, scale=scale, eps=eps) for linears, norms in _BLOCKS])
+        self.norm = _layer_norm(C, _NORM, eps)
+        self.conv3, self.conv4, self.conv5 = conv_bn["conv3"], conv_bn["conv4"], conv_bn["conv5"]
+        self.head = _linear(C, _HEAD)
 
     def tokens(self, x):
         z = _swish(self.conv2(_swish(self.conv1(x))))
@@ -165,15 +184,22 @@ class SvtrNeckHead(nn.Module):
         return torch.softmax(self.head(z.squeeze(2).transpose(1, 2)), dim=-1)
 
 
-def ctc_decode(probabilities: np.ndarray, keys_path: str) -> str:
+def ctc_classes(keys_text: str) -> list:
+    """The CTC classes of a keys file's text: the blank, one class per line, then a space."""
+    return [""] + keys_text.split("\n")[:-1 if keys_text.endswith("\n") else None] + [" "]
+
+
+def ctc_decode(probabilities: np.ndarray, keys) -> str:
     """Greedy CTC: best class per step, repeats collapsed, blanks (0) dropped; class i >= 1 is
-    line i of the keys file, and the last class is a space."""
-    with open(keys_path, encoding="utf-8") as f:
-        chars = [""] + [line.rstrip("\n") for line in f] + [" "]
-    best = probabilities.argmax(axis=-1)
+    line i of the keys file, and the last class is a space. `keys`: the keys file's path, or
+    the class list ctc_classes() returns. `probabilities`: [steps, classes], numpy or torch."""
+    if isinstance(keys, (str, os.PathLike)):
+        with open(keys, encoding="utf-8") as f:
+            keys = ctc_classes(f.read())
+    best = np.asarray(probabilities).argmax(axis=-1)
     out, previous = [], 0
     for idx in best:
         if idx != previous and idx != 0:
-            out.append(chars[idx])
+            out.append(keys[idx])
         previous = idx
     return "".join(out)

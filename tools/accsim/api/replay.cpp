@@ -189,7 +189,11 @@ ReplayResult replay(const ReplayRequest& q) {
 
     // The replay in the audit's tasks (per group: blocks of rows x channels), merged in task
     // order (the same for any thread count).
-    constexpr int64_t k_rows = 16, k_cols = 256;
+    // Tasks of about 16 x 256 outputs: groups of few channels (a depthwise convolution's one)
+    // take more rows per task instead, so the work per task stays worth a reducer's set-up.
+    constexpr int64_t k_cols = 256;
+    const int64_t k_rows = std::min<int64_t>(
+        4096, 16 * std::max<int64_t>(1, k_cols / std::min(k_cols, group_channels)));
     const FastReducer planner(acc, k);
     // Packed per group: the kernel reads column blocks that start on its packing boundary.
     std::vector<PackedWeights> packed;
