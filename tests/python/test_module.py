@@ -333,6 +333,21 @@ def test_grouped_replay_equals_the_reference_per_group():
             assert list(got["events"][r, g * per + c]) == events, acc
 
 
+def test_replay_without_details_keeps_the_values_and_the_totals():
+    rng = np.random.default_rng(9)
+    x = rng.integers(0, 256, size=(300, 40), dtype=np.uint8)
+    w = rng.integers(-128, 128, size=(24, 20), dtype=np.int8)
+    for acc in ("12", "8x10,14:sat", "32"):
+        full = accsim.replay(x, w, acc, groups=2)
+        lean = accsim.replay(x, w, acc, groups=2, details=False)
+        assert np.array_equal(full["values"], lean["values"]), acc
+        assert lean["overflow"] == full["overflow"] and lean["bounds"] == full["bounds"], acc
+        assert lean["observed_bits"] == full["observed_bits"]
+        assert "events" not in lean and "exact" not in lean and "corrupted" not in lean
+        assert lean["overflow"]["outputs_corrupted"] == int(full["corrupted"].sum())
+        assert lean["overflow"]["events"] == int(full["events"].sum())
+
+
 def test_grouped_replay_refuses_groups_that_do_not_divide():
     x = np.zeros((2, 6), dtype=np.int8)
     w = np.zeros((4, 3), dtype=np.int8)

@@ -205,9 +205,9 @@ class LoopModel:
         if _has_float_stage(spec):
             return self._float_gemm(xs, ws, bias, groups, spec, st)
         out = accsim.replay(xs, ws, spec, bias=bias, x_bits=x_bits, x_signed=x_signed, w_bits=w_bits,
-                            w_signed=w_signed, threads=self.threads, groups=groups)
-        st.outputs_corrupted += int(out["corrupted"].sum())
-        st.events += int(out["events"].sum())
+                            w_signed=w_signed, threads=self.threads, groups=groups, details=False)
+        st.outputs_corrupted += int(out["overflow"]["outputs_corrupted"])
+        st.events += int(out["overflow"]["events"])
         st.observed_bits = [max(a, b) for a, b in zip(st.observed_bits, out["observed_bits"])] \
             if st.observed_bits else list(out["observed_bits"])
         return out["values"]

@@ -72,6 +72,14 @@ api::IntMatrix matrix(const char* name, const py::array& a) {
     return m;
 }
 
+// The vector handed to numpy without a copy: the array owns it.
+template <typename T>
+py::array_t<T> owning_array(std::vector<T>&& v, std::vector<py::ssize_t> shape) {
+    auto* owned = new std::vector<T>(std::move(v));
+    py::capsule free_it(owned, [](void* p) { delete static_cast<std::vector<T>*>(p); });
+    return py::array_t<T>(shape, owned->data(), free_it);
+}
+
 template <typename T>
 py::array_t<T> array_of(const std::vector<T>& v, std::vector<py::ssize_t> shape) {
     py::array_t<T> out(shape);
@@ -83,9 +91,10 @@ py::dict replay(const py::array& x, const py::array& w, const std::string& acc,
                 std::optional<py::array_t<int64_t, py::array::c_style | py::array::forcecast>> bias,
                 std::optional<int> x_bits, std::optional<bool> x_signed, std::optional<int> w_bits,
                 std::optional<bool> w_signed, int threads, const std::string& bias_placement,
-                int64_t groups) {
+                int64_t groups, bool details) {
     api::ReplayRequest r;
     r.groups = groups;
+    r.details = details;
     r.x = matrix("x", x);
     r.w = matrix("w", w);
     if (bias) {
@@ -107,13 +116,15 @@ py::dict replay(const py::array& x, const py::array& w, const std::string& acc,
         out = api::replay(r);
     }
     const py::ssize_t rows = out.rows, cols = out.channels, stages = out.stages;
-    py::array_t<bool> corrupted_array({rows, cols});
-    std::copy(out.corrupted.begin(), out.corrupted.end(), corrupted_array.mutable_data());
     py::dict d;
-    d["values"] = array_of(out.values, {rows, cols});
-    d["exact"] = array_of(out.exact, {rows, cols});
-    d["events"] = array_of(out.events, {rows, cols, stages});
-    d["corrupted"] = corrupted_array;
+    d["values"] = owning_array(std::move(out.values), {rows, cols});
+    if (details) {
+        py::array_t<bool> corrupted_array({rows, cols});
+        std::copy(out.corrupted.begin(), out.corrupted.end(), corrupted_array.mutable_data());
+        d["exact"] = owning_array(std::move(out.exact), {rows, cols});
+        d["events"] = owning_array(std::move(out.events), {rows, cols, stages});
+        d["corrupted"] = corrupted_array;
+    }
     d["observed_bits"] = out.observed_bits;
     d["bounds"] = dump(out.bounds);
     d["overflow"] = dump(out.overflow);
@@ -256,7 +267,8 @@ PYBIND11_MODULE(_accsim, m) {
 
     m.def("replay", &replay, py::arg("x"), py::arg("w"), py::arg("acc"), py::arg("bias"),
           py::arg("x_bits"), py::arg("x_signed"), py::arg("w_bits"), py::arg("w_signed"),
-          py::arg("threads"), py::arg("bias_placement"), py::arg("groups") = 1);
+          py::arg("threads"), py::arg("bias_placement"), py::arg("groups") = 1,
+          py::arg("details") = true);
     m.def("replay_float", &replay_float, py::arg("x"), py::arg("w"), py::arg("x_format"),
           py::arg("w_format"), py::arg("acc"), py::arg("block"), py::arg("x_scale"),
           py::arg("w_scale"), py::arg("x_scale_e8m0"), py::arg("w_scale_e8m0"), py::arg("threads"));

@@ -162,6 +162,9 @@ struct ReplayRequest {
     std::optional<int> x_bits, w_bits;
     std::optional<bool> x_signed, w_signed;
     int threads = 0;  // 0: every hardware thread; results do not depend on it
+    // false: only `values` per output (exact, events and corrupted stay empty; their totals
+    // are in `overflow`), for callers that need the registers and the counts alone.
+    bool details = true;
 };
 
 struct ReplayResult {

@@ -183,9 +183,12 @@ ReplayResult replay(const ReplayRequest& q) {
     out.stages = static_cast<int64_t>(stages);
     const std::size_t outputs = static_cast<std::size_t>(rows * channels);
     out.values.resize(outputs);
-    out.exact.resize(outputs);
-    out.events.resize(outputs * stages);
-    out.corrupted.resize(outputs);
+    const bool details = q.details;
+    if (details) {
+        out.exact.resize(outputs);
+        out.events.resize(outputs * stages);
+        out.corrupted.resize(outputs);
+    }
 
     // The replay in the audit's tasks (per group: blocks of rows x channels), merged in task
     // order (the same for any thread count).
@@ -224,6 +227,7 @@ ReplayResult replay(const ReplayRequest& q) {
                 stats[t].add(block.events.data() + o * stages, block.final_value[o], exact,
                              std::nan(""));
                 out.values[at] = block.final_value[o];
+                if (!details) continue;
                 out.exact[at] = exact;
                 out.corrupted[at] = block.final_value[o] != exact;
                 for (std::size_t s = 0; s < stages; ++s)

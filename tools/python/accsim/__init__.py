@@ -164,7 +164,7 @@ def validate(config=None, acc=None, set=None):
 
 def replay(x, w, acc, *, bias=None, x_bits=None, x_signed=None, w_bits=None, w_signed=None,
            threads=0, bias_placement="last", x_format=None, w_format=None, block=None,
-           x_block_scale=None, w_block_scale=None, groups=1):
+           x_block_scale=None, w_block_scale=None, groups=1, details=True):
     """One GEMM through an accumulator, every output kept.
 
     x: [rows, K] and w: [channels, K] numpy integer arrays (int8, uint8, int16, uint16 or int32;
@@ -174,7 +174,8 @@ def replay(x, w, acc, *, bias=None, x_bits=None, x_signed=None, w_bits=None, w_s
     Outputs are y[r, c] = sum_k x[r, k] * w[c, k] (+ bias[c]), added in k order.
     groups=G (integer operands): a grouped GEMM, as a grouped or depthwise convolution lowers
     to one; x is [rows, G*K], w's channels form G equal runs, and channel c of run g reads
-    x[r, g*K:(g+1)*K].
+    x[r, g*K:(g+1)*K]. details=False (integer stages): only values per output (no exact,
+    events or corrupted arrays; their totals are in overflow), for callers that keep less.
 
     Returns a dict: values (int64 [rows, channels], the final registers), exact (int64, the
     exact sums with the bias where it is added), events (int64 [rows, channels, stages]),
@@ -219,7 +220,7 @@ def replay(x, w, acc, *, bias=None, x_bits=None, x_signed=None, w_bits=None, w_s
             raise InputError("replay: bias: values beyond int64")
         bias = np.ascontiguousarray(bias, dtype=np.int64)
     out = _accsim.replay(x, w, str(acc), bias, x_bits, x_signed, w_bits, w_signed, threads,
-                         bias_placement, int(groups))
+                         bias_placement, int(groups), bool(details))
     out["bounds"] = _json.loads(out["bounds"])
     out["overflow"] = _json.loads(out["overflow"])
     return out
