@@ -95,12 +95,15 @@ void check_shapes(const ReplayRequest& q) {
         throw InputError(k_file, "groups",
                          "expected a count that divides the " + std::to_string(q.w.rows) +
                              " channels, got " + std::to_string(q.groups));
+    if (q.groups == 1 && q.x.cols != q.w.cols)
+        throw InputError(k_file, "w",
+                         "x has K = " + std::to_string(q.x.cols) + " per row but w has " +
+                             std::to_string(q.w.cols));
     if (q.x.cols != q.w.cols * q.groups)
         throw InputError(k_file, "w",
                          "x has " + std::to_string(q.x.cols) +
                              " columns per row but w has K = " + std::to_string(q.w.cols) +
-                             (q.groups > 1 ? " in each of " + std::to_string(q.groups) + " groups"
-                                           : std::string()));
+                             " in each of " + std::to_string(q.groups) + " groups");
     if (q.w.cols > k_max_dot_length)
         throw InputError(k_file, "x",
                          "K = " + std::to_string(q.w.cols) + " is longer than the longest dot " +
