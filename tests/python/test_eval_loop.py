@@ -44,10 +44,16 @@ def test_im2col_and_exact_gemm_equal_torch_conv(case):
     assert np.array_equal(y, want.numpy().astype(np.int64))
 
 
-def test_exact_gemm_beyond_float64_falls_back_to_int64():
+def test_exact_gemm_on_each_of_its_paths():
     x = np.full((1, 4), 1 << 20, dtype=np.int64)
     w = np.full((1, 4), (1 << 31) - 1, dtype=np.int64)   # sums beyond 2^53: the int64 path
     assert exact_gemm(x, w)[0, 0] == 4 * (1 << 20) * ((1 << 31) - 1)
+    # Just under 2^24 (float32) and just over (float64): odd sums a float32 would round.
+    for k, v in ((250, 65793), (256, 65793)):   # bounds 1.64e7 < 2^24 < 1.68e7
+        x = np.full((1, k), 255, dtype=np.int64)
+        w = np.full((2, k), v // 255, dtype=np.int64)
+        w[1, 0] += 1
+        assert exact_gemm(x, w).tolist() == [[k * 255 * (v // 255), k * 255 * (v // 255) + 255]]
 
 
 @pytest.fixture(scope="module")

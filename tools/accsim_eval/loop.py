@@ -31,7 +31,8 @@ import torch
 
 from accsim_export.capture import conv_module, conv_padding
 
-_EXACT_LIMIT = float(1 << 53)
+_EXACT_LIMIT = float(1 << 53)       # float64 GEMMs are exact below this
+_EXACT_LIMIT_F32 = float(1 << 24)   # float32 ones below this
 
 
 @dataclass
@@ -63,8 +64,9 @@ def _has_float_stage(spec: str) -> bool:
 def exact_gemm(x: np.ndarray, w: np.ndarray, groups: int = 1) -> np.ndarray:
     """sum_k x[r, g*K + k] * w[c, k] for channel c of group g, exactly, as int64.
 
-    A float64 GEMM is exact while every partial sum, in any order, stays below 2^53: the sum
-    of |products| bounds them all, and it is checked (an int64 GEMM otherwise)."""
+    A float GEMM is exact while every partial sum, in any order, stays within its significand
+    (2^24 for float32, 2^53 for float64): K max|x| max|w| bounds them all, and picks the
+    narrowest exact one (an int64 GEMM beyond)."""
     rows, channels, k = x.shape[0], w.shape[0], w.shape[1]
     per = channels // groups
     out = np.empty((rows, channels), dtype=np.int64)
@@ -72,8 +74,10 @@ def exact_gemm(x: np.ndarray, w: np.ndarray, groups: int = 1) -> np.ndarray:
         xg = x[:, g * k:(g + 1) * k]
         wg = w[g * per:(g + 1) * per]
         bound = float(np.abs(xg).max(initial=0)) * float(np.abs(wg).max(initial=0)) * k
-        if bound < _EXACT_LIMIT:
-            out[:, g * per:(g + 1) * per] = np.rint(xg.astype(np.float64) @ wg.astype(np.float64).T)
+        if bound < _EXACT_LIMIT_F32:
+            out[:, g * per:(g + 1) * per] = xg.astype(np.float32) @ wg.astype(np.float32).T
+        elif bound < _EXACT_LIMIT:
+            out[:, g * per:(g + 1) * per] = xg.astype(np.float64) @ wg.astype(np.float64).T
         else:
             out[:, g * per:(g + 1) * per] = xg.astype(np.int64) @ wg.astype(np.int64).T
     return out
@@ -143,7 +147,9 @@ class LoopModel:
         t0 = time.perf_counter()
         st = self.stats[layer.name]
         dtype = args[0].dtype
-        codes = [act.quantize(a.detach().double().numpy()) for act, a in zip(layer.act, args)]
+        # Codes in their narrowest integer type: im2col copies them K times over.
+        codes = [act.quantize(a.detach().double().numpy()).astype(_operand_dtype(act.bits, act.signed))
+                 for act, a in zip(layer.act, args)]
         if layer.kind == "linear":
             y = self._linear(layer, codes[0], st)
         elif layer.kind == "conv2d":
