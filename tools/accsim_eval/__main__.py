@@ -27,9 +27,9 @@ def parser():
     p.add_argument("--weights", default="plain",
                    help='"plain", "a2q" or "plain,a2q": A2Q re-quantizes the weights for each spec\'s narrowest '
                         'integer width (default plain)')
-    p.add_argument("--per-layer", default="first",
-                   help='a spec to run each layer on alone (every other layer exact); "first": the grid\'s first '
-                        '(default); "none": skip')
+    p.add_argument("--per-layer", default="auto",
+                   help='a spec to run each layer on alone (every other layer exact); "auto" (default): the widest '
+                        'spec of the grid that loses some of the metric; "first": the grid\'s first; "none": skip')
     p.add_argument("--weight-bits", type=int, help="weight bits (default: the task's)")
     p.add_argument("--act-bits", type=int, help="activation bits (default: the task's)")
     p.add_argument("--limit", type=int, help="evaluate only the first N examples")
@@ -94,7 +94,7 @@ def _run(args) -> int:
         for spec in grid:
             describe(spec)
         per_layer = None if args.per_layer == "none" else args.per_layer
-        if per_layer not in (None, "first"):
+        if per_layer not in (None, "first", "auto"):
             describe(per_layer)
     except accsim.InputError as e:
         raise _Error(str(e) if str(e).startswith("command line") else f"command line: {e}")

@@ -44,10 +44,11 @@ def _point(task, model, q, spec, weights, reference, limit, threads):
             "layers": layers}
 
 
-def evaluate(task, acc_grid, *, weights=("plain",), per_layer="first", limit=None, threads=0,
+def evaluate(task, acc_grid, *, weights=("plain",), per_layer="auto", limit=None, threads=0,
              weight_bits=None, act_bits=None, progress=None) -> dict:
     """The task's metric at every spec of acc_grid ("10;12;16:sat" or a list), for each weight
-    choice ("plain", "a2q"). per_layer: a spec, "first" (the grid's first spec) or None.
+    choice ("plain", "a2q"). per_layer: a spec, "first" (the grid's first spec), "auto" (the
+    widest spec whose plain-weight metric is worse than the quantized baseline) or None.
     progress(message) is called as each run finishes. Returns eval.json's content."""
     import accsim
     if isinstance(task, str):
@@ -64,7 +65,7 @@ def evaluate(task, acc_grid, *, weights=("plain",), per_layer="first", limit=Non
     layer_spec = None
     if per_layer == "first":
         layer_spec = specs[0]
-    elif per_layer is not None:
+    elif per_layer not in (None, "auto"):
         layer_spec = describe(str(per_layer))
     say = progress or (lambda message: None)
     cfg = dict(weight_bits=weight_bits or task.weight_bits, act_bits=act_bits or task.act_bits,
@@ -104,6 +105,9 @@ def evaluate(task, acc_grid, *, weights=("plain",), per_layer="first", limit=Non
             say(f"{spec.text:>14s} {w:5s}: {task.metric} {p['metric']:.6g}, {p['outputs_corrupted']} outputs "
                 f"corrupted, {p['events']} events ({p['seconds']:.1f} s)")
 
+    if per_layer == "auto":
+        layer_spec = _first_loss(points, quant_score.metric, task.higher_is_better, specs)
+
     layer_rows = []
     if layer_spec is not None:
         for name in q.order:
@@ -133,6 +137,17 @@ def evaluate(task, acc_grid, *, weights=("plain",), per_layer="first", limit=Non
         "threads": threads,
         "seconds": round(time.perf_counter() - started, 3),
     }
+
+
+def _first_loss(points, base, higher_is_better, specs):
+    """The widest spec where plain weights already lose some of the metric (where overflow
+    starts to cost): the one whose per-layer split says most. None when nothing is lost."""
+    worse = [p for p in points if p["weights"] == "plain" and p["metric"] is not None
+             and (p["metric"] < base if higher_is_better else p["metric"] > base)]
+    if not worse:
+        return None
+    best = max(worse, key=lambda p: p["width"])
+    return next(s for s in specs if s.text == best["acc"])
 
 
 def _no_grad(model):
