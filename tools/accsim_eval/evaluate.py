@@ -11,7 +11,8 @@ Runs, in order: the float network; the exactly quantized one (integer sums in in
 every layer's dot products through that accumulator (accsim.replay in the loop: LoopModel).
 "plain" weights are the exporter's usual quantization; "a2q" re-quantizes the weights for each
 spec with the exporter's accumulator-aware option at the spec's narrowest integer width, so no
-partial sum can overflow (float specs get no A2Q point). Finally, per layer: the network with
+partial sum can overflow (float specs get no A2Q point, and a spec differing from an earlier one
+only in its overflow mode none either: without overflow the mode changes nothing). Finally, per layer: the network with
 only that layer on `per_layer` (every other layer exact), which says whose overflow costs most.
 """
 import time
@@ -19,7 +20,7 @@ import time
 from accsim_export import ExportConfig, quantize
 
 from .loop import LoopModel
-from .specs import describe
+from .specs import describe, without_mode
 from .task import Task, get_task
 
 WEIGHT_CHOICES = ("plain", "a2q")
@@ -88,14 +89,15 @@ def evaluate(task, acc_grid, *, weights=("plain",), per_layer="auto", limit=None
     say(f"quantized (exact integer sums): {task.metric} {quant_score.metric:.6g} ({quant_seconds:.1f} s)")
 
     points = []
-    a2q_models = {}
+    a2q_models, a2q_done = {}, set()
     for spec in specs:
         for w in weights:
             if w == "plain":
                 qm = q
-            elif spec.a2q_bits is None:
-                continue
+            elif spec.a2q_bits is None or (without_mode(spec.family), spec.width) in a2q_done:
+                continue  # float stages; or the same layout and width with another overflow mode
             else:
+                a2q_done.add((without_mode(spec.family), spec.width))
                 if spec.a2q_bits not in a2q_models:
                     a2q_models[spec.a2q_bits] = quantize(model, calibration, ExportConfig(**cfg, acc_bits=spec.a2q_bits))
                 qm = a2q_models[spec.a2q_bits]

@@ -23,7 +23,7 @@ def curve_svg(result) -> str:
     base = result["baseline"]
     title = f"{result['task']}: {result['metric']} against accumulator width"
     return line_chart(list(series.items()),
-                      [("float", base["float"]), ("quantized, exact sums", base["quantized"])],
+                      [("float", base["float"]), ("quantized", base["quantized"])],
                       x_label="accumulator width (bits; the first stage's register)",
                       y_label=result["metric"], title=title)
 
@@ -33,7 +33,7 @@ def layer_svg(result) -> str | None:
     if not per or not per["layers"]:
         return None
     sign = -1 if result["higher_is_better"] else 1
-    rows = [(r["layer"], None if r["delta"] is None else max(sign * r["delta"], 0.0)) for r in per["layers"]]
+    rows = [(r["layer"], None if r["delta"] is None else max(sign * r["delta"], 0.0) + 0.0) for r in per["layers"]]
     return bar_chart(rows, value_label=f"{result['metric']} lost when only this layer runs on {per['acc']}",
                      title=f"which layer's overflow costs most ({per['acc']}, every other layer exact)")
 

@@ -39,6 +39,14 @@ def describe(text: str) -> Spec:
     return Spec(text, width, family, None if has_float or not ints else min(ints))
 
 
+def without_mode(family: str) -> str:
+    """The family with its overflow modes dropped: with A2Q weights nothing overflows, so wrap
+    and saturate give the same network."""
+    return re.sub(r":(sat|wrap)\b", "", family)
+
+
 def family_label(family: str, weights: str) -> str:
-    name = FAMILY_NAMES.get(family, family)
-    return f"{name}, A2Q weights" if weights == "a2q" else name
+    if weights == "a2q":
+        bare = without_mode(family)
+        return "A2Q weights" if bare == "P" else f"{bare}, A2Q weights"
+    return FAMILY_NAMES.get(family, family)
