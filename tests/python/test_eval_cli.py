@@ -38,6 +38,9 @@ def run(*args):
     (["--task", "fashion-mnist", "--acc-grid", "16", "--weight-bits", "1", "--out", "X"], "accsim: error: command line: --weight-bits: expected 2..16, got 1"),
     (["--task", "fashion-mnist", "--acc-grid", "16", "--limit", "ten", "--out", "X"], "accsim: error: command line: argument --limit: invalid int value: 'ten'"),
     (["--bogus"], "accsim: error: command line: unrecognized arguments: --bogus"),
+    (["--task", "fashion-mnist", "--acc-grid", "16", "--layer-acc", "fc1", "--out", "X"], 'accsim: error: command line: --layer-acc: expected REGEX=SPEC, got "fc1"'),
+    (["--task", "fashion-mnist", "--acc-grid", "16", "--layer-acc", "fc(=16", "--out", "X"], 'accsim: error: command line: --layer-acc: "fc(": not a regular expression'),
+    (["--task", "fashion-mnist", "--acc-grid", "16", "--layer-acc", "fc1=16q", "--out", "X"], 'accsim: error: command line: --acc: 16q: stage 1'),
 ])
 def test_bad_input_gets_one_line_and_exit_2(args, message):
     p = run(*args)
@@ -67,7 +70,7 @@ def test_a_short_real_run(tmp_path):
         pytest.skip(str(e))
     out = tmp_path / "fm"
     p = run("--task", "fashion-mnist", "--acc-grid", "10;14;32;12:sat", "--weights", "plain,a2q",
-            "--limit", "300", "--out", str(out), "--quiet")
+            "--limit", "300", "--layer-acc", "^fc2$=exact", "--out", str(out), "--quiet")
     assert p.returncode == 0, p.stderr
     assert p.stdout == ""
     r = json.loads((out / "eval.json").read_text())
@@ -90,6 +93,9 @@ def test_a_short_real_run(tmp_path):
     assert r["per_layer"]["acc"] == max(lost, key=lambda pt: pt["width"])["acc"]
     assert len(layers) == len(r["quantization"]["layers"])
     assert sum(row["outputs_corrupted"] for row in layers) > 0
+    # --layer-acc: fc2 exact at every point.
+    assert r["overrides"] == [{"layers": "^fc2$", "acc": None}]
+    assert all(pt["layers"]["fc2"]["acc"] is None and pt["layers"]["fc1"]["acc"] == pt["acc"] for pt in r["points"])
     rows = list(csv.DictReader(open(out / "eval.csv")))
     assert [(row["acc"], row["weights"]) for row in rows] == [(pt["acc"], pt["weights"]) for pt in r["points"]]
     assert (out / "eval.svg").read_text().startswith("<svg")

@@ -1,6 +1,7 @@
 """tools/accsim-eval: a task's metric against accumulator specs, with accsim in the loop."""
 import argparse
 import os
+import re
 import sys
 
 EPILOG = """examples:
@@ -30,6 +31,9 @@ def parser():
     p.add_argument("--per-layer", default="auto",
                    help='a spec to run each layer on alone (every other layer exact); "auto" (default): the widest '
                         'spec of the grid that loses some of the metric; "first": the grid\'s first; "none": skip')
+    p.add_argument("--layer-acc", action="append", default=[], metavar="REGEX=SPEC",
+                   help='layers whose name matches REGEX keep SPEC ("exact": exact sums) at every point; '
+                        'repeatable, the first match wins, e.g. "attn\\.(scores|mix)=exact"')
     p.add_argument("--weight-bits", type=int, help="weight bits (default: the task's)")
     p.add_argument("--act-bits", type=int, help="activation bits (default: the task's)")
     p.add_argument("--limit", type=int, help="evaluate only the first N examples")
@@ -84,6 +88,16 @@ def _run(args) -> int:
     weights = tuple(w.strip() for w in args.weights.split(",") if w.strip())
     if not weights or any(w not in ("plain", "a2q") for w in weights) or len(set(weights)) != len(weights):
         _fail("--weights", f'expected "plain", "a2q" or "plain,a2q", got "{args.weights}"')
+    overrides = []
+    for item in args.layer_acc:
+        pattern, eq, spec = item.rpartition("=")
+        if not eq or not pattern or not spec:
+            _fail("--layer-acc", f'expected REGEX=SPEC, got "{item}"')
+        try:
+            re.compile(pattern)
+        except re.error as e:
+            _fail("--layer-acc", f'"{pattern}": not a regular expression ({e})')
+        overrides.append((pattern, None if spec == "exact" else spec))
     try:
         task = get_task(args.task)
     except KeyError:
@@ -96,6 +110,9 @@ def _run(args) -> int:
         per_layer = None if args.per_layer == "none" else args.per_layer
         if per_layer not in (None, "first", "auto"):
             describe(per_layer)
+        for _, spec in overrides:
+            if spec is not None:
+                describe(spec)
     except accsim.InputError as e:
         raise _Error(str(e) if str(e).startswith("command line") else f"command line: {e}")
     from .evaluate import evaluate
@@ -103,7 +120,8 @@ def _run(args) -> int:
     say = None if args.quiet else (lambda m: print(m, flush=True))
     try:
         result = evaluate(task, grid, weights=weights, per_layer=per_layer, limit=args.limit, threads=args.threads,
-                          weight_bits=args.weight_bits, act_bits=args.act_bits, progress=say)
+                          weight_bits=args.weight_bits, act_bits=args.act_bits, overrides=overrides,
+                          progress=say)
     except TaskUnavailable as e:
         raise _Error(f"{args.task}: data: {e}")
     paths = write_outputs(result, args.out)

@@ -30,8 +30,8 @@ def _delta(metric, base):
     return None if metric is None or base is None else metric - base
 
 
-def _point(task, model, q, spec, weights, reference, limit, threads):
-    run = LoopModel(model, q, acc=spec.text, threads=threads)
+def _point(task, model, q, spec, weights, reference, limit, threads, overrides):
+    run = LoopModel(model, q, acc=spec.text, overrides=overrides, threads=threads)
     t0 = time.perf_counter()
     score = task.evaluate(run, reference=reference, limit=limit)
     seconds = time.perf_counter() - t0
@@ -46,10 +46,12 @@ def _point(task, model, q, spec, weights, reference, limit, threads):
 
 
 def evaluate(task, acc_grid, *, weights=("plain",), per_layer="auto", limit=None, threads=0,
-             weight_bits=None, act_bits=None, progress=None) -> dict:
-    """The task's metric at every spec of acc_grid ("10;12;16:sat" or a list), for each weight
+             weight_bits=None, act_bits=None, overrides=None, progress=None) -> dict:
+    r"""The task's metric at every spec of acc_grid ("10;12;16:sat" or a list), for each weight
     choice ("plain", "a2q"). per_layer: a spec, "first" (the grid's first spec), "auto" (the
     widest spec whose plain-weight metric is worse than the quantized baseline) or None.
+    overrides: [(regex, spec or None)], layers whose name matches keep that accumulator (None:
+    exact) at every point, e.g. [(r"attn\.(scores|mix)", None)] keeps attention products exact.
     progress(message) is called as each run finishes. Returns eval.json's content."""
     import accsim
     if isinstance(task, str):
@@ -68,6 +70,10 @@ def evaluate(task, acc_grid, *, weights=("plain",), per_layer="auto", limit=None
         layer_spec = specs[0]
     elif per_layer not in (None, "auto"):
         layer_spec = describe(str(per_layer))
+    import re
+    overrides = [(p, None if s is None else describe(str(s)).text) for p, s in (overrides or [])]
+    for p, _ in overrides:
+        re.compile(p)
     say = progress or (lambda message: None)
     cfg = dict(weight_bits=weight_bits or task.weight_bits, act_bits=act_bits or task.act_bits,
                activations=task.activations)
@@ -101,7 +107,7 @@ def evaluate(task, acc_grid, *, weights=("plain",), per_layer="auto", limit=None
                 if spec.a2q_bits not in a2q_models:
                     a2q_models[spec.a2q_bits] = quantize(model, calibration, ExportConfig(**cfg, acc_bits=spec.a2q_bits))
                 qm = a2q_models[spec.a2q_bits]
-            p = _point(task, model, qm, spec, w, reference, limit, threads)
+            p = _point(task, model, qm, spec, w, reference, limit, threads, overrides)
             p["delta"] = _delta(p["metric"], quant_score.metric)
             points.append(p)
             say(f"{spec.text:>14s} {w:5s}: {task.metric} {p['metric']:.6g}, {p['outputs_corrupted']} outputs "
@@ -130,6 +136,7 @@ def evaluate(task, acc_grid, *, weights=("plain",), per_layer="auto", limit=None
         "higher_is_better": task.higher_is_better,
         "examples": quant_score.examples,
         "quantization": {**cfg, "layers": [{"name": n, "op": q.layers[n].kind} for n in q.order]},
+        "overrides": [{"layers": p, "acc": s} for p, s in overrides],
         "baseline": {"float": float_score.metric, "quantized": quant_score.metric,
                      "float_extra": float_score.extra, "quantized_extra": quant_score.extra,
                      "float_seconds": round(float_seconds, 3), "quantized_seconds": round(quant_seconds, 3)},
