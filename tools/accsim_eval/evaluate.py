@@ -87,7 +87,7 @@ def evaluate(task, acc_grid, *, weights=("plain",), per_layer="auto", limit=None
     reference = float_score.details
     say(f"float: {task.metric} {float_score.metric:.6g} ({float_score.examples} examples, {float_seconds:.1f} s)")
 
-    q = quantize(model, calibration, ExportConfig(**cfg))
+    q = _quantize(model, calibration, ExportConfig(**cfg))
     exact = LoopModel(model, q, acc=None, threads=threads)
     t0 = time.perf_counter()
     quant_score = task.evaluate(exact, reference=reference, limit=limit)
@@ -105,7 +105,7 @@ def evaluate(task, acc_grid, *, weights=("plain",), per_layer="auto", limit=None
             else:
                 a2q_done.add((without_mode(spec.family), spec.width))
                 if spec.a2q_bits not in a2q_models:
-                    a2q_models[spec.a2q_bits] = quantize(model, calibration, ExportConfig(**cfg, acc_bits=spec.a2q_bits))
+                    a2q_models = {spec.a2q_bits: _quantize(model, calibration, ExportConfig(**cfg, acc_bits=spec.a2q_bits))}
                 qm = a2q_models[spec.a2q_bits]
             p = _point(task, model, qm, spec, w, reference, limit, threads, overrides)
             p["delta"] = _delta(p["metric"], quant_score.metric)
@@ -146,6 +146,19 @@ def evaluate(task, acc_grid, *, weights=("plain",), per_layer="auto", limit=None
         "threads": threads,
         "seconds": round(time.perf_counter() - started, 3),
     }
+
+
+def _quantize(model, calibration, config):
+    """The exporter's quantization, keeping what the loop needs: each layer's scales, zero points,
+    weight codes and bias. What the exporter kept to write a trace (every calibration batch's
+    codes and float, quantized and integer outputs, gigabytes for a detector at 416x416) goes."""
+    q = quantize(model, calibration, config)
+    for layer in q.layers.values():
+        layer.float_out = layer.quant_out = layer.codes = None
+    q._results = {}
+    q.float_outputs = q.quantized_outputs = None
+    q.report.float_outputs = q.report.quantized_outputs = None
+    return q
 
 
 def _first_loss(points, base, higher_is_better, specs):
