@@ -18,8 +18,8 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "tools"))
 import accsim  # noqa: E402
 from accsim_eval.loop import LoopModel, exact_gemm, im2col  # noqa: E402
-from accsim_eval.specs import describe  # noqa: E402
-from accsim_export import ExportConfig, quantize  # noqa: E402
+from accsim_eval.specs import describe, family_label  # noqa: E402
+from accsim_export import ExportConfig, Matmul, quantize  # noqa: E402
 from accsim_export.capture import conv_padding  # noqa: E402
 from accsim_export.bundled import tiny_face_detector  # noqa: E402
 
@@ -138,3 +138,36 @@ def test_describe_specs():
     assert (d.width, d.a2q_bits) == (32, None)
     with pytest.raises(accsim.InputError, match="--acc: 13q"):
         describe("13q")
+    with pytest.raises(ValueError, match="--acc: e8m23: the quantized network's operands are integer codes"):
+        describe("e8m23")
+    assert family_label("P", "plain") == "wrap" and family_label("P:sat", "plain") == "saturate"
+    assert family_label("P:sat", "a2q", modes_merged=True) == "A2Q weights"
+    assert family_label("P:sat", "a2q") == "saturate, A2Q weights"
+    assert family_label("128xP,32", "a2q", modes_merged=True) == "128xP,32, A2Q weights"
+
+
+def test_broadcast_and_batched_matmul_layers_equal_exact_and_torch():
+    # torch.matmul broadcasts leading dimensions; the loop's grouped GEMM must too.
+    class Net(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.proj = torch.nn.Linear(6, 5)
+            self.mm = Matmul()
+            self.mm2 = Matmul()
+
+        def forward(self, x, y, z):
+            h = self.proj(x)                       # [2, 3, 4, 5]
+            return self.mm(h, y), self.mm2(z, h)   # [2, 3, 4, 5] @ [5, 7]; [7, 4] @ [2, 3, 4, 5]
+
+    torch.manual_seed(0)
+    net = Net().eval()
+    inputs = (torch.randn(2, 3, 4, 6), torch.randn(5, 7), torch.randn(7, 4))
+    q = quantize(net, [inputs], ExportConfig())
+    exact = LoopModel(net, q, acc=None)(*inputs)
+    wide = LoopModel(net, q, acc="40")(*inputs)
+    with torch.no_grad():
+        want = net(*inputs)
+    assert exact[0].shape == (2, 3, 4, 7) and exact[1].shape == (2, 3, 7, 5)
+    for a, b, f in zip(exact, wide, want):
+        assert torch.equal(a, b)
+        assert a.shape == f.shape and torch.allclose(a, f, atol=0.1 * float(f.abs().max()))

@@ -355,6 +355,8 @@ def test_grouped_replay_refuses_groups_that_do_not_divide():
         accsim.replay(x, w, "16", groups=3)
     with pytest.raises(accsim.InputError, match="replay: w: x has 6 columns per row but w has K = 3 in each of 4 groups"):
         accsim.replay(x, w, "16", groups=4)
+    with pytest.raises(accsim.InputError, match="replay: groups: expected an integer, got 2.5"):
+        accsim.replay(x, w, "16", groups=2.5)
 
 
 def test_replay_threads_do_not_change_results():

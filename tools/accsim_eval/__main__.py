@@ -106,14 +106,16 @@ def _run(args) -> int:
         grid = accsim._accsim.parse_acc_grid(args.acc_grid)
         from .specs import describe
         for spec in grid:
-            describe(spec)
+            d = describe(spec)
+            if "a2q" in weights and d.a2q_bits is not None and d.a2q_bits < 4:
+                _fail("--acc-grid", f"{spec}: A2Q weights need an integer stage of at least 4 bits")
         per_layer = None if args.per_layer == "none" else args.per_layer
         if per_layer not in (None, "first", "auto"):
             describe(per_layer)
         for _, spec in overrides:
             if spec is not None:
                 describe(spec)
-    except accsim.InputError as e:
+    except (accsim.InputError, ValueError) as e:
         raise _Error(str(e) if str(e).startswith("command line") else f"command line: {e}")
     from .evaluate import evaluate
     from .outputs import write_outputs
@@ -124,6 +126,9 @@ def _run(args) -> int:
                           progress=say)
     except TaskUnavailable as e:
         raise _Error(f"{args.task}: data: {e}")
+    except (ValueError, RuntimeError) as e:   # what the grid asks of the quantizer, found mid-run
+        text = str(e)
+        raise _Error(f"command line: {text}" if text.startswith("--") else f"{args.task}: {text}")
     paths = write_outputs(result, args.out)
     if say:
         print(f"wrote {paths['json']}, {paths['csv']}, {paths['svg']}, {paths['html']}")

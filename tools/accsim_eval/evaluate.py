@@ -11,8 +11,9 @@ Runs, in order: the float network; the exactly quantized one (integer sums in in
 every layer's dot products through that accumulator (accsim.replay in the loop: LoopModel).
 "plain" weights are the exporter's usual quantization; "a2q" re-quantizes the weights for each
 spec with the exporter's accumulator-aware option at the spec's narrowest integer width, so no
-partial sum can overflow (float specs get no A2Q point, and a spec differing from an earlier one
-only in its overflow mode none either: without overflow the mode changes nothing). Finally, per layer: the network with
+partial sum can overflow in a layer with weights (float specs get no A2Q point; and where no
+layer can overflow at all, that is with no activation x activation layer and no override, a spec
+differing from an earlier one only in its overflow mode gets none either: the run is the same). Finally, per layer: the network with
 only that layer on `per_layer` (every other layer exact), which says whose overflow costs most.
 """
 import time
@@ -94,20 +95,30 @@ def evaluate(task, acc_grid, *, weights=("plain",), per_layer="auto", limit=None
     quant_seconds = time.perf_counter() - t0
     say(f"quantized (exact integer sums): {task.metric} {quant_score.metric:.6g} ({quant_seconds:.1f} s)")
 
+    if "a2q" in weights:
+        for spec in specs:
+            if spec.a2q_bits is not None and spec.a2q_bits < 4:
+                raise ValueError(f"--acc-grid: {spec.text}: A2Q weights need an integer stage of at least 4 bits")
+    # With A2Q weights nothing overflows, so wrap and saturate are one run; unless a layer
+    # without weights (activation x activation) or one on an override can still overflow.
+    merge_modes = not overrides and all(q.layers[n].kind != "matmul" for n in q.order)
     points = []
     a2q_models, a2q_done = {}, set()
     for spec in specs:
         for w in weights:
+            a2q_key = (without_mode(spec.family) if merge_modes else spec.family, spec.width)
             if w == "plain":
                 qm = q
-            elif spec.a2q_bits is None or (without_mode(spec.family), spec.width) in a2q_done:
-                continue  # float stages; or the same layout and width with another overflow mode
+            elif spec.a2q_bits is None or a2q_key in a2q_done:
+                continue  # float stages; or the same run under another overflow mode
             else:
-                a2q_done.add((without_mode(spec.family), spec.width))
+                a2q_done.add(a2q_key)
                 if spec.a2q_bits not in a2q_models:
                     a2q_models = {spec.a2q_bits: _quantize(model, calibration, ExportConfig(**cfg, acc_bits=spec.a2q_bits))}
                 qm = a2q_models[spec.a2q_bits]
             p = _point(task, model, qm, spec, w, reference, limit, threads, overrides)
+            if w == "a2q":
+                p["modes_merged"] = merge_modes
             p["delta"] = _delta(p["metric"], quant_score.metric)
             points.append(p)
             say(f"{spec.text:>14s} {w:5s}: {task.metric} {p['metric']:.6g}, {p['outputs_corrupted']} outputs "

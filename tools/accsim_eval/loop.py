@@ -8,8 +8,9 @@
 
 Every layer the exporter captured (Conv2d, Linear, Matmul) stops computing in float: its input
 is quantized to the exporter's codes, its integer dot products (bias included, at accumulator
-scale) are computed either exactly (acc None: an independent float64 GEMM, exact because every
-partial sum stays below 2^53) or through `accsim.replay` under the accumulator given, and the
+scale) are computed either exactly (acc None: a GEMM independent of accsim, in float32, float64
+or int64, whichever is exact for the layer's bound) or through `accsim.replay` under the
+accumulator given, and the
 integer results, times the input and weight scales, become the layer's output. Everything else
 (activations, pooling, normalization, softmax) runs in float on those outputs, so a corrupted
 sum travels through requantization to every later layer and to the network's output. With an
@@ -18,9 +19,9 @@ accumulator wide enough for every sum, the network's output equals the exact run
 `overrides` sets an accumulator per layer: [(regex, spec or None), ...], the first whose
 regex matches the layer's name (re.search) wins; layers no pattern matches take `acc`.
 
-Float accumulators ("e8m23", "128xe8m13:g32:f13:rz,e8m23") take the same integer codes (the
-products are exact in the float terms); the bias is then added after the accumulation, in
-float64, as float layers carry none.
+Float stages take the integer codes after integer tiles ("32x32,e8m23": exact 32-term integer
+tiles accumulated in FP32); the bias is then added after the accumulation, in float64, as float
+layers carry none.
 """
 import re
 import time
@@ -180,7 +181,9 @@ class LoopModel:
 
     def _matmul(self, layer, a, b, st):
         # a [..., M, K] @ b [..., K, N]: one grouped GEMM, one group per leading index.
-        lead = a.shape[:-2]
+        lead = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])   # torch.matmul broadcasts them
+        a = np.broadcast_to(a, lead + a.shape[-2:])
+        b = np.broadcast_to(b, lead + b.shape[-2:])
         m, k, n = a.shape[-2], a.shape[-1], b.shape[-1]
         groups = int(np.prod(lead)) if lead else 1
         a3 = a.reshape(groups, m, k)

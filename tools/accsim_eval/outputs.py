@@ -19,7 +19,8 @@ CSV_COLUMNS = ["acc", "weights", "width", "family", "metric", "delta", "events",
 def curve_svg(result) -> str:
     series = {}
     for p in result["points"]:
-        series.setdefault(family_label(p["family"], p["weights"]), []).append((p["width"], p["metric"]))
+        label = family_label(p["family"], p["weights"], p.get("modes_merged", False))
+        series.setdefault(label, []).append((p["width"], p["metric"]))
     base = result["baseline"]
     title = f"{result['task']}: {result['metric']} against accumulator width"
     return line_chart(list(series.items()),

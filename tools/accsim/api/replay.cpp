@@ -156,6 +156,7 @@ ReplayResult replay(const ReplayRequest& q) {
         for (int64_t r = 0; r < rows; ++r)
             std::copy_n(x_all.begin() + r * groups * k + g * k, k, xg.begin() + r * k);
     }
+    std::vector<int32_t>().swap(x_all);  // split (or moved): not needed any more
     const std::vector<int32_t> w = read_checked("w", q.w, wf);
     // Keeps exact sums (at most 2^60 from the products) inside 64 bits.
     constexpr int64_t k_max_bias = int64_t{1} << 62;

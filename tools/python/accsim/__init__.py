@@ -207,6 +207,8 @@ def replay(x, w, acc, *, bias=None, x_bits=None, x_signed=None, w_bits=None, w_s
     float_dtypes = (np.float16, np.float32)
     is_float = (x_format is not None or w_format is not None or x.dtype in float_dtypes
                 or w.dtype in float_dtypes or _has_float_stage(acc))
+    if isinstance(groups, bool) or not isinstance(groups, (int, np.integer)):
+        raise InputError(f"replay: groups: expected an integer, got {groups!r}")
     if is_float:
         if groups != 1:
             raise InputError("replay: groups: grouped replays take integer operands and stages")
