@@ -93,15 +93,6 @@ def segment_lines(page: np.ndarray) -> list:
     return boxes
 
 
-def edit_distance(a: str, b: str) -> int:
-    row = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        prev, row[0] = row[0], i
-        for j, cb in enumerate(b, 1):
-            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (ca != cb))
-    return row[-1]
-
-
 def save_npz(path: str, arrays: dict) -> None:
     """np.savez_compressed with fixed member dates, so the same data gives the same bytes."""
     import io
@@ -177,7 +168,7 @@ def main() -> int:
         print(f"line {i} box {box} image {image.shape[-1]}x{image.shape[-2]} tokens {x32.shape[-1]}: "
               f"onnxruntime reads {onnx_text!r}; float16 data: {'same' if same else repr(float_text)} "
               f"(probabilities within {diff:.1e}; float32 rebuild {exact_diff:.1e}); "
-              f"{edit_distance(onnx_text, TRUTH[i])} edits from the page", flush=True)
+              f"{ppocr.edit_distance(onnx_text, TRUTH[i])} edits from the page", flush=True)
         out[f"neck_input_{i}"] = x16
         onnx_texts.append(onnx_text)
         float_texts.append(float_text)
@@ -201,7 +192,7 @@ def main() -> int:
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     save_npz(args.out, out)
     chars = sum(len(t) for t in TRUTH)
-    cer = sum(edit_distance(f, t) for f, t in zip(float_texts, TRUTH)) / chars
+    cer = sum(ppocr.edit_distance(f, t) for f, t in zip(float_texts, TRUTH)) / chars
     print(f"wrote {args.out} ({os.path.getsize(args.out) / 1e6:.2f} MB); {mismatches} of {len(boxes)} lines read "
           f"differently with float16 data; CER of the float reading against the page: {cer:.4f}", flush=True)
     return 0
