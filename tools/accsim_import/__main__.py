@@ -1,0 +1,100 @@
+"""The accsim-import command line (see tools/README.md):
+
+    tools/accsim-import MODEL.onnx --input X.npy [--input X2.pb ...] --out T.trace [--layers REGEX]
+
+Prints one row per recorded layer (operand widths, the float check, accsim's accumulator bounds
+and FINN's width) and a note for every dot product left out. Bad input: one line
+``accsim: error: <file>: <field>: <what>`` on stderr, exit 2, nothing written.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from .node import ImportInputError
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        print(f"accsim: error: command line: {message}", file=sys.stderr)
+        sys.exit(2)
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="accsim-import", description=(
+        "Import a quantized ONNX model (QONNX: Quant/BipolarQuant/Trunc/MultiThreshold/FloatQuant; "
+        "ONNX QDQ; QLinearConv/QLinearMatMul/ConvInteger/MatMulInteger) as an accsim trace: the graph "
+        "runs in numpy on your input, and every dot product between two quantized operands becomes an "
+        "integer layer with exact outputs."))
+    p.add_argument("model", help="the .onnx file")
+    p.add_argument("--input", action="append", required=True, metavar="FILE",
+                   help=".npy or ONNX TensorProto (.pb); repeat for a batch (stacked on axis 0); "
+                        "NAME=FILE for a model with several inputs")
+    p.add_argument("--out", required=True, metavar="DIR", help="the trace directory to write")
+    p.add_argument("--layers", metavar="REGEX", help="record only the dot products whose node name matches")
+    p.add_argument("--name", help="the trace's model name (default: the file's stem)")
+    p.add_argument("--no-bounds", action="store_true",
+                   help="do not compute accsim's bounds for the table (no built accsim module needed)")
+    return p
+
+
+def _bounds(trace: str) -> dict:
+    """accsim's per-layer bounds of the written trace, when the Python module is built."""
+    try:
+        import accsim  # noqa: F401
+    except ImportError:
+        here = os.path.dirname(os.path.abspath(__file__))
+        sys.path.insert(0, os.path.join(here, "..", "..", "build", "python"))
+        try:
+            import accsim  # noqa: F401
+        except ImportError:
+            return {}
+    import accsim
+    report = accsim.audit(trace, acc="64")
+    return {layer["name"]: layer.get("bounds", {}) for layer in report.get("layers", [])}
+
+
+def _table(result, bounds: dict) -> str:
+    head = ["layer", "op", "K", "x", "w", "check (err/bound)", "datatype", "a2q", "exact", "observed", "FINN"]
+    rows = []
+    for rec in result.layers:
+        op = rec.op
+        k = rec.b.codes.shape[1] if op == "linear" else (
+            rec.a.codes.shape[-1] if op == "matmul" else int(rec.b.codes[0].size))
+        def decl(o):
+            return o.format or f"{'i' if o.signed else 'u'}{o.bits}" + (f" zp{o.zero_point}" if o.zero_point else "")
+        chk = rec.meta.get("check")
+        chk = f"{chk['max_error_over_bound']:.3f}" if isinstance(chk, dict) else "exact"
+        b = bounds.get(rec.name, {})
+        finn = rec.meta.get("finn_accumulator") or {}
+        rows.append([rec.name, op, str(k), decl(rec.a), decl(rec.b), chk,
+                     str(b.get("datatype_bits", "")), str(b.get("a2q_bits", "")), str(b.get("exact_bits", "")),
+                     str(b.get("observed_bits", "")), str(finn.get("bits", "-"))])
+    widths = [max(len(r[i]) for r in rows + [head]) for i in range(len(head))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in [head] + rows]
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    args = _parser().parse_args(argv)
+    from .importer import import_model
+
+    try:
+        if os.path.exists(args.out) and not os.path.isdir(args.out):
+            raise ImportInputError("--out: exists and is not a directory")
+        result = import_model(args.model, args.input, out=args.out, layers=args.layers, name=args.name)
+    except ImportInputError as exc:
+        where = getattr(exc, "file", None) or args.model
+        print(f"accsim: error: {where}: {exc}", file=sys.stderr)
+        return 2
+    bounds = {} if args.no_bounds else _bounds(result.trace)
+    print(f"{result.trace}: {len(result.layers)} integer layer(s) from {os.path.basename(args.model)}")
+    print(_table(result, bounds))
+    for note in result.notes:
+        print(f"note: {note}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

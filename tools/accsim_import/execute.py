@@ -1,0 +1,160 @@
+"""Runs an ONNX graph with numpy, in float as the reference execution of each op defines it,
+and records every quantized dot product as an integer layer.
+
+    ex = execute(graph, {"0": digit})           # feeds: graph input name -> numpy array
+    ex.values["90"]                              # any tensor of the run
+    ex.layers                                    # LayerRecord per integer dot product
+    ex.notes                                     # dot products left out, and why
+
+Tensors that come out of a quantizer carry a ``Quantized`` record (quantized.py); ops that only
+move values carry it along; the dot-product ops (dot_layers.py, qoperator.py) turn two quantized
+operands into an integer layer whose exact outputs are checked against the float execution.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+import numpy as np
+
+from . import dot_layers, float_ops, qoperator, quantizers
+from .graph import Graph
+from .node import ImportInputError, Node
+from .quantized import Quantized
+
+QONNX_DOMAINS = ("onnx.brevitas", "qonnx.custom_op.general", "finn.custom_op.general", "finn",
+                 "qonnx")
+ONNX_DOMAINS = ("", "ai.onnx")
+
+
+class Execution:
+    def __init__(self, graph: Graph, layers: str | None = None):
+        self.graph = graph
+        self.values: dict[str, np.ndarray] = dict(graph.initializers)
+        self.quant: dict[str, Quantized] = {}
+        self.constant: set[str] = set(graph.initializers)
+        self.layers: list = []
+        self.notes: list[str] = []
+        self.pattern = re.compile(layers) if layers else None
+        self.opset = graph.default_opset()
+
+    # -- what the op handlers use -------------------------------------------------------
+
+    def wants(self, name: str) -> bool:
+        return self.pattern is None or self.pattern.search(name) is not None
+
+    def note(self, text: str) -> None:
+        self.notes.append(text)
+
+    def is_constant(self, name: str) -> bool:
+        return name in self.constant
+
+    def run_node(self, node: Node) -> None:
+        inputs = [self.values[i] if i else None for i in node.inputs]
+        domain = node.domain
+        if domain in QONNX_DOMAINS:
+            handler = quantizers.HANDLERS.get(node.op_type)
+        elif domain in ONNX_DOMAINS:
+            handler = (dot_layers.HANDLERS.get(node.op_type) or qoperator.HANDLERS.get(node.op_type)
+                       or _float_handler(node.op_type))
+        else:
+            handler = None
+        if handler is None:
+            raise node.error("op", "not supported by the importer")
+        node.attrs.setdefault("_opset", self.opset)
+        try:
+            outputs, quant = handler(self, node, inputs)
+        except ImportInputError:
+            raise
+        except (ValueError, IndexError, TypeError, ZeroDivisionError, FloatingPointError) as exc:
+            raise node.error("execution", str(exc) or type(exc).__name__) from None
+        if len(outputs) < len([o for o in node.outputs if o]):
+            raise node.error("outputs", f"produced {len(outputs)} of {len(node.outputs)} outputs")
+        all_constant = all(not i or i in self.constant for i in node.inputs)
+        for k, name in enumerate(node.outputs):
+            if not name:
+                continue
+            self.values[name] = np.asarray(outputs[k])
+            if all_constant:
+                self.constant.add(name)
+            q = quant[k] if quant and k < len(quant) else None
+            if q is not None:
+                self.quant[name] = q
+
+
+def _float_handler(op_type: str):
+    fn = float_ops.FLOAT_OPS.get(op_type)
+    if fn is None:
+        return None
+
+    def handler(ex: Execution, node: Node, inputs: list):
+        outputs = fn(node, inputs)
+        return outputs, _carried(ex, node, inputs, outputs)
+
+    return handler
+
+
+def _carried(ex: Execution, node: Node, inputs: list, outputs: list) -> list | None:
+    """Quantization records through value-moving ops and scalings by a positive constant."""
+    names = node.inputs
+    if not names or not names[0]:
+        return None
+    q = ex.quant.get(names[0])
+    if q is None:
+        return None
+    op = node.op_type
+    if op in ("Mul", "Div") and len(names) == 2 and names[1] in ex.constant:
+        factor = np.asarray(inputs[1], dtype=np.float64)
+        if factor.size == 1 and factor.reshape(()) > 0 and np.isfinite(factor).all():
+            f = factor.reshape(()).item()
+            return [q.with_codes(q.codes, scale=q.scale * (f if op == "Mul" else 1.0 / f))]
+        return None
+    if op not in float_ops.MOVEMENT_OPS or not float_ops.moves_values(node, inputs):
+        return None
+    s, z = q.scalar(q.scale), q.scalar(q.zero_point)
+    if op == "Concat":
+        qs = [ex.quant.get(n) for n in names]
+        if s is None or z is None or any(o is None or o.kind != q.kind or o.scalar(o.scale) != s
+                                         or o.scalar(o.zero_point) != z for o in qs):
+            return None
+        codes = float_ops.FLOAT_OPS[op](node, [o.codes.astype(np.float64) for o in qs])[0]
+        return [replace(q, codes=_as_codes(codes, q), scale=np.float64(s), zero_point=np.asarray(z),
+                        lo=min(o.lo for o in qs), hi=max(o.hi for o in qs), bits=max(o.bits for o in qs),
+                        signed=any(o.signed for o in qs))]
+    if op == "Pad" and z not in (0, 0.0):
+        return None
+    per_tensor = s is not None and z is not None
+    if not per_tensor:
+        if op != "Transpose":
+            return None
+        perm = node.attr("perm", None)
+        nd = inputs[0].ndim
+        sc = np.asarray(q.scale).reshape((1,) * (nd - np.ndim(q.scale)) + np.shape(q.scale))
+        zp = np.asarray(q.zero_point).reshape((1,) * (nd - np.ndim(q.zero_point)) + np.shape(q.zero_point))
+        perm = list(range(nd))[::-1] if perm is None else list(perm)
+        scale, zero_point = sc.transpose(perm), zp.transpose(perm)
+    else:
+        scale, zero_point = np.float64(s), np.asarray(z)
+    moved = [q.codes.astype(np.float64)] + list(inputs[1:])
+    codes = float_ops.FLOAT_OPS[op](node, moved)
+    if op == "MaxPool":
+        codes = codes[:1]  # its Indices output holds positions, not values
+    return [q.with_codes(_as_codes(c, q), scale=scale, zero_point=zero_point) for c in codes]
+
+
+def _as_codes(codes: np.ndarray, q: Quantized) -> np.ndarray:
+    codes = np.asarray(codes)
+    return codes if q.is_float else codes.astype(np.int64)
+
+
+def execute(graph: Graph, feeds: dict, layers: str | None = None) -> Execution:
+    """Runs every node in order. ``feeds`` maps each graph input's name to its array."""
+    ex = Execution(graph, layers)
+    for gi in graph.inputs:
+        if gi.name not in feeds:
+            raise ImportInputError(f'input "{gi.name}": no value given')
+        ex.values[gi.name] = feeds[gi.name]
+    with np.errstate(all="ignore"):
+        for node in graph.nodes:
+            ex.run_node(node)
+    return ex

@@ -1,0 +1,123 @@
+"""QONNX / ONNX QDQ / QOperator models to accsim traces.
+
+    from accsim_import import import_model
+    result = import_model("TFC_2W2A.onnx", ["digit.npy"], out="tfc.trace")
+    result.layers      # [LayerRecord]: integer operands, exact outputs, check, FINN width
+    result.notes       # dot products left out (float first layers, ...) and why
+    result.outputs     # the graph's outputs from the float execution
+
+Nothing is written unless every step succeeds; bad input raises ImportInputError.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import numpy as np
+
+from .execute import execute
+from .graph import load_graph
+from .inputs import gather_inputs
+from .layer_record import LayerRecord
+from .node import ImportInputError
+from .trace_math import TraceWriter
+
+
+@dataclass
+class ImportResult:
+    model: str
+    layers: list
+    notes: list
+    outputs: dict
+    values: dict
+    trace: str | None
+
+
+def run_model(model: str, inputs: list, layers: str | None = None, strict_shape: bool = True):
+    """Executes ``model`` on ``inputs``; returns the Execution (values, layers, notes)."""
+    graph = load_graph(model)
+    if layers is not None:
+        import re
+        try:
+            re.compile(layers)
+        except re.error as exc:
+            raise ImportInputError(f"--layers: not a regular expression: {exc}") from None
+    feeds = gather_inputs(graph, inputs, strict_shape=strict_shape)
+    return execute(graph, feeds, layers)
+
+
+def import_model(model, inputs, out=None, layers: str | None = None, name: str | None = None) -> ImportResult:
+    model = os.fspath(model)
+    ex = run_model(model, list(inputs) if not isinstance(inputs, (str, os.PathLike, np.ndarray)) else [inputs],
+                   layers)
+    if not ex.layers:
+        why = "; ".join(ex.notes) if ex.notes else "no quantized MatMul, Gemm or Conv"
+        raise ImportInputError(f"model: no integer layer to record ({why})")
+    outputs = {n: ex.values[n] for n in ex.graph.outputs}
+    trace = None
+    if out is not None:
+        trace = write_trace(out, ex, model, name)
+    return ImportResult(model, ex.layers, ex.notes, outputs, ex.values, trace)
+
+
+def write_trace(out, ex, model: str, name: str | None) -> str:
+    base = os.path.splitext(os.path.basename(model))[0]
+    meta = {"importer": "accsim-import", "onnx_file": os.path.basename(model),
+            "producer": ex.graph.producer, "opsets": {k or "ai.onnx": v for k, v in ex.graph.opsets.items()},
+            "left_out": list(ex.notes)}
+    writer = TraceWriter(os.fspath(out), model=name or base,
+                         source=f"{os.path.basename(model)} imported by accsim-import (numpy execution)", meta=meta)
+    seen = set()
+    for rec in ex.layers:
+        layer_name = rec.name
+        k = 1
+        while layer_name in seen:
+            k += 1
+            layer_name = f"{rec.name}_{k}"
+        seen.add(layer_name)
+        _add(writer, layer_name, rec)
+    try:
+        return writer.close()
+    except ValueError as exc:
+        raise ImportInputError(f"trace: {exc}") from None
+
+
+def _bias_bits(bias) -> int:
+    if bias is None:
+        return 32
+    m = int(max(abs(int(bias.min())), abs(int(bias.max())) + 1))
+    return 32 if m <= (1 << 31) else 64
+
+
+def _operand_kwargs(prefix: str, op) -> dict:
+    kw = {}
+    if op.format is not None:
+        kw[f"{prefix}_format"] = op.format
+    else:
+        kw[f"{prefix}_bits"], kw[f"{prefix}_signed"] = op.bits, op.signed
+        if prefix in ("input", "lhs") and op.zero_point:
+            kw[f"{prefix}_zero_point"] = op.zero_point
+    if op.scale is not None:
+        s = np.asarray(op.scale, dtype=np.float32)
+        kw[f"{prefix}_scale"] = float(s.reshape(())) if s.size == 1 else s
+    return kw
+
+
+def _add(writer, name: str, rec: LayerRecord) -> None:
+    try:
+        if rec.op == "matmul":
+            writer.matmul(name, rec.a.codes, rec.b.codes, **_operand_kwargs("lhs", rec.a),
+                          **_operand_kwargs("rhs", rec.b), bias=rec.bias, bias_bits=_bias_bits(rec.bias),
+                          output=rec.output, meta=rec.meta)
+        elif rec.op == "linear":
+            writer.linear(name, rec.a.codes, rec.b.codes, **_operand_kwargs("input", rec.a),
+                          **_operand_kwargs("weight", rec.b), bias=rec.bias, bias_bits=_bias_bits(rec.bias),
+                          output=rec.output, meta=rec.meta)
+        else:
+            p = rec.conv2d
+            writer.conv2d(name, rec.a.codes, rec.b.codes, **_operand_kwargs("input", rec.a),
+                          **_operand_kwargs("weight", rec.b), bias=rec.bias, bias_bits=_bias_bits(rec.bias),
+                          output=rec.output, stride=p["stride"], padding=p["padding"], dilation=p["dilation"],
+                          groups=p["groups"], meta=rec.meta)
+    except ValueError as exc:
+        raise ImportInputError(f"layer {name}: {exc}") from None
