@@ -39,8 +39,9 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def _bounds(trace: str) -> dict:
-    """accsim's per-layer bounds of the written trace, when the Python module is built."""
+def _bounds(trace: str, layers: list) -> dict:
+    """accsim's per-layer bounds of the written trace, when the Python module is built
+    (integer layers audited with a 64-bit register, FP8 layers with an FP32 one)."""
     try:
         import accsim  # noqa: F401
     except ImportError:
@@ -50,9 +51,17 @@ def _bounds(trace: str) -> dict:
             import accsim  # noqa: F401
         except ImportError:
             return {}
+    import re
+
     import accsim
-    report = accsim.audit(trace, acc="64")
-    return {layer["name"]: layer.get("bounds", {}) for layer in report.get("layers", [])}
+    bounds = {}
+    for acc, group in (("64", [r.name for r in layers if r.a.format is None]),
+                       ("e8m23", [r.name for r in layers if r.a.format is not None])):
+        if group:
+            pattern = "^(" + "|".join(re.escape(n) for n in group) + ")$"
+            report = accsim.audit(trace, acc=acc, layers=pattern)
+            bounds.update({layer["name"]: layer.get("bounds") or {} for layer in report.get("layers", [])})
+    return bounds
 
 
 def _table(result, bounds: dict) -> str:
@@ -88,8 +97,8 @@ def main(argv=None) -> int:
         where = getattr(exc, "file", None) or args.model
         print(f"accsim: error: {where}: {exc}", file=sys.stderr)
         return 2
-    bounds = {} if args.no_bounds else _bounds(result.trace)
-    print(f"{result.trace}: {len(result.layers)} integer layer(s) from {os.path.basename(args.model)}")
+    bounds = {} if args.no_bounds else _bounds(result.trace, result.layers)
+    print(f"{result.trace}: {len(result.layers)} layer(s) from {os.path.basename(args.model)}")
     print(_table(result, bounds))
     for note in result.notes:
         print(f"note: {note}")

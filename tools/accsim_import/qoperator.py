@@ -156,20 +156,19 @@ def _matmul_integer_core(ex, node: Node, a, b, aq: Quantized, bq: Quantized):
     b_zp = np.asarray(bq.zero_point)
     a_rows = a_zp.reshape(-1, 1) if a_zp.size > 1 else a_zp
     acc = np.matmul(a.astype(np.int64) - a_rows, b.astype(np.int64) - b_zp)
-    if ex.wants(node.name) and a.ndim >= 1 and b.ndim == 2:
-        if ex.is_constant(node.inputs[1]) and a_zp.size == 1:
+    if ex.wants(node.name):
+        rec = None
+        if b.ndim == 2 and ex.is_constant(node.inputs[1]) and a_zp.size == 1:
             rec = layer_record.linear(ex, node, aq, bq, "KN", None)
-        elif a.ndim >= 2:
+        elif a.ndim >= 2 and b.ndim >= 2:
             if a_zp.size > 1:
                 aq = Quantized(aq.codes - a_rows, aq.scale, np.int64(0), aq.lo - int(a_zp.max()),
                                aq.hi - int(a_zp.min()), aq.bits, aq.signed, "int", aq.origin)
             rec = layer_record.matmul(ex, node, aq, bq, None)
         else:
-            rec = None
+            ex.note(f"{node.where}: left out: a 1-D operand")
         if rec is not None and not np.array_equal(rec.output, acc):
             raise node.error("check", "the recorded integer layer differs from the op's result (internal error)")
-    elif ex.wants(node.name):
-        ex.note(f"{node.where}: left out: batched or 1-D right operand")
     return acc
 
 

@@ -15,6 +15,7 @@ import numpy as np
 from . import qonnx_ops
 from .node import Node
 from .quantized import Quantized, int_width
+from .trace_math import decode_float, round_to_float
 
 
 def _scalar_param(node: Node, value, field: str) -> float:
@@ -117,7 +118,8 @@ def _float_quant(ex, node: Node, inputs: list):
     if fmt is None:
         return [y], None
     s = np.asarray(scale, dtype=np.float64)
-    codes = np.asarray(y, dtype=np.float64) / s
+    # y = value * scale in float32: dividing back lands within an ulp of the FP8 value; snap it.
+    codes = decode_float(round_to_float(np.asarray(y, dtype=np.float64) / s, fmt), fmt)
     return [y], [Quantized(codes, s, np.int64(0), 0, 0, 8, True, fmt, node.name)]
 
 

@@ -10,7 +10,7 @@ import sys
 _HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(_HERE, "..", "..", "traces", "python"))
 
-from accsim_trace import (TraceWriter, exact_conv2d, exact_linear, exact_matmul, read_trace,  # noqa: E402,F401
+from accsim_trace import (TraceWriter, decode_float, exact_conv2d, exact_linear, exact_matmul, read_trace,  # noqa: E402,F401
                           ref_conv2d, ref_linear, ref_matmul, round_to_float)
 
 
