@@ -123,3 +123,11 @@ def test_cli_prints_the_audit_table(digit01, tmp_path):
     assert first[:5] == ["MatMul_20", "linear", "784", "i2", "i2"]
     assert first[-1] == "10" and int(first[-2]) <= int(first[-3])  # FINN; observed <= exact
     assert os.path.exists(out / "manifest.json")
+
+
+def test_the_accsim_module_imports_too(digit01, tmp_path):
+    r = accsim.import_onnx(os.path.join(NETS, "tfc", "TFC_2W2A.onnx"), [digit01], out=tmp_path / "m.trace")
+    assert len(r.layers) == 4 and os.path.exists(os.path.join(r.trace, "manifest.json"))
+    with pytest.raises(accsim.InputError, match=r"README\.md: model: not an ONNX model"):
+        accsim.import_onnx(os.path.join(ROOT, "README.md"), [digit01], out=tmp_path / "never.trace")
+    assert not os.path.exists(tmp_path / "never.trace")

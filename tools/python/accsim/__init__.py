@@ -30,7 +30,7 @@ InputError.__doc__ = "Bad input: `<file>: <field>: <what is wrong>`, as the accs
 __version__ = _accsim.version()
 
 __all__ = ["InputError", "Session", "audit", "run", "run_timing", "sweep", "replay", "inspect",
-           "validate", "run_topology", "__version__"]
+           "validate", "run_topology", "import_onnx", "__version__"]
 
 
 def _sets(set):
@@ -294,3 +294,24 @@ def _replay_float(x, w, acc, x_format, w_format, block, x_block_scale, w_block_s
     values, exact = out["values"], out["exact"]
     out["corrupted"] = ~((values == exact) | (np.isnan(values) & np.isnan(exact)))
     return out
+
+
+def import_onnx(model, inputs, out=None, layers=None, name=None):
+    """`tools/accsim-import MODEL --input X ... --out DIR [--layers RE]` as a function: a quantized
+    ONNX model (QONNX, ONNX QDQ / QOperator) executed with numpy on `inputs` (file paths,
+    "NAME=PATH" strings or numpy arrays; several for one input are a batch), every quantized
+    dot product recorded as a trace layer. Returns an ImportResult (.layers, .notes, .outputs,
+    .trace); writes the trace to `out` when given. Bad input raises InputError.
+    Needs the source tree's tools/ (accsim_import) and Debian's python3-onnx."""
+    import os
+    import sys
+
+    from ._source import TOOLS_DIR
+    if TOOLS_DIR not in sys.path:
+        sys.path.insert(0, TOOLS_DIR)
+    from accsim_import import ImportInputError, import_model
+    try:
+        return import_model(model, inputs, out=out, layers=layers, name=name)
+    except ImportInputError as exc:
+        where = getattr(exc, "file", None) or os.fspath(model)
+        raise InputError(f"{where}: {exc}") from None
