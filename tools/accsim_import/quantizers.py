@@ -48,8 +48,11 @@ def _quant(ex, node: Node, inputs: list):
     lo, hi = qonnx_ops.int_range(bits, signed, narrow)
     zp = np.asarray(zero_point, dtype=np.float64)
     zp = zp.astype(np.int64) if np.all(zp == np.round(zp)) else zp
+    kind = "int"
+    if bits == 1 and signed:  # QONNX makes a signed 1-bit Quant bipolar: +-1
+        kind = "bipolar"
     return [y], [Quantized(codes.astype(np.int64), np.asarray(scale, dtype=np.float64), zp, lo, hi,
-                           bits, signed, "int", node.name)]
+                           bits, signed, kind, node.name)]
 
 
 def _bipolar(ex, node: Node, inputs: list):
@@ -64,21 +67,35 @@ def _bipolar(ex, node: Node, inputs: list):
 
 
 def _trunc(ex, node: Node, inputs: list):
+    """Trunc v1 (X, scale, zeropt, in_bitwidth, out_bitwidth) or v2 (X, scale, zeropt,
+    in_bitwidth, out_scale, out_bitwidth; signed/narrow attributes), chosen as QONNX does: by the
+    model's opset version for the node's domain (absent: 1)."""
     x = node.input(inputs, 0, "x")
-    scale, zero_point, in_bits, out_bits = (node.input(inputs, i, w) for i, w in
-                                            ((1, "scale"), (2, "zeropt"), (3, "input_bit_width"),
-                                             (4, "output_bit_width")))
-    out_scale = inputs[5] if len(inputs) > 5 else None
+    scale, zero_point, in_bits = (node.input(inputs, i, w) for i, w in
+                                  ((1, "scale"), (2, "zeropt"), (3, "in_bitwidth")))
+    version = qonnx_ops.trunc_version(ex.graph.opsets.get(node.domain))
+    if version == 1:
+        out_scale, out_bits = None, node.input(inputs, 4, "out_bitwidth")
+    else:
+        out_scale, out_bits = node.input(inputs, 4, "out_scale"), node.input(inputs, 5, "out_bitwidth")
     signed, narrow = bool(node.attr("signed", 1)), bool(node.attr("narrow", 0))
-    version = 2 if out_scale is not None else 1
     try:
-        y = qonnx_ops.trunc(x, scale, zero_point, in_bits, out_bits, node.attr("rounding_mode", "FLOOR"),
-                            signed, narrow, output_scale=out_scale, version=version)
+        y, codes = qonnx_ops.trunc(x, scale, zero_point, in_bits, out_bits, node.attr("rounding_mode", "FLOOR"),
+                                   signed, narrow, output_scale=out_scale, version=version)
     except qonnx_ops.ImportInputError as exc:
         raise node.error("parameters", str(exc)) from None
-    if isinstance(y, tuple):
-        y = y[0]
-    return [y], None
+    if np.asarray(out_bits).size != 1 or version == 1:
+        return [y], None  # v1 does not clamp: its codes have no declared range
+    bits = _bit_width(node, out_bits, "out_bitwidth")
+    lo, hi = qonnx_ops.int_range(bits, signed, narrow)
+    # v2: y = (codes - zeropt / t) * out_scale with t = 2^round(log2(out_scale / scale))
+    s = np.asarray(out_scale, dtype=np.float64)
+    t = 2.0 ** np.round(np.log2(s / np.asarray(scale, dtype=np.float64)))
+    z = np.asarray(zero_point, dtype=np.float64) / t
+    if not np.all(z == np.round(z)):
+        return [y], None
+    return [y], [Quantized(np.asarray(codes).astype(np.int64), s, z.astype(np.int64), lo, hi, bits, signed,
+                           "int", node.name)]
 
 
 def _multithreshold(ex, node: Node, inputs: list):
