@@ -3,8 +3,9 @@
 namespace accsim {
 
 std::string OperandFormat::describe() const {
-    return std::to_string(bits) + "-bit " + (is_signed ? "signed" : "unsigned") + " [" +
-           std::to_string(min()) + ", " + std::to_string(max()) + "]";
+    return std::to_string(bits) + "-bit " + (is_signed ? "signed" : "unsigned") +
+           (has_range ? ", range [" : " [") + std::to_string(min()) + ", " + std::to_string(max()) +
+           "]";
 }
 
 }  // namespace accsim

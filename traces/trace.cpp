@@ -174,7 +174,8 @@ class TraceLoader {
 
     OperandSpec parse_operand(const JsonCursor& c, const std::string& role) {
         c.require_object();
-        c.allow_keys({"tensor", "bits", "signed", "zero_point", "scale", "format", "block_scale"});
+        c.allow_keys(
+            {"tensor", "bits", "signed", "range", "zero_point", "scale", "format", "block_scale"});
         OperandSpec op;
         op.role = role;
         op.tensor = tensor(c.at("tensor"));
@@ -186,6 +187,7 @@ class TraceLoader {
         op.format.bits = static_cast<int>(
             c.at("bits").as_int(OperandFormat::k_min_bits, OperandFormat::k_max_bits));
         op.format.is_signed = c.at("signed").as_bool();
+        if (auto r = c.find("range")) parse_range(*r, op.format);
         if (!is_integer_code_dtype(op.tensor.info->dtype))
             c.at("tensor").fail("tensor \"" + op.tensor.name + "\" has dtype " +
                                 to_string(op.tensor.info->dtype) +
@@ -195,10 +197,22 @@ class TraceLoader {
             op.zero_point = z->as_int(op.format.min(), op.format.max());
         parse_scale(c, op);
         check_values(op.tensor, op.format.min(), op.format.max(),
-                     std::to_string(op.format.bits) + "-bit " +
-                         (op.format.is_signed ? "signed" : "unsigned") + " range",
+                     op.format.has_range
+                         ? std::string("range")
+                         : std::to_string(op.format.bits) + "-bit " +
+                               (op.format.is_signed ? "signed" : "unsigned") + " range",
                      c.pointer(), op.min_value, op.max_value);
         return op;
+    }
+
+    // "range": [lo, hi], inside the bits' range and holding 0 (so that every partial sum of a
+    // dot product lies between the exact bound's extremes).
+    static void parse_range(const JsonCursor& r, OperandFormat& f) {
+        if (!r.value().is_array() || r.size() != 2)
+            r.fail("expected [lo, hi], two integers, got " + brief(r.value()));
+        f.range_lo = r.at(std::size_t{0}).as_int(f.type_min(), 0);
+        f.range_hi = r.at(std::size_t{1}).as_int(0, f.type_max());
+        f.has_range = true;
     }
 
     void parse_scale(const JsonCursor& c, OperandSpec& op) {
@@ -241,7 +255,7 @@ class TraceLoader {
         if (!op.float_format)
             f.fail("unknown float format \"" + name + "\" (valid: " + operand_float_format_names() +
                    ")");
-        for (const char* key : {"bits", "signed", "zero_point"})
+        for (const char* key : {"bits", "signed", "range", "zero_point"})
             if (c.find(key))
                 c.at(key).fail(std::string("a float operand declares \"format\" instead of \"") +
                                key + "\"");

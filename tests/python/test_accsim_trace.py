@@ -688,3 +688,28 @@ def test_float_traces_replay_bit_for_bit_in_accsim():
 
 if __name__ == "__main__":
     sys.exit(pytest.main([__file__, "-q", "-p", "no:cacheprovider"]))
+
+
+def test_operand_range_is_validated_and_bounds_the_values(tmp_path):
+    """"range": [lo, hi] inside the bits, holding 0; values outside it are named."""
+    x = np.array([[1, -1, 1, -1]], dtype=np.int8)
+    w = np.array([[1, 1, -1, 1]], dtype=np.int8)
+    with at.TraceWriter(tmp_path / "ok.trace", model="bipolar") as writer:
+        entry = writer.linear("fc", x, w, input_bits=2, input_signed=True, weight_bits=2, weight_signed=True,
+                              output="compute")
+        entry["input"]["range"] = [-1, 1]
+    assert at.read_trace(tmp_path / "ok.trace").manifest["layers"][0]["input"]["range"] == [-1, 1]
+
+    def problems(rng, values=x):
+        writer = at.TraceWriter(tmp_path / "bad.trace", model="bipolar")
+        entry = writer.linear("fc", values, w, input_bits=2, input_signed=True, weight_bits=2, weight_signed=True)
+        entry["input"]["range"] = rng
+        with pytest.raises(ValueError) as info:
+            writer.close()
+        return str(info.value)
+
+    assert "expected lo in [-2, 0] and hi in [0, 1], got [-1, 2]" in problems([-1, 2])
+    assert "expected lo in [-2, 0] and hi in [0, 1], got [1, 1]" in problems([1, 1])
+    assert "expected [lo, hi], two integers" in problems([-1])
+    assert "value -2 at index [0, 0] is outside the declared range [-1, 1]" in problems(
+        [-1, 1], np.array([[-2, 1, 1, 1]], dtype=np.int8))

@@ -347,3 +347,35 @@ TEST_CASE("static bounds re-evaluated at other widths equal the bounds built at 
         CHECK_THROWS_AS(base.with_widths(other), std::logic_error);
     }
 }
+
+TEST_CASE("a declared range (bipolar, narrow) narrows the exact bound and leaves the others") {
+    // Bipolar inputs in a 2-bit signed declaration: x in [-1, 1] instead of [-2, 1].
+    const std::vector<int32_t> w = {1, -1, 1, 1, -1};
+    OperandFormat bits_only = fmt(2, true);
+    OperandFormat bipolar = bits_only;
+    bipolar.has_range = true;
+    bipolar.range_lo = -1;
+    bipolar.range_hi = 1;
+    CHECK(bipolar.min() == -1);
+    CHECK(bipolar.max() == 1);
+    CHECK(bipolar.type_min() == -2);
+    CHECK(bipolar.describe() == "2-bit signed, range [-1, 1]");
+    const ExactRange wide = exact_range(w.data(), 5, bits_only);
+    const ExactRange tight = exact_range(w.data(), 5, bipolar);
+    CHECK(wide.lo == -8);  // 1*-2 + -1*1 + 1*-2 + 1*-2 + -1*1
+    CHECK(wide.hi == 7);  // 1*1 + -1*-2 + 1*1 + 1*1 + -1*-2
+    CHECK(tight.lo == -5);  // every product is +-1
+    CHECK(tight.hi == 5);
+    // Brute force over every bipolar input: the extremes are reached.
+    int64_t lo = 0, hi = 0;
+    for (int m = 0; m < 32; ++m) {
+        int64_t s = 0;
+        for (int i = 0; i < 5; ++i) s += w[static_cast<std::size_t>(i)] * ((m >> i) & 1 ? 1 : -1);
+        lo = std::min(lo, s);
+        hi = std::max(hi, s);
+    }
+    CHECK(lo == tight.lo);
+    CHECK(hi == tight.hi);
+    // The data-type bound is the bits' (A2Q's formula), with or without the range.
+    CHECK(datatype_bits(5, bipolar, fmt(2, true)) == datatype_bits(5, bits_only, fmt(2, true)));
+}

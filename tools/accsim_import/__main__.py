@@ -72,7 +72,13 @@ def _table(result, bounds: dict) -> str:
         k = rec.b.codes.shape[1] if op == "linear" else (
             rec.a.codes.shape[-1] if op == "matmul" else int(rec.b.codes[0].size))
         def decl(o):
-            return o.format or f"{'i' if o.signed else 'u'}{o.bits}" + (f" zp{o.zero_point}" if o.zero_point else "")
+            if o.format:
+                return o.format
+            text = f"{'i' if o.signed else 'u'}{o.bits}"
+            full = (-(1 << (o.bits - 1)), (1 << (o.bits - 1)) - 1) if o.signed else (0, (1 << o.bits) - 1)
+            if o.range is not None and tuple(o.range) != full and o.range[0] <= 0 <= o.range[1]:
+                text += f"[{o.range[0]},{o.range[1]}]"
+            return text + (f" zp{o.zero_point}" if o.zero_point else "")
         chk = rec.meta.get("check")
         chk = f"{chk['max_error_over_bound']:.3f}" if isinstance(chk, dict) else "exact"
         b = bounds.get(rec.name, {})

@@ -35,13 +35,17 @@ class Execution:
         self.constant: set[str] = set(graph.initializers)
         self.layers: list = []
         self.notes: list[str] = []
+        self.unselected: list[str] = []   # dot products that --layers did not select
         self.pattern = re.compile(layers) if layers else None
         self.opset = graph.default_opset()
 
     # -- what the op handlers use -------------------------------------------------------
 
     def wants(self, name: str) -> bool:
-        return self.pattern is None or self.pattern.search(name) is not None
+        if self.pattern is None or self.pattern.search(name) is not None:
+            return True
+        self.unselected.append(name)
+        return False
 
     def note(self, text: str) -> None:
         self.notes.append(text)
@@ -97,17 +101,13 @@ def _float_handler(op_type: str):
 def _carried(ex: Execution, node: Node, inputs: list, outputs: list) -> list | None:
     """Quantization records through value-moving ops and scalings by a positive constant."""
     names = node.inputs
+    op = node.op_type
+    if op in ("Mul", "Div") and len(names) == 2:
+        return _scaled(ex, node, inputs, outputs)
     if not names or not names[0]:
         return None
     q = ex.quant.get(names[0])
     if q is None:
-        return None
-    op = node.op_type
-    if op in ("Mul", "Div") and len(names) == 2 and names[1] in ex.constant:
-        factor = np.asarray(inputs[1], dtype=np.float64)
-        if factor.size == 1 and factor.reshape(()) > 0 and np.isfinite(factor).all():
-            f = factor.reshape(()).item()
-            return [q.with_codes(q.codes, scale=q.scale * (f if op == "Mul" else 1.0 / f))]
         return None
     if op not in float_ops.MOVEMENT_OPS or not float_ops.moves_values(node, inputs):
         return None
@@ -140,6 +140,29 @@ def _carried(ex: Execution, node: Node, inputs: list, outputs: list) -> list | N
     if op == "MaxPool":
         codes = codes[:1]  # its Indices output holds positions, not values
     return [q.with_codes(_as_codes(c, q), scale=scale, zero_point=zero_point) for c in codes]
+
+
+def _scaled(ex: Execution, node: Node, inputs: list, outputs: list) -> list | None:
+    """Mul by (either side) or Div by a positive one-value constant: the same codes, the scale
+    multiplied or divided."""
+    names, op = node.inputs, node.op_type
+    sides = [(0, 1)] if op == "Div" else [(0, 1), (1, 0)]
+    for qi, ci in sides:
+        q = ex.quant.get(names[qi])
+        if q is None or names[ci] not in ex.constant:
+            continue
+        factor = np.asarray(inputs[ci], dtype=np.float64)
+        if factor.size != 1 or not np.isfinite(factor).all() or factor.reshape(()) <= 0:
+            return None
+        f = factor.reshape(()).item()
+        shape = np.shape(outputs[0])
+        codes = np.broadcast_to(q.codes, shape).copy() if q.codes.shape != shape else q.codes
+        pad = (1,) * (len(shape) - np.ndim(q.scale))
+        scale = np.asarray(q.scale).reshape(pad + np.shape(q.scale)) * (f if op == "Mul" else 1.0 / f)
+        zp = np.asarray(q.zero_point)
+        zp = zp.reshape((1,) * (len(shape) - zp.ndim) + zp.shape)
+        return [q.with_codes(codes, scale=scale, zero_point=zp)]
+    return None
 
 
 def _as_codes(codes: np.ndarray, q: Quantized) -> np.ndarray:

@@ -68,6 +68,18 @@ def tensor_to_array(proto, what: str) -> np.ndarray:
     return array
 
 
+def parse_strictly(message, data: bytes) -> None:
+    """ParseFromString, where protobuf's warnings about data it could not convert (some
+    versions warn on garbage instead of raising) are failures too."""
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        message.ParseFromString(data)
+    if caught:
+        raise ValueError(str(caught[0].message))
+
+
 def load_graph(path: str) -> Graph:
     """Parses ``path`` as an ONNX ModelProto; every failure is an ImportInputError."""
     import onnx
@@ -80,7 +92,7 @@ def load_graph(path: str) -> Graph:
         raise ImportInputError(f"model: cannot read: {exc.strerror}") from None
     model = onnx.ModelProto()
     try:
-        model.ParseFromString(data)
+        parse_strictly(model, data)
     except (DecodeError, RuntimeError, ValueError) as exc:
         raise ImportInputError(f"model: not an ONNX model (truncated or not protobuf: {exc})") from None
     if model.ir_version <= 0 or not model.HasField("graph"):

@@ -50,6 +50,9 @@ def import_model(model, inputs, out=None, layers: str | None = None, name: str |
     model = os.fspath(model)
     ex = run_model(model, list(inputs) if not isinstance(inputs, (str, os.PathLike, np.ndarray)) else [inputs],
                    layers)
+    if not ex.layers and layers is not None and ex.unselected:
+        raise ImportInputError(f'--layers: "{layers}" matches none of the dot products '
+                               f"({', '.join(ex.unselected[:8])}{', ...' if len(ex.unselected) > 8 else ''})")
     if not ex.layers:
         why = "; ".join(ex.notes) if ex.notes else "no quantized MatMul, Gemm or Conv"
         raise ImportInputError(f"model: no integer layer to record ({why})")
@@ -103,19 +106,37 @@ def _operand_kwargs(prefix: str, op) -> dict:
     return kw
 
 
+def _declare_range(entry: dict, op) -> None:
+    """Records a quantizer's narrower range (narrow, bipolar) when it holds 0: accsim's exact
+    bound then lets the operand take only those values."""
+    if op.format is not None or op.range is None:
+        return
+    lo, hi = (-(1 << (op.bits - 1)), (1 << (op.bits - 1)) - 1) if op.signed else (0, (1 << op.bits) - 1)
+    r_lo, r_hi = max(int(op.range[0]), lo), min(int(op.range[1]), hi)
+    if (r_lo, r_hi) != (lo, hi) and r_lo <= 0 <= r_hi:
+        entry["range"] = [r_lo, r_hi]
+
+
 def _add(writer, name: str, rec: LayerRecord) -> None:
+    entry = _write_layer(writer, name, rec)
+    roles = ("lhs", "rhs") if rec.op == "matmul" else ("input", "weight")
+    _declare_range(entry[roles[0]], rec.a)
+    _declare_range(entry[roles[1]], rec.b)
+
+
+def _write_layer(writer, name: str, rec: LayerRecord) -> dict:
     try:
         if rec.op == "matmul":
-            writer.matmul(name, rec.a.codes, rec.b.codes, **_operand_kwargs("lhs", rec.a),
+            return writer.matmul(name, rec.a.codes, rec.b.codes, **_operand_kwargs("lhs", rec.a),
                           **_operand_kwargs("rhs", rec.b), bias=rec.bias, bias_bits=_bias_bits(rec.bias),
                           output=rec.output, meta=rec.meta)
         elif rec.op == "linear":
-            writer.linear(name, rec.a.codes, rec.b.codes, **_operand_kwargs("input", rec.a),
+            return writer.linear(name, rec.a.codes, rec.b.codes, **_operand_kwargs("input", rec.a),
                           **_operand_kwargs("weight", rec.b), bias=rec.bias, bias_bits=_bias_bits(rec.bias),
                           output=rec.output, meta=rec.meta)
         else:
             p = rec.conv2d
-            writer.conv2d(name, rec.a.codes, rec.b.codes, **_operand_kwargs("input", rec.a),
+            return writer.conv2d(name, rec.a.codes, rec.b.codes, **_operand_kwargs("input", rec.a),
                           **_operand_kwargs("weight", rec.b), bias=rec.bias, bias_bits=_bias_bits(rec.bias),
                           output=rec.output, stride=p["stride"], padding=p["padding"], dilation=p["dilation"],
                           groups=p["groups"], meta=rec.meta)

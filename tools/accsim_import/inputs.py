@@ -13,7 +13,7 @@ import os
 
 import numpy as np
 
-from .graph import ELEM_DTYPES, Graph, GraphInput, tensor_to_array
+from .graph import ELEM_DTYPES, Graph, GraphInput, parse_strictly, tensor_to_array
 from .node import ImportInputError
 
 
@@ -43,7 +43,7 @@ def read_array(path: str) -> np.ndarray:
 
     proto = onnx.TensorProto()
     try:
-        proto.ParseFromString(data)
+        parse_strictly(proto, data)
     except (DecodeError, RuntimeError, ValueError) as exc:
         raise InputFileError(path, f"file: neither .npy nor an ONNX TensorProto ({exc})") from None
     if not proto.dims and not proto.raw_data and not proto.float_data and not proto.int32_data:

@@ -34,6 +34,7 @@ class Operand:
     zero_point: int = 0
     scale: object = None             # float or per-channel array
     format: str | None = None        # FP8 operands
+    range: tuple | None = None       # the values the quantizer can emit, when narrower than bits
 
 
 @dataclass
@@ -106,6 +107,16 @@ def _operand_width(node: Node, q: Quantized, lo: int, hi: int, role: str) -> tup
     if bits > 16:
         raise _too_wide(node, q, bits, role)
     return bits, signed
+
+
+def _abs(bias) -> np.ndarray:
+    """|integer bias| for the check's bound (0 without one)."""
+    return np.float64(0) if bias is None else np.abs(np.asarray(bias, dtype=np.float64))
+
+
+def _shifted(q: Quantized, zero_points: np.ndarray) -> tuple:
+    """The range of weight codes after their zero points are subtracted."""
+    return q.lo - int(zero_points.max()), q.hi - int(zero_points.min())
 
 
 def _too_wide(node: Node, q: Quantized, bits: int, role: str) -> ImportInputError:
@@ -225,14 +236,15 @@ def linear(ex, node: Node, qa: Quantized, qb: Quantized, b_layout: str, float_ou
         bias = int_bias if bias is None else bias + int_bias
     acc = ref_linear(x, w, bias)
     pred = acc * acc_scale if float_out is not None else None
-    magnitude = None if float_out is None else ref_linear(np.abs(x - zx), np.abs(w)).astype(np.float64) * np.abs(acc_scale)
+    magnitude = None if float_out is None else \
+        (ref_linear(np.abs(x - zx), np.abs(w)).astype(np.float64) + _abs(int_bias)) * np.abs(acc_scale)
     if int_bias is None and float_bias is not None and float_out is not None:
         pred, magnitude = pred + float_bias, magnitude + np.abs(float_bias)
         meta["float_bias"] = "added after the accumulator, in float (not part of the datapath)"
     meta["check"] = _check(node, pred, float_out, magnitude, k) if float_out is not None else _EXACT
     meta["finn_accumulator"] = _finn(w, qa, zx, False)
-    record = LayerRecord(node.name, "linear", Operand(x, x_bits, x_signed, zx, sx),
-                         Operand(w, w_bits, w_signed, 0, sw), bias, acc, meta=meta)
+    record = LayerRecord(node.name, "linear", Operand(x, x_bits, x_signed, zx, sx, range=(qa.lo, qa.hi)),
+                         Operand(w, w_bits, w_signed, 0, sw, range=_shifted(qb, zw)), bias, acc, meta=meta)
     ex.layers.append(record)
     return record
 
@@ -263,8 +275,8 @@ def matmul(ex, node: Node, qa: Quantized, qb: Quantized, float_out: np.ndarray |
     else:
         meta["check"] = _EXACT
     meta["finn_accumulator"] = {"skipped": "no static weights (activation x activation)"}
-    record = LayerRecord(node.name, "matmul", Operand(a, a_bits, a_signed, 0, sa),
-                         Operand(b, b_bits, b_signed, 0, sb), None, acc, meta=meta)
+    record = LayerRecord(node.name, "matmul", Operand(a, a_bits, a_signed, 0, sa, range=(qa.lo - za, qa.hi - za)),
+                         Operand(b, b_bits, b_signed, 0, sb, range=(qb.lo - zb, qb.hi - zb)), None, acc, meta=meta)
     ex.layers.append(record)
     return record
 
@@ -316,8 +328,8 @@ def conv(ex, node: Node, qx: Quantized, qw: Quantized, geo: dict, lifted: bool, 
     acc = ref_conv2d(x, w, bias, pad_value=zx, **params)
     if float_out is not None:
         pred = acc * acc_scale.reshape(chan)
-        magnitude = ref_conv2d(np.abs(x.astype(np.int64) - zx), np.abs(w), **params).astype(np.float64) \
-            * np.abs(acc_scale).reshape(chan)
+        magnitude = (ref_conv2d(np.abs(x.astype(np.int64) - zx), np.abs(w), **params).astype(np.float64)
+                     + _abs(int_bias).reshape(chan if int_bias is not None else ())) * np.abs(acc_scale).reshape(chan)
         if int_bias is None and float_bias is not None:
             pred, magnitude = pred + float_bias.reshape(chan), magnitude + np.abs(float_bias).reshape(chan)
             meta["float_bias"] = "added after the accumulator, in float (not part of the datapath)"
@@ -329,8 +341,8 @@ def conv(ex, node: Node, qx: Quantized, qw: Quantized, geo: dict, lifted: bool, 
         meta["finn_accumulator"] = _finn(w.reshape(c_out, -1), qx, zx, depthwise)
     else:
         meta["finn_accumulator"] = {"skipped": "grouped (not depthwise) convolution"}
-    record = LayerRecord(node.name, "conv2d", Operand(x, x_bits, x_signed, zx, sx),
-                         Operand(w, w_bits, w_signed, 0, sw), bias, acc, params, meta)
+    record = LayerRecord(node.name, "conv2d", Operand(x, x_bits, x_signed, zx, sx, range=(qx.lo, qx.hi)),
+                         Operand(w, w_bits, w_signed, 0, sw, range=_shifted(qw, zw)), bias, acc, params, meta)
     ex.layers.append(record)
     return record
 

@@ -93,7 +93,7 @@ PER_CHANNEL_ROLES = ("weight", "rhs")
 _TOP_KEYS_REQUIRED = ("format", "version", "model", "tensors", "layers")
 _TOP_KEYS = _TOP_KEYS_REQUIRED + ("source", "meta")
 _LAYER_KEYS_COMMON = ("name", "op", "bias", "output", "meta")
-_OPERAND_KEYS = ("tensor", "bits", "signed", "zero_point", "scale", "format", "block_scale")
+_OPERAND_KEYS = ("tensor", "bits", "signed", "range", "zero_point", "scale", "format", "block_scale")
 _BLOCK_SCALE_KEYS = ("tensor", "block", "format", "block_channels")
 BLOCK_SCALE_FORMATS = ("f32", "e8m0")
 #: the largest dot length accsim takes (traces/trace.h, k_max_dot_length); bounds a block.
@@ -1367,9 +1367,13 @@ def _validate_operand(p: _Problems, pointer: str, entry, tensors: dict, role: st
         p.add(pointer + "/signed", f"expected true or false, got {signed!r}")
         ok = False
     ok = ok and "bits" in entry and "signed" in entry
+    declared = None
+    if ok and "range" in entry:
+        declared = _validate_range(p, pointer + "/range", entry["range"], bits, signed)
+        ok = declared is not None
     if ok and "zero_point" in entry:
         zp = entry["zero_point"]
-        lo, hi = operand_range(bits, signed)
+        lo, hi = declared or operand_range(bits, signed)
         if not (_is_int(zp) and lo <= zp <= hi):
             p.add(pointer + "/zero_point", f"expected an integer in [{lo}, {hi}], got {zp!r}")
     name = entry.get("tensor")
@@ -1385,11 +1389,24 @@ def _validate_operand(p: _Problems, pointer: str, entry, tensors: dict, role: st
         p.add(name, "is empty")
         return None
     if ok:
-        lo, hi = operand_range(bits, signed)
+        lo, hi = declared or operand_range(bits, signed)
         outside = _first_outside(a, lo, hi)
         if outside:
-            p.add(name, f"value {outside[1]} at index {list(outside[0])} is outside {_describe_range(bits, signed)}")
+            where = f"the declared range [{lo}, {hi}]" if declared else _describe_range(bits, signed)
+            p.add(name, f"value {outside[1]} at index {list(outside[0])} is outside {where}")
     return a, None, block
+
+
+def _validate_range(p, pointer: str, value, bits: int, signed: bool):
+    """An operand's "range": [lo, hi] inside its bits' range and holding 0, or None (reported)."""
+    lo, hi = operand_range(bits, signed)
+    if not (isinstance(value, list) and len(value) == 2 and all(_is_int(v) for v in value)):
+        p.add(pointer, f"expected [lo, hi], two integers, got {value!r}")
+        return None
+    if not (lo <= value[0] <= 0 <= value[1] <= hi):
+        p.add(pointer, f"expected lo in [{lo}, 0] and hi in [0, {hi}], got {value!r}")
+        return None
+    return value[0], value[1]
 
 
 def _validate_float_operand(p: _Problems, pointer: str, entry: dict, tensors: dict, block):
@@ -1397,7 +1414,7 @@ def _validate_float_operand(p: _Problems, pointer: str, entry: dict, tensors: di
     if fmt not in FLOAT_FORMATS:
         p.add(pointer + "/format", f"unknown float format {fmt!r} (valid: {', '.join(FLOAT_FORMATS)})")
         return None
-    for key in ("bits", "signed", "zero_point"):
+    for key in ("bits", "signed", "range", "zero_point"):
         if key in entry:
             p.add(pointer + "/" + key, f'a float operand declares "format" instead of "{key}"')
     if "tensor" not in entry:
