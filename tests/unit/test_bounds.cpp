@@ -362,8 +362,8 @@ TEST_CASE("a declared range (bipolar, narrow) narrows the exact bound and leaves
     CHECK(bipolar.describe() == "2-bit signed, range [-1, 1]");
     const ExactRange wide = exact_range(w.data(), 5, bits_only);
     const ExactRange tight = exact_range(w.data(), 5, bipolar);
-    CHECK(wide.lo == -8);  // 1*-2 + -1*1 + 1*-2 + 1*-2 + -1*1
-    CHECK(wide.hi == 7);  // 1*1 + -1*-2 + 1*1 + 1*1 + -1*-2
+    CHECK(wide.lo == -8);   // 1*-2 + -1*1 + 1*-2 + 1*-2 + -1*1
+    CHECK(wide.hi == 7);    // 1*1 + -1*-2 + 1*1 + 1*1 + -1*-2
     CHECK(tight.lo == -5);  // every product is +-1
     CHECK(tight.hi == 5);
     // Brute force over every bipolar input: the extremes are reached.
