@@ -386,5 +386,6 @@ TEST_CASE("--acc replaces the file's stages; without a file it makes an audit-on
           "/nonexistent/cfg.json: file: cannot open: No such file or directory");
     ConfigSources broken;
     broken.file = write_temp("cfg_broken.json", "{\"name\": ");
-    CHECK(error_of(broken).rfind(broken.file.value() + ": /: invalid JSON: ", 0) == 0);
+    CHECK(error_of(broken).rfind(broken.file.value() + ": /: invalid JSON at line 1, column 10: ",
+                                 0) == 0);
 }
