@@ -9,9 +9,11 @@ and FINN's width) and a note for every dot product left out. Bad input: one line
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 
+from .inputs import InputFileError
 from .node import ImportInputError
 
 
@@ -34,6 +36,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, metavar="DIR", help="the trace directory to write")
     p.add_argument("--layers", metavar="REGEX", help="record only the dot products whose node name matches")
     p.add_argument("--name", help="the trace's model name (default: the file's stem)")
+    p.add_argument("--acc-grid", metavar='"A;B"',
+                   help="also run the model with each accumulator (--acc shorthand, separated by \";\") "
+                        "computing every integer layer, and compare its output with the exact run")
+    p.add_argument("--loop-json", metavar="FILE", help="write the --acc-grid results as JSON")
+    p.add_argument("--threads", type=int, default=0, help="accsim threads for --acc-grid (0: all)")
     p.add_argument("--no-bounds", action="store_true",
                    help="do not compute accsim's bounds for the table (no built accsim module needed)")
     return p
@@ -43,17 +50,12 @@ def _bounds(trace: str, layers: list) -> dict:
     """accsim's per-layer bounds of the written trace, when the Python module is built
     (integer layers audited with a 64-bit register, FP8 layers with an FP32 one)."""
     try:
-        import accsim  # noqa: F401
-    except ImportError:
-        here = os.path.dirname(os.path.abspath(__file__))
-        sys.path.insert(0, os.path.join(here, "..", "..", "build", "python"))
-        try:
-            import accsim  # noqa: F401
-        except ImportError:
-            return {}
+        from .loop import load_accsim
+        accsim = load_accsim()
+    except ImportInputError:
+        return {}
     import re
 
-    import accsim
     bounds = {}
     for acc, group in (("64", [r.name for r in layers if r.a.format is None]),
                        ("e8m23", [r.name for r in layers if r.a.format is not None])):
@@ -93,12 +95,21 @@ def _table(result, bounds: dict) -> str:
 
 def main(argv=None) -> int:
     args = _parser().parse_args(argv)
-    from .importer import import_model
+    from .importer import evaluate_in_loop, import_model
 
     try:
         if os.path.exists(args.out) and not os.path.isdir(args.out):
             raise ImportInputError("--out: exists and is not a directory")
+        grid = None
+        if args.acc_grid is not None:
+            from .loop import AccumulatorLoop
+            grid = [spec.strip() for spec in args.acc_grid.split(";")]
+            if not all(grid):
+                raise InputFileError("command line", f'--acc-grid: an empty accumulator spec in "{args.acc_grid}"')
+            for spec in grid:
+                AccumulatorLoop(spec)  # validated before anything is written
         result = import_model(args.model, args.input, out=args.out, layers=args.layers, name=args.name)
+        loop = evaluate_in_loop(args.model, args.input, grid, args.layers, args.threads) if grid else None
     except ImportInputError as exc:
         where = getattr(exc, "file", None) or args.model
         print(f"accsim: error: {where}: {exc}", file=sys.stderr)
@@ -108,7 +119,26 @@ def main(argv=None) -> int:
     print(_table(result, bounds))
     for note in result.notes:
         print(f"note: {note}")
+    if loop is not None:
+        print(f"\nin the loop: output \"{loop['output']}\" with each accumulator, against exact integer layers")
+        print(_loop_table(loop))
+        if args.loop_json:
+            with open(args.loop_json, "w") as f:
+                json.dump(loop, f, indent=1)
+                f.write("\n")
     return 0
+
+
+def _loop_table(loop: dict) -> str:
+    head = ["acc", "events", "corrupted", "max |diff|", "PSNR dB", "argmax agrees"]
+    rows = []
+    for p in loop["points"]:
+        psnr = p["psnr_db"]
+        rows.append([p["acc"], str(p["events"]), str(p["outputs_corrupted"]), f"{p['max_abs_diff']:.4g}",
+                     "-" if psnr is None else ("inf" if psnr == float("inf") else f"{psnr:.2f}"),
+                     f"{p['argmax_agreement']:.3f}" if "argmax_agreement" in p else "-"])
+    widths = [max(len(r[i]) for r in rows + [head]) for i in range(len(head))]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in [head] + rows)
 
 
 if __name__ == "__main__":

@@ -104,12 +104,14 @@ def _matmul(ex, node: Node, inputs: list):
     y = np.matmul(a, b)
     qa, qb = ex.quant.get(node.inputs[0]), ex.quant.get(node.inputs[1])
     if _recordable(ex, node, qa, qb):
+        rec = None
         if ex.is_constant(node.inputs[1]) and b.ndim == 2:
-            layer_record.linear(ex, node, qa, qb, b_layout="KN", float_out=y)
+            rec = layer_record.linear(ex, node, qa, qb, b_layout="KN", float_out=y)
         elif a.ndim >= 2 and b.ndim >= 2:
-            layer_record.matmul(ex, node, qa, qb, float_out=y)
+            rec = layer_record.matmul(ex, node, qa, qb, float_out=y)
         else:
             ex.note(f"{node.where}: left out: a 1-D operand of an activation x activation product")
+        y = _in_the_loop(ex, rec, y)
     return [y], None
 
 
@@ -134,8 +136,9 @@ def _gemm(ex, node: Node, inputs: list):
     qa, qb = ex.quant.get(node.inputs[0]), ex.quant.get(node.inputs[1])
     if _recordable(ex, node, qa, qb):
         bias_q = ex.quant.get(node.inputs[2]) if c is not None and len(node.inputs) > 2 else None
-        layer_record.linear(ex, node, qa, qb, b_layout="NK" if trans_b else "KN", float_out=y, alpha=alpha,
-                            float_bias=None if c is None else c * beta, bias_q=bias_q if beta == 1.0 else None)
+        rec = layer_record.linear(ex, node, qa, qb, b_layout="NK" if trans_b else "KN", float_out=y, alpha=alpha,
+                                  float_bias=None if c is None else c * beta, bias_q=bias_q if beta == 1.0 else None)
+        y = _in_the_loop(ex, rec, y)
     return [y], None
 
 
@@ -159,9 +162,19 @@ def _conv(ex, node: Node, inputs: list):
     qx, qw = ex.quant.get(node.inputs[0]), ex.quant.get(node.inputs[1])
     if _recordable(ex, node, qx, qw):
         bias_q = ex.quant.get(node.inputs[2]) if bias is not None else None
-        layer_record.conv(ex, node, qx, qw, geo2, lifted=x.ndim == 3, float_out=y, float_bias=bias,
-                          bias_q=bias_q)
+        rec = layer_record.conv(ex, node, qx, qw, geo2, lifted=x.ndim == 3, float_out=y, float_bias=bias,
+                                bias_q=bias_q)
+        if rec is not None and ex.loop is not None:
+            y = _in_the_loop(ex, rec, y)
+            out = y[:, :, 0, :] if x.ndim == 3 else y
     return [out], None
+
+
+def _in_the_loop(ex, rec, y: np.ndarray) -> np.ndarray:
+    """With an accumulator in the loop, the layer's output as that accumulator leaves it."""
+    if rec is None or ex.loop is None:
+        return y
+    return ex.loop.float_output(rec, y)
 
 
 def _recordable(ex, node: Node, qa: Quantized | None, qb: Quantized | None) -> bool:

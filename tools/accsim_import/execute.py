@@ -28,8 +28,9 @@ ONNX_DOMAINS = ("", "ai.onnx")
 
 
 class Execution:
-    def __init__(self, graph: Graph, layers: str | None = None):
+    def __init__(self, graph: Graph, layers: str | None = None, loop=None):
         self.graph = graph
+        self.loop = loop                  # an AccumulatorLoop, or None for exact integer layers
         self.values: dict[str, np.ndarray] = dict(graph.initializers)
         self.quant: dict[str, Quantized] = {}
         self.constant: set[str] = set(graph.initializers)
@@ -170,9 +171,10 @@ def _as_codes(codes: np.ndarray, q: Quantized) -> np.ndarray:
     return codes if q.is_float else codes.astype(np.int64)
 
 
-def execute(graph: Graph, feeds: dict, layers: str | None = None) -> Execution:
-    """Runs every node in order. ``feeds`` maps each graph input's name to its array."""
-    ex = Execution(graph, layers)
+def execute(graph: Graph, feeds: dict, layers: str | None = None, loop=None) -> Execution:
+    """Runs every node in order. ``feeds`` maps each graph input's name to its array; ``loop``
+    (loop.AccumulatorLoop) puts an accsim accumulator in every integer layer."""
+    ex = Execution(graph, layers, loop)
     for gi in graph.inputs:
         if gi.name not in feeds:
             raise ImportInputError(f'input "{gi.name}": no value given')

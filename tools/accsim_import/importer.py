@@ -33,8 +33,9 @@ class ImportResult:
     trace: str | None
 
 
-def run_model(model: str, inputs: list, layers: str | None = None, strict_shape: bool = True):
-    """Executes ``model`` on ``inputs``; returns the Execution (values, layers, notes)."""
+def run_model(model: str, inputs: list, layers: str | None = None, strict_shape: bool = True, loop=None):
+    """Executes ``model`` on ``inputs``; returns the Execution (values, layers, notes). ``loop``:
+    an accumulator (loop.AccumulatorLoop) computing every integer layer."""
     graph = load_graph(model)
     if layers is not None:
         import re
@@ -43,7 +44,7 @@ def run_model(model: str, inputs: list, layers: str | None = None, strict_shape:
         except re.error as exc:
             raise ImportInputError(f"--layers: not a regular expression: {exc}") from None
     feeds = gather_inputs(graph, inputs, strict_shape=strict_shape)
-    return execute(graph, feeds, layers)
+    return execute(graph, feeds, layers, loop)
 
 
 def import_model(model, inputs, out=None, layers: str | None = None, name: str | None = None) -> ImportResult:
@@ -142,3 +143,39 @@ def _write_layer(writer, name: str, rec: LayerRecord) -> dict:
                           groups=p["groups"], meta=rec.meta)
     except ValueError as exc:
         raise ImportInputError(f"layer {name}: {exc}") from None
+
+
+def _output_metrics(exact: np.ndarray, looped: np.ndarray) -> dict:
+    """How far the looped output is from the exact one: max |difference|, PSNR (peak: the exact
+    output's range), and for [rows, classes] outputs the share of rows whose argmax agrees."""
+    a, b = np.asarray(exact, dtype=np.float64), np.asarray(looped, dtype=np.float64)
+    diff = np.abs(a - b)
+    m = {"max_abs_diff": float(diff.max()) if diff.size else 0.0}
+    peak = float(a.max() - a.min()) if a.size else 0.0
+    mse = float(np.mean(diff ** 2)) if diff.size else 0.0
+    m["psnr_db"] = None if peak == 0 else (float("inf") if mse == 0 else float(10 * np.log10(peak ** 2 / mse)))
+    if a.ndim == 2 and a.shape[1] > 1:
+        m["argmax_agreement"] = float(np.mean(np.argmax(a, axis=1) == np.argmax(b, axis=1)))
+    return m
+
+
+def evaluate_in_loop(model, inputs, grid: list, layers: str | None = None, threads: int = 0) -> dict:
+    """The model's outputs with each accumulator of ``grid`` (the --acc shorthand) computing every
+    integer layer, against the exact integer layers: {"output": name, "points": [{"acc",
+    "events", "outputs_corrupted", "layers", "max_abs_diff", "psnr_db", "argmax_agreement"?}]}."""
+    from .loop import AccumulatorLoop
+
+    loops = [AccumulatorLoop(spec, threads) for spec in grid]  # bad specs fail before any work
+    model = os.fspath(model)
+    items = list(inputs) if not isinstance(inputs, (str, os.PathLike, np.ndarray)) else [inputs]
+    exact = run_model(model, items, layers)
+    name = exact.graph.outputs[0]
+    points = []
+    for loop in loops:
+        ex = run_model(model, items, layers, loop=loop)
+        point = {"acc": loop.acc, **loop.totals, "layers": loop.layers}
+        point.update(_output_metrics(exact.values[name], ex.values[name]))
+        if loop.skipped:
+            point["exact_fp8_layers"] = sorted(set(loop.skipped))
+        points.append(point)
+    return {"output": name, "points": points}

@@ -47,6 +47,8 @@ class LayerRecord:
     output: np.ndarray
     conv2d: dict | None = None
     meta: dict = field(default_factory=dict)
+    acc_scale: object = None         # real value of one accumulator unit, broadcastable to output
+    float_bias: object = None        # a float bias added after the accumulator, broadcastable
 
 
 # -- exact integer arithmetic -------------------------------------------------------------
@@ -244,7 +246,8 @@ def linear(ex, node: Node, qa: Quantized, qb: Quantized, b_layout: str, float_ou
     meta["check"] = _check(node, pred, float_out, magnitude, k) if float_out is not None else _EXACT
     meta["finn_accumulator"] = _finn(w, qa, zx, False)
     record = LayerRecord(node.name, "linear", Operand(x, x_bits, x_signed, zx, sx, range=(qa.lo, qa.hi)),
-                         Operand(w, w_bits, w_signed, 0, sw, range=_shifted(qb, zw)), bias, acc, meta=meta)
+                         Operand(w, w_bits, w_signed, 0, sw, range=_shifted(qb, zw)), bias, acc, meta=meta,
+                         acc_scale=acc_scale, float_bias=None if int_bias is not None else float_bias)
     ex.layers.append(record)
     return record
 
@@ -276,7 +279,8 @@ def matmul(ex, node: Node, qa: Quantized, qb: Quantized, float_out: np.ndarray |
         meta["check"] = _EXACT
     meta["finn_accumulator"] = {"skipped": "no static weights (activation x activation)"}
     record = LayerRecord(node.name, "matmul", Operand(a, a_bits, a_signed, 0, sa, range=(qa.lo - za, qa.hi - za)),
-                         Operand(b, b_bits, b_signed, 0, sb, range=(qb.lo - zb, qb.hi - zb)), None, acc, meta=meta)
+                         Operand(b, b_bits, b_signed, 0, sb, range=(qb.lo - zb, qb.hi - zb)), None, acc, meta=meta,
+                         acc_scale=sa * sb)
     ex.layers.append(record)
     return record
 
@@ -342,7 +346,9 @@ def conv(ex, node: Node, qx: Quantized, qw: Quantized, geo: dict, lifted: bool, 
     else:
         meta["finn_accumulator"] = {"skipped": "grouped (not depthwise) convolution"}
     record = LayerRecord(node.name, "conv2d", Operand(x, x_bits, x_signed, zx, sx, range=(qx.lo, qx.hi)),
-                         Operand(w, w_bits, w_signed, 0, sw, range=_shifted(qw, zw)), bias, acc, params, meta)
+                         Operand(w, w_bits, w_signed, 0, sw, range=_shifted(qw, zw)), bias, acc, params, meta,
+                         acc_scale=acc_scale.reshape(chan),
+                         float_bias=None if int_bias is not None or float_bias is None else float_bias.reshape(chan))
     ex.layers.append(record)
     return record
 

@@ -120,6 +120,8 @@ def _conv_integer_core(ex, node: Node, x, w, xq: Quantized, wq: Quantized, bias,
                                 int_bias=None if bias is None else bias.astype(np.int64))
         if rec is not None and not np.array_equal(rec.output, acc):
             raise node.error("check", "the recorded integer layer differs from the op's result (internal error)")
+        if rec is not None and ex.loop is not None:
+            acc = ex.loop.values(rec)
     return acc[:, :, 0, :] if lifted else acc
 
 
@@ -169,6 +171,8 @@ def _matmul_integer_core(ex, node: Node, a, b, aq: Quantized, bq: Quantized):
             ex.note(f"{node.where}: left out: a 1-D operand")
         if rec is not None and not np.array_equal(rec.output, acc):
             raise node.error("check", "the recorded integer layer differs from the op's result (internal error)")
+        if rec is not None and ex.loop is not None:
+            acc = ex.loop.values(rec).reshape(acc.shape)
     return acc
 
 
