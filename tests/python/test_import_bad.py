@@ -252,3 +252,47 @@ def test_layers_matching_nothing_names_the_option(tmp_path):
     rest = expect_error(run_cli(tmp_path, model, [good_input(tmp_path)], "--layers", "^conv9$"), model,
                         "--layers", "^conv9$")
     assert "no quantized MatMul" not in rest
+
+
+# ---------------------------------------------------------------------------- options and batches
+
+def test_bad_threads_and_loop_json_folder(tmp_path):
+    model = quantized_linear(tmp_path / "m.onnx")
+    expect_error(run_cli(tmp_path, model, [good_input(tmp_path)], "--acc-grid", "8", "--threads", "-3"),
+                 "command line", "--threads")
+    expect_error(run_cli(tmp_path, model, [good_input(tmp_path)], "--acc-grid", "8", "--loop-json",
+                         str(tmp_path / "missing" / "loop.json")), "command line", "--loop-json", "no folder")
+
+
+def test_unequal_batches_for_two_inputs(tmp_path):
+    nodes = [quant("qa", "a", "aq"), quant("qb", "b", "bq"), oh.make_node("MatMul", ["aq", "bq"], ["y"], name="mm")]
+    model = save_model(tmp_path / "m.onnx", nodes, [x_info("a", (1, 2, 4)), x_info("b", (1, 4, 2))],
+                       [init("s", F32(1)), init("z0", F32(0)), init("b4", F32(4))])
+    a = good_input(tmp_path, "a.npy", np.zeros((1, 2, 4), F32))
+    b = good_input(tmp_path, "b.npy", np.zeros((1, 4, 2), F32))
+    expect_error(run_cli(tmp_path, model, [f"a={a}", f"a={a}", f"b={b}"]), model, "input: ", "as many files",
+                 "a: 2", "b: 1")
+
+
+def test_dequantize_axis_out_of_range(tmp_path):
+    w = nh.from_array(np.ones((4, 3), np.int8), "W")
+    nodes = [quant("qx", "x", "xq"),
+             oh.make_node("DequantizeLinear", ["W", "ws"], ["wq"], name="dq", axis=3),
+             oh.make_node("MatMul", ["xq", "wq"], ["y"], name="fc")]
+    model = save_model(tmp_path / "m.onnx", nodes, [x_info()],
+                       [init("s", F32(1)), init("z0", F32(0)), init("b4", F32(4)), w,
+                        init("ws", np.full(3, 0.5, F32))])
+    expect_error(run_cli(tmp_path, model, [good_input(tmp_path)]), model, 'node "dq"', "axis", "outside [-2, 1]")
+
+
+def test_cli_finds_the_module_without_pythonpath(tmp_path):
+    """The launcher puts tools/ on sys.path, where tools/accsim/ (C++ sources) is not the module."""
+    model = quantized_linear(tmp_path / "m.onnx")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    p = subprocess.run(["/usr/bin/python3", CLI, model, "--input", good_input(tmp_path), "--out",
+                        str(tmp_path / "t.trace"), "--acc-grid", "6"], capture_output=True, text=True, env=env,
+                       timeout=120, cwd=str(tmp_path), check=False)
+    assert p.returncode == 0, p.stderr
+    row = p.stdout.splitlines()[2].split()
+    assert row[0] == "fc" and row[-5:-1] != ["", "", "", ""] and len(row) == 11  # bounds filled in
+    assert "in the loop" in p.stdout

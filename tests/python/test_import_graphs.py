@@ -992,3 +992,92 @@ def test_exhaustive_2bit_conv_zero_point_padding(tmp_path):
     want = slow_conv2d(x_codes, 1, w_codes, [1, 1], pads, [1, 1], 1)
     np.testing.assert_array_equal(tensor(trace, layer, "output"), want)
     assert_float_close(result.outputs["y"], want * 0.125)
+
+
+# ---------------------------------------------------------------------------- after review
+
+def _qdq_act(name, x, scale, zp_value, dtype=np.uint8):
+    """QuantizeLinear -> DequantizeLinear of an activation; returns (nodes, initializers)."""
+    return ([oh.make_node("QuantizeLinear", [x, f"{name}_s", f"{name}_z"], [f"{name}_q"], name=f"{name}_ql"),
+             oh.make_node("DequantizeLinear", [f"{name}_q", f"{name}_s", f"{name}_z"], [f"{name}_d"],
+                          name=f"{name}_dl")],
+            [init(f"{name}_s", np.float32(scale)), init(f"{name}_z", np.asarray(zp_value, dtype))])
+
+
+def test_gemm_with_an_activation_as_b_is_a_matmul(tmp_path):
+    rng = np.random.default_rng(41)
+    na, ia = _qdq_act("a", "A", 0.5, 10)
+    nb, ib = _qdq_act("b", "B", 0.25, 3)
+    nodes = na + nb + [oh.make_node("Gemm", ["a_d", "b_d"], ["y"], name="gemm", transB=1)]
+    model = save_model(tmp_path / "m.onnx", nodes, [value_info("A", [3, 5]), value_info("B", [4, 5])],
+                       [value_info("y", [3, 4])], ia + ib)
+    a = rng.uniform(-4, 60, (3, 5)).astype(np.float32)
+    b = rng.uniform(-0.5, 30, (4, 5)).astype(np.float32)
+    result, trace = run_import(tmp_path, model, [f"A={_npy(tmp_path, 'a', a)}", f"B={_npy(tmp_path, 'b', b)}"])
+    layer = trace.layer("gemm")
+    assert layer["op"] == "matmul"   # no static weights: no weight-dependent bounds or FINN width
+    ca = np.clip(np.rint(a / 0.5) + 10, 0, 255).astype(np.int64)
+    cb = np.clip(np.rint(b / 0.25) + 3, 0, 255).astype(np.int64)
+    np.testing.assert_array_equal(tensor(trace, layer, "output"), slow_matmul(ca, 10, cb.T, 3))
+
+
+def test_gemm_row_c_is_not_a_channel_bias(tmp_path):
+    """C of shape [M, 1] with M == N adds per row: it stays a float bias."""
+    nodes = [quant_node("qa", "A", "aq", "one", "z0", "b4"), quant_node("qw", "W", "wq", "one", "z0", "b4"),
+             quant_node("qc", "C", "cq", "one", "z0", "b32"),
+             oh.make_node("Gemm", ["aq", "wq", "cq"], ["y"], name="gemm")]
+    model = save_model(tmp_path / "m.onnx", nodes, [value_info("A", [2, 3])], [value_info("y", [2, 2])],
+                       [init("one", np.float32(1)), init("z0", np.float32(0)), init("b4", np.float32(4)),
+                        init("b32", np.float32(32)), init("W", np.array([[1, 2], [3, -4], [0, 1]], np.float32)),
+                        init("C", np.array([[100], [-100]], np.float32))])
+    a = np.array([[1, 2, 3], [-1, 0, 2]], np.float32)
+    result, trace = run_import(tmp_path, model, [a])
+    layer = trace.layer("gemm")
+    assert "bias" not in layer and "float_bias" in layer["meta"]
+    np.testing.assert_array_equal(result.outputs["y"], a @ np.array([[1, 2], [3, -4], [0, 1]]) + [[100], [-100]])
+
+
+def test_concat_of_signed_and_unsigned_codes_is_declared_wide_enough(tmp_path):
+    nu, iu = _qdq_act("u", "U", 1.0, 0, np.uint8)
+    ns, is_ = _qdq_act("s", "S", 1.0, 0, np.int8)
+    nodes = nu + ns + [oh.make_node("Concat", ["u_d", "s_d"], ["c"], name="cat", axis=1),
+                       quant_node("qw", "W", "wq", "one", "z0", "b4"),
+                       oh.make_node("MatMul", ["c", "wq"], ["y"], name="mm")]
+    model = save_model(tmp_path / "m.onnx", nodes, [value_info("U", [1, 2]), value_info("S", [1, 2])],
+                       [value_info("y", [1, 1])], iu + is_ + [init("one", np.float32(1)), init("z0", np.float32(0)),
+                                                              init("b4", np.float32(4)),
+                                                              init("W", np.ones((4, 1), np.float32))])
+    u, s = np.array([[240, 3]], np.float32), np.array([[-100, 7]], np.float32)
+    result, trace = run_import(tmp_path, model, [f"U={_npy(tmp_path, 'u', u)}", f"S={_npy(tmp_path, 's', s)}"])
+    layer = trace.layer("mm")
+    assert (layer["input"]["bits"], layer["input"]["signed"]) == (9, True)
+    assert layer["input"]["range"] == [-128, 255]
+
+
+def test_fp8_layers_keep_their_exact_result_in_the_loop():
+    from accsim_import.importer import evaluate_in_loop
+    folder = os.path.join(ROOT, "tools", "nets", "qonnx", "floatquant_exec")
+    r = evaluate_in_loop(os.path.join(folder, "qonnx_act_weight_fp8.onnx"),
+                         [os.path.join(folder, "test_data", "input.npy")], ["8"])
+    assert r["points"][0]["exact_fp8_layers"] == ["/Gemm"] and r["points"][0]["max_abs_diff"] == 0.0
+
+
+def test_repeated_node_names_get_unique_layer_names(tmp_path):
+    nodes = [quant_node("qx", "x", "xq", "one", "z0", "b4"), quant_node("qw", "W", "wq", "one", "z0", "b4"),
+             oh.make_node("MatMul", ["xq", "wq"], ["h"], name="fc"),
+             quant_node("qh", "h", "hq", "one", "z0", "b8"),
+             oh.make_node("MatMul", ["hq", "wq2"], ["y"], name="fc"),
+             quant_node("qw2", "W2", "wq2", "one", "z0", "b4")]
+    nodes = nodes[:4] + [nodes[5], nodes[4]]
+    model = save_model(tmp_path / "m.onnx", nodes, [value_info("x", [1, 2])], [value_info("y", [1, 2])],
+                       [init("one", np.float32(1)), init("z0", np.float32(0)), init("b4", np.float32(4)),
+                        init("b8", np.float32(8)), init("W", np.eye(2, dtype=np.float32)),
+                        init("W2", np.eye(2, dtype=np.float32))])
+    result, trace = run_import(tmp_path, model, [np.array([[1, 2]], np.float32)])
+    assert [r.name for r in result.layers] == ["fc", "fc_2"]
+
+
+def _npy(tmp_path, name, array):
+    path = tmp_path / f"{name}.npy"
+    np.save(path, array)
+    return str(path)

@@ -23,6 +23,12 @@ class _Parser(argparse.ArgumentParser):
         sys.exit(2)
 
 
+def _threads(text: str) -> int:
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}")
+    return int(text)
+
+
 def _parser() -> argparse.ArgumentParser:
     p = _Parser(prog="accsim-import", description=(
         "Import a quantized ONNX model (QONNX: Quant/BipolarQuant/Trunc/MultiThreshold/FloatQuant; "
@@ -40,7 +46,7 @@ def _parser() -> argparse.ArgumentParser:
                    help="also run the model with each accumulator (--acc shorthand, separated by \";\") "
                         "computing every integer layer, and compare its output with the exact run")
     p.add_argument("--loop-json", metavar="FILE", help="write the --acc-grid results as JSON")
-    p.add_argument("--threads", type=int, default=0, help="accsim threads for --acc-grid (0: all)")
+    p.add_argument("--threads", type=_threads, default=0, help="accsim threads for --acc-grid (0: all)")
     p.add_argument("--no-bounds", action="store_true",
                    help="do not compute accsim's bounds for the table (no built accsim module needed)")
     return p
@@ -95,7 +101,7 @@ def _table(result, bounds: dict) -> str:
 
 def main(argv=None) -> int:
     args = _parser().parse_args(argv)
-    from .importer import evaluate_in_loop, import_model
+    from .importer import evaluate_in_loop, import_model, write_trace
 
     try:
         if os.path.exists(args.out) and not os.path.isdir(args.out):
@@ -107,9 +113,12 @@ def main(argv=None) -> int:
             if not all(grid):
                 raise InputFileError("command line", f'--acc-grid: an empty accumulator spec in "{args.acc_grid}"')
             for spec in grid:
-                AccumulatorLoop(spec)  # validated before anything is written
-        result = import_model(args.model, args.input, out=args.out, layers=args.layers, name=args.name)
+                AccumulatorLoop(spec, args.threads)  # validated before anything is written
+        if args.loop_json and not os.path.isdir(os.path.dirname(os.path.abspath(args.loop_json))):
+            raise InputFileError("command line", f"--loop-json: no folder for {args.loop_json}")
+        result = import_model(args.model, args.input, out=None, layers=args.layers)
         loop = evaluate_in_loop(args.model, args.input, grid, args.layers, args.threads) if grid else None
+        result.trace = write_trace(args.out, result.execution, args.model, args.name)  # last: all went well
     except ImportInputError as exc:
         where = getattr(exc, "file", None) or args.model
         print(f"accsim: error: {where}: {exc}", file=sys.stderr)

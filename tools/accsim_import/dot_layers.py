@@ -58,7 +58,7 @@ def conv_geometry(node: Node, x_shape: tuple, w_shape: tuple) -> dict:
     return {"strides": strides, "pads": pads, "dilations": dilations, "groups": groups}
 
 
-def _lift(x: np.ndarray, w: np.ndarray, geo: dict):
+def lift_1d(x: np.ndarray, w: np.ndarray, geo: dict):
     """A 1-D convolution as a 2-D one with H = 1."""
     return (x[:, :, None, :], w[:, :, None, :],
             {"strides": [1] + geo["strides"], "dilations": [1] + geo["dilations"],
@@ -110,7 +110,7 @@ def _matmul(ex, node: Node, inputs: list):
         elif a.ndim >= 2 and b.ndim >= 2:
             rec = layer_record.matmul(ex, node, qa, qb, float_out=y)
         else:
-            ex.note(f"{node.where}: left out: a 1-D operand of an activation x activation product")
+            ex.note(f"{node.where}: left out: a 1-D operand (a matrix-vector product)")
         y = _in_the_loop(ex, rec, y)
     return [y], None
 
@@ -130,16 +130,31 @@ def _gemm(ex, node: Node, inputs: list):
         y = (y * np.asarray(alpha, dtype=y.dtype)).astype(y.dtype)
     if c is not None:
         y = (y + (c * np.asarray(beta, dtype=c.dtype) if beta != 1.0 else c)).astype(y.dtype)
-    if trans_a:
-        ex.note(f"{node.where}: left out: transA = 1 (a transposed activation)")
-        return [y], None
     qa, qb = ex.quant.get(node.inputs[0]), ex.quant.get(node.inputs[1])
-    if _recordable(ex, node, qa, qb):
+    if not _recordable(ex, node, qa, qb):
+        return [y], None
+    if trans_a or alpha <= 0:
+        ex.note(f"{node.where}: left out: " + ("transA = 1 (a transposed activation)" if trans_a
+                                               else f"alpha = {alpha:g} is not a positive scale"))
+        return [y], None
+    if ex.is_constant(node.inputs[1]):
         bias_q = ex.quant.get(node.inputs[2]) if c is not None and len(node.inputs) > 2 else None
         rec = layer_record.linear(ex, node, qa, qb, b_layout="NK" if trans_b else "KN", float_out=y, alpha=alpha,
                                   float_bias=None if c is None else c * beta, bias_q=bias_q if beta == 1.0 else None)
-        y = _in_the_loop(ex, rec, y)
-    return [y], None
+    elif c is None and alpha == 1.0:
+        rec = layer_record.matmul(ex, node, qa, _transposed(qb) if trans_b else qb, float_out=y)
+    else:
+        ex.note(f"{node.where}: left out: an activation x activation Gemm with C or alpha")
+        rec = None
+    return [_in_the_loop(ex, rec, y)], None
+
+
+def _transposed(q: Quantized) -> Quantized:
+    """A 2-D operand's quantization record transposed (codes, and scales or zero points that vary)."""
+    def t(v):
+        v = np.asarray(v)
+        return v.T if v.ndim == 2 else v
+    return q.with_codes(q.codes.T, scale=t(q.scale), zero_point=t(q.zero_point))
 
 
 def _conv(ex, node: Node, inputs: list):
@@ -152,7 +167,7 @@ def _conv(ex, node: Node, inputs: list):
     if kernel is not None and list(kernel) != list(w.shape[2:]):
         raise node.error("kernel_shape", f"{list(kernel)} differs from the weight's {list(w.shape[2:])}")
     geo = conv_geometry(node, x.shape, w.shape)
-    x2, w2, geo2 = _lift(x, w, geo) if x.ndim == 3 else (x, w, geo)
+    x2, w2, geo2 = lift_1d(x, w, geo) if x.ndim == 3 else (x, w, geo)
     y = conv2d(x2, w2, geo2)
     if bias is not None:
         if bias.shape != (w.shape[0],):

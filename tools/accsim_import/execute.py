@@ -20,7 +20,7 @@ import numpy as np
 from . import dot_layers, float_ops, qoperator, quantizers
 from .graph import Graph
 from .node import ImportInputError, Node
-from .quantized import Quantized
+from .quantized import Quantized, int_width
 
 QONNX_DOMAINS = ("onnx.brevitas", "qonnx.custom_op.general", "finn.custom_op.general", "finn",
                  "qonnx")
@@ -50,6 +50,16 @@ class Execution:
 
     def note(self, text: str) -> None:
         self.notes.append(text)
+
+    def add_layer(self, record) -> None:
+        """Appends an integer layer under a name no earlier layer has (node names may repeat)."""
+        taken = {r.name for r in self.layers}
+        name, k = record.name, 1
+        while name in taken:
+            k += 1
+            name = f"{record.name}_{k}"
+        record.name = name
+        self.layers.append(record)
 
     def is_constant(self, name: str) -> bool:
         return name in self.constant
@@ -119,11 +129,14 @@ def _carried(ex: Execution, node: Node, inputs: list, outputs: list) -> list | N
                                          or o.scalar(o.zero_point) != z for o in qs):
             return None
         codes = float_ops.FLOAT_OPS[op](node, [o.codes.astype(np.float64) for o in qs])[0]
+        lo, hi = min(o.lo for o in qs), max(o.hi for o in qs)
+        same = len({(o.bits, o.signed) for o in qs}) == 1
+        bits, signed = (q.bits, q.signed) if same else int_width(lo, hi)
         return [replace(q, codes=_as_codes(codes, q), scale=np.float64(s), zero_point=np.asarray(z),
-                        lo=min(o.lo for o in qs), hi=max(o.hi for o in qs), bits=max(o.bits for o in qs),
-                        signed=any(o.signed for o in qs))]
-    if op == "Pad" and z not in (0, 0.0):
-        return None
+                        lo=lo, hi=hi, bits=bits, signed=signed)]
+    extrapolates = op == "Resize" and node.attr("coordinate_transformation_mode", "") == "tf_crop_and_resize"
+    if (op == "Pad" or extrapolates) and z not in (0, 0.0):
+        return None  # the filled-in float 0 is code z, not the 0 the op would write into the codes
     per_tensor = s is not None and z is not None
     if not per_tensor:
         if op != "Transpose":

@@ -31,6 +31,7 @@ class ImportResult:
     outputs: dict
     values: dict
     trace: str | None
+    execution: object = None        # the Execution (graph, layers, notes) a later write_trace takes
 
 
 def run_model(model: str, inputs: list, layers: str | None = None, strict_shape: bool = True, loop=None):
@@ -58,10 +59,10 @@ def import_model(model, inputs, out=None, layers: str | None = None, name: str |
         why = "; ".join(ex.notes) if ex.notes else "no quantized MatMul, Gemm or Conv"
         raise ImportInputError(f"model: no integer layer to record ({why})")
     outputs = {n: ex.values[n] for n in ex.graph.outputs}
-    trace = None
+    result = ImportResult(model, ex.layers, ex.notes, outputs, ex.values, None, ex)
     if out is not None:
-        trace = write_trace(out, ex, model, name)
-    return ImportResult(model, ex.layers, ex.notes, outputs, ex.values, trace)
+        result.trace = write_trace(out, ex, model, name)
+    return result
 
 
 def write_trace(out, ex, model: str, name: str | None) -> str:
@@ -84,6 +85,8 @@ def write_trace(out, ex, model: str, name: str | None) -> str:
         return writer.close()
     except ValueError as exc:
         raise ImportInputError(f"trace: {exc}") from None
+    except OSError as exc:
+        raise ImportInputError(f"--out: cannot write {os.fspath(out)}: {exc.strerror}") from None
 
 
 def _bias_bits(bias) -> int:

@@ -100,6 +100,10 @@ def gather_inputs(graph: Graph, items: list, strict_shape: bool = True) -> dict:
             name = graph.inputs[0].name
         check_array(path, by_name[name], array, strict_shape=strict_shape)
         parts.setdefault(name, []).append((path, array))
+    counts = {name: len(got) for name, got in parts.items()}
+    if len(set(counts.values())) > 1:
+        raise ImportInputError("input: a batch needs as many files for every model input; got " +
+                               ", ".join(f"{n}: {c}" for n, c in counts.items()))
     feeds = {}
     for gi in graph.inputs:
         got = parts.get(gi.name)

@@ -71,21 +71,21 @@ def _with_bias(y: np.ndarray, bias, axis: int) -> np.ndarray:
     return y + np.asarray(bias, dtype=np.int64).reshape(shape)
 
 
-def ref_linear(x, w, bias=None):
+def int_linear(x, w, bias=None):
     if _fits_float64(_largest(x), _largest(w), w.shape[1]):
         y = np.rint(np.matmul(x.astype(np.float64), w.astype(np.float64).T)).astype(np.int64)
         return _with_bias(y, bias, -1)
     return trace_math.ref_linear(x, w, bias)
 
 
-def ref_matmul(a, b, bias=None):
+def int_matmul(a, b, bias=None):
     if _fits_float64(_largest(a), _largest(b), a.shape[-1]):
         y = np.rint(np.matmul(a.astype(np.float64), b.astype(np.float64))).astype(np.int64)
         return _with_bias(y, bias, -1)
     return trace_math.ref_matmul(a, b, bias)
 
 
-def ref_conv2d(x, w, bias=None, pad_value=0, stride=(1, 1), padding=(0, 0, 0, 0), dilation=(1, 1), groups=1):
+def int_conv2d(x, w, bias=None, pad_value=0, stride=(1, 1), padding=(0, 0, 0, 0), dilation=(1, 1), groups=1):
     k = int(np.prod(w.shape[1:]))
     if _fits_float64(max(_largest(x), abs(int(pad_value))), _largest(w), k):
         from .dot_layers import conv2d
@@ -172,8 +172,9 @@ def _integer_bias(ex, node: Node, bias_q: Quantized | None, acc_scale: np.ndarra
     s = Quantized.channel_values(bias_q.scale, bias_q.codes.shape, -1) if bias_q.codes.ndim else \
         np.full(channels, float(np.asarray(bias_q.scale).reshape(-1)[0]))
     z = bias_q.scalar(bias_q.zero_point)
-    if s is None or z not in (0, 0.0) or bias_q.codes.reshape(-1).shape != (channels,):
-        return None
+    shape = bias_q.codes.shape
+    if s is None or z not in (0, 0.0) or not shape or shape[-1] != channels or any(d != 1 for d in shape[:-1]):
+        return None  # one value per output channel only (a per-row C is not a channel bias)
     if not np.allclose(np.broadcast_to(s, (channels,)), acc_scale, rtol=1e-6, atol=0):
         return None
     return bias_q.codes.reshape(-1).astype(np.int64)
@@ -194,7 +195,7 @@ def _base_meta(node: Node, qa: Quantized, qb: Quantized) -> dict:
 # -- layers -------------------------------------------------------------------------------
 
 def linear(ex, node: Node, qa: Quantized, qb: Quantized, b_layout: str, float_out: np.ndarray,
-           alpha: float = 1.0, float_bias=None, bias_q: Quantized | None = None, int_bias=None) -> dict | None:
+           alpha: float = 1.0, float_bias=None, bias_q: Quantized | None = None, int_bias=None) -> LayerRecord | None:
     """Appends the layer (and returns its record), or notes why not. ``float_out`` None: an
     integer op (MatMulInteger, QLinearMatMul) whose own result is the exact one; ``int_bias``
     its integer bias."""
@@ -225,9 +226,10 @@ def linear(ex, node: Node, qa: Quantized, qb: Quantized, b_layout: str, float_ou
             meta["float_bias"] = "added after the accumulator, in float (not part of the datapath)"
         meta["check"] = _check(node, pred, float_out, magnitude, k)
         a = Operand(x, scale=sx, format=qa.kind)
-        b = Operand(w, scale=sw, format=qb.kind)
-        ex.layers.append(LayerRecord(node.name, "linear", a, b, None, out, meta=meta))
-        return
+        b = Operand(w, scale=alpha * sw, format=qb.kind)
+        record = LayerRecord(node.name, "linear", a, b, None, out, meta=meta)
+        ex.add_layer(record)
+        return record
     w = w.astype(np.int64) - zw[:, None]
     x_bits, x_signed = _operand_width(node, qa, qa.lo, qa.hi, "input")
     w_bits, w_signed = _operand_width(node, qb, qb.lo - int(zw.max()), qb.hi - int(zw.min()), "weight")
@@ -236,23 +238,23 @@ def linear(ex, node: Node, qa: Quantized, qb: Quantized, b_layout: str, float_ou
         int_bias = _integer_bias(ex, node, bias_q, acc_scale, n)
     if int_bias is not None:
         bias = int_bias if bias is None else bias + int_bias
-    acc = ref_linear(x, w, bias)
+    acc = int_linear(x, w, bias)
     pred = acc * acc_scale if float_out is not None else None
     magnitude = None if float_out is None else \
-        (ref_linear(np.abs(x - zx), np.abs(w)).astype(np.float64) + _abs(int_bias)) * np.abs(acc_scale)
+        (int_linear(np.abs(x - zx), np.abs(w)).astype(np.float64) + _abs(int_bias)) * np.abs(acc_scale)
     if int_bias is None and float_bias is not None and float_out is not None:
         pred, magnitude = pred + float_bias, magnitude + np.abs(float_bias)
         meta["float_bias"] = "added after the accumulator, in float (not part of the datapath)"
     meta["check"] = _check(node, pred, float_out, magnitude, k) if float_out is not None else _EXACT
     meta["finn_accumulator"] = _finn(w, qa, zx, False)
     record = LayerRecord(node.name, "linear", Operand(x, x_bits, x_signed, zx, sx, range=(qa.lo, qa.hi)),
-                         Operand(w, w_bits, w_signed, 0, sw, range=_shifted(qb, zw)), bias, acc, meta=meta,
+                         Operand(w, w_bits, w_signed, 0, alpha * sw, range=_shifted(qb, zw)), bias, acc, meta=meta,
                          acc_scale=acc_scale, float_bias=None if int_bias is not None else float_bias)
-    ex.layers.append(record)
+    ex.add_layer(record)
     return record
 
 
-def matmul(ex, node: Node, qa: Quantized, qb: Quantized, float_out: np.ndarray | None) -> dict | None:
+def matmul(ex, node: Node, qa: Quantized, qb: Quantized, float_out: np.ndarray | None) -> LayerRecord | None:
     lhs, rhs = _activation(ex, node, qa, "left operand"), _activation(ex, node, qb, "right operand")
     if lhs is None or rhs is None:
         return
@@ -264,16 +266,17 @@ def matmul(ex, node: Node, qa: Quantized, qb: Quantized, float_out: np.ndarray |
         pred = out * (sa * sb)
         magnitude = exact_matmul_values(np.abs(a), np.abs(b)) * abs(sa * sb)
         meta["check"] = _check(node, pred, float_out, magnitude, k)
-        ex.layers.append(LayerRecord(node.name, "matmul", Operand(a, scale=sa, format=qa.kind),
-                                     Operand(b, scale=sb, format=qb.kind), None, out, meta=meta))
-        return
+        record = LayerRecord(node.name, "matmul", Operand(a, scale=sa, format=qa.kind),
+                             Operand(b, scale=sb, format=qb.kind), None, out, meta=meta)
+        ex.add_layer(record)
+        return record
     a, b = a.astype(np.int64) - za, b.astype(np.int64) - zb   # both shifted: no per-row bias exists
     a_bits, a_signed = _operand_width(node, qa, qa.lo - za, qa.hi - za, "left operand")
     b_bits, b_signed = _operand_width(node, qb, qb.lo - zb, qb.hi - zb, "right operand")
-    acc = ref_matmul(a, b)
+    acc = int_matmul(a, b)
     if float_out is not None:
         pred = acc * (sa * sb)
-        magnitude = ref_matmul(np.abs(a), np.abs(b)).astype(np.float64) * abs(sa * sb)
+        magnitude = int_matmul(np.abs(a), np.abs(b)).astype(np.float64) * abs(sa * sb)
         meta["check"] = _check(node, pred, float_out, magnitude, k)
     else:
         meta["check"] = _EXACT
@@ -281,12 +284,12 @@ def matmul(ex, node: Node, qa: Quantized, qb: Quantized, float_out: np.ndarray |
     record = LayerRecord(node.name, "matmul", Operand(a, a_bits, a_signed, 0, sa, range=(qa.lo - za, qa.hi - za)),
                          Operand(b, b_bits, b_signed, 0, sb, range=(qb.lo - zb, qb.hi - zb)), None, acc, meta=meta,
                          acc_scale=sa * sb)
-    ex.layers.append(record)
+    ex.add_layer(record)
     return record
 
 
 def conv(ex, node: Node, qx: Quantized, qw: Quantized, geo: dict, lifted: bool, float_out: np.ndarray,
-         float_bias=None, bias_q: Quantized | None = None, int_bias=None) -> dict | None:
+         float_bias=None, bias_q: Quantized | None = None, int_bias=None) -> LayerRecord | None:
     act = _activation(ex, node, qx, "input")
     if act is None:
         return
@@ -318,9 +321,10 @@ def conv(ex, node: Node, qx: Quantized, qw: Quantized, geo: dict, lifted: bool, 
             pred, magnitude = pred + float_bias.reshape(chan), magnitude + np.abs(float_bias).reshape(chan)
             meta["float_bias"] = "added after the accumulator, in float (not part of the datapath)"
         meta["check"] = _check(node, pred, float_out, magnitude, k)
-        ex.layers.append(LayerRecord(node.name, "conv2d", Operand(x, scale=sx, format=qx.kind),
-                                     Operand(w_codes, scale=sw, format=qw.kind), None, out, params, meta))
-        return
+        record = LayerRecord(node.name, "conv2d", Operand(x, scale=sx, format=qx.kind),
+                             Operand(w_codes, scale=sw, format=qw.kind), None, out, params, meta)
+        ex.add_layer(record)
+        return record
     w = w_codes.astype(np.int64) - zw.reshape(-1, 1, 1, 1)
     x_bits, x_signed = _operand_width(node, qx, qx.lo, qx.hi, "input")
     w_bits, w_signed = _operand_width(node, qw, qw.lo - int(zw.max()), qw.hi - int(zw.min()), "weight")
@@ -329,10 +333,10 @@ def conv(ex, node: Node, qx: Quantized, qw: Quantized, geo: dict, lifted: bool, 
         int_bias = _integer_bias(ex, node, bias_q, acc_scale, c_out)
     if int_bias is not None:
         bias = int_bias if bias is None else bias + int_bias
-    acc = ref_conv2d(x, w, bias, pad_value=zx, **params)
+    acc = int_conv2d(x, w, bias, pad_value=zx, **params)
     if float_out is not None:
         pred = acc * acc_scale.reshape(chan)
-        magnitude = (ref_conv2d(np.abs(x.astype(np.int64) - zx), np.abs(w), **params).astype(np.float64)
+        magnitude = (int_conv2d(np.abs(x.astype(np.int64) - zx), np.abs(w), **params).astype(np.float64)
                      + _abs(int_bias).reshape(chan if int_bias is not None else ())) * np.abs(acc_scale).reshape(chan)
         if int_bias is None and float_bias is not None:
             pred, magnitude = pred + float_bias.reshape(chan), magnitude + np.abs(float_bias).reshape(chan)
@@ -349,7 +353,7 @@ def conv(ex, node: Node, qx: Quantized, qw: Quantized, geo: dict, lifted: bool, 
                          Operand(w, w_bits, w_signed, 0, sw, range=_shifted(qw, zw)), bias, acc, params, meta,
                          acc_scale=acc_scale.reshape(chan),
                          float_bias=None if int_bias is not None or float_bias is None else float_bias.reshape(chan))
-    ex.layers.append(record)
+    ex.add_layer(record)
     return record
 
 

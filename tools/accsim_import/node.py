@@ -32,7 +32,7 @@ class Node:
 
     @staticmethod
     def from_proto(proto, index: int = 0) -> "Node":
-        from onnx import helper, numpy_helper
+        from onnx import helper
 
         attrs = {}
         for a in proto.attribute:
@@ -42,7 +42,8 @@ class Node:
             elif isinstance(value, list) and value and isinstance(value[0], bytes):
                 value = [v.decode("utf-8", "replace") for v in value]
             elif hasattr(value, "data_type") and hasattr(value, "dims"):  # a TensorProto
-                value = numpy_helper.to_array(value)
+                from .graph import tensor_to_array
+                value = tensor_to_array(value, f'node "{proto.name or proto.op_type}": attribute {a.name}')
             attrs[a.name] = value
         name = proto.name or f"{proto.op_type}_{index}"
         return Node(name, proto.op_type, proto.domain, list(proto.input), list(proto.output), attrs)

@@ -40,6 +40,14 @@ def _per_axis(node: Node, v, ndim: int, axis: int, field: str, size: int) -> np.
     return v.reshape(shape)
 
 
+def _axis(node: Node, x: np.ndarray) -> int:
+    axis = int(node.attr("axis", 1))
+    rank = max(x.ndim, 1)
+    if not -rank <= axis < rank:
+        raise node.error("axis", f"{axis} is outside [{-rank}, {rank - 1}] for an input of {x.ndim} dimensions")
+    return axis % rank
+
+
 def _positive_scale(node: Node, s, field: str):
     s = np.asarray(s)
     if s.dtype.kind != "f" or not np.all(np.isfinite(s)) or np.any(s <= 0):
@@ -51,7 +59,7 @@ def _quantize_linear(ex, node: Node, inputs: list):
     x = node.input(inputs, 0, "x")
     zp = inputs[2] if len(inputs) > 2 and inputs[2] is not None else np.uint8(0)
     lo, hi, _, _ = _range(node, np.asarray(zp), "y_zero_point")
-    axis = int(node.attr("axis", 1)) % max(x.ndim, 1)
+    axis = _axis(node, x)
     size = x.shape[axis] if x.ndim else 1
     scale = _per_axis(node, _positive_scale(node, node.input(inputs, 1, "y_scale"), "y_scale"), x.ndim, axis,
                       "y_scale", size)
@@ -65,7 +73,7 @@ def _dequantize_linear(ex, node: Node, inputs: list):
     x = node.input(inputs, 0, "x")
     lo, hi, bits, signed = _range(node, x, "x")
     zp = inputs[2] if len(inputs) > 2 and inputs[2] is not None else np.zeros((), x.dtype)
-    axis = int(node.attr("axis", 1)) % max(x.ndim, 1)
+    axis = _axis(node, x)
     size = x.shape[axis] if x.ndim else 1
     scale = _per_axis(node, _positive_scale(node, node.input(inputs, 1, "x_scale"), "x_scale"), x.ndim, axis,
                       "x_scale", size)
@@ -98,14 +106,14 @@ def _requantize(node: Node, acc: np.ndarray, multiplier, y_zp) -> np.ndarray:
     return np.rint(np.clip(r, lo, hi)).astype(np.asarray(y_zp).dtype)
 
 
-def _conv_integer_core(ex, node: Node, x, w, xq: Quantized, wq: Quantized, bias, int_only: bool):
+def _conv_integer_core(ex, node: Node, x, w, xq: Quantized, wq: Quantized, bias):
     if x.ndim not in (3, 4) or w.ndim != x.ndim:
         raise node.error("x", f"only 1-D and 2-D convolutions are supported (input {list(x.shape)})")
     geo = dot_layers.conv_geometry(node, x.shape, w.shape)
     lifted = x.ndim == 3
     x2 = x[:, :, None, :] if lifted else x
     w2 = w[:, :, None, :] if lifted else w
-    geo2 = dot_layers._lift(x, w, geo)[2] if lifted else geo
+    geo2 = dot_layers.lift_1d(x, w, geo)[2] if lifted else geo
     wz = Quantized.channel_values(wq.zero_point, w.shape, 0)
     xz = int(xq.scalar(xq.zero_point))
     xs = x2.astype(np.int64) - xz
@@ -129,7 +137,7 @@ def _conv_integer(ex, node: Node, inputs: list):
     x, w = node.input(inputs, 0, "x"), node.input(inputs, 1, "w")
     xq = _as_quantized(node, x, None, inputs[2] if len(inputs) > 2 else None, "x")
     wq = _as_quantized(node, w, None, inputs[3] if len(inputs) > 3 else None, "w", axis=0)
-    acc = _conv_integer_core(ex, node, x, w, xq, wq, None, True)
+    acc = _conv_integer_core(ex, node, x, w, xq, wq, None)
     return [acc.astype(np.int32)], None
 
 
@@ -144,7 +152,7 @@ def _qlinear_conv(ex, node: Node, inputs: list):
     bias = inputs[8] if len(inputs) > 8 else None
     if bias is not None and bias.dtype != np.int32:
         raise node.error("B", f"expected int32, got {bias.dtype}")
-    acc = _conv_integer_core(ex, node, x, w, xq, wq, bias, False)
+    acc = _conv_integer_core(ex, node, x, w, xq, wq, bias)
     w_scale = np.asarray(ws)
     chan = (1, -1) + (1,) * (acc.ndim - 2)
     multiplier = (xs * w_scale / ys).reshape(chan) if w_scale.size > 1 else xs * w_scale / ys

@@ -42,9 +42,7 @@ def _quant(ex, node: Node, inputs: list):
         y, codes = qonnx_ops.quant(x, scale, zero_point, bit_width, signed, narrow, rounding)
     except qonnx_ops.ImportInputError as exc:
         raise node.error("parameters", str(exc)) from None
-    bits = _bit_width(node, bit_width, "bitwidth") if np.asarray(bit_width).size == 1 else None
-    if bits is None:
-        return [y], None  # per-element widths: quantized in float, not an integer operand
+    bits = _bit_width(node, bit_width, "bitwidth")  # one value: qonnx_ops.quant refuses per-element widths
     lo, hi = qonnx_ops.int_range(bits, signed, narrow)
     zp = np.asarray(zero_point, dtype=np.float64)
     zp = zp.astype(np.int64) if np.all(zp == np.round(zp)) else zp
