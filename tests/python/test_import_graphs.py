@@ -1081,3 +1081,44 @@ def _npy(tmp_path, name, array):
     path = tmp_path / f"{name}.npy"
     np.save(path, array)
     return str(path)
+
+
+def test_matrix_times_constant_vector_is_a_one_channel_linear(tmp_path):
+    rng = np.random.default_rng(52)
+    m = rng.uniform(-2, 2, (3, 5)).astype(F32)
+    v = rng.integers(-7, 8, (5,)).astype(F32)
+    nodes = [quant_node("qm", "m", "mq", "s", "z0", "b4"), quant_node("qv", "V", "vq", "one", "z0", "b4"),
+             oh.make_node("MatMul", ["mq", "vq"], ["y"], name="mat_vec")]
+    model = save_model(tmp_path / "m.onnx", nodes, [value_info("m", [3, 5])], [value_info("y", [3])],
+                       [init("s", F32(0.25)), init("z0", F32(0)), init("b4", F32(4)), init("one", F32(1)),
+                        init("V", v)])
+    result, trace = run_import(tmp_path, model, [m])
+    layer = trace.layer("mat_vec")
+    assert layer["op"] == "linear" and tensor(trace, layer, "weight").shape == (1, 5)
+    codes = quant_codes(m, 0.25, 0, 4, True)
+    np.testing.assert_array_equal(tensor(trace, layer, "output"), slow_linear(codes, 0, v[None, :].astype(int)))
+    assert result.outputs["y"].shape == (3,)
+    assert_float_close(result.outputs["y"], dequant(codes, 0.25).astype(np.float64) @ v)
+
+
+def test_qlinearmatmul_per_row_a_and_per_column_b(tmp_path):
+    """ONNX allows a's scale and zero point per row and b's per column: the layer multiplies the
+    shifted codes, and the output is requantized row by row, column by column."""
+    rng = np.random.default_rng(53)
+    a = rng.integers(0, 256, (3, 4)).astype(np.uint8)
+    b = rng.integers(0, 256, (4, 2)).astype(np.uint8)
+    a_s, a_z = np.array([0.02, 0.05, 0.1], F32), np.array([120, 128, 3], np.uint8)
+    b_s, b_z = np.array([0.03, 0.01], F32), np.array([100, 7], np.uint8)
+    y_s, y_z = F32(0.5), np.uint8(128)
+    node = oh.make_node("QLinearMatMul", ["a", "as", "az", "b", "bs", "bz", "ys", "yz"], ["y"], name="qmm")
+    model = save_model(tmp_path / "m.onnx", [node], [value_info("a", [3, 4], TP.UINT8), value_info("b", [4, 2], TP.UINT8)],
+                       [value_info("y", [3, 2], TP.UINT8)],
+                       [init("as", a_s), init("az", a_z), init("bs", b_s), init("bz", b_z), init("ys", y_s),
+                        init("yz", y_z)])
+    result, trace = run_import(tmp_path, model, [f"a={_npy(tmp_path, 'a', a)}", f"b={_npy(tmp_path, 'b', b)}"])
+    layer = trace.layer("qmm")
+    acc = slow_matmul(a.astype(np.int64) - a_z[:, None], 0, b.astype(np.int64) - b_z[None, :], 0)
+    np.testing.assert_array_equal(tensor(trace, layer, "output"), acc)
+    real = acc * (a_s[:, None].astype(np.float64) * b_s[None, :] / y_s) + 128
+    want = np.rint(np.clip(real, 0, 255)).astype(np.uint8)
+    assert np.abs(result.outputs["y"].astype(int) - want.astype(int)).max() <= 1  # float32 vs float64 ties

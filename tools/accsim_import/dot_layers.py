@@ -107,10 +107,19 @@ def _matmul(ex, node: Node, inputs: list):
         rec = None
         if ex.is_constant(node.inputs[1]) and b.ndim == 2:
             rec = layer_record.linear(ex, node, qa, qb, b_layout="KN", float_out=y)
+        elif ex.is_constant(node.inputs[1]) and b.ndim == 1:
+            # matrix x vector: a linear layer with one output channel (the output gains a last axis)
+            if np.size(qb.scale) != 1 or np.size(qb.zero_point) != 1:
+                ex.note(f"{node.where}: left out: the vector's scale or zero point varies along the dot product")
+                return [y], None
+            column = qb.with_codes(qb.codes[:, None], scale=np.asarray(qb.scale).reshape(()),
+                                   zero_point=np.asarray(qb.zero_point).reshape(()))
+            rec = layer_record.linear(ex, node, qa, column, b_layout="KN", float_out=y[..., None])
+            return [_in_the_loop(ex, rec, y[..., None])[..., 0]], None
         elif a.ndim >= 2 and b.ndim >= 2:
             rec = layer_record.matmul(ex, node, qa, qb, float_out=y)
         else:
-            ex.note(f"{node.where}: left out: a 1-D operand (a matrix-vector product)")
+            ex.note(f"{node.where}: left out: a 1-D operand of an activation x activation product")
         y = _in_the_loop(ex, rec, y)
     return [y], None
 

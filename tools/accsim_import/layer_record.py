@@ -137,9 +137,13 @@ def _int_zero_point(ex, node: Node, q: Quantized, values, what: str):
     return z
 
 
-def _activation(ex, node: Node, q: Quantized, role: str):
-    """(codes, zero point, scale) of a per-tensor-quantized activation, or None with a note."""
+def _activation(ex, node: Node, q: Quantized, role: str, integer_op: bool = False):
+    """(codes, zero point, scale) of a per-tensor-quantized activation, or None with a note. An
+    integer op's scales only label the operand (they are not part of its arithmetic): one that
+    varies (per row) is then dropped (None) rather than the layer."""
     s, z = q.scalar(q.scale), q.scalar(q.zero_point)
+    if s is None and integer_op and z is not None:
+        return q.codes, int(z), None
     if s is None or z is None:
         ex.note(f"{node.where}: left out: the {role} is not quantized per tensor")
         return None
@@ -199,7 +203,7 @@ def linear(ex, node: Node, qa: Quantized, qb: Quantized, b_layout: str, float_ou
     """Appends the layer (and returns its record), or notes why not. ``float_out`` None: an
     integer op (MatMulInteger, QLinearMatMul) whose own result is the exact one; ``int_bias``
     its integer bias."""
-    act = _activation(ex, node, qa, "input")
+    act = _activation(ex, node, qa, "input", integer_op=float_out is None)
     if act is None:
         return
     x, zx, sx = act
@@ -215,7 +219,7 @@ def linear(ex, node: Node, qa: Quantized, qb: Quantized, b_layout: str, float_ou
         return
     w = b_codes.T if b_layout == "KN" else b_codes          # [N, K]
     n, k = w.shape
-    acc_scale = alpha * sx * sw
+    acc_scale = None if sx is None else alpha * sx * sw
     meta = _base_meta(node, qa, qb)
     if qa.is_float:
         out = exact_linear_values(x, w)
@@ -255,7 +259,9 @@ def linear(ex, node: Node, qa: Quantized, qb: Quantized, b_layout: str, float_ou
 
 
 def matmul(ex, node: Node, qa: Quantized, qb: Quantized, float_out: np.ndarray | None) -> LayerRecord | None:
-    lhs, rhs = _activation(ex, node, qa, "left operand"), _activation(ex, node, qb, "right operand")
+    integer_op = float_out is None
+    lhs = _activation(ex, node, qa, "left operand", integer_op)
+    rhs = _activation(ex, node, qb, "right operand", integer_op)
     if lhs is None or rhs is None:
         return
     (a, za, sa), (b, zb, sb) = lhs, rhs
@@ -283,7 +289,7 @@ def matmul(ex, node: Node, qa: Quantized, qb: Quantized, float_out: np.ndarray |
     meta["finn_accumulator"] = {"skipped": "no static weights (activation x activation)"}
     record = LayerRecord(node.name, "matmul", Operand(a, a_bits, a_signed, 0, sa, range=(qa.lo - za, qa.hi - za)),
                          Operand(b, b_bits, b_signed, 0, sb, range=(qb.lo - zb, qb.hi - zb)), None, acc, meta=meta,
-                         acc_scale=sa * sb)
+                         acc_scale=None if sa is None or sb is None else sa * sb)
     ex.add_layer(record)
     return record
 

@@ -14,7 +14,7 @@ import numpy as np
 
 from . import dot_layers, layer_record
 from .node import Node
-from .quantized import Quantized
+from .quantized import Quantized, int_width
 
 _INT_RANGES = {np.dtype(np.uint8): (0, 255, 8, False), np.dtype(np.int8): (-128, 127, 8, True),
                np.dtype(np.uint16): (0, 65535, 16, False), np.dtype(np.int16): (-32768, 32767, 16, True),
@@ -159,6 +159,13 @@ def _qlinear_conv(ex, node: Node, inputs: list):
     return [_requantize(node, acc, multiplier, y_zp)], None
 
 
+def _shifted(q: Quantized, zero_points: np.ndarray) -> Quantized:
+    """Codes minus their (per-row or per-column) zero points, declared as wide as that needs."""
+    lo, hi = q.lo - int(zero_points.max()), q.hi - int(zero_points.min())
+    bits, signed = int_width(lo, hi)
+    return Quantized(q.codes - zero_points, q.scale, np.int64(0), lo, hi, bits, signed, "int", q.origin)
+
+
 def _matmul_integer_core(ex, node: Node, a, b, aq: Quantized, bq: Quantized):
     if a.ndim < 1 or b.ndim < 1 or a.shape[-1] != (b.shape[0] if b.ndim == 1 else b.shape[-2]):
         raise node.error("B", f"shapes {list(a.shape)} and {list(b.shape)} do not multiply")
@@ -171,9 +178,12 @@ def _matmul_integer_core(ex, node: Node, a, b, aq: Quantized, bq: Quantized):
         if b.ndim == 2 and ex.is_constant(node.inputs[1]) and a_zp.size == 1:
             rec = layer_record.linear(ex, node, aq, bq, "KN", None)
         elif a.ndim >= 2 and b.ndim >= 2:
+            # Per-row (a) and per-column (b) zero points are subtracted from the codes: the layer
+            # multiplies a - za by b - zb exactly as the op does.
             if a_zp.size > 1:
-                aq = Quantized(aq.codes - a_rows, aq.scale, np.int64(0), aq.lo - int(a_zp.max()),
-                               aq.hi - int(a_zp.min()), aq.bits, aq.signed, "int", aq.origin)
+                aq = _shifted(aq, a_rows)
+            if b_zp.size > 1:
+                bq = _shifted(bq, b_zp)
             rec = layer_record.matmul(ex, node, aq, bq, None)
         else:
             ex.note(f"{node.where}: left out: a 1-D operand")
@@ -200,11 +210,16 @@ def _qlinear_matmul(ex, node: Node, inputs: list):
     a_s = _positive_scale(node, node.input(inputs, 1, "a_scale"), "a_scale")
     b_s = _positive_scale(node, node.input(inputs, 4, "b_scale"), "b_scale")
     y_s = _positive_scale(node, node.input(inputs, 6, "y_scale"), "y_scale")
-    aq = _as_quantized(node, a, a_s, node.input(inputs, 2, "a_zero_point"), "a")
-    b_axis = b.ndim - 1 if np.size(inputs[4]) > 1 else None
+    a_zp = node.input(inputs, 2, "a_zero_point")
+    per_row = np.size(a_s) > 1 or np.size(a_zp) > 1     # ONNX allows per-row a (scale and zero point)
+    aq = _as_quantized(node, a, a_s, a_zp, "a", axis=a.ndim - 2 if per_row and a.ndim >= 2 else None)
+    if aq.zero_point.ndim:
+        aq.zero_point = aq.zero_point.reshape(-1)
+    b_axis = b.ndim - 1 if np.size(inputs[4]) > 1 or np.size(inputs[5]) > 1 else None
     bq = _as_quantized(node, b, b_s, node.input(inputs, 5, "b_zero_point"), "b", axis=b_axis)
     acc = _matmul_integer_core(ex, node, a, b, aq, bq)
-    multiplier = a_s * np.asarray(b_s) / y_s
+    a_rows = np.asarray(a_s).reshape(-1, 1) if np.size(a_s) > 1 else np.asarray(a_s)
+    multiplier = a_rows * np.asarray(b_s) / y_s
     return [_requantize(node, acc, multiplier, node.input(inputs, 7, "y_zero_point"))], None
 
 
