@@ -29,6 +29,7 @@ from onnx import helper as oh  # noqa: E402
 from onnx import numpy_helper as nh  # noqa: E402
 
 from accsim_import import import_model  # noqa: E402
+from qonnx_rounding import exact_round  # noqa: E402
 from accsim_trace import read_trace  # noqa: E402
 
 try:
@@ -169,31 +170,6 @@ def slow_matmul(a, za, b, zb):
     return out.reshape(batch + (m, n))
 
 
-def round_mode(v: Fraction, mode: str) -> int:
-    """An exact rational rounded to an integer by QONNX's rounding-mode table."""
-    fl = math.floor(v)
-    frac = v - fl
-    half = Fraction(1, 2)
-    if mode in ("ROUND", "HALF_EVEN"):
-        if frac != half:
-            return fl + (frac > half)
-        return fl if fl % 2 == 0 else fl + 1
-    if mode == "CEIL":
-        return math.ceil(v)
-    if mode == "FLOOR":
-        return fl
-    if mode == "UP":
-        return math.ceil(v) if v > 0 else fl
-    if mode == "DOWN":
-        return fl if v > 0 else math.ceil(v)
-    if mode in ("HALF_UP", "HALF_DOWN"):
-        if frac != half:
-            return fl + (frac > half)
-        away = mode == "HALF_UP"
-        return (fl + 1 if v > 0 else fl) if away else (fl if v > 0 else fl + 1)
-    raise AssertionError(mode)
-
-
 def quant_codes(x, scale, zp, bits, signed, narrow=False, mode="ROUND"):
     """QONNX Quant's integer codes, element by element: v = float32(x / scale) + zp, clamped to
     the code range, rounded by ``mode``. ``scale``/``zp`` broadcast to x."""
@@ -208,7 +184,7 @@ def quant_codes(x, scale, zp, bits, signed, narrow=False, mode="ROUND"):
     for idx in np.ndindex(x.shape):
         v = Fraction(float(F32(x[idx]) / F32(s[idx]))) + Fraction(float(z[idx]))
         v = min(max(v, lo), hi)
-        out[idx] = round_mode(v, mode)
+        out[idx] = exact_round(v, mode)
     return out
 
 
@@ -224,7 +200,7 @@ def quantize_linear(x, scale, zp, lo, hi):
     out = np.zeros(x.shape, dtype=np.int64)
     for idx in np.ndindex(x.shape):
         v = Fraction(float(F32(x[idx]) / F32(scale)))
-        out[idx] = min(max(round_mode(v, "ROUND") + zp, lo), hi)
+        out[idx] = min(max(exact_round(v, "ROUND") + zp, lo), hi)
     return out
 
 

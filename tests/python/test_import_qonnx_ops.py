@@ -17,6 +17,7 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "tools"))
 
 from accsim_import.node import ImportInputError  # noqa: E402
+from qonnx_rounding import exact_round  # noqa: E402
 from accsim_import.qonnx_ops import (  # noqa: E402
     bipolar_quant, float_quant, float_quant_format, int_range, multithreshold, quant, trunc,
     trunc_version)
@@ -30,31 +31,6 @@ F32 = np.float32
 
 # --------------------------------------------------------------------------------------------
 # slow references
-
-
-def exact_round(v: Fraction, mode: str) -> int:
-    """Round an exact rational to an integer by the QONNX rounding-mode table."""
-    mode = mode.upper()
-    fl = math.floor(v)
-    frac = v - fl
-    if mode in ("ROUND", "HALF_EVEN"):
-        if frac != Fraction(1, 2):
-            return fl + (1 if frac > Fraction(1, 2) else 0)
-        return fl if fl % 2 == 0 else fl + 1
-    if mode == "CEIL":
-        return math.ceil(v)
-    if mode == "FLOOR":
-        return fl
-    if mode == "UP":
-        return math.ceil(v) if v > 0 else fl
-    if mode == "DOWN":
-        return fl if v > 0 else math.ceil(v)
-    if mode in ("HALF_UP", "HALF_DOWN"):
-        if frac != Fraction(1, 2):
-            return fl + (1 if frac > Fraction(1, 2) else 0)
-        away = (mode == "HALF_UP")
-        return (fl + 1 if v > 0 else fl) if away else (fl if v > 0 else fl + 1)
-    raise AssertionError(mode)
 
 
 def slow_range(bits, signed, narrow):

@@ -33,6 +33,7 @@ import math
 
 import numpy as np
 
+from .graph import ELEM_DTYPES
 from .node import ImportInputError, Node
 
 FLOAT_OPS: dict = {}
@@ -45,11 +46,7 @@ MOVEMENT_OPS = frozenset({
     "ReduceMax", "Resize", "Upsample", "Pad",
 })
 
-# TensorProto data type numbers -> numpy.
-_DTYPES = {
-    1: np.float32, 2: np.uint8, 3: np.int8, 4: np.uint16, 5: np.int16, 6: np.int32, 7: np.int64,
-    9: np.bool_, 10: np.float16, 11: np.float64, 12: np.uint32, 13: np.uint64,
-}
+# TensorProto data type numbers -> numpy: graph.ELEM_DTYPES.
 _DTYPE_NAMES = {8: "STRING", 14: "COMPLEX64", 15: "COMPLEX128", 16: "BFLOAT16"}
 
 
@@ -848,11 +845,11 @@ def _constant_of_shape(node, inputs):
 def _cast(node, inputs):
     x = _data(node, inputs, 0, "input")
     to = node.attr("to")
-    if to not in _DTYPES:
+    if to not in ELEM_DTYPES:
         raise node.error("to", f"{to} ({_DTYPE_NAMES.get(to, 'unknown')}) is not a supported type")
     if x.dtype.kind in "OUS":
         raise node.error("input", "string tensors are not supported")
-    return [x.astype(_DTYPES[to])]
+    return [x.astype(ELEM_DTYPES[to])]
 
 
 @_op("Range")
