@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <stdexcept>
+#include <string>
+#include <utility>
 
 #include "bounds.h"
 
@@ -111,6 +113,72 @@ void StaticBounds::add_channel(const int32_t* q, int64_t bias) {
     }
     m_channels_at_risk += at_risk;
     m_a2q_plus_unsound += plus < channel_exact;
+}
+
+namespace {
+
+std::vector<int> stage_widths(const AccumulatorSpec& acc) {
+    std::vector<int> bits;
+    for (const StageSpec& s : acc.stages) bits.push_back(s.bits);
+    return bits;
+}
+
+}  // namespace
+
+// The constructor's arguments fix m_x, m_k, m_acc, m_spans and m_datatype_bits. The spans, the
+// stage widths, the bias mode and the data-type bound travel too, only to refuse bytes saved under
+// another layout, other widths or bias mode (the risk counts are the saved ones') or formats.
+void StaticBounds::save(ByteWriter& w) const {
+    w.put_vector(m_spans);
+    w.put_vector(stage_widths(m_acc));
+    w.put(m_acc.bias);
+    w.put(m_datatype_bits);
+    w.put(m_a2q_bits);
+    w.put(m_a2q_plus_bits);
+    w.put(static_cast<uint64_t>(m_stages.size()));
+    for (const StageStaticBounds& st : m_stages) {
+        w.put(st.exact_bits);
+        w.put(st.tiles);
+        w.put(st.tiles_at_risk);
+    }
+    w.put(m_channels);
+    w.put(m_channels_at_risk);
+    w.put(m_a2q_plus_unsound);
+    w.put(m_exact_with_bias);
+    for (const std::vector<uint64_t>& need : m_tile_need) w.put_vector(need);
+    w.put_vector(m_channel_need);
+}
+
+void StaticBounds::load(ByteReader& r) {
+    const auto refuse = [](const char* what) {
+        throw std::runtime_error(std::string("StaticBounds::load: ") + what);
+    };
+    if (r.get_vector<int64_t>() != m_spans) refuse("saved under another layout");
+    if (r.get_vector<int>() != stage_widths(m_acc)) refuse("saved under other stage widths");
+    if (r.get<BiasMode>() != m_acc.bias) refuse("saved under another bias mode");
+    if (r.get<int>() != m_datatype_bits) refuse("saved under other formats or dot length");
+    // Read into a copy, so that bytes that do not parse leave this one unchanged.
+    StaticBounds b = *this;
+    b.m_a2q_bits = r.get<int>();
+    b.m_a2q_plus_bits = r.get<int>();
+    if (r.get<uint64_t>() != m_stages.size()) refuse("another stage count");
+    for (StageStaticBounds& st : b.m_stages) {
+        st.exact_bits = r.get<int>();
+        st.tiles = r.get<uint64_t>();
+        st.tiles_at_risk = r.get<uint64_t>();
+    }
+    b.m_channels = r.get<uint64_t>();
+    b.m_channels_at_risk = r.get<uint64_t>();
+    b.m_a2q_plus_unsound = r.get<uint64_t>();
+    b.m_exact_with_bias = r.get<int>();
+    for (std::vector<uint64_t>& need : b.m_tile_need) {
+        need = r.get_vector<uint64_t>();
+        if (need.size() != static_cast<std::size_t>(k_widths)) refuse("another width count");
+    }
+    b.m_channel_need = r.get_vector<uint8_t>();
+    if (b.m_channel_need.size() != b.m_channels * m_stages.size())
+        refuse("channel widths do not match the channel count");
+    *this = std::move(b);
 }
 
 }  // namespace accsim

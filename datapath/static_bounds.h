@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "accumulator_spec.h"
+#include "byte_stream.h"
 #include "operand_format.h"
 #include "wide_int.h"
 
@@ -35,6 +36,15 @@ class StaticBounds {
     // weights again (a sweep asks this of many widths). Throws std::logic_error when the tile
     // spans or the bias mode differ.
     StaticBounds with_widths(const AccumulatorSpec& acc) const;
+
+    // What the channels added so far made of it, as bytes (datapath/byte_stream.h), and back:
+    // load restores them into a StaticBounds constructed with the same (x, q, k, acc), replacing
+    // whatever it held, so that it equals the saved one in every accessor and in with_widths.
+    // Throws std::runtime_error, leaving this one unchanged, when the bytes do not fit it (another
+    // stage count, tile spans, stage widths, bias mode or formats) or do not parse. (Overflow modes
+    // are not checked: they change nothing here.)
+    void save(ByteWriter& w) const;
+    void load(ByteReader& r);
 
     int datatype_bits() const { return m_datatype_bits; }
     int a2q_bits() const { return m_a2q_bits; }

@@ -24,7 +24,8 @@ BELOW = {
     "sweep": {"datapath", "traces", "models", "scalesim", "config", "engine", "report"},
     "api": {"datapath", "traces", "models", "scalesim", "config", "engine", "report", "sim",
             "sweep"},
-    "cli": {"api", "config", "report", "sweep", "datapath"},
+    "dist": {"datapath", "engine"},
+    "cli": {"api", "config", "report", "sweep", "datapath", "dist"},
 }
 # The files allowed to include SystemC.
 SYSTEMC = re.compile(r"^(tools/accsim/sim/|tools/accsim/cli/main\.cpp$|models/accelerator\.|"

@@ -35,6 +35,10 @@
 
 #include "datapath/input_error.h"
 
+namespace accsim {
+class WorkPool;  // engine/work_pool.h: who runs the units of a sweep or an audit
+}
+
 namespace accsim::api {
 
 using Json = nlohmann::ordered_json;
@@ -60,6 +64,9 @@ struct ReportOptions {
     // Non-empty: write every layer's outputs there (index.json and a safetensors file per layer,
     // engine/output_dump.h); audit and run.
     std::string dump_outputs;
+    // audit: the processes that replay the layers (dist/job.h: an MPI job's ranks, big layers
+    // split by rows); null: this one. The report is the same either way.
+    WorkPool* pool = nullptr;
 };
 
 // The SystemC run's own options.
@@ -76,6 +83,9 @@ struct SweepRequest {
     std::string out;      // a directory for sweep.json/csv/html and the journal; empty: no files
     bool resume = false;  // continue the journal in `out`
     bool derive = true;   // false: replay every point and layer (brute force)
+    // --shard k/N: only slice k (1-based) of N, into `out` for sweep_merge (0/0: the whole).
+    int shard_k = 0, shard_n = 0;
+    WorkPool* pool = nullptr;  // the processes that run it (an MPI job's ranks); null: this one
 };
 
 struct SweepHooks {
@@ -88,7 +98,12 @@ struct SweepResult {
     std::size_t resumed = 0;   // points read back from the journal
     std::size_t computed = 0;  // points this call computed
     std::size_t damaged = 0;   // journal records not trusted, and so recomputed
+    bool coordinator = true;   // false on an MPI job's ranks > 0 (they only ran units)
 };
+
+// `accsim sweep-merge`: the directories of every --shard k/N of one sweep combined into `out`
+// (sweep.json/csv/html, the same bytes as one run); returns sweep.json's content.
+Json merge_sweep_shards(const std::string& out, const std::vector<std::string>& shard_dirs);
 
 class Session {
   public:
@@ -100,7 +115,8 @@ class Session {
 
     const Json& config() const;  // the effective configuration
 
-    // `accsim audit`: overflow and bounds of every selected layer.
+    // `accsim audit`: overflow and bounds of every selected layer (null on the ranks > 0 of
+    // options.pool, which only ran units).
     Json audit(const ReportOptions& options = {}) const;
     // `accsim run`: the SystemC accelerator (needs a config with an array and memory). Once per
     // process; a second call throws InputError.

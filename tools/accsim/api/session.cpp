@@ -7,6 +7,7 @@
 #include "api/accsim.h"
 #include "config/hw_config.h"
 #include "datapath/parallel_for.h"
+#include "engine/audit_units.h"
 #include "engine/float_audit.h"
 #include "engine/layer_audit.h"
 #include "engine/layer_binding.h"
@@ -20,6 +21,7 @@
 #include "scalesim/scalesim.h"
 #include "sim/layer_run.h"
 #include "sweep/sweep.h"
+#include "sweep/sweep_merge.h"
 #include "traces/trace.h"
 
 namespace accsim::api {
@@ -69,6 +71,20 @@ void check(const ReportOptions& options) {
 
 void check(const SweepRequest& request) {
     for (const std::string& g : request.grid) parse_grid(g);
+    if (request.shard_n != 0 || request.shard_k != 0) {
+        if (request.shard_n < 1 || request.shard_n > 100000 || request.shard_k < 1 ||
+            request.shard_k > request.shard_n)
+            throw InputError("command line", "--shard",
+                             "expected k/N with 1 <= k <= N <= 100000, got " +
+                                 std::to_string(request.shard_k) + "/" +
+                                 std::to_string(request.shard_n));
+        if (request.out.empty())
+            throw InputError("command line", "--shard", "a shard needs --out DIR");
+    }
+}
+
+Json merge_sweep_shards(const std::string& out, const std::vector<std::string>& shard_dirs) {
+    return accsim::merge_sweep_shards(out, shard_dirs);
 }
 
 std::vector<std::string> parse_acc_grid(const std::string& layouts) {
@@ -144,8 +160,12 @@ const Json& Session::config() const {
 Json Session::audit(const ReportOptions& options) const {
     const int threads = thread_count(options.threads);
     const std::vector<const LayerSpec*> layers = select_layers(m->trace, options.layers);
-    const std::vector<LayerAudit> audits = audit_layers(layers, m->config, m->trace.manifest_path(),
-                                                        threads, !options.dump_outputs.empty());
+    const bool keep = !options.dump_outputs.empty();
+    const std::vector<LayerAudit> audits =
+        options.pool ? audit_layers_on(*options.pool, layers, m->config, m->trace.manifest_path(),
+                                       threads, keep)
+                     : audit_layers(layers, m->config, m->trace.manifest_path(), threads, keep);
+    if (options.pool && !options.pool->coordinates()) return Json();  // a rank that only ran units
     dump_outputs(options.dump_outputs, audits);
     std::vector<LayerOutcome> outcomes;
     for (const LayerAudit& a : audits) outcomes.push_back(layer_outcome(a, layer_work(*a.layer)));
@@ -229,6 +249,7 @@ Json Session::run_timing(const ReportOptions& options) const {
 
 SweepResult Session::sweep(const SweepRequest& request, const ReportOptions& options,
                            const SweepHooks& hooks) const {
+    check(request);
     SweepOptions o;
     o.threads = thread_count(options.threads);
     for (const std::string& g : request.grid) o.axes.push_back(parse_grid(g));
@@ -240,11 +261,13 @@ SweepResult Session::sweep(const SweepRequest& request, const ReportOptions& opt
     o.out = request.out;
     o.resume = request.resume;
     o.derive = request.derive;
+    if (request.shard_n > 0) o.shard = std::make_pair(request.shard_k, request.shard_n);
+    o.pool = request.pool;
     accsim::SweepHooks h;
     h.progress = hooks.progress;
     h.point = hooks.point;
     SweepOutcome r = run_sweep(o, m->trace, select_layers(m->trace, options.layers), h);
-    return SweepResult{std::move(r.sweep), r.resumed, r.computed, r.damaged};
+    return SweepResult{std::move(r.sweep), r.resumed, r.computed, r.damaged, r.coordinator};
 }
 
 Json run_topology(const std::string& csv, bool gemm_format, const ConfigSources& sources,

@@ -11,6 +11,8 @@
 #include "api/accsim.h"
 #include "cli/progress_bar.h"
 #include "config/config_units.h"
+#include "datapath/parallel_for.h"
+#include "dist/job.h"
 #include "report/report_csv.h"
 #include "report/report_html.h"
 #include "report/report_table.h"
@@ -34,8 +36,12 @@ const char* const k_usage =
     "  accsim validate (--config FILE | --acc SPEC) [--set PATH=VALUE]...   check a config, print "
     "the effective one with units\n"
     "  accsim sweep    --trace DIR (--config FILE | --acc SPEC) --grid PATH=VALUES... --out DIR\n"
-    "                  [--acc-grid \"SPEC;SPEC\"] [--resume] [options]     design-space sweep, "
+    "                  [--acc-grid \"SPEC;SPEC\"] [--resume] [--shard K/N] [options]\n"
+    "                                                                       design-space sweep, "
     "Pareto output\n"
+    "  accsim sweep-merge --out DIR SHARD_DIR...                            combine the shards "
+    "of a sweep\n"
+    "  mpirun -np N accsim sweep|audit ...   the same files, the work spread over N processes\n"
     "  accsim COMMAND --help    options of one command\n"
     "  accsim --version\n"
     "\n"
@@ -70,7 +76,28 @@ struct Common {
     std::string acc_grid;
     bool resume = false;
     bool no_derive = false;
+    std::string shard;
+    std::vector<std::string> shard_dirs;
 };
+
+// The threads each process replays on (--threads, or every hardware thread).
+int thread_count_of(const Common& c) {
+    return c.threads > 0 ? c.threads : default_threads();
+}
+
+// --shard K/N.
+void parse_shard(const std::string& text, api::SweepRequest& request) {
+    const std::size_t slash = text.find('/');
+    const auto number = [&](const std::string& s) {
+        if (s.empty() || s.size() > 6 || s.find_first_not_of("0123456789") != std::string::npos)
+            throw UsageError("--shard", "expected K/N (e.g. 2/8), got \"" + text + "\"");
+        return std::stoi(s);
+    };
+    if (slash == std::string::npos)
+        throw UsageError("--shard", "expected K/N (e.g. 2/8), got \"" + text + "\"");
+    request.shard_k = number(text.substr(0, slash));
+    request.shard_n = number(text.substr(slash + 1));
+}
 
 api::ReportOptions report_options(const Common& c) {
     api::ReportOptions o;
@@ -84,16 +111,16 @@ api::ReportOptions report_options(const Common& c) {
 po::options_description options_for(const std::string& command, Common& c) {
     po::options_description d("accsim " + command + " options");
     auto add = d.add_options();
-    if (command != "validate")
+    if (command != "validate" && command != "sweep-merge")
         add("trace", po::value(&c.trace)->value_name("DIR"), "trace directory (format v1)");
-    if (command != "inspect") {
+    if (command != "inspect" && command != "sweep-merge") {
         add("config", po::value(&c.config)->value_name("FILE"), "hardware configuration (JSON)");
         add("acc", po::value(&c.acc)->value_name("SPEC"),
             "accumulator stages, e.g. 16 or 128x16,32:sat");
         add("set", po::value(&c.sets)->value_name("PATH=VALUE")->composing(),
             "override a config field, e.g. accumulator.stages.0.bits=16 (repeatable)");
     }
-    if (command != "validate")
+    if (command != "validate" && command != "sweep-merge")
         add("layers", po::value(&c.layers)->value_name("REGEX"), "only layers whose name matches");
     if (command == "sweep") {
         add("grid", po::value(&c.grids)->value_name("PATH=VALUES")->composing(),
@@ -105,6 +132,9 @@ po::options_description options_for(const std::string& command, Common& c) {
             "continue an interrupted sweep in --out without recomputing its finished points");
         add("no-derive", po::bool_switch(&c.no_derive),
             "replay every point and layer, deriving nothing (to check the derivations)");
+        add("shard", po::value(&c.shard)->value_name("K/N"),
+            "compute only slice K of N of the points into --out (for batch jobs without MPI; "
+            "combine the N directories with accsim sweep-merge)");
     }
     if (command == "audit" || command == "run" || command == "sweep")
         add("threads", po::value(&c.threads)->value_name("N"),
@@ -119,6 +149,12 @@ po::options_description options_for(const std::string& command, Common& c) {
     if (command == "sweep")
         add("out", po::value(&c.out)->value_name("DIR"),
             "write sweep.csv, sweep.json and sweep.html here (and points.jsonl, for --resume)");
+    if (command == "sweep-merge") {
+        add("out", po::value(&c.out)->value_name("DIR"),
+            "write the whole sweep's sweep.csv, sweep.json, sweep.html and points.jsonl here");
+        add("shard-dir", po::value(&c.shard_dirs)->value_name("SHARD_DIR")->composing(),
+            "a shard's --out directory (also given bare, after the options)");
+    }
     if (command == "run") {
         add("mode", po::value(&c.mode)->value_name("tlm|cycle"),
             "tlm: whole folds, time annotated (default); cycle: every PE clocked (small layers)");
@@ -144,15 +180,18 @@ void parse(const std::string& command, const std::vector<std::string>& args, Com
     po::options_description desc = options_for(command, c);
     po::variables_map vm;
     try {
-        const po::parsed_options parsed =
-            po::command_line_parser(args)
-                .options(desc)
-                .style(po::command_line_style::unix_style ^ po::command_line_style::allow_guessing)
-                .run();
+        // Only sweep-merge takes bare words (its shard directories).
+        po::positional_options_description positional;
+        positional.add("shard-dir", -1);
+        po::command_line_parser parser(args);
+        parser.options(desc).style(po::command_line_style::unix_style ^
+                                   po::command_line_style::allow_guessing);
+        if (command == "sweep-merge") parser.positional(positional);
+        const po::parsed_options parsed = parser.run();
         // Every value follows its option: a word on its own (or after "--") is a mistake,
         // never silently ignored.
         for (const po::option& o : parsed.options)
-            if (o.string_key.empty() || o.position_key >= 0)
+            if (o.string_key.empty() || (o.position_key >= 0 && command != "sweep-merge"))
                 throw UsageError(
                     o.original_tokens.empty() ? command : o.original_tokens.front(),
                     "unexpected argument: every value follows its option (see accsim " + command +
@@ -199,7 +238,7 @@ void parse(const std::string& command, const std::vector<std::string>& args, Com
     if (c.help) out << desc;
     // An option given with an empty value is a mistake, never "not given".
     for (const char* name : {"trace", "config", "acc", "layers", "out", "topology",
-                             "scalesim-reports", "vcd", "acc-grid", "dump-outputs"})
+                             "scalesim-reports", "vcd", "acc-grid", "dump-outputs", "shard"})
         if (vm.count(name) && vm[name].as<std::string>().empty())
             throw UsageError(std::string("--") + name, "empty value");
 }
@@ -244,9 +283,16 @@ int cmd_audit(const std::vector<std::string>& args, std::ostream& out) {
     parse("audit", args, c, out);
     if (c.help) return 0;
     if (c.trace.empty()) throw UsageError("--trace", "audit needs --trace DIR");
-    const api::ReportOptions options = report_options(c);
+    api::ReportOptions options = report_options(c);
+    const std::unique_ptr<WorkPool> pool = job_pool(thread_count_of(c));
+    options.pool = pool.get();
+    job_stop_message(
+        "accsim: error: audit: stopped by a signal (an MPI rank died, or the job was killed); "
+        "no report was written\n");
     const api::Session session(c.trace, config_sources(c));
-    emit(session.audit(options), c, out);
+    const api::Json report = session.audit(options);
+    if (pool && !pool->coordinates()) return 0;  // rank > 0: it only ran units
+    emit(report, c, out);
     return 0;
 }
 
@@ -303,6 +349,14 @@ int cmd_sweep(const std::vector<std::string>& args, std::ostream& out, std::ostr
     request.out = c.out;
     request.resume = c.resume;
     request.derive = !c.no_derive;
+    if (!c.shard.empty()) parse_shard(c.shard, request);
+    api::check(request);
+    const std::unique_ptr<WorkPool> pool = job_pool(thread_count_of(c));
+    request.pool = pool.get();
+    job_stop_message(
+        "accsim: error: sweep: stopped by a signal (an MPI rank died, or the job "
+        "was killed); the finished points are kept in " +
+        c.out + "/points.jsonl: run the same command with --resume\n");
     const auto t0 = std::chrono::steady_clock::now();
     const api::Session session(c.trace, sources);
     // The bar redraws in place: only on a terminal (a log file would fill with its frames).
@@ -316,6 +370,14 @@ int cmd_sweep(const std::vector<std::string>& args, std::ostream& out, std::ostr
         };
     const api::SweepResult result = session.sweep(request, options, hooks);
     if (bar) bar->finish();
+    if (!result.coordinator) return 0;  // rank > 0: it only ran units
+    if (!c.quiet && request.shard_n > 0) {
+        out << "shard " << request.shard_k << "/" << request.shard_n << ": "
+            << result.computed + result.resumed << " points (" << result.resumed
+            << " from the journal)\nwrote " << c.out << "/points.jsonl and " << c.out
+            << "/shard.json; combine the shards with accsim sweep-merge --out DIR SHARD_DIR...\n";
+        return 0;
+    }
     if (!c.quiet) {
         const double seconds =
             std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -326,6 +388,23 @@ int cmd_sweep(const std::vector<std::string>& args, std::ostream& out, std::ostr
         out << "\nwrote " << c.out << "/sweep.csv, " << c.out << "/sweep.json, " << c.out
             << "/sweep.html\n";
     }
+    return 0;
+}
+
+int cmd_sweep_merge(const std::vector<std::string>& args, std::ostream& out) {
+    Common c;
+    parse("sweep-merge", args, c, out);
+    if (c.help) return 0;
+    if (c.out.empty()) throw UsageError("--out", "sweep-merge needs --out DIR");
+    if (c.shard_dirs.empty())
+        throw UsageError("SHARD_DIR", "sweep-merge needs the shards' directories");
+    for (const std::string& d : c.shard_dirs)
+        if (d.empty()) throw UsageError("SHARD_DIR", "empty value");
+    const api::Json sweep = api::merge_sweep_shards(c.out, c.shard_dirs);
+    if (!c.quiet)
+        out << "merged " << c.shard_dirs.size() << " shards: " << sweep["points"].size()
+            << " points\nwrote " << c.out << "/sweep.csv, " << c.out << "/sweep.json, " << c.out
+            << "/sweep.html\n";
     return 0;
 }
 
@@ -357,7 +436,12 @@ int cmd_validate(const std::vector<std::string>& args, std::ostream& out) {
 
 }  // namespace
 
-int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& err) {
+int run_cli(int argc, const char* const* argv, std::ostream& out_stream, std::ostream& err_stream) {
+    // The ranks > 0 of an MPI job print nothing: rank 0 speaks for the job.
+    std::ostream silent(nullptr);
+    const bool speaks = job_info().rank == 0;
+    std::ostream& out = speaks ? out_stream : silent;
+    std::ostream& err = speaks ? err_stream : silent;
     std::vector<std::string> args(argv + 1, argv + argc);
     try {
         if (args.empty()) {
@@ -374,14 +458,21 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
             out << "accsim " << api::version() << "\n";
             return 0;
         }
+        const JobInfo job = job_info();
+        if (job.size > 1 && command != "sweep" && command != "audit")
+            throw UsageError(command,
+                             "runs in one process: start it without mpirun (sweep and audit "
+                             "spread over an MPI job's ranks)");
         if (command == "audit") return cmd_audit(args, out);
+        if (command == "sweep-merge") return cmd_sweep_merge(args, out);
         if (command == "run") return cmd_run(args, out);
         if (command == "inspect") return cmd_inspect(args, out);
         if (command == "validate") return cmd_validate(args, out);
         if (command == "sweep") return cmd_sweep(args, out, err);
         throw UsageError(
             command,
-            "unknown command (commands: run, audit, sweep, inspect, validate; see accsim --help)");
+            "unknown command (commands: run, audit, sweep, sweep-merge, inspect, validate; see "
+            "accsim --help)");
     } catch (const InputError& e) {
         err << "accsim: error: " << e.what() << "\n";
         return 2;

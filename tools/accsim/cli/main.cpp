@@ -3,6 +3,7 @@
 #include <systemc>
 
 #include "cli/cli.h"
+#include "dist/job.h"
 
 // The accsim command line. SystemC's own main() would print a banner; this one silences it and
 // hands over to SystemC, which calls sc_main.
@@ -12,5 +13,8 @@ int sc_main(int argc, char** argv) {
 
 int main(int argc, char** argv) {
     setenv("SC_COPYRIGHT_MESSAGE", "DISABLE", 1);
-    return sc_core::sc_elab_and_sim(argc, argv);
+    accsim::job_start(&argc, &argv);  // a rank of an MPI job when mpirun or srun started it
+    const int status = sc_core::sc_elab_and_sim(argc, argv);
+    accsim::job_finish();
+    return status;
 }

@@ -90,19 +90,24 @@ LayerAudit audit_layer(const LayerSpec& layer, const HwConfig& config,
                         manifest_path, threads, keep_outputs);
 }
 
-LayerAudit replay_layer(const LayerBinding& binding, LayerAudit a, const HwConfig& config,
-                        const std::string& manifest_path, int threads, bool keep_outputs) {
-    if (replays_as_float(binding.layer(), config.accumulator))
-        return float_audit(binding, config, manifest_path, threads, keep_outputs);
-    AuditSink sink(binding, config.accumulator, manifest_path);
-    if (keep_outputs) {
-        a.outputs = std::make_shared<OutputDump>(binding.layer(), config.accumulator.stages.size(),
-                                                 false, config.accumulator.stages.back());
-        sink.keep_outputs(a.outputs.get());
-    }
-
+int64_t replay_tasks(const LayerBinding& binding) {
     const LayerWork& w = binding.work();
-    // Each group's weights, packed once for the kernels and shared by the tasks.
+    return w.groups * ((w.m + k_rows - 1) / k_rows) * ((w.n + k_cols - 1) / k_cols);
+}
+
+std::vector<OverflowStats> replay_task_range(const LayerBinding& binding,
+                                             const LayerAudit& static_part, const HwConfig& config,
+                                             const std::string& manifest_path, int64_t from,
+                                             int64_t to, int threads, OutputDump* keep) {
+    AuditSink sink(binding, config.accumulator, manifest_path);
+    if (keep) sink.keep_outputs(keep);
+    const LayerWork& w = binding.work();
+    const int64_t row_blocks = (w.m + k_rows - 1) / k_rows,
+                  col_blocks = (w.n + k_cols - 1) / k_cols;
+    const int64_t per_group = row_blocks * col_blocks;
+    // The groups the range touches: their weights, packed once for the kernels and shared by the
+    // tasks.
+    const int64_t g0 = from / per_group, g1 = to == from ? g0 : (to - 1) / per_group + 1;
     const FastReducer planner(config.accumulator, w.k);
     // Inputs of at most 8 bits (the trace has checked every value) let 8-bit weights take the
     // fast replay's quad layout.
@@ -112,21 +117,20 @@ LayerAudit replay_layer(const LayerBinding& binding, LayerAudit a, const HwConfi
     const bool in_place = binding.group_weights(0) != nullptr;
     std::vector<int32_t> gathered(in_place ? 0 : static_cast<std::size_t>(w.groups * w.n * w.k));
     // Groups in parallel; a single group's columns in parallel.
-    parallel_for(w.groups, threads, [&](int64_t g) {
+    parallel_for(g1 - g0, threads, [&](int64_t i) {
+        const int64_t g = g0 + i;
         const int32_t* group_q = binding.group_weights(g);
         if (!group_q) {
             binding.q_rows(g, gathered.data() + g * w.n * w.k);
             group_q = gathered.data() + g * w.n * w.k;
         }
-        q[g] = planner.pack(group_q, w.n, w.groups == 1 ? threads : 1, byte_inputs);
+        q[g] = planner.pack(group_q, w.n, g1 - g0 == 1 ? threads : 1, byte_inputs);
     });
-    const int64_t row_blocks = (w.m + k_rows - 1) / k_rows,
-                  col_blocks = (w.n + k_cols - 1) / k_cols;
-    const int64_t tasks = w.groups * row_blocks * col_blocks;
-    std::vector<OverflowStats> stats(static_cast<std::size_t>(tasks),
+    std::vector<OverflowStats> stats(static_cast<std::size_t>(to - from),
                                      OverflowStats(config.accumulator.stages.size()));
-    parallel_for(tasks, threads, [&](int64_t t) {
-        const int64_t g = t / (row_blocks * col_blocks), rest = t % (row_blocks * col_blocks);
+    parallel_for(to - from, threads, [&](int64_t i) {
+        const int64_t t = from + i;
+        const int64_t g = t / per_group, rest = t % per_group;
         const int64_t m0 = (rest / col_blocks) * k_rows, n0 = (rest % col_blocks) * k_cols;
         const int64_t rows = std::min(k_rows, w.m - m0), cols = std::min(k_cols, w.n - n0);
         // Megabytes for long dot products: each thread reuses its block (no allocation, no
@@ -137,14 +141,30 @@ LayerAudit replay_layer(const LayerBinding& binding, LayerAudit a, const HwConfi
         binding.x_rows(g, m0, m0 + rows, x.data());
         const int64_t* bias = binding.group_bias(g);
         FastReducer reducer(config.accumulator, w.k);
-        reducer.set_stage1_safe(a.stage1_safe);
+        reducer.set_stage1_safe(static_part.stage1_safe);
         OutputBlock block;
         reducer.run(x.data(), rows, q[g], n0, cols, bias ? bias + n0 : nullptr, block);
-        sink.output_block(g, m0, n0, block, stats[t]);
+        sink.output_block(g, m0, n0, block, stats[static_cast<std::size_t>(i)]);
     });
+    return stats;
+}
+
+LayerAudit replay_layer(const LayerBinding& binding, LayerAudit a, const HwConfig& config,
+                        const std::string& manifest_path, int threads, bool keep_outputs) {
+    if (replays_as_float(binding.layer(), config.accumulator))
+        return float_audit(binding, config, manifest_path, threads, keep_outputs);
+    if (keep_outputs)
+        a.outputs = std::make_shared<OutputDump>(binding.layer(), config.accumulator.stages.size(),
+                                                 false, config.accumulator.stages.back());
+    const std::vector<OverflowStats> stats = replay_task_range(
+        binding, a, config, manifest_path, 0, replay_tasks(binding), threads, a.outputs.get());
     for (const OverflowStats& s : stats) a.overflow.merge(s);
-    a.output_verified = sink.verified();
+    a.output_verified = replay_verifies(binding);
     return a;
+}
+
+bool replay_verifies(const LayerBinding& binding) {
+    return binding.layer().output && binding.layer().output->info;
 }
 
 std::vector<LayerAudit> audit_layers(const std::vector<const LayerSpec*>& layers,

@@ -58,6 +58,18 @@ LayerAudit audit_layer(const LayerSpec& layer, const HwConfig& config,
 LayerAudit replay_layer(const LayerBinding& binding, LayerAudit static_part, const HwConfig& config,
                         const std::string& manifest_path, int threads, bool keep_outputs = false);
 
+// The integer replay in parts, for splitting a layer across processes: the replay is
+// replay_tasks() tasks (blocks of rows and channels, fixed by the layer alone); the tasks
+// [from, to) give their statistics, one per task, which merged in task order into the static
+// part (and output_verified = replay_verifies()) make replay_layer's result exactly. Outputs
+// are checked against the trace (InputError on a mismatch) and, with `keep`, recorded.
+int64_t replay_tasks(const LayerBinding& binding);
+std::vector<OverflowStats> replay_task_range(const LayerBinding& binding,
+                                             const LayerAudit& static_part, const HwConfig& config,
+                                             const std::string& manifest_path, int64_t from,
+                                             int64_t to, int threads, OutputDump* keep = nullptr);
+bool replay_verifies(const LayerBinding& binding);
+
 // Whether a layer of `macs` among layers of `all_macs` in all is too big to share `threads`
 // threads with others: it then replays on all of them, the others side by side on one each.
 inline bool replays_alone(int64_t macs, int64_t all_macs, int threads) {

@@ -10,15 +10,22 @@
 // Finished points are appended to DIR/points.jsonl as they complete, so that --resume
 // continues an interrupted sweep without recomputing them.
 //
+// The work is cut into units (sweep_units.h) that a WorkPool runs: this process's threads, or
+// the ranks of an MPI job (dist/mpi_pool.h). The files are the same byte for byte whatever ran
+// them. A --shard k/N runs a deterministic slice of the points into its own directory (its
+// journal and shard.json); sweep_merge.h combines the shards into the files of one run.
+//
 // The sweep knows nothing of terminals: it reports progress and finished points through hooks
 // (the CLI draws a progress bar from them, Python calls back), and returns sweep.json.
 #include <cstdint>
 #include <functional>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "config/hw_config.h"
+#include "engine/work_pool.h"
 #include "sweep/sweep_grid.h"
 #include "traces/trace.h"
 
@@ -34,6 +41,10 @@ struct SweepOptions {
     int threads = 1;
     bool resume = false;
     bool derive = true;  // false (--no-derive): replay every point and layer (brute force)
+    // --shard k/N (1 <= k <= N): only this slice of the points, into `out` as a shard.
+    std::optional<std::pair<int, int>> shard;
+    // Who runs the units; null: this process, on `threads` threads.
+    WorkPool* pool = nullptr;
 };
 
 struct SweepHooks {
@@ -49,6 +60,8 @@ struct SweepOutcome {
     std::size_t resumed = 0;       // points read back from the journal
     std::size_t computed = 0;      // points computed by this call
     std::size_t damaged = 0;       // journal records not trusted (recomputed)
+    // False on the processes of a distributed job that only ran units (nothing else is set).
+    bool coordinator = true;
 };
 
 // Runs the sweep over `layers` of `trace` and, with options.out, writes its files there.

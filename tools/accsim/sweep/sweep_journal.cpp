@@ -19,7 +19,7 @@ using Json = nlohmann::ordered_json;
 
 namespace {
 
-constexpr int k_format = 3;  // 3: a checksum per record
+constexpr int k_format = 4;  // 3: a checksum per record; 4: labels of the whole grid, shards
 
 // Journal lines are shallow (a record nests five levels); a line nested deeper is damage, and
 // refusing it before parsing keeps the recursive parts of JSON handling off deep input.
@@ -105,13 +105,43 @@ bool is_array(const Json& j) {
     return j.is_array();
 }
 
+// "shard k/n", or "the whole sweep" for null.
+std::string shard_name(const Json& shard) {
+    if (shard.is_null()) return "the whole sweep";
+    if (shard.is_object() && shard.contains("k") && shard.contains("n"))
+        return "shard " + dump(shard["k"]) + "/" + dump(shard["n"]);
+    return "an unknown shard";
+}
+
+// Throws unless `j` is the header of a journal this accsim wrote.
+void check_header(const std::string& path, const Json& j) {
+    if (!j.is_object() || !j.contains("definition") || !j.contains("accsim_sweep_journal"))
+        throw InputError(path, "line 1",
+                         "not the header of an accsim sweep journal (drop --resume to start over)");
+    const Json& who = j.contains("accsim") ? j["accsim"] : Json();
+    const std::string version = who.is_string() ? who.get<std::string>() : "?";
+    if (j["accsim_sweep_journal"] != k_format || version != k_version)
+        throw InputError(path, "line 1",
+                         "written by another accsim (" + version + ", journal format " +
+                             dump(j["accsim_sweep_journal"]) + "); this is " + k_version +
+                             ": drop --resume to start over");
+}
+
 }  // namespace
 
-std::string journal_header_line(const Json& definition) {
-    return dump(Json{{"accsim_sweep_journal", k_format},
-                     {"accsim", k_version},
-                     {"definition", definition}}) +
-           "\n";
+Json read_journal_header(const std::string& path) {
+    const std::string text = read_text_file(path, std::size_t{4} << 30);
+    const std::size_t end = text.find('\n');
+    const Json j = parse_line(text.substr(0, end == std::string::npos ? text.size() : end));
+    check_header(path, j);
+    return j;
+}
+
+std::string journal_header_line(const Json& definition, const Json& extra) {
+    Json header = {
+        {"accsim_sweep_journal", k_format}, {"accsim", k_version}, {"definition", definition}};
+    for (const auto& [key, value] : extra.items()) header[key] = value;
+    return dump(header) + "\n";
 }
 
 std::string journal_line(std::size_t index, const Json& record) {
@@ -174,7 +204,7 @@ std::string record_problem(const Json& r, std::size_t layers) {
     return "";
 }
 
-JournalContents read_journal(const std::string& path, const Json& def,
+JournalContents read_journal(const std::string& path, const Json& def, const Json& shard,
                              const std::vector<Json>& values, std::size_t layers) {
     const std::string text = read_text_file(path, std::size_t{4} << 30);
     JournalContents out;
@@ -187,21 +217,17 @@ JournalContents read_journal(const std::string& path, const Json& def,
         ++line_no;
         const Json j = parse_line(line);
         if (line_no == 1) {
-            if (!j.is_object() || !j.contains("definition") || !j.contains("accsim_sweep_journal"))
-                throw InputError(path, "line 1",
-                                 "not the header of an accsim sweep journal (drop --resume to "
-                                 "start over)");
+            check_header(path, j);
             if (j["definition"] != def)
                 throw InputError(path, "definition",
                                  "this directory holds a different sweep (trace, layers, config or "
                                  "grid differ); use another --out, or drop --resume to start over");
-            const Json& who = j.contains("accsim") ? j["accsim"] : Json();
-            const std::string version = who.is_string() ? who.get<std::string>() : "?";
-            if (j["accsim_sweep_journal"] != k_format || version != k_version)
-                throw InputError(path, "line 1",
-                                 "written by another accsim (" + version + ", journal format " +
-                                     dump(j["accsim_sweep_journal"]) + "); this is " + k_version +
-                                     ": drop --resume to start over");
+            const Json theirs = j.contains("shard") ? j["shard"] : Json();
+            if (theirs != shard)
+                throw InputError(path, "shard",
+                                 "this directory holds " + shard_name(theirs) + ", not " +
+                                     shard_name(shard) +
+                                     "; use another --out, or drop --resume to start over");
             continue;
         }
         // A record is trusted only whole: its checksum, its place in the grid and its shape.
@@ -221,10 +247,10 @@ JournalContents read_journal(const std::string& path, const Json& def,
     return out;
 }
 
-void rewrite_journal(const std::string& path, const Json& def,
+void rewrite_journal(const std::string& path, const Json& def, const Json& extra,
                      const std::map<std::size_t, Json>& done) {
     const std::string fresh = path + ".new";
-    std::string text = journal_header_line(def);
+    std::string text = journal_header_line(def, extra);
     for (const auto& [i, rec] : done) text += journal_line(i, rec);
     const int fd = ::open(fresh.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0)

@@ -125,7 +125,7 @@ void write_file(const std::string& path, const std::string& text) {
 
 }  // namespace
 
-Json build_sweep_json(Json trace, const HwConfig& base, const std::vector<GridAxis>& axes,
+Json build_sweep_json(Json trace, const Json& base_config, const std::vector<GridAxis>& axes,
                       const std::vector<std::string>& accs, std::vector<Json> records) {
     mark_pareto(records);
     Json grid = Json::array();
@@ -168,7 +168,7 @@ Json build_sweep_json(Json trace, const HwConfig& base, const std::vector<GridAx
     return {{"schema", "accsim-sweep/1"},
             {"tool", {{"name", "accsim"}, {"version", k_version}}},
             {"trace", std::move(trace)},
-            {"base_config", base.effective},
+            {"base_config", base_config},
             {"grid", grid},
             {"acc_grid", accs},
             {"summary",

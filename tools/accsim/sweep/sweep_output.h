@@ -36,7 +36,8 @@ double point_error(const nlohmann::ordered_json& record);
 nlohmann::ordered_json pareto_cost(const nlohmann::ordered_json& record, const std::string& key);
 
 // `records`: every point's record (sweep.cpp), in point order; marks their Pareto flags.
-nlohmann::ordered_json build_sweep_json(nlohmann::ordered_json trace, const HwConfig& base,
+nlohmann::ordered_json build_sweep_json(nlohmann::ordered_json trace,
+                                        const nlohmann::ordered_json& base_config,
                                         const std::vector<GridAxis>& axes,
                                         const std::vector<std::string>& accs,
                                         std::vector<nlohmann::ordered_json> records);

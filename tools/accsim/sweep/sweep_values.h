@@ -15,13 +15,12 @@
 //     only in lengths at least as long as the layer's dot product (one tile either way) was
 //     replayed already: the same replay, its statistics exactly.
 //
-// For each layer, accumulators of one layout form a chain visited from the narrowest up, so
-// that the first clean replay derives every wider one; chains are independent tasks. The
-// visiting order depends only on the sweep, so which results were derived (and the results,
-// which are the same either way) do not depend on the thread count.
+// For each layer, the accumulators of one layout form a chain visited from the narrowest up, so
+// that the first clean replay derives every wider one. The chains, their order and so which
+// results are derived depend only on the whole grid: never on the thread or process count, on
+// which points a resumed sweep still has to do, or on a --shard slice. Chains are independent;
+// the members of one chain follow each other (sweep_scheduler.h hands them out).
 #include <cstdint>
-#include <functional>
-#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -44,53 +43,46 @@ inline constexpr EnumName<ReplayKind> k_replay_kind_names[] = {
 inline const char* to_string(ReplayKind k) {
     return name_of(k_replay_kind_names, k);
 }
+// The kind a record's "replay" label names; nullopt for another label.
+std::optional<ReplayKind> replay_kind(const std::string& label);
 
 struct ValueResult {
     LayerAudit audit;
     ReplayKind kind = ReplayKind::simulated;
 };
 
-class SweepValues {
-  public:
-    // `configs`: one per distinct accumulator; `layers`: the trace's layers to replay.
-    SweepValues(std::vector<const HwConfig*> configs, std::vector<const LayerSpec*> layers,
-                std::string manifest_path, bool derive);
-
-    // Replays or derives every (config, layer) on `threads` threads; `done` is called after each
-    // one (from any thread, serialized). `complete` is called on the calling thread between
-    // waves with the configs whose every layer has its result now (each config once), so that
-    // their points can be finished and journalled while later waves still run.
-    void run(int threads, const std::function<void()>& done,
-             const std::function<void(const std::vector<std::size_t>&)>& complete = {});
-
-    std::size_t tasks() const { return m_configs.size() * m_layers.size(); }
-    const ValueResult& result(std::size_t config, std::size_t layer) const {
-        return *m_results[config * m_layers.size() + layer];
-    }
-
-  private:
-    // The accumulators of one layout, narrowest first, for one layer.
-    struct Chain {
-        std::size_t layer = 0;
-        std::vector<std::size_t> configs;
-        const ValueResult* sample = nullptr;  // a replay of this layout: its observed ranges
-        std::vector<std::vector<int>> clean;  // widths whose replay had no event
-        std::map<std::string, const ValueResult*> replayed;  // by widths and modes
-        // The layer bound to the chain's mapping (shared by the layer's chains of that mapping),
-        // and its static audit under the chain's first accumulator: later widths re-evaluate it
-        // (static_audit_at). Both are let go when the chain ends.
-        std::shared_ptr<const LayerBinding> binding;
-        std::optional<LayerAudit> static_base;
-    };
-    // The chain's w-th accumulator: derived, or replayed on `threads` threads.
-    void step(Chain& chain, std::size_t w, int threads, const std::function<void()>& done);
-
-    std::vector<const HwConfig*> m_configs;
-    std::vector<const LayerSpec*> m_layers;
-    std::string m_manifest;
-    bool m_derive;
-    std::vector<Chain> m_chains;
-    std::vector<std::unique_ptr<ValueResult>> m_results;
+// The accumulators (indices into the sweep's distinct accumulators) of one layout, narrowest
+// first, for one layer.
+struct ValueChain {
+    std::size_t layer = 0;
+    std::vector<std::size_t> members;
 };
+std::vector<ValueChain> make_chains(const std::vector<const HwConfig*>& configs,
+                                    const std::vector<const LayerSpec*>& layers);
+
+// The stage widths of a config, and its widths with overflow modes (with the layout,
+// everything a replay depends on).
+std::vector<int> stage_widths(const HwConfig& c);
+std::string registers_key(const HwConfig& c);
+// Every stage of `a` at most as wide as that of `b`.
+bool no_wider(const std::vector<int>& a, const std::vector<int>& b);
+
+// What a chain member is derived from, as the chain stands when its turn comes.
+struct MemberInputs {
+    bool derive = true;                   // --no-derive: false
+    const ValueResult* sample = nullptr;  // the chain's first integer replay, if any
+    const ValueResult* same = nullptr;    // an earlier member of the same widths and modes
+                                          // (when given, the sample is not needed)
+    bool dominated = false;               // an earlier clean replay no wider in any stage
+    // Recomputing a result whose kind is known (from a resumed journal): a replay, or the
+    // clean statistics of `sample` for one derived by the static bound or a narrower replay.
+    std::optional<ReplayKind> known;
+};
+
+// A member's result: its static audit (`static_base`: the chain's first member's, re-evaluated
+// at this member's widths; or computed here when null), then derived or replayed on `threads`.
+ValueResult evaluate_member(const LayerBinding& binding, const LayerAudit* static_base,
+                            const HwConfig& config, const MemberInputs& in,
+                            const std::string& manifest_path, int threads);
 
 }  // namespace accsim

@@ -1,0 +1,207 @@
+#include "dist/mpi_pool.h"
+
+#include <mpi.h>
+
+#include <atomic>
+#include <chrono>
+#include <climits>
+#include <deque>
+#include <exception>
+#include <optional>
+#include <stdexcept>
+#include <thread>
+#include <vector>
+
+#include "datapath/byte_stream.h"
+#include "datapath/input_error.h"
+
+namespace accsim {
+
+namespace {
+
+enum Tag : int { k_unit = 1, k_result = 2, k_error = 3, k_stop = 4 };
+enum : uint8_t { k_input_error = 1, k_internal_error = 2 };
+
+void send(const std::string& bytes, int to, Tag tag) {
+    if (bytes.size() > static_cast<std::size_t>(INT_MAX))
+        throw std::runtime_error("mpi: a message over 2 GiB");
+    MPI_Send(bytes.data(), static_cast<int>(bytes.size()), MPI_BYTE, to, tag, MPI_COMM_WORLD);
+}
+
+// Receives the message `status` announced.
+std::string receive(const MPI_Status& status) {
+    int count = 0;
+    MPI_Get_count(&status, MPI_BYTE, &count);
+    std::string bytes(static_cast<std::size_t>(count), '\0');
+    MPI_Recv(bytes.data(), count, MPI_BYTE, status.MPI_SOURCE, status.MPI_TAG, MPI_COMM_WORLD,
+             MPI_STATUS_IGNORE);
+    return bytes;
+}
+
+std::string with_id(uint64_t id, const std::string& bytes) {
+    ByteWriter w;
+    w.put(id);
+    std::string out = w.take();
+    out += bytes;
+    return out;
+}
+
+uint64_t split_id(std::string& bytes) {
+    if (bytes.size() < sizeof(uint64_t)) throw std::runtime_error("mpi: a message without an id");
+    ByteReader r(bytes);
+    const uint64_t id = r.get<uint64_t>();
+    bytes.erase(0, sizeof(uint64_t));
+    return id;
+}
+
+// A unit run on rank 0's own second thread.
+struct LocalRun {
+    std::thread thread;
+    std::atomic<bool> done{false};
+    uint64_t id = 0;
+    std::string result;
+    std::exception_ptr error;
+};
+
+}  // namespace
+
+MpiPool::MpiPool(int rank, int size, int threads)
+    : m_rank(rank), m_size(size), m_threads(threads < 1 ? 1 : threads) {}
+
+void MpiPool::agree(bool ready) {
+    int mine = ready ? 1 : 0, all = 0;
+    MPI_Allreduce(&mine, &all, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
+    if (!all && ready)
+        throw InputError("mpirun", "rank " + std::to_string(m_rank),
+                         "another rank could not start (rank 0 says why)");
+}
+
+void MpiPool::drive(UnitSource* source, const UnitRunner& runner) {
+    if (m_rank == 0)
+        coordinate(*source, runner);
+    else
+        serve(runner);
+}
+
+void MpiPool::serve(const UnitRunner& runner) {
+    for (;;) {
+        MPI_Status status;
+        MPI_Probe(0, MPI_ANY_TAG, MPI_COMM_WORLD, &status);
+        std::string bytes = receive(status);
+        if (status.MPI_TAG == k_stop) return;
+        const uint64_t id = split_id(bytes);
+        ByteWriter error;
+        try {
+            send(with_id(id, runner(bytes, m_threads)), 0, k_result);
+            continue;
+        } catch (const InputError& e) {
+            error.put(k_input_error);
+            error.put_string(e.file());
+            error.put_string(e.field());
+            error.put_string(e.problem());
+        } catch (const std::exception& e) {
+            error.put(k_internal_error);
+            error.put_string("rank " + std::to_string(m_rank) + ": " + e.what());
+        }
+        send(with_id(id, error.bytes()), 0, k_error);
+    }
+}
+
+void MpiPool::coordinate(UnitSource& source, const UnitRunner& runner) {
+    std::deque<int> idle;
+    for (int r = 1; r < m_size; ++r) idle.push_back(r);
+    int busy = 0;  // ranks with a unit out
+    LocalRun local;
+    bool local_busy = false;
+    std::exception_ptr failure;  // the first error: nothing more is handed out
+    const auto fail = [&](std::exception_ptr e) {
+        if (!failure) failure = e;
+    };
+    for (;;) {
+        if (!failure) {
+            try {
+                while (!idle.empty()) {
+                    std::vector<WorkUnit> u = source.take(1);
+                    if (u.empty()) break;
+                    send(with_id(u[0].id, u[0].bytes), idle.front(), k_unit);
+                    idle.pop_front();
+                    ++busy;
+                }
+                if (!local_busy) {
+                    std::vector<WorkUnit> u = source.take(1);
+                    if (!u.empty()) {
+                        local_busy = true;
+                        local.done = false;
+                        local.id = u[0].id;
+                        local.error = nullptr;
+                        local.thread =
+                            std::thread([&local, &runner, this, bytes = std::move(u[0].bytes)] {
+                                try {
+                                    local.result = runner(bytes, m_threads);
+                                } catch (...) {
+                                    local.error = std::current_exception();
+                                }
+                                local.done = true;
+                            });
+                    }
+                }
+            } catch (...) {
+                fail(std::current_exception());
+            }
+        }
+        if (busy == 0 && !local_busy) {
+            if (failure || source.finished()) break;
+            fail(std::make_exception_ptr(
+                std::logic_error("mpi: no unit ready and none out, yet the work is not finished")));
+            break;
+        }
+        bool progressed = false;
+        int flag = 0;
+        MPI_Status status;
+        MPI_Iprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, MPI_COMM_WORLD, &flag, &status);
+        if (flag) {
+            progressed = true;
+            std::string bytes = receive(status);
+            --busy;
+            idle.push_back(status.MPI_SOURCE);
+            try {
+                const uint64_t id = split_id(bytes);
+                if (status.MPI_TAG == k_result) {
+                    if (!failure) source.accept(id, bytes);
+                } else if (status.MPI_TAG == k_error) {
+                    ByteReader r(bytes);
+                    const uint8_t kind = r.get<uint8_t>();
+                    if (kind == k_input_error) {
+                        std::string file = r.get_string(), field = r.get_string();
+                        fail(std::make_exception_ptr(InputError(file, field, r.get_string())));
+                    } else {
+                        fail(std::make_exception_ptr(std::runtime_error(r.get_string())));
+                    }
+                } else {
+                    throw std::runtime_error("mpi: an unexpected message");
+                }
+            } catch (...) {
+                fail(std::current_exception());
+            }
+        }
+        if (local_busy && local.done) {
+            progressed = true;
+            local.thread.join();
+            local_busy = false;
+            if (local.error)
+                fail(local.error);
+            else if (!failure) {
+                try {
+                    source.accept(local.id, local.result);
+                } catch (...) {
+                    fail(std::current_exception());
+                }
+            }
+        }
+        if (!progressed) std::this_thread::sleep_for(std::chrono::microseconds(200));
+    }
+    for (int r = 1; r < m_size; ++r) send(std::string(), r, k_stop);
+    if (failure) std::rethrow_exception(failure);
+}
+
+}  // namespace accsim
