@@ -65,7 +65,7 @@ struct ReportOptions {
     // engine/output_dump.h); audit and run.
     std::string dump_outputs;
     // audit: the processes that replay the layers (dist/job.h: an MPI job's ranks, big layers
-    // split by rows); null: this one. The report is the same either way.
+    // split by channels); null: this one. The report is the same either way.
     WorkPool* pool = nullptr;
 };
 

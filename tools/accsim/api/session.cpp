@@ -39,7 +39,9 @@ accsim::ConfigSources engine_sources(const ConfigSources& c) {
 }
 
 int thread_count(int threads) {
-    check(ReportOptions{"", threads});
+    ReportOptions o;
+    o.threads = threads;
+    check(o);
     return threads == 0 ? default_threads() : threads;
 }
 

@@ -2,11 +2,13 @@
 
 #include <mpi.h>
 
-#include <atomic>
 #include <chrono>
 #include <climits>
+#include <condition_variable>
 #include <deque>
 #include <exception>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <stdexcept>
 #include <thread>
@@ -54,14 +56,28 @@ uint64_t split_id(std::string& bytes) {
     return id;
 }
 
-// A unit run on rank 0's own second thread.
+// A unit run on rank 0's own second thread; it wakes the main thread when done.
 struct LocalRun {
     std::thread thread;
-    std::atomic<bool> done{false};
+    std::mutex mutex;
+    std::condition_variable wake;
+    bool done = false;
     uint64_t id = 0;
     std::string result;
     std::exception_ptr error;
 };
+
+// A unit on its way to a rank (sent without blocking: the rank may be busy with the one before).
+struct Sending {
+    std::unique_ptr<std::string> bytes;
+    MPI_Request request = MPI_REQUEST_NULL;
+};
+
+// Units a rank holds: while its units take long, one (so the biggest units spread over the
+// ranks); once they come back quickly, several, so that it starts the next as soon as it sends
+// a result and never waits for rank 0 to answer.
+constexpr int k_depth_quick = 4;
+constexpr auto k_quick = std::chrono::milliseconds(20);
 
 }  // namespace
 
@@ -108,9 +124,12 @@ void MpiPool::serve(const UnitRunner& runner) {
 }
 
 void MpiPool::coordinate(UnitSource& source, const UnitRunner& runner) {
-    std::deque<int> idle;
-    for (int r = 1; r < m_size; ++r) idle.push_back(r);
-    int busy = 0;  // ranks with a unit out
+    using Clock = std::chrono::steady_clock;
+    std::vector<int> out(static_cast<std::size_t>(m_size), 0);  // units out, per rank
+    std::vector<int> depth(static_cast<std::size_t>(m_size), 1);
+    std::vector<Clock::time_point> last(static_cast<std::size_t>(m_size), Clock::now());
+    int busy = 0;  // units out, all ranks
+    std::vector<Sending> sending;
     LocalRun local;
     bool local_busy = false;
     std::exception_ptr failure;  // the first error: nothing more is handed out
@@ -120,28 +139,49 @@ void MpiPool::coordinate(UnitSource& source, const UnitRunner& runner) {
     for (;;) {
         if (!failure) {
             try {
-                while (!idle.empty()) {
-                    std::vector<WorkUnit> u = source.take(1);
-                    if (u.empty()) break;
-                    send(with_id(u[0].id, u[0].bytes), idle.front(), k_unit);
-                    idle.pop_front();
-                    ++busy;
-                }
+                // The least loaded ranks first, so the biggest units start first.
+                bool more = true;
+                for (int held = 0; held < k_depth_quick && more; ++held)
+                    for (int r = 1; r < m_size && more; ++r) {
+                        const std::size_t ri = static_cast<std::size_t>(r);
+                        if (out[ri] != held || held >= depth[ri]) continue;
+                        std::vector<WorkUnit> u = source.take(1);
+                        if (u.empty()) {
+                            more = false;
+                            break;
+                        }
+                        Sending s;
+                        s.bytes = std::make_unique<std::string>(with_id(u[0].id, u[0].bytes));
+                        if (s.bytes->size() > static_cast<std::size_t>(INT_MAX))
+                            throw std::runtime_error("mpi: a message over 2 GiB");
+                        MPI_Isend(s.bytes->data(), static_cast<int>(s.bytes->size()), MPI_BYTE, r,
+                                  k_unit, MPI_COMM_WORLD, &s.request);
+                        sending.push_back(std::move(s));
+                        ++out[static_cast<std::size_t>(r)];
+                        ++busy;
+                    }
                 if (!local_busy) {
                     std::vector<WorkUnit> u = source.take(1);
                     if (!u.empty()) {
+                        if (local.thread.joinable()) local.thread.join();
                         local_busy = true;
                         local.done = false;
                         local.id = u[0].id;
                         local.error = nullptr;
                         local.thread =
                             std::thread([&local, &runner, this, bytes = std::move(u[0].bytes)] {
+                                std::string result;
+                                std::exception_ptr error;
                                 try {
-                                    local.result = runner(bytes, m_threads);
+                                    result = runner(bytes, m_threads);
                                 } catch (...) {
-                                    local.error = std::current_exception();
+                                    error = std::current_exception();
                                 }
+                                const std::lock_guard<std::mutex> lock(local.mutex);
+                                local.result = std::move(result);
+                                local.error = error;
                                 local.done = true;
+                                local.wake.notify_one();
                             });
                     }
                 }
@@ -156,14 +196,19 @@ void MpiPool::coordinate(UnitSource& source, const UnitRunner& runner) {
             break;
         }
         bool progressed = false;
-        int flag = 0;
-        MPI_Status status;
-        MPI_Iprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, MPI_COMM_WORLD, &flag, &status);
-        if (flag) {
+        for (;;) {  // every message that has arrived
+            int flag = 0;
+            MPI_Status status;
+            MPI_Iprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, MPI_COMM_WORLD, &flag, &status);
+            if (!flag) break;
             progressed = true;
             std::string bytes = receive(status);
             --busy;
-            idle.push_back(status.MPI_SOURCE);
+            const std::size_t from = static_cast<std::size_t>(status.MPI_SOURCE);
+            --out[from];
+            const Clock::time_point now = Clock::now();
+            depth[from] = now - last[from] < k_quick ? k_depth_quick : 1;
+            last[from] = now;
             try {
                 const uint64_t id = split_id(bytes);
                 if (status.MPI_TAG == k_result) {
@@ -184,22 +229,41 @@ void MpiPool::coordinate(UnitSource& source, const UnitRunner& runner) {
                 fail(std::current_exception());
             }
         }
-        if (local_busy && local.done) {
-            progressed = true;
-            local.thread.join();
-            local_busy = false;
-            if (local.error)
-                fail(local.error);
-            else if (!failure) {
-                try {
-                    source.accept(local.id, local.result);
-                } catch (...) {
-                    fail(std::current_exception());
-                }
+        // Units delivered: their buffers go.
+        for (std::size_t i = 0; i < sending.size();) {
+            int done = 0;
+            MPI_Test(&sending[i].request, &done, MPI_STATUS_IGNORE);
+            if (done) {
+                sending[i] = std::move(sending.back());
+                sending.pop_back();
+            } else {
+                ++i;
             }
         }
-        if (!progressed) std::this_thread::sleep_for(std::chrono::microseconds(200));
+        if (local_busy) {
+            std::unique_lock<std::mutex> lock(local.mutex);
+            // Nothing from the ranks: sleep until the local unit ends, or a millisecond (the
+            // ranks have their next unit already).
+            if (!progressed && !local.done) local.wake.wait_for(lock, std::chrono::milliseconds(1));
+            if (local.done) {
+                lock.unlock();
+                local.thread.join();
+                local_busy = false;
+                if (local.error)
+                    fail(local.error);
+                else if (!failure) {
+                    try {
+                        source.accept(local.id, local.result);
+                    } catch (...) {
+                        fail(std::current_exception());
+                    }
+                }
+            }
+        } else if (!progressed) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        }
     }
+    for (Sending& s : sending) MPI_Wait(&s.request, MPI_STATUS_IGNORE);
     for (int r = 1; r < m_size; ++r) send(std::string(), r, k_stop);
     if (failure) std::rethrow_exception(failure);
 }

@@ -5,8 +5,9 @@
 //
 // Messages, all bytes: a unit (its id, then its bytes) from rank 0; a result (the id, then the
 // runner's bytes) or an error (InputError's file, field and problem, or an internal error's
-// text) back; and a stop. A rank is sent its next unit when its result arrives, so the load
-// balances itself; the source decides the order (biggest first).
+// text) back; and a stop. A rank gets another unit when a result arrives, so the load balances
+// itself; the source decides the order (biggest first). A rank whose results come back quickly
+// (small units) holds a few units ahead, so that it never waits for rank 0 between them.
 //
 // When a rank reports an error, rank 0 hands out nothing more, waits for the units out, stops
 // every rank and rethrows the error: the job ends with it on stderr and exit 2.

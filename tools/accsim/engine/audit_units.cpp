@@ -9,28 +9,39 @@
 #include "datapath/byte_stream.h"
 #include "engine/audit_bytes.h"
 #include "engine/float_audit.h"
+#include "models/layer_work.h"
 
 namespace accsim {
 
 namespace {
 
+// A unit: a whole layer (binding, static audit and replay), or a block of a big integer layer's
+// replay tasks with the static bounds of its channels.
 struct Part {
     std::size_t layer = 0;
-    int64_t from = 0, to = 0;  // replay tasks; whole layer: 0, 0
     bool whole = true;
+    TaskBlock block;
     int64_t size = 0;  // multiply-accumulates, for the order
 };
 
 std::string encode(const Part& p) {
     ByteWriter w;
     w.put(static_cast<uint64_t>(p.layer));
-    w.put(p.from);
-    w.put(p.to);
     w.put_bool(p.whole);
+    w.put(p.block.g0);
+    w.put(p.block.g1);
+    w.put(p.block.c0);
+    w.put(p.block.c1);
     return w.take();
 }
 
-// What every process keeps between units: each layer's binding and static audit, made once.
+// The channels of a block: whole groups, or channel blocks of one group (parts are cut so).
+std::pair<int64_t, int64_t> block_channels(const LayerWork& w, const TaskBlock& b) {
+    return {b.g0 * w.n + b.c0 * k_task_channels,
+            (b.g1 - 1) * w.n + std::min(w.n, b.c1 * k_task_channels)};
+}
+
+// What every process keeps between units: each layer's binding, made once.
 class AuditRunner {
   public:
     AuditRunner(const std::vector<const LayerSpec*>& layers, const HwConfig& config,
@@ -39,35 +50,55 @@ class AuditRunner {
           m_config(config),
           m_manifest(manifest),
           m_once(layers.size()),
-          m_bindings(layers.size()),
-          m_static(layers.size()) {}
+          m_bindings(layers.size()) {}
 
     std::string run(const std::string& unit, int threads) {
         ByteReader r(unit);
         const std::size_t l = r.get<uint64_t>();
-        const int64_t from = r.get<int64_t>(), to = r.get<int64_t>();
         const bool whole = r.get_bool();
+        TaskBlock block;
+        block.g0 = r.get<int64_t>();
+        block.g1 = r.get<int64_t>();
+        block.c0 = r.get<int64_t>();
+        block.c1 = r.get<int64_t>();
         r.finish();
         if (l >= m_layers.size()) throw std::runtime_error("audit unit: no such layer");
-        std::call_once(m_once[l], [&] {
-            m_bindings[l] = std::make_unique<LayerBinding>(*m_layers[l], m_config);
-            m_static[l] = std::make_unique<LayerAudit>(
-                static_audit(*m_bindings[l], m_config.accumulator, threads));
-        });
+        const LayerSpec& layer = *m_layers[l];
+        const AccumulatorSpec& acc = m_config.accumulator;
+        std::call_once(m_once[l],
+                       [&] { m_bindings[l] = std::make_unique<LayerBinding>(layer, m_config); });
         const LayerBinding& b = *m_bindings[l];
         ByteWriter w;
         if (whole) {
-            write_audit(w, replay_layer(b, *m_static[l], m_config, m_manifest, threads));
+            write_audit(
+                w, replay_layer(b, static_audit(b, acc, threads), m_config, m_manifest, threads));
             return w.take();
         }
+        const LayerWork& work = b.work();
+        if (block.g0 < 0 || block.g1 > work.groups || block.g0 >= block.g1 || block.c0 < 0 ||
+            block.c1 > channel_blocks(work) || block.c0 >= block.c1 ||
+            (block.g1 - block.g0 > 1 && (block.c0 != 0 || block.c1 != channel_blocks(work))))
+            throw std::runtime_error("audit unit: no such block of tasks");
+        // The bounds of the block's channels; stage 1's screen is skipped where they allow.
+        std::optional<StaticBounds> bounds;
+        if (layer.has_static_weights()) {
+            const auto [ch0, ch1] = block_channels(work, block);
+            const std::vector<int64_t>& all_bias = b.bias_values();
+            const std::vector<int64_t> bias =
+                all_bias.empty()
+                    ? std::vector<int64_t>()
+                    : std::vector<int64_t>(all_bias.begin() + ch0, all_bias.begin() + ch1);
+            bounds = bound_channels(layer.x.format, layer.q.format, layer.shape.k, acc,
+                                    b.lowered().weights(0) + ch0 * layer.shape.k, ch1 - ch0, bias,
+                                    threads);
+        }
+        const bool stage1_safe = static_audit_with(layer, acc, bounds).stage1_safe;
         const std::vector<OverflowStats> stats =
-            replay_task_range(b, *m_static[l], m_config, m_manifest, from, to, threads);
+            replay_task_block(b, stage1_safe, m_config, m_manifest, block, threads);
         w.put(static_cast<uint64_t>(stats.size()));
         for (const OverflowStats& s : stats) write_stats(w, s);
-        if (from == 0) {  // the first part brings the static audit
-            write_audit(w, *m_static[l]);
-            w.put_bool(replay_verifies(b));
-        }
+        w.put_bool(bounds.has_value());
+        if (bounds) bounds->save(w);
         return w.take();
     }
 
@@ -77,7 +108,6 @@ class AuditRunner {
     const std::string& m_manifest;
     std::vector<std::once_flag> m_once;
     std::vector<std::unique_ptr<LayerBinding>> m_bindings;
-    std::vector<std::unique_ptr<LayerAudit>> m_static;
 };
 
 class AuditSource : public UnitSource {
@@ -143,29 +173,38 @@ std::vector<LayerAudit> audit_layers_on(WorkPool& pool, const std::vector<const 
         pool.drive(&none, run);
         return audit_layers(layers, config, manifest_path, threads, true);
     }
-    // Units: every layer whole, but a big integer layer in parts of its replay tasks, about four
-    // per process, so that the biggest-first order keeps every process busy to the end.
+    // Units: every layer whole, biggest first, but a layer bigger than half a process's share
+    // of the work in parts of about that size (blocks of groups, or of one group's channels),
+    // so that every process stays busy to the end and few replay a layer's operands twice.
     int64_t all_macs = 0;
     for (const LayerSpec* l : layers) all_macs += l->macs();
-    const int64_t processes = pool.processes();
+    const int64_t target = std::max<int64_t>(1, all_macs / (2 * pool.processes()));
     std::vector<Part> parts;
     std::vector<std::vector<std::size_t>> parts_of(layers.size());
     for (std::size_t l = 0; l < layers.size(); ++l) {
         const int64_t macs = layers[l]->macs();
-        int64_t tasks = 0;
-        const bool splittable =
-            !replays_as_float(*layers[l], config.accumulator) && macs * 4 * processes >= all_macs;
-        if (splittable) tasks = replay_tasks(LayerBinding(*layers[l], config));
-        const int64_t n = std::min<int64_t>(tasks, 4 * processes);
+        int64_t n =
+            replays_as_float(*layers[l], config.accumulator) ? 1 : (macs + target - 1) / target;
+        const LayerWork work = layer_work(*layers[l]);
+        const int64_t blocks = channel_blocks(work);
+        n = std::min(n, work.groups > 1 ? work.groups : blocks);
         if (n < 2) {
             parts_of[l].push_back(parts.size());
-            parts.push_back(Part{l, 0, 0, true, macs});
+            parts.push_back(Part{l, true, all_tasks(work), macs});
             continue;
         }
         for (int64_t p = 0; p < n; ++p) {
-            const int64_t from = tasks * p / n, to = tasks * (p + 1) / n;
+            TaskBlock b = all_tasks(work);
+            if (work.groups > 1) {
+                b.g0 = work.groups * p / n;
+                b.g1 = work.groups * (p + 1) / n;
+            } else {
+                b.c0 = blocks * p / n;
+                b.c1 = blocks * (p + 1) / n;
+            }
+            const int64_t share = (b.g1 - b.g0) * (b.c1 - b.c0);
             parts_of[l].push_back(parts.size());
-            parts.push_back(Part{l, from, to, false, macs * (to - from) / tasks});
+            parts.push_back(Part{l, false, b, macs * share / (work.groups * blocks)});
         }
     }
     AuditSource source(parts);
@@ -173,32 +212,44 @@ std::vector<LayerAudit> audit_layers_on(WorkPool& pool, const std::vector<const 
 
     std::vector<LayerAudit> audits;
     for (std::size_t l = 0; l < layers.size(); ++l) {
+        const LayerSpec& layer = *layers[l];
         const std::vector<std::size_t>& mine = parts_of[l];
         if (parts[mine.front()].whole) {
             ByteReader r(source.results()[mine.front()]);
-            audits.push_back(read_audit(r, *layers[l], config.accumulator));
+            audits.push_back(read_audit(r, layer, config.accumulator));
             r.finish();
             continue;
         }
-        // The static part from the first part, then every task's statistics in task order.
-        std::vector<std::vector<OverflowStats>> stats;
-        std::optional<LayerAudit> a;
-        bool verified = false;
+        // The blocks' bounds merged in channel order, their tasks' statistics in task order:
+        // what replay_layer does in one piece.
+        const LayerWork work = layer_work(layer);
+        std::vector<std::optional<OverflowStats>> by_task(
+            static_cast<std::size_t>(replay_tasks(work)));
+        std::optional<StaticBounds> bounds;
         for (std::size_t i : mine) {
             ByteReader r(source.results()[i]);
-            const uint64_t n = r.get<uint64_t>();
-            stats.emplace_back();
-            for (uint64_t t = 0; t < n; ++t) stats.back().push_back(read_stats(r));
-            if (parts[i].from == 0) {
-                a = read_audit(r, *layers[l], config.accumulator);
-                verified = r.get_bool();
+            const std::vector<int64_t> tasks = task_indices(work, parts[i].block);
+            if (r.get<uint64_t>() != tasks.size())
+                throw std::runtime_error("audit: a part's statistics do not match its tasks");
+            for (int64_t t : tasks) by_task.at(static_cast<std::size_t>(t)) = read_stats(r);
+            if (r.get_bool()) {
+                StaticBounds part(layer.x.format, layer.q.format, layer.shape.k,
+                                  config.accumulator);
+                part.load(r);
+                if (!bounds)
+                    bounds = std::move(part);
+                else
+                    bounds->merge(part);
             }
             r.finish();
         }
-        for (const auto& part : stats)
-            for (const OverflowStats& s : part) a->overflow.merge(s);
-        a->output_verified = verified;
-        audits.push_back(std::move(*a));
+        LayerAudit a = static_audit_with(layer, config.accumulator, std::move(bounds));
+        for (const std::optional<OverflowStats>& s : by_task) {
+            if (!s) throw std::runtime_error("audit: a task of a split layer was not replayed");
+            a.overflow.merge(*s);
+        }
+        a.output_verified = replay_verifies(layer);
+        audits.push_back(std::move(a));
     }
     return audits;
 }

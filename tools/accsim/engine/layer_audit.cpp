@@ -6,6 +6,7 @@
 #include "engine/float_audit.h"
 
 #include <algorithm>
+#include <stdexcept>
 
 namespace accsim {
 
@@ -29,6 +30,16 @@ StaticBounds bound_channels(const OperandFormat& x, const OperandFormat& q, int6
 
 LayerAudit static_audit(const LayerBinding& binding, const AccumulatorSpec& acc, int threads) {
     const LayerSpec& layer = binding.layer();
+    if (replays_as_float(layer, acc) || !layer.has_static_weights())
+        return static_audit_with(layer, acc, std::nullopt);
+    return static_audit_with(layer, acc,
+                             bound_channels(layer.x.format, layer.q.format, layer.shape.k, acc,
+                                            binding.lowered().weights(0), layer.shape.channels,
+                                            binding.bias_values(), threads));
+}
+
+LayerAudit static_audit_with(const LayerSpec& layer, const AccumulatorSpec& acc,
+                             std::optional<StaticBounds> bounds) {
     LayerAudit a;
     a.layer = &layer;
     a.overflow = OverflowStats(acc.stages.size());
@@ -37,11 +48,9 @@ LayerAudit static_audit(const LayerBinding& binding, const AccumulatorSpec& acc,
         return a;
     }
     a.datatype_bits = datatype_bits(layer.shape.k, layer.x.format, layer.q.format);
-    const std::vector<int64_t>& bias = binding.bias_values();
     if (layer.has_static_weights()) {
-        a.bounds.emplace(bound_channels(layer.x.format, layer.q.format, layer.shape.k, acc,
-                                        binding.lowered().weights(0), layer.shape.channels, bias,
-                                        threads));
+        if (!bounds) throw std::logic_error("static audit: a layer's bounds missing");
+        a.bounds = std::move(bounds);
         a.statically_at_risk = a.bounds->channels_at_risk() > 0;
         a.stage1_safe = a.bounds->stages().front().tiles_at_risk == 0;
     } else {
@@ -67,7 +76,7 @@ namespace {
 // A task of the replay: rows [m0, m0 + k_rows) x channels [n0, n0 + k_cols) of a group. The
 // split depends on the layer only, never on the thread count, and results merge in task order:
 // the report is the same for any --threads.
-constexpr int64_t k_rows = 16, k_cols = 256;
+constexpr int64_t k_rows = k_task_rows, k_cols = k_task_channels;
 
 }  // namespace
 
@@ -90,48 +99,67 @@ LayerAudit audit_layer(const LayerSpec& layer, const HwConfig& config,
                         manifest_path, threads, keep_outputs);
 }
 
-int64_t replay_tasks(const LayerBinding& binding) {
-    const LayerWork& w = binding.work();
-    return w.groups * ((w.m + k_rows - 1) / k_rows) * ((w.n + k_cols - 1) / k_cols);
+int64_t replay_tasks(const LayerWork& w) {
+    return w.groups * ((w.m + k_rows - 1) / k_rows) * channel_blocks(w);
 }
 
-std::vector<OverflowStats> replay_task_range(const LayerBinding& binding,
-                                             const LayerAudit& static_part, const HwConfig& config,
-                                             const std::string& manifest_path, int64_t from,
-                                             int64_t to, int threads, OutputDump* keep) {
+int64_t channel_blocks(const LayerWork& work) {
+    return (work.n + k_cols - 1) / k_cols;
+}
+
+TaskBlock all_tasks(const LayerWork& work) {
+    return TaskBlock{0, work.groups, 0, channel_blocks(work)};
+}
+
+std::vector<int64_t> task_indices(const LayerWork& w, const TaskBlock& b) {
+    const int64_t row_blocks = (w.m + k_rows - 1) / k_rows, col_blocks = channel_blocks(w);
+    std::vector<int64_t> t;
+    for (int64_t g = b.g0; g < b.g1; ++g)
+        for (int64_t r = 0; r < row_blocks; ++r)
+            for (int64_t c = b.c0; c < b.c1; ++c)
+                t.push_back((g * row_blocks + r) * col_blocks + c);
+    return t;
+}
+
+std::vector<OverflowStats> replay_task_block(const LayerBinding& binding, bool stage1_safe,
+                                             const HwConfig& config,
+                                             const std::string& manifest_path, const TaskBlock& b,
+                                             int threads, OutputDump* keep) {
     AuditSink sink(binding, config.accumulator, manifest_path);
     if (keep) sink.keep_outputs(keep);
     const LayerWork& w = binding.work();
-    const int64_t row_blocks = (w.m + k_rows - 1) / k_rows,
-                  col_blocks = (w.n + k_cols - 1) / k_cols;
-    const int64_t per_group = row_blocks * col_blocks;
-    // The groups the range touches: their weights, packed once for the kernels and shared by the
-    // tasks.
-    const int64_t g0 = from / per_group, g1 = to == from ? g0 : (to - 1) / per_group + 1;
+    const int64_t row_blocks = (w.m + k_rows - 1) / k_rows;
+    const int64_t n_from = b.c0 * k_cols, n_to = std::min(w.n, b.c1 * k_cols);
+    const int64_t groups = b.g1 - b.g0, cols_here = b.c1 - b.c0;
+    if (groups <= 0 || cols_here <= 0) return {};
     const FastReducer planner(config.accumulator, w.k);
     // Inputs of at most 8 bits (the trace has checked every value) let 8-bit weights take the
     // fast replay's quad layout.
     const bool byte_inputs = binding.layer().x.format.bits <= 8;
-    std::vector<PackedWeights> q(static_cast<std::size_t>(w.groups));
-    // Static weights are packed where they lie; a matmul's rhs columns are gathered first.
+    // The weights of the block's channels, packed once per group for the kernels and shared by
+    // the tasks. Static weights are packed where they lie; a matmul's rhs columns are gathered
+    // first.
+    std::vector<PackedWeights> q(static_cast<std::size_t>(groups));
     const bool in_place = binding.group_weights(0) != nullptr;
-    std::vector<int32_t> gathered(in_place ? 0 : static_cast<std::size_t>(w.groups * w.n * w.k));
+    std::vector<int32_t> gathered(in_place ? 0 : static_cast<std::size_t>(groups * w.n * w.k));
     // Groups in parallel; a single group's columns in parallel.
-    parallel_for(g1 - g0, threads, [&](int64_t i) {
-        const int64_t g = g0 + i;
+    parallel_for(groups, threads, [&](int64_t i) {
+        const int64_t g = b.g0 + i;
         const int32_t* group_q = binding.group_weights(g);
         if (!group_q) {
-            binding.q_rows(g, gathered.data() + g * w.n * w.k);
-            group_q = gathered.data() + g * w.n * w.k;
+            binding.q_rows(g, gathered.data() + i * w.n * w.k);
+            group_q = gathered.data() + i * w.n * w.k;
         }
-        q[g] = planner.pack(group_q, w.n, g1 - g0 == 1 ? threads : 1, byte_inputs);
+        q[static_cast<std::size_t>(i)] = planner.pack(group_q + n_from * w.k, n_to - n_from,
+                                                      groups == 1 ? threads : 1, byte_inputs);
     });
-    std::vector<OverflowStats> stats(static_cast<std::size_t>(to - from),
+    const int64_t count = groups * row_blocks * cols_here;
+    std::vector<OverflowStats> stats(static_cast<std::size_t>(count),
                                      OverflowStats(config.accumulator.stages.size()));
-    parallel_for(to - from, threads, [&](int64_t i) {
-        const int64_t t = from + i;
-        const int64_t g = t / per_group, rest = t % per_group;
-        const int64_t m0 = (rest / col_blocks) * k_rows, n0 = (rest % col_blocks) * k_cols;
+    parallel_for(count, threads, [&](int64_t i) {
+        const int64_t gi = i / (row_blocks * cols_here), rest = i % (row_blocks * cols_here);
+        const int64_t g = b.g0 + gi;
+        const int64_t m0 = (rest / cols_here) * k_rows, n0 = (b.c0 + rest % cols_here) * k_cols;
         const int64_t rows = std::min(k_rows, w.m - m0), cols = std::min(k_cols, w.n - n0);
         // Megabytes for long dot products: each thread reuses its block (no allocation, no
         // zeroing, no fresh pages per task).
@@ -141,9 +169,10 @@ std::vector<OverflowStats> replay_task_range(const LayerBinding& binding,
         binding.x_rows(g, m0, m0 + rows, x.data());
         const int64_t* bias = binding.group_bias(g);
         FastReducer reducer(config.accumulator, w.k);
-        reducer.set_stage1_safe(static_part.stage1_safe);
+        reducer.set_stage1_safe(stage1_safe);
         OutputBlock block;
-        reducer.run(x.data(), rows, q[g], n0, cols, bias ? bias + n0 : nullptr, block);
+        reducer.run(x.data(), rows, q[static_cast<std::size_t>(gi)], n0 - n_from, cols,
+                    bias ? bias + n0 : nullptr, block);
         sink.output_block(g, m0, n0, block, stats[static_cast<std::size_t>(i)]);
     });
     return stats;
@@ -156,15 +185,16 @@ LayerAudit replay_layer(const LayerBinding& binding, LayerAudit a, const HwConfi
     if (keep_outputs)
         a.outputs = std::make_shared<OutputDump>(binding.layer(), config.accumulator.stages.size(),
                                                  false, config.accumulator.stages.back());
-    const std::vector<OverflowStats> stats = replay_task_range(
-        binding, a, config, manifest_path, 0, replay_tasks(binding), threads, a.outputs.get());
+    const std::vector<OverflowStats> stats =
+        replay_task_block(binding, a.stage1_safe, config, manifest_path, all_tasks(binding.work()),
+                          threads, a.outputs.get());
     for (const OverflowStats& s : stats) a.overflow.merge(s);
-    a.output_verified = replay_verifies(binding);
+    a.output_verified = replay_verifies(binding.layer());
     return a;
 }
 
-bool replay_verifies(const LayerBinding& binding) {
-    return binding.layer().output && binding.layer().output->info;
+bool replay_verifies(const LayerSpec& layer) {
+    return layer.output && layer.output->info;
 }
 
 std::vector<LayerAudit> audit_layers(const std::vector<const LayerSpec*>& layers,

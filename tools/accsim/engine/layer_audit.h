@@ -58,17 +58,35 @@ LayerAudit audit_layer(const LayerSpec& layer, const HwConfig& config,
 LayerAudit replay_layer(const LayerBinding& binding, LayerAudit static_part, const HwConfig& config,
                         const std::string& manifest_path, int threads, bool keep_outputs = false);
 
-// The integer replay in parts, for splitting a layer across processes: the replay is
-// replay_tasks() tasks (blocks of rows and channels, fixed by the layer alone); the tasks
-// [from, to) give their statistics, one per task, which merged in task order into the static
-// part (and output_verified = replay_verifies()) make replay_layer's result exactly. Outputs
-// are checked against the trace (InputError on a mismatch) and, with `keep`, recorded.
-int64_t replay_tasks(const LayerBinding& binding);
-std::vector<OverflowStats> replay_task_range(const LayerBinding& binding,
-                                             const LayerAudit& static_part, const HwConfig& config,
-                                             const std::string& manifest_path, int64_t from,
-                                             int64_t to, int threads, OutputDump* keep = nullptr);
-bool replay_verifies(const LayerBinding& binding);
+// The integer replay in parts, for splitting a layer across processes. The replay is
+// replay_tasks() tasks, blocks of 16 rows x 256 channels of a group (fixed by the layer alone),
+// numbered group by group, then row block, then channel block; replay_layer merges their
+// statistics in that order. A TaskBlock is the tasks of groups [g0, g1) and channel blocks
+// [c0, c1): replay_task_block gives their statistics in task order, packing only the weights of
+// those channels. Merged with every other block's in task order (task_indices says where each
+// one goes) into the static part (and output_verified = replay_verifies()), they make
+// replay_layer's result exactly. Outputs are checked against the trace (InputError on a
+// mismatch) and, with `keep`, recorded. `stage1_safe`: stage 1 cannot overflow on these
+// channels (a hint that skips its screen; the results are the same either way).
+constexpr int64_t k_task_rows = 16, k_task_channels = 256;
+struct TaskBlock {
+    int64_t g0 = 0, g1 = 0;  // groups
+    int64_t c0 = 0, c1 = 0;  // blocks of 256 channels
+};
+int64_t replay_tasks(const LayerWork& work);
+TaskBlock all_tasks(const LayerWork& work);
+int64_t channel_blocks(const LayerWork& work);
+std::vector<int64_t> task_indices(const LayerWork& work, const TaskBlock& block);
+std::vector<OverflowStats> replay_task_block(const LayerBinding& binding, bool stage1_safe,
+                                             const HwConfig& config,
+                                             const std::string& manifest_path,
+                                             const TaskBlock& block, int threads,
+                                             OutputDump* keep = nullptr);
+// The static audit given the bounds of the layer's channels (layers with static weights; the
+// others need none), as static_audit computes it.
+LayerAudit static_audit_with(const LayerSpec& layer, const AccumulatorSpec& acc,
+                             std::optional<StaticBounds> bounds);
+bool replay_verifies(const LayerSpec& layer);
 
 // Whether a layer of `macs` among layers of `all_macs` in all is too big to share `threads`
 // threads with others: it then replays on all of them, the others side by side on one each.

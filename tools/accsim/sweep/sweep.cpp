@@ -145,11 +145,12 @@ SweepOutcome run_sweep(const SweepOptions& o, const Trace& trace,
     int64_t finished = 0, total = 0;
     SweepScheduler scheduler(
         plan, layers, o, todo, done,
-        [&](std::size_t i, Json record) {
+        [&](std::size_t i, const std::string& text) {
             if (files) {
-                journal << journal_line(i, record);
+                journal << journal_line_of_text(i, text);
                 journal.flush();
             }
+            Json record = Json::parse(text);
             if (hooks.point) hooks.point(i, record);
             records[i] = std::move(record);
         },

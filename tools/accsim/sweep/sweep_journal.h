@@ -20,6 +20,9 @@ namespace accsim {
 std::string journal_header_line(const nlohmann::ordered_json& definition,
                                 const nlohmann::ordered_json& extra);
 std::string journal_line(std::size_t index, const nlohmann::ordered_json& record);
+// The same line from the record's compact JSON text (as record.dump() writes it, invalid UTF-8
+// replaced): no JSON work.
+std::string journal_line_of_text(std::size_t index, const std::string& record_text);
 
 struct JournalContents {
     std::map<std::size_t, nlohmann::ordered_json> done;  // trusted records, by point index

@@ -19,7 +19,7 @@ constexpr std::size_t k_points_per_unit = 4;
 SweepScheduler::SweepScheduler(const SweepPlan& plan, const std::vector<const LayerSpec*>& layers,
                                const SweepOptions& options, const std::vector<std::size_t>& todo,
                                const std::map<std::size_t, Json>& done,
-                               std::function<void(std::size_t, Json)> on_record,
+                               std::function<void(std::size_t, const std::string&)> on_record,
                                std::function<void()> on_step)
     : m_plan(plan),
       m_layers(layers),
@@ -214,11 +214,10 @@ void SweepScheduler::accept(uint64_t id, const std::string& result) {
     const Out out = it->second;
     m_out.erase(it);
     if (!out.value) {
-        const std::vector<Json> records = decode_records(result);
-        for (const Json& r : records) {
-            const std::size_t i = r["index"].get<std::size_t>();
+        for (const auto& [i, text] : decode_records(result)) {
+            if (i >= m_plan.points.size()) throw std::runtime_error("sweep: a record of no point");
             --m_points_left;
-            m_on_record(i, r);
+            m_on_record(i, text);
             m_on_step();
         }
         return;

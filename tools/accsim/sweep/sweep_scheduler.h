@@ -31,11 +31,12 @@ namespace accsim {
 class SweepScheduler : public UnitSource {
   public:
     // `todo`: the points to finish here. `done`: journalled records (by point). `on_record`:
-    // a point finished (called on the coordinating thread); `on_step`: progress.
+    // a point finished, with its record's compact JSON text (called on the coordinating
+    // thread); `on_step`: progress.
     SweepScheduler(const SweepPlan& plan, const std::vector<const LayerSpec*>& layers,
                    const SweepOptions& options, const std::vector<std::size_t>& todo,
                    const std::map<std::size_t, nlohmann::ordered_json>& done,
-                   std::function<void(std::size_t, nlohmann::ordered_json)> on_record,
+                   std::function<void(std::size_t, const std::string&)> on_record,
                    std::function<void()> on_step);
 
     // Progress steps: a value unit of an accumulator with points here, and a point.
@@ -78,7 +79,7 @@ class SweepScheduler : public UnitSource {
     const SweepPlan& m_plan;
     std::vector<const LayerSpec*> m_layers;
     const SweepOptions& m_options;
-    std::function<void(std::size_t, nlohmann::ordered_json)> m_on_record;
+    std::function<void(std::size_t, const std::string&)> m_on_record;
     std::function<void()> m_on_step;
     std::vector<Need> m_need;                      // per distinct accumulator
     std::vector<std::vector<std::size_t>> m_todo;  // per distinct accumulator, points to finish

@@ -75,11 +75,14 @@ std::string encode_point_unit(const PointUnit& u) {
     return w.take();
 }
 
-std::vector<Json> decode_records(const std::string& result) {
+std::vector<std::pair<std::size_t, std::string>> decode_records(const std::string& result) {
     ByteReader r(result);
     const uint64_t n = r.get<uint64_t>();
-    std::vector<Json> records;
-    for (uint64_t i = 0; i < n; ++i) records.push_back(Json::parse(r.get_string()));
+    std::vector<std::pair<std::size_t, std::string>> records;
+    for (uint64_t k = 0; k < n; ++k) {
+        const std::size_t i = r.get<uint64_t>();
+        records.emplace_back(i, r.get_string());
+    }
     r.finish();
     return records;
 }
@@ -183,19 +186,36 @@ std::string SweepWorker::run_value(ByteReader& r, int threads) {
     return w.take();
 }
 
+std::shared_ptr<const std::vector<ValueResult>> SweepWorker::values_of(std::size_t v,
+                                                                       const std::string& bytes) {
+    constexpr std::size_t k_kept = 16;
+    {
+        std::lock_guard<std::mutex> lock(m_mutex);
+        const auto it = m_values.find(v);
+        if (it != m_values.end()) return it->second;
+    }
+    auto values = std::make_shared<std::vector<ValueResult>>();
+    ByteReader r(bytes);
+    for (const LayerSpec* l : m_layers)
+        values->push_back(read_value_result(r, *l, m_plan.values[v]->accumulator));
+    r.finish();
+    std::lock_guard<std::mutex> lock(m_mutex);
+    if (m_values.emplace(v, values).second) m_values_order.push_back(v);
+    while (m_values_order.size() > k_kept) {
+        m_values.erase(m_values_order.front());
+        m_values_order.pop_front();
+    }
+    return values;
+}
+
 std::string SweepWorker::run_points(ByteReader& r, int threads) {
     const std::size_t v = r.get<uint64_t>();
     if (v >= m_plan.values.size()) throw std::runtime_error("sweep unit: no such accumulator");
     const std::vector<uint64_t> points = r.get_vector<uint64_t>();
     const std::string results_bytes = r.get_string();
     r.finish();
-    std::vector<ValueResult> values;
-    {
-        ByteReader rr(results_bytes);
-        for (const LayerSpec* l : m_layers)
-            values.push_back(read_value_result(rr, *l, m_plan.values[v]->accumulator));
-        rr.finish();
-    }
+    const std::shared_ptr<const std::vector<ValueResult>> decoded = values_of(v, results_bytes);
+    const std::vector<ValueResult>& values = *decoded;
     for (uint64_t i : points)
         if (i >= m_plan.points.size() || m_plan.value_of[i] != v)
             throw std::runtime_error("sweep unit: a point of another accumulator");
@@ -238,7 +258,10 @@ std::string SweepWorker::run_points(ByteReader& r, int threads) {
     });
     ByteWriter w;
     w.put(static_cast<uint64_t>(records.size()));
-    for (const std::string& s : records) w.put_string(s);
+    for (std::size_t k = 0; k < records.size(); ++k) {
+        w.put(static_cast<uint64_t>(points[k]));
+        w.put_string(records[k]);
+    }
     return w.take();
 }
 

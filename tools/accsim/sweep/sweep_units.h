@@ -10,6 +10,7 @@
 //
 // Units and results are byte strings (datapath/byte_stream.h), so the same code serves threads
 // and MPI ranks. sweep_scheduler.h decides which units run when.
+#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -50,8 +51,8 @@ std::string encode_results(const std::vector<std::shared_ptr<const ValueResult>>
 void write_value_result(ByteWriter& w, const ValueResult& r);
 ValueResult read_value_result(ByteReader& r, const LayerSpec& layer, const AccumulatorSpec& acc);
 
-// A point unit's result: the records, in the unit's order.
-std::vector<nlohmann::ordered_json> decode_records(const std::string& result);
+// A point unit's result: each point's index and record (compact JSON text), in the unit's order.
+std::vector<std::pair<std::size_t, std::string>> decode_records(const std::string& result);
 
 class SweepWorker {
   public:
@@ -66,6 +67,10 @@ class SweepWorker {
     std::shared_ptr<const LayerBinding> binding(std::size_t layer, const HwConfig& config);
     std::shared_ptr<const LayerAudit> static_base(std::size_t chain, int threads);
     const ZeroProducts& zeros(std::size_t layer);
+    // The decoded layer values of accumulator `value` (every point unit of it carries the same
+    // bytes): the last few are kept.
+    std::shared_ptr<const std::vector<ValueResult>> values_of(std::size_t value,
+                                                              const std::string& bytes);
 
     const SweepPlan& m_plan;
     const Trace& m_trace;
@@ -77,6 +82,8 @@ class SweepWorker {
     std::map<std::size_t, std::shared_ptr<const LayerAudit>> m_bases;
     std::vector<std::once_flag> m_zero_once;
     std::vector<ZeroProducts> m_zeros;
+    std::map<std::size_t, std::shared_ptr<const std::vector<ValueResult>>> m_values;
+    std::deque<std::size_t> m_values_order;  // oldest first
 };
 
 }  // namespace accsim
