@@ -227,8 +227,11 @@ PYBIND11_MODULE(_accsim, m) {
         .def("sweep", [](const api::Session& s, std::vector<std::string> grid,
                          std::vector<std::string> acc_grid, const std::string& out, bool resume,
                          bool derive, const std::string& layers, int threads,
-                         std::optional<py::function> progress, std::optional<py::function> point) {
+                         std::optional<py::function> progress, std::optional<py::function> point,
+                         int shard_k, int shard_n) {
             api::SweepRequest r;
+            r.shard_k = shard_k;
+            r.shard_n = shard_n;
             r.grid = std::move(grid);
             r.acc_grid = std::move(acc_grid);
             r.out = out;
@@ -256,6 +259,11 @@ PYBIND11_MODULE(_accsim, m) {
             }
             return py::make_tuple(dump(result.sweep), result.resumed, result.computed);
         });
+
+    m.def("sweep_merge", [](const std::string& out, const std::vector<std::string>& dirs) {
+        py::gil_scoped_release release;
+        return dump(api::merge_sweep_shards(out, dirs));
+    });
 
     m.def("run_topology",
           [](const std::string& csv, bool gemm, std::optional<std::string> config,

@@ -29,7 +29,7 @@ InputError.__doc__ = "Bad input: `<file>: <field>: <what is wrong>`, as the accs
 
 __version__ = _accsim.version()
 
-__all__ = ["InputError", "Session", "audit", "run", "run_timing", "sweep", "replay", "inspect",
+__all__ = ["InputError", "Session", "audit", "run", "run_timing", "sweep", "sweep_merge", "replay", "inspect",
            "validate", "run_topology", "import_onnx", "__version__"]
 
 
@@ -84,7 +84,7 @@ class Session:
         return _json.loads(self._session.run_timing(layers or "", threads))
 
     def sweep(self, grid=None, acc_grid=None, out=None, resume=False, derive=True, layers=None,
-              threads=0, progress=None, on_point=None):
+              threads=0, progress=None, on_point=None, shard=None):
         """`accsim sweep` from this session's configuration: sweep.json's content.
 
         grid: {"accumulator.stages.0.bits": "12..20", ...} or ["PATH=VALUES", ...] (VALUES a
@@ -92,7 +92,8 @@ class Session:
         acc_grid: ["16", "128x16,32"] or "16;128x16,32". out: a directory for sweep.json/csv/
         html and the journal (--resume); None writes nothing. progress(done, total) and
         on_point(index, record) are called as work finishes (from accsim's threads, one at a
-        time).
+        time). shard: "K/N" or (K, N), `--shard K/N`: only that slice of the points, into out
+        (its own points are returned; combine the N directories with sweep_merge).
         """
         axes = []
         if isinstance(grid, dict):
@@ -112,10 +113,25 @@ class Session:
         if on_point is not None:
             def point(index, record):
                 on_point(index, _json.loads(record))
+        shard_k, shard_n = _shard(shard)
         text, resumed, computed = self._session.sweep(axes, layouts, str(out) if out else "",
                                                       resume, derive, layers or "", threads,
-                                                      progress, point)
+                                                      progress, point, shard_k, shard_n)
         return _json.loads(text)
+
+
+def _shard(shard):
+    """(k, n) from "K/N" or (K, N); (0, 0) for None."""
+    if shard is None:
+        return 0, 0
+    if isinstance(shard, str):
+        k, slash, n = shard.partition("/")
+        if not slash or not k.isdigit() or not n.isdigit() or len(k) > 6 or len(n) > 6:
+            raise InputError(f'command line: --shard: expected K/N (e.g. 2/8), '
+                             f'got "{shard}"')
+        return int(k), int(n)
+    k, n = shard
+    return int(k), int(n)
 
 
 def audit(trace, acc=None, config=None, set=None, layers=None, threads=0, dump_outputs=None):
@@ -135,14 +151,21 @@ def run_timing(trace, config, acc=None, set=None, layers=None, threads=0):
 
 
 def sweep(trace, config=None, acc=None, grid=None, acc_grid=None, out=None, set=None,
-          layers=None, threads=0, resume=False, derive=True, progress=None, on_point=None):
+          layers=None, threads=0, resume=False, derive=True, progress=None, on_point=None,
+          shard=None):
     """`accsim sweep`: sweep.json's content. With acc_grid alone the first layout is the base
     (an audit-only sweep), as on the command line."""
     if config is None and acc is None and acc_grid:
         layouts = _accsim.parse_acc_grid(acc_grid) if isinstance(acc_grid, str) else acc_grid
         acc = layouts[0]
     return Session(trace, acc=acc, config=config, set=set).sweep(
-        grid, acc_grid, out, resume, derive, layers, threads, progress, on_point)
+        grid, acc_grid, out, resume, derive, layers, threads, progress, on_point, shard)
+
+
+def sweep_merge(out, shard_dirs):
+    """`accsim sweep-merge --out OUT SHARD_DIR...`: the N shards of a sweep (sweep(...,
+    shard="K/N") runs) combined into out, the files of one run; sweep.json's content."""
+    return _json.loads(_accsim.sweep_merge(str(out), [str(d) for d in shard_dirs]))
 
 
 def run_topology(topology, config, set=None, layers=None, threads=0, gemm=False):
