@@ -16,6 +16,7 @@
 // bug, never data to trust.
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <stdexcept>
 #include <string>
 #include <type_traits>
@@ -30,6 +31,15 @@ class ByteWriter {
         static_assert(std::is_trivially_copyable_v<T>, "plain values only");
         const auto* p = reinterpret_cast<const char*>(&v);
         m_bytes.append(p, sizeof(T));
+    }
+    // An x87 long double holds 10 bytes in 16: the padding is written as zeros, so that the
+    // same value always gives the same bytes.
+    void put(const long double& v) {
+        constexpr std::size_t k_value_bytes =
+            std::numeric_limits<long double>::digits == 64 ? 10 : sizeof(long double);
+        char bytes[sizeof(long double)] = {};
+        std::memcpy(bytes, &v, k_value_bytes);
+        m_bytes.append(bytes, sizeof bytes);
     }
     void put_bool(bool b) { put(static_cast<uint8_t>(b)); }
     void put_string(const std::string& s) {

@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <cstring>
 #include <memory>
 #include <random>
 #include <stdexcept>
@@ -414,4 +415,19 @@ TEST_CASE("audit bytes: truncated bytes throw, extra bytes fail finish") {
     huge.put(uint64_t{1} << 60);
     ByteReader rh(huge.bytes());
     CHECK_THROWS_AS(rh.get_vector<uint64_t>(), std::runtime_error);
+}
+
+TEST_CASE("a long double is written without its padding bytes: one value, one byte string") {
+    long double a, b;
+    std::memset(&a, 0x00, sizeof a);
+    std::memset(&b, 0xa5, sizeof b);
+    a = 1234.5625L * k_fine;
+    b = a;
+    ByteWriter wa, wb;
+    wa.put(a);
+    wb.put(b);
+    CHECK(wa.bytes() == wb.bytes());
+    CHECK(wa.bytes().size() == sizeof(long double));
+    ByteReader r(wa.bytes());
+    CHECK(r.get<long double>() == a);
 }
