@@ -2,8 +2,12 @@
 
 #include <mpi.h>
 
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #include <chrono>
 #include <climits>
+
 #include <condition_variable>
 #include <deque>
 #include <exception>
@@ -56,15 +60,79 @@ uint64_t split_id(std::string& bytes) {
     return id;
 }
 
-// A unit run on rank 0's own second thread; it wakes the main thread when done.
-struct LocalRun {
-    std::thread thread;
-    std::mutex mutex;
-    std::condition_variable wake;
-    bool done = false;
-    uint64_t id = 0;
-    std::string result;
-    std::exception_ptr error;
+// Rank 0's own worker: one thread that runs the units it is given, at a lower priority than
+// the coordinating thread, which must answer the other ranks at once (they may share a core).
+class LocalWorker {
+  public:
+    LocalWorker(const UnitRunner& runner, int threads)
+        : m_runner(runner), m_threads(threads), m_thread([this] { loop(); }) {}
+    ~LocalWorker() {
+        {
+            const std::lock_guard<std::mutex> lock(m_mutex);
+            m_quit = true;
+        }
+        m_wake.notify_all();
+        m_thread.join();
+    }
+    bool busy() const { return m_busy; }
+    void start(uint64_t id, std::string unit) {
+        {
+            const std::lock_guard<std::mutex> lock(m_mutex);
+            m_id = id;
+            m_unit = std::move(unit);
+            m_busy = m_posted = true;
+            m_done = false;
+        }
+        m_wake.notify_all();
+    }
+    // Waits up to `wait` for the unit to end; true (with its id, result or error) if it has.
+    bool finished(std::chrono::microseconds wait, uint64_t& id, std::string& result,
+                  std::exception_ptr& error) {
+        std::unique_lock<std::mutex> lock(m_mutex);
+        if (!m_done && wait.count() > 0) m_wake.wait_for(lock, wait, [&] { return m_done; });
+        if (!m_done) return false;
+        m_done = m_busy = false;
+        id = m_id;
+        result = std::move(m_result);
+        error = m_error;
+        return true;
+    }
+
+  private:
+    void loop() {
+        setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), 5);
+        std::unique_lock<std::mutex> lock(m_mutex);
+        for (;;) {
+            m_wake.wait(lock, [&] { return m_posted || m_quit; });
+            if (m_quit) return;
+            m_posted = false;
+            const std::string unit = std::move(m_unit);
+            lock.unlock();
+            std::string result;
+            std::exception_ptr error;
+            try {
+                result = m_runner(unit, m_threads);
+            } catch (...) {
+                error = std::current_exception();
+            }
+            lock.lock();
+            m_result = std::move(result);
+            m_error = error;
+            m_done = true;
+            m_wake.notify_all();
+        }
+    }
+
+    const UnitRunner& m_runner;
+    int m_threads;
+    std::mutex m_mutex;
+    std::condition_variable m_wake;
+    bool m_posted = false, m_done = false, m_quit = false;
+    bool m_busy = false;  // the coordinating thread's view: a unit started, not collected
+    uint64_t m_id = 0;
+    std::string m_unit, m_result;
+    std::exception_ptr m_error;
+    std::thread m_thread;  // last: starts once the rest is set up
 };
 
 // A unit on its way to a rank (sent without blocking: the rank may be busy with the one before).
@@ -100,15 +168,26 @@ void MpiPool::drive(UnitSource* source, const UnitRunner& runner) {
 }
 
 void MpiPool::serve(const UnitRunner& runner) {
+    // A result goes out without blocking (rank 0 may be busy): this rank starts its next unit
+    // at once, and the send completes at its next call into MPI.
+    Sending sent;
+    const auto send_back = [&](std::string bytes, Tag tag) {
+        MPI_Wait(&sent.request, MPI_STATUS_IGNORE);
+        if (bytes.size() > static_cast<std::size_t>(INT_MAX))
+            throw std::runtime_error("mpi: a message over 2 GiB");
+        sent.bytes = std::make_unique<std::string>(std::move(bytes));
+        MPI_Isend(sent.bytes->data(), static_cast<int>(sent.bytes->size()), MPI_BYTE, 0, tag,
+                  MPI_COMM_WORLD, &sent.request);
+    };
     for (;;) {
         MPI_Status status;
         MPI_Probe(0, MPI_ANY_TAG, MPI_COMM_WORLD, &status);
         std::string bytes = receive(status);
-        if (status.MPI_TAG == k_stop) return;
+        if (status.MPI_TAG == k_stop) break;
         const uint64_t id = split_id(bytes);
         ByteWriter error;
         try {
-            send(with_id(id, runner(bytes, m_threads)), 0, k_result);
+            send_back(with_id(id, runner(bytes, m_threads)), k_result);
             continue;
         } catch (const InputError& e) {
             error.put(k_input_error);
@@ -119,8 +198,9 @@ void MpiPool::serve(const UnitRunner& runner) {
             error.put(k_internal_error);
             error.put_string("rank " + std::to_string(m_rank) + ": " + e.what());
         }
-        send(with_id(id, error.bytes()), 0, k_error);
+        send_back(with_id(id, error.bytes()), k_error);
     }
+    MPI_Wait(&sent.request, MPI_STATUS_IGNORE);
 }
 
 void MpiPool::coordinate(UnitSource& source, const UnitRunner& runner) {
@@ -130,8 +210,7 @@ void MpiPool::coordinate(UnitSource& source, const UnitRunner& runner) {
     std::vector<Clock::time_point> last(static_cast<std::size_t>(m_size), Clock::now());
     int busy = 0;  // units out, all ranks
     std::vector<Sending> sending;
-    LocalRun local;
-    bool local_busy = false;
+    LocalWorker local(runner, m_threads);
     std::exception_ptr failure;  // the first error: nothing more is handed out
     const auto fail = [&](std::exception_ptr e) {
         if (!failure) failure = e;
@@ -160,36 +239,15 @@ void MpiPool::coordinate(UnitSource& source, const UnitRunner& runner) {
                         ++out[static_cast<std::size_t>(r)];
                         ++busy;
                     }
-                if (!local_busy) {
+                if (!local.busy()) {
                     std::vector<WorkUnit> u = source.take(1);
-                    if (!u.empty()) {
-                        if (local.thread.joinable()) local.thread.join();
-                        local_busy = true;
-                        local.done = false;
-                        local.id = u[0].id;
-                        local.error = nullptr;
-                        local.thread =
-                            std::thread([&local, &runner, this, bytes = std::move(u[0].bytes)] {
-                                std::string result;
-                                std::exception_ptr error;
-                                try {
-                                    result = runner(bytes, m_threads);
-                                } catch (...) {
-                                    error = std::current_exception();
-                                }
-                                const std::lock_guard<std::mutex> lock(local.mutex);
-                                local.result = std::move(result);
-                                local.error = error;
-                                local.done = true;
-                                local.wake.notify_one();
-                            });
-                    }
+                    if (!u.empty()) local.start(u[0].id, std::move(u[0].bytes));
                 }
             } catch (...) {
                 fail(std::current_exception());
             }
         }
-        if (busy == 0 && !local_busy) {
+        if (busy == 0 && !local.busy()) {
             if (failure || source.finished()) break;
             fail(std::make_exception_ptr(
                 std::logic_error("mpi: no unit ready and none out, yet the work is not finished")));
@@ -240,27 +298,27 @@ void MpiPool::coordinate(UnitSource& source, const UnitRunner& runner) {
                 ++i;
             }
         }
-        if (local_busy) {
-            std::unique_lock<std::mutex> lock(local.mutex);
-            // Nothing from the ranks: sleep until the local unit ends, or a millisecond (the
-            // ranks have their next unit already).
-            if (!progressed && !local.done) local.wake.wait_for(lock, std::chrono::milliseconds(1));
-            if (local.done) {
-                lock.unlock();
-                local.thread.join();
-                local_busy = false;
-                if (local.error)
-                    fail(local.error);
+        if (local.busy()) {
+            // Nothing from the ranks: sleep until the local unit ends, or 0.2 ms (results
+            // and units in transit move only while rank 0 calls into MPI).
+            uint64_t id = 0;
+            std::string result;
+            std::exception_ptr error;
+            const auto wait =
+                progressed ? std::chrono::microseconds(0) : std::chrono::microseconds(200);
+            if (local.finished(wait, id, result, error)) {
+                if (error)
+                    fail(error);
                 else if (!failure) {
                     try {
-                        source.accept(local.id, local.result);
+                        source.accept(id, result);
                     } catch (...) {
                         fail(std::current_exception());
                     }
                 }
             }
         } else if (!progressed) {
-            std::this_thread::sleep_for(std::chrono::milliseconds(1));
+            std::this_thread::sleep_for(std::chrono::microseconds(200));
         }
     }
     for (Sending& s : sending) MPI_Wait(&s.request, MPI_STATUS_IGNORE);
