@@ -459,6 +459,11 @@ int run_cli(int argc, const char* const* argv, std::ostream& out_stream, std::os
             return 0;
         }
         const JobInfo job = job_info();
+        if (job.size > 1 && !job_mpi_built())
+            throw UsageError("mpirun",
+                             "this accsim was built without MPI (-DACCSIM_MPI=OFF): each process "
+                             "would run the whole job; start it once, or split a sweep with "
+                             "--shard K/N");
         if (job.size > 1 && command != "sweep" && command != "audit")
             throw UsageError(command,
                              "runs in one process: start it without mpirun (sweep and audit "

@@ -23,7 +23,8 @@ struct JobInfo {
     int size = 1;
 };
 
-// Joins the MPI job when launched as one (MPI_Init); a job of one otherwise.
+// Joins the MPI job when launched as one (MPI_Init); a job of one otherwise. (A build without
+// MPI started by mpirun reports the launcher's rank and size, and runs nothing.)
 void job_start(int* argc, char*** argv);
 void job_finish();
 JobInfo job_info();
