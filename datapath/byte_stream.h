@@ -60,7 +60,9 @@ class ByteWriter {
 
 class ByteReader {
   public:
+    // Reads `bytes` in place: they must outlive the reader (a temporary may not be read).
     explicit ByteReader(const std::string& bytes) : m_bytes(bytes) {}
+    explicit ByteReader(std::string&&) = delete;
 
     template <typename T>
     T get() {

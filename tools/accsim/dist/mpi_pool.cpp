@@ -2,24 +2,19 @@
 
 #include <mpi.h>
 
-#include <sys/resource.h>
-#include <sys/syscall.h>
-#include <unistd.h>
+#include <algorithm>
 #include <chrono>
 #include <climits>
-
-#include <condition_variable>
-#include <deque>
+#include <cstdio>
 #include <exception>
 #include <memory>
-#include <mutex>
-#include <optional>
 #include <stdexcept>
 #include <thread>
 #include <vector>
 
 #include "datapath/byte_stream.h"
 #include "datapath/input_error.h"
+#include "engine/unit_executor.h"
 
 namespace accsim {
 
@@ -28,11 +23,11 @@ namespace {
 enum Tag : int { k_unit = 1, k_result = 2, k_error = 3, k_stop = 4 };
 enum : uint8_t { k_input_error = 1, k_internal_error = 2 };
 
-void send(const std::string& bytes, int to, Tag tag) {
-    if (bytes.size() > static_cast<std::size_t>(INT_MAX))
-        throw std::runtime_error("mpi: a message over 2 GiB");
-    MPI_Send(bytes.data(), static_cast<int>(bytes.size()), MPI_BYTE, to, tag, MPI_COMM_WORLD);
-}
+using Clock = std::chrono::steady_clock;
+
+// How long a process with nothing to do sleeps before it looks for messages again. Messages in
+// transit move only while their sender and receiver call into MPI, so it stays short.
+constexpr auto k_poll = std::chrono::microseconds(200);
 
 // Receives the message `status` announced.
 std::string receive(const MPI_Status& status) {
@@ -44,113 +39,123 @@ std::string receive(const MPI_Status& status) {
     return bytes;
 }
 
-std::string with_id(uint64_t id, const std::string& bytes) {
-    ByteWriter w;
-    w.put(id);
-    std::string out = w.take();
-    out += bytes;
-    return out;
-}
-
-uint64_t split_id(std::string& bytes) {
-    if (bytes.size() < sizeof(uint64_t)) throw std::runtime_error("mpi: a message without an id");
-    ByteReader r(bytes);
-    const uint64_t id = r.get<uint64_t>();
-    bytes.erase(0, sizeof(uint64_t));
-    return id;
-}
-
-// Rank 0's own worker: one thread that runs the units it is given, at a lower priority than
-// the coordinating thread, which must answer the other ranks at once (they may share a core).
-class LocalWorker {
+// Messages sent without blocking (the receiver may be busy), their buffers kept until delivered.
+class Outbox {
   public:
-    LocalWorker(const UnitRunner& runner, int threads)
-        : m_runner(runner), m_threads(threads), m_thread([this] { loop(); }) {}
-    ~LocalWorker() {
-        {
-            const std::lock_guard<std::mutex> lock(m_mutex);
-            m_quit = true;
-        }
-        m_wake.notify_all();
-        m_thread.join();
+    void send(std::string bytes, int to, Tag tag) {
+        if (bytes.size() > static_cast<std::size_t>(INT_MAX))
+            throw std::runtime_error("mpi: a message over 2 GiB");
+        m_sending.push_back(Sending{std::make_unique<std::string>(std::move(bytes)), {}});
+        Sending& s = m_sending.back();
+        MPI_Isend(s.bytes->data(), static_cast<int>(s.bytes->size()), MPI_BYTE, to, tag,
+                  MPI_COMM_WORLD, &s.request);
     }
-    bool busy() const { return m_busy; }
-    void start(uint64_t id, std::string unit) {
-        {
-            const std::lock_guard<std::mutex> lock(m_mutex);
-            m_id = id;
-            m_unit = std::move(unit);
-            m_busy = m_posted = true;
-            m_done = false;
+    // Frees what was delivered.
+    void progress() {
+        for (std::size_t i = 0; i < m_sending.size();) {
+            int done = 0;
+            MPI_Test(&m_sending[i].request, &done, MPI_STATUS_IGNORE);
+            if (done) {
+                m_sending[i] = std::move(m_sending.back());
+                m_sending.pop_back();
+            } else {
+                ++i;
+            }
         }
-        m_wake.notify_all();
     }
-    // Waits up to `wait` for the unit to end; true (with its id, result or error) if it has.
-    bool finished(std::chrono::microseconds wait, uint64_t& id, std::string& result,
-                  std::exception_ptr& error) {
-        std::unique_lock<std::mutex> lock(m_mutex);
-        if (!m_done && wait.count() > 0) m_wake.wait_for(lock, wait, [&] { return m_done; });
-        if (!m_done) return false;
-        m_done = m_busy = false;
-        id = m_id;
-        result = std::move(m_result);
-        error = m_error;
-        return true;
+    void flush() {
+        for (Sending& s : m_sending) MPI_Wait(&s.request, MPI_STATUS_IGNORE);
+        m_sending.clear();
     }
 
   private:
-    void loop() {
-        setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), 5);
-        std::unique_lock<std::mutex> lock(m_mutex);
-        for (;;) {
-            m_wake.wait(lock, [&] { return m_posted || m_quit; });
-            if (m_quit) return;
-            m_posted = false;
-            const std::string unit = std::move(m_unit);
-            lock.unlock();
-            std::string result;
-            std::exception_ptr error;
-            try {
-                result = m_runner(unit, m_threads);
-            } catch (...) {
-                error = std::current_exception();
-            }
-            lock.lock();
-            m_result = std::move(result);
-            m_error = error;
-            m_done = true;
-            m_wake.notify_all();
-        }
+    struct Sending {
+        std::unique_ptr<std::string> bytes;
+        MPI_Request request;
+    };
+    std::vector<Sending> m_sending;
+};
+
+// A unit's message: its id, whether it runs alone, its bytes.
+std::string unit_message(const WorkUnit& u) {
+    ByteWriter w;
+    w.put(u.id);
+    w.put_bool(u.alone);
+    std::string m = w.take();
+    m += u.bytes;
+    return m;
+}
+
+WorkUnit read_unit_message(const std::string& m) {
+    constexpr std::size_t k_head = sizeof(uint64_t) + 1;
+    if (m.size() < k_head) throw std::runtime_error("mpi: a unit without its header");
+    const std::string head = m.substr(0, k_head);
+    ByteReader r(head);
+    WorkUnit u;
+    u.id = r.get<uint64_t>();
+    u.alone = r.get_bool();
+    u.bytes = m.substr(k_head);
+    return u;
+}
+
+// A result's message: the unit's id, then the runner's bytes, or the error (an InputError's
+// parts, or another exception's text).
+std::string result_message(const UnitExecutor::Done& d, int rank, Tag& tag) {
+    ByteWriter w;
+    w.put(d.id);
+    if (!d.error) {
+        tag = k_result;
+        std::string m = w.take();
+        m += d.result;
+        return m;
     }
+    tag = k_error;
+    try {
+        std::rethrow_exception(d.error);
+    } catch (const InputError& e) {
+        w.put(k_input_error);
+        w.put_string(e.file());
+        w.put_string(e.field());
+        w.put_string(e.problem());
+    } catch (const std::exception& e) {
+        w.put(k_internal_error);
+        w.put_string("rank " + std::to_string(rank) + ": " + e.what());
+    } catch (...) {
+        w.put(k_internal_error);
+        w.put_string("rank " + std::to_string(rank) + ": an unknown exception");
+    }
+    return w.take();
+}
 
-    const UnitRunner& m_runner;
-    int m_threads;
-    std::mutex m_mutex;
-    std::condition_variable m_wake;
-    bool m_posted = false, m_done = false, m_quit = false;
-    bool m_busy = false;  // the coordinating thread's view: a unit started, not collected
-    uint64_t m_id = 0;
-    std::string m_unit, m_result;
-    std::exception_ptr m_error;
-    std::thread m_thread;  // last: starts once the rest is set up
-};
-
-// A unit on its way to a rank (sent without blocking: the rank may be busy with the one before).
-struct Sending {
-    std::unique_ptr<std::string> bytes;
-    MPI_Request request = MPI_REQUEST_NULL;
-};
-
-// Units a rank holds: while its units take long, one (so the biggest units spread over the
-// ranks); once they come back quickly, several, so that it starts the next as soon as it sends
-// a result and never waits for rank 0 to answer.
-constexpr int k_depth_quick = 4;
-constexpr auto k_quick = std::chrono::milliseconds(20);
+// The exception a result message carries, if it carries one; else its result bytes in `result`.
+std::exception_ptr read_result_message(const std::string& m, int tag, uint64_t& id,
+                                       std::string& result) {
+    if (m.size() < sizeof(uint64_t)) throw std::runtime_error("mpi: a result without its id");
+    const std::string head_bytes = m.substr(0, sizeof(uint64_t));
+    ByteReader head(head_bytes);
+    id = head.get<uint64_t>();
+    if (tag == k_result) {
+        result = m.substr(sizeof(uint64_t));
+        return nullptr;
+    }
+    if (tag != k_error) throw std::runtime_error("mpi: an unexpected message");
+    const std::string error = m.substr(sizeof(uint64_t));
+    ByteReader r(error);
+    if (r.get<uint8_t>() == k_input_error) {
+        std::string file = r.get_string(), field = r.get_string();
+        return std::make_exception_ptr(InputError(file, field, r.get_string()));
+    }
+    return std::make_exception_ptr(std::runtime_error(r.get_string()));
+}
 
 }  // namespace
 
 MpiPool::MpiPool(int rank, int size, int threads)
-    : m_rank(rank), m_size(size), m_threads(threads < 1 ? 1 : threads) {}
+    : m_rank(rank), m_size(size), m_threads(threads < 1 ? 1 : threads) {
+    // Every rank's thread count (--threads, or its machine's hardware threads).
+    m_rank_threads.resize(static_cast<std::size_t>(size));
+    MPI_Allgather(&m_threads, 1, MPI_INT, m_rank_threads.data(), 1, MPI_INT, MPI_COMM_WORLD);
+}
 
 void MpiPool::agree(bool ready) {
     int mine = ready ? 1 : 0, all = 0;
@@ -161,168 +166,155 @@ void MpiPool::agree(bool ready) {
 }
 
 void MpiPool::drive(UnitSource* source, const UnitRunner& runner) {
-    if (m_rank == 0)
+    if (m_rank == 0) {
         coordinate(*source, runner);
-    else
+        return;
+    }
+    // Errors in units go back to rank 0; one here (a fault of this rank's own, not a unit's)
+    // would leave rank 0 waiting for results that will not come: the job ends at once.
+    try {
         serve(runner);
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "accsim: error: rank %d: %s\n", m_rank, e.what());
+        std::fflush(stderr);
+        MPI_Abort(MPI_COMM_WORLD, 1);
+    }
 }
 
 void MpiPool::serve(const UnitRunner& runner) {
-    // A result goes out without blocking (rank 0 may be busy): this rank starts its next unit
-    // at once, and the send completes at its next call into MPI.
-    Sending sent;
-    const auto send_back = [&](std::string bytes, Tag tag) {
-        MPI_Wait(&sent.request, MPI_STATUS_IGNORE);
-        if (bytes.size() > static_cast<std::size_t>(INT_MAX))
-            throw std::runtime_error("mpi: a message over 2 GiB");
-        sent.bytes = std::make_unique<std::string>(std::move(bytes));
-        MPI_Isend(sent.bytes->data(), static_cast<int>(sent.bytes->size()), MPI_BYTE, 0, tag,
-                  MPI_COMM_WORLD, &sent.request);
-    };
-    for (;;) {
-        MPI_Status status;
-        MPI_Probe(0, MPI_ANY_TAG, MPI_COMM_WORLD, &status);
-        std::string bytes = receive(status);
-        if (status.MPI_TAG == k_stop) break;
-        const uint64_t id = split_id(bytes);
-        ByteWriter error;
-        try {
-            send_back(with_id(id, runner(bytes, m_threads)), k_result);
-            continue;
-        } catch (const InputError& e) {
-            error.put(k_input_error);
-            error.put_string(e.file());
-            error.put_string(e.field());
-            error.put_string(e.problem());
-        } catch (const std::exception& e) {
-            error.put(k_internal_error);
-            error.put_string("rank " + std::to_string(m_rank) + ": " + e.what());
+    UnitExecutor executor(runner, m_threads);
+    Outbox outbox;
+    bool stopped = false;
+    while (!stopped || executor.in_flight() > 0) {
+        bool busy = false;
+        for (;;) {  // every unit that has arrived goes to the threads
+            int flag = 0;
+            MPI_Status status;
+            MPI_Iprobe(0, MPI_ANY_TAG, MPI_COMM_WORLD, &flag, &status);
+            if (!flag) break;
+            busy = true;
+            const std::string m = receive(status);
+            if (status.MPI_TAG == k_stop) {
+                stopped = true;
+                break;
+            }
+            executor.submit(read_unit_message(m));
         }
-        send_back(with_id(id, error.bytes()), k_error);
+        // Results go back as they finish; the threads go on with the units this rank holds.
+        const auto wait = busy ? std::chrono::microseconds(0) : k_poll;
+        for (const UnitExecutor::Done& d : executor.collect(wait)) {
+            Tag tag = k_result;
+            std::string m = result_message(d, m_rank, tag);
+            outbox.send(std::move(m), 0, tag);
+            busy = true;
+        }
+        outbox.progress();
+        if (!busy && executor.in_flight() == 0) std::this_thread::sleep_for(k_poll);
     }
-    MPI_Wait(&sent.request, MPI_STATUS_IGNORE);
+    outbox.flush();
 }
 
 void MpiPool::coordinate(UnitSource& source, const UnitRunner& runner) {
-    using Clock = std::chrono::steady_clock;
-    std::vector<int> out(static_cast<std::size_t>(m_size), 0);  // units out, per rank
-    std::vector<int> depth(static_cast<std::size_t>(m_size), 1);
-    std::vector<Clock::time_point> last(static_cast<std::size_t>(m_size), Clock::now());
-    int busy = 0;  // units out, all ranks
-    std::vector<Sending> sending;
-    LocalWorker local(runner, m_threads);
+    const std::size_t n = static_cast<std::size_t>(m_size);
+    // Rank 0's own units run on threads that yield to this one, which answers the other ranks.
+    UnitExecutor local(runner, m_threads, true);
+    std::vector<int> out(n, 0);  // units handed to each rank, results not back
+    // A rank holds as many units as it has threads; one whose units come back quickly holds
+    // twice that, so that its threads never wait for this rank to answer.
+    std::vector<int> limit(n);
+    for (std::size_t r = 0; r < n; ++r) limit[r] = m_rank_threads[r];
+    std::vector<Clock::time_point> last(n, Clock::now());
+    Outbox outbox;
     std::exception_ptr failure;  // the first error: nothing more is handed out
     const auto fail = [&](std::exception_ptr e) {
         if (!failure) failure = e;
     };
+    const auto accept = [&](uint64_t id, const std::string& result) {
+        if (failure) return;
+        try {
+            source.accept(id, result);
+        } catch (...) {
+            fail(std::current_exception());
+        }
+    };
     for (;;) {
         if (!failure) {
             try {
-                // The least loaded ranks first, so the biggest units start first.
+                // The least loaded ranks first (rank 0 last: it also coordinates), so that the
+                // biggest units start first and spread.
                 bool more = true;
-                for (int held = 0; held < k_depth_quick && more; ++held)
-                    for (int r = 1; r < m_size && more; ++r) {
-                        const std::size_t ri = static_cast<std::size_t>(r);
-                        if (out[ri] != held || held >= depth[ri]) continue;
+                const int most = *std::max_element(limit.begin(), limit.end());
+                for (int held = 0; held < most && more; ++held)
+                    for (std::size_t r = 1; r <= n && more; ++r) {
+                        const std::size_t rank = r % n;
+                        const int holds =
+                            rank == 0 ? static_cast<int>(local.in_flight()) : out[rank];
+                        if (holds != held || held >= limit[rank]) continue;
                         std::vector<WorkUnit> u = source.take(1);
                         if (u.empty()) {
                             more = false;
-                            break;
+                        } else if (rank == 0) {
+                            local.submit(std::move(u[0]));
+                        } else {
+                            outbox.send(unit_message(u[0]), static_cast<int>(rank), k_unit);
+                            ++out[rank];
                         }
-                        Sending s;
-                        s.bytes = std::make_unique<std::string>(with_id(u[0].id, u[0].bytes));
-                        if (s.bytes->size() > static_cast<std::size_t>(INT_MAX))
-                            throw std::runtime_error("mpi: a message over 2 GiB");
-                        MPI_Isend(s.bytes->data(), static_cast<int>(s.bytes->size()), MPI_BYTE, r,
-                                  k_unit, MPI_COMM_WORLD, &s.request);
-                        sending.push_back(std::move(s));
-                        ++out[static_cast<std::size_t>(r)];
-                        ++busy;
                     }
-                if (!local.busy()) {
-                    std::vector<WorkUnit> u = source.take(1);
-                    if (!u.empty()) local.start(u[0].id, std::move(u[0].bytes));
-                }
             } catch (...) {
                 fail(std::current_exception());
             }
         }
-        if (busy == 0 && !local.busy()) {
+        int remote = 0;
+        for (std::size_t r = 1; r < n; ++r) remote += out[r];
+        if (remote == 0 && local.in_flight() == 0) {
             if (failure || source.finished()) break;
             fail(std::make_exception_ptr(
                 std::logic_error("mpi: no unit ready and none out, yet the work is not finished")));
             break;
         }
         bool progressed = false;
-        for (;;) {  // every message that has arrived
+        for (;;) {  // every result that has arrived
             int flag = 0;
             MPI_Status status;
             MPI_Iprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, MPI_COMM_WORLD, &flag, &status);
             if (!flag) break;
             progressed = true;
-            std::string bytes = receive(status);
-            --busy;
             const std::size_t from = static_cast<std::size_t>(status.MPI_SOURCE);
+            const std::string m = receive(status);
             --out[from];
             const Clock::time_point now = Clock::now();
-            depth[from] = now - last[from] < k_quick ? k_depth_quick : 1;
+            const bool quick =
+                (now - last[from]) * m_rank_threads[from] < std::chrono::milliseconds(20);
+            limit[from] = m_rank_threads[from] * (quick ? 2 : 1);
             last[from] = now;
             try {
-                const uint64_t id = split_id(bytes);
-                if (status.MPI_TAG == k_result) {
-                    if (!failure) source.accept(id, bytes);
-                } else if (status.MPI_TAG == k_error) {
-                    ByteReader r(bytes);
-                    const uint8_t kind = r.get<uint8_t>();
-                    if (kind == k_input_error) {
-                        std::string file = r.get_string(), field = r.get_string();
-                        fail(std::make_exception_ptr(InputError(file, field, r.get_string())));
-                    } else {
-                        fail(std::make_exception_ptr(std::runtime_error(r.get_string())));
-                    }
-                } else {
-                    throw std::runtime_error("mpi: an unexpected message");
-                }
+                uint64_t id = 0;
+                std::string result;
+                const std::exception_ptr error = read_result_message(m, status.MPI_TAG, id, result);
+                if (error)
+                    fail(error);
+                else
+                    accept(id, result);
             } catch (...) {
                 fail(std::current_exception());
             }
         }
-        // Units delivered: their buffers go.
-        for (std::size_t i = 0; i < sending.size();) {
-            int done = 0;
-            MPI_Test(&sending[i].request, &done, MPI_STATUS_IGNORE);
-            if (done) {
-                sending[i] = std::move(sending.back());
-                sending.pop_back();
-            } else {
-                ++i;
-            }
+        outbox.progress();
+        // Rank 0's own results; with nothing from the others, wait a little for one.
+        const auto wait =
+            progressed || local.in_flight() == 0 ? std::chrono::microseconds(0) : k_poll;
+        for (const UnitExecutor::Done& d : local.collect(wait)) {
+            progressed = true;
+            if (d.error)
+                fail(d.error);
+            else
+                accept(d.id, d.result);
         }
-        if (local.busy()) {
-            // Nothing from the ranks: sleep until the local unit ends, or 0.2 ms (results
-            // and units in transit move only while rank 0 calls into MPI).
-            uint64_t id = 0;
-            std::string result;
-            std::exception_ptr error;
-            const auto wait =
-                progressed ? std::chrono::microseconds(0) : std::chrono::microseconds(200);
-            if (local.finished(wait, id, result, error)) {
-                if (error)
-                    fail(error);
-                else if (!failure) {
-                    try {
-                        source.accept(id, result);
-                    } catch (...) {
-                        fail(std::current_exception());
-                    }
-                }
-            }
-        } else if (!progressed) {
-            std::this_thread::sleep_for(std::chrono::microseconds(200));
-        }
+        if (!progressed && local.in_flight() == 0) std::this_thread::sleep_for(k_poll);
     }
-    for (Sending& s : sending) MPI_Wait(&s.request, MPI_STATUS_IGNORE);
-    for (int r = 1; r < m_size; ++r) send(std::string(), r, k_stop);
+    outbox.flush();
+    for (int r = 1; r < m_size; ++r) outbox.send(std::string(), r, k_stop);
+    outbox.flush();
     if (failure) std::rethrow_exception(failure);
 }
 

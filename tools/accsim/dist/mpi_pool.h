@@ -1,16 +1,20 @@
 #pragma once
-// A WorkPool over the ranks of an MPI job (MPI_COMM_WORLD): rank 0 coordinates, ranks 1..N-1
-// run units. Rank 0 also runs units itself, on a second thread, while its main thread hands out
+// A WorkPool over the ranks of an MPI job (MPI_COMM_WORLD): rank 0 coordinates, and every rank
+// runs units on its threads (engine/unit_executor.h: several side by side, or a big one on all
+// of them). Rank 0's own units run on threads that yield to its main thread, which hands out
 // work and collects results (the only thread that calls MPI: MPI_THREAD_FUNNELED).
 //
-// Messages, all bytes: a unit (its id, then its bytes) from rank 0; a result (the id, then the
-// runner's bytes) or an error (InputError's file, field and problem, or an internal error's
-// text) back; and a stop. A rank gets another unit when a result arrives, so the load balances
-// itself; the source decides the order (biggest first). A rank whose results come back quickly
-// (small units) holds a few units ahead, so that it never waits for rank 0 between them.
+// Messages, all bytes: a unit (its id, whether it runs alone, its bytes) from rank 0; a result
+// (the id, then the runner's bytes) or an error (InputError's file, field and problem, or an
+// internal error's text) back; and a stop. A rank holds as many units as it has threads and gets
+// another when a result arrives, so the load balances itself; the source decides the order
+// (biggest first). A rank whose results come back quickly (small units) holds twice as many, so
+// that its threads never wait for rank 0. Results are sent without blocking.
 //
 // When a rank reports an error, rank 0 hands out nothing more, waits for the units out, stops
 // every rank and rethrows the error: the job ends with it on stderr and exit 2.
+#include <vector>
+
 #include "engine/work_pool.h"
 
 namespace accsim {
@@ -28,6 +32,7 @@ class MpiPool : public WorkPool {
     void serve(const UnitRunner& runner);
 
     int m_rank, m_size, m_threads;
+    std::vector<int> m_rank_threads;  // every rank's threads
 };
 
 }  // namespace accsim

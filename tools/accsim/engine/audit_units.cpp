@@ -21,7 +21,8 @@ struct Part {
     std::size_t layer = 0;
     bool whole = true;
     TaskBlock block;
-    int64_t size = 0;  // multiply-accumulates, for the order
+    int64_t size = 0;    // multiply-accumulates, for the order
+    bool alone = false;  // big enough to take all of a process's threads
 };
 
 std::string encode(const Part& p) {
@@ -123,7 +124,7 @@ class AuditSource : public UnitSource {
         std::vector<WorkUnit> out;
         while (out.size() < max && m_next < m_order.size()) {
             const std::size_t i = m_order[m_next++];
-            out.push_back(WorkUnit{i, encode(m_parts[i]), false});
+            out.push_back(WorkUnit{i, encode(m_parts[i]), m_parts[i].alone});
         }
         return out;
     }
@@ -207,6 +208,7 @@ std::vector<LayerAudit> audit_layers_on(WorkPool& pool, const std::vector<const 
             parts.push_back(Part{l, false, b, macs * share / (work.groups * blocks)});
         }
     }
+    for (Part& p : parts) p.alone = replays_alone(p.size, all_macs, threads);
     AuditSource source(parts);
     pool.drive(&source, run);
 

@@ -58,7 +58,7 @@ class WorkPool {
 };
 
 // One process: ready units side by side on `threads` threads (one each), a unit marked alone on
-// all of them.
+// all of them (engine/unit_executor.h), each result taken as soon as its unit ends.
 class LocalPool : public WorkPool {
   public:
     explicit LocalPool(int threads) : m_threads(threads < 1 ? 1 : threads) {}
