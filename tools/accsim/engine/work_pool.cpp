@@ -9,6 +9,16 @@
 namespace accsim {
 
 void LocalPool::drive(UnitSource* source, const UnitRunner& runner) {
+    if (m_threads == 1) {  // on this thread: no hand-over between threads per unit
+        while (!source->finished()) {
+            std::vector<WorkUnit> u = source->take(1);
+            if (u.empty())
+                throw std::logic_error(
+                    "work pool: no unit ready and none running, yet not finished");
+            source->accept(u[0].id, runner(u[0].bytes, 1));
+        }
+        return;
+    }
     UnitExecutor executor(runner, m_threads);
     std::exception_ptr failure;  // the first error: nothing more is started
     for (;;) {
