@@ -89,7 +89,9 @@ def test_a_shard_resumes_without_recomputing():
     p = cli("sweep", *[a for a in ARGS if a != "--quiet"], "--shard", "2/2", "--out", d,
             "--resume")
     assert p.stdout.startswith("shard 2/2: 6 points (6 from the journal)\n")
-    assert open(os.path.join(d, "points.jsonl")).read() == journal
+    # The same records (rewritten in point order; the run wrote them as they finished).
+    before, after = journal.splitlines(), open(os.path.join(d, "points.jsonl")).read().splitlines()
+    assert after[0] == before[0] and sorted(after[1:]) == sorted(before[1:])
 
 
 def test_the_slice_depends_on_the_grid_alone():
