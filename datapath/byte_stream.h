@@ -42,6 +42,8 @@ class ByteWriter {
         m_bytes.append(bytes, sizeof bytes);
     }
     void put_bool(bool b) { put(static_cast<uint8_t>(b)); }
+    // Bytes another writer wrote, as they are (no length: the reader reads them as their parts).
+    void put_raw(const std::string& bytes) { m_bytes.append(bytes); }
     void put_string(const std::string& s) {
         put(static_cast<uint64_t>(s.size()));
         m_bytes.append(s);

@@ -81,7 +81,9 @@ std::string unit_message(const WorkUnit& u) {
     ByteWriter w;
     w.put(u.id);
     w.put_bool(u.alone);
-    std::string m = w.take();
+    std::string m;
+    m.reserve(w.bytes().size() + u.bytes.size());
+    m += w.bytes();
     m += u.bytes;
     return m;
 }
@@ -94,7 +96,7 @@ WorkUnit read_unit_message(const std::string& m) {
     WorkUnit u;
     u.id = r.get<uint64_t>();
     u.alone = r.get_bool();
-    u.bytes = m.substr(k_head);
+    u.bytes.assign(m, k_head);
     return u;
 }
 
@@ -201,7 +203,12 @@ void MpiPool::serve(const UnitRunner& runner) {
             executor.submit(read_unit_message(m));
         }
         // Results go back as they finish; the threads go on with the units this rank holds.
-        const auto wait = busy ? std::chrono::microseconds(0) : k_poll;
+        // With every thread busy, nothing needs this thread until a unit ends: it sleeps till
+        // then (units sent meanwhile wait in MPI's buffers), leaving the core to the units.
+        const bool full = executor.in_flight() >= static_cast<std::size_t>(m_threads);
+        const auto wait = busy   ? std::chrono::microseconds(0)
+                          : full ? std::chrono::microseconds(std::chrono::hours(1))
+                                 : k_poll;
         for (const UnitExecutor::Done& d : executor.collect(wait)) {
             Tag tag = k_result;
             std::string m = result_message(d, m_rank, tag);

@@ -12,7 +12,9 @@ using Json = nlohmann::ordered_json;
 
 namespace {
 
-constexpr std::size_t k_points_per_unit = 4;
+// Points per point unit: each carries its accumulator's values for every layer, so few and
+// larger units move less; 16 points take some tens of milliseconds.
+constexpr std::size_t k_points_per_unit = 16;
 
 }  // namespace
 
@@ -173,7 +175,7 @@ void SweepScheduler::advance(std::size_t chain) {
 }
 
 void SweepScheduler::points_ready(std::size_t v) {
-    std::vector<std::shared_ptr<const ValueResult>> results;
+    std::vector<std::shared_ptr<const ValueBytes>> results;
     for (std::size_t l = 0; l < m_layers.size(); ++l) {
         const auto [c, p] = m_plan.place[v][l];
         results.push_back(m_chains[c].members[p].result);
@@ -225,15 +227,11 @@ void SweepScheduler::accept(uint64_t id, const std::string& result) {
     ChainState& s = m_chains[out.chain];
     const ValueChain& ch = m_plan.chains[out.chain];
     const std::size_t v = ch.members[out.position];
-    ByteReader r(result);
-    auto value = std::make_shared<ValueResult>(
-        read_value_result(r, *m_layers[ch.layer], m_plan.values[v]->accumulator));
-    r.finish();
     s.busy = false;
     Member& m = s.members[out.position];
-    m.result = std::move(value);
+    m.result = std::make_shared<const ValueBytes>(decode_value_bytes(result));
     if (!out.recompute) {
-        note(out.chain, out.position, m.result->kind, m.result->audit.overflow.events);
+        note(out.chain, out.position, m.result->kind, m.result->events);
         ++s.next;
         if (m_need[v] == Need::compute) {
             m_on_step();

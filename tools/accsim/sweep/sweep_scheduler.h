@@ -49,7 +49,7 @@ class SweepScheduler : public UnitSource {
   private:
     enum class Need { compute, known, elsewhere };
     struct Member {
-        std::shared_ptr<const ValueResult> result;
+        std::shared_ptr<const ValueBytes> result;
         std::optional<ReplayKind> kind;
         uint64_t events = 0;
     };

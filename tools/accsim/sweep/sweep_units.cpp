@@ -20,12 +20,12 @@ namespace {
 
 enum : uint8_t { k_value_unit = 1, k_point_unit = 2 };
 
-void put_result(ByteWriter& w, const std::shared_ptr<const ValueResult>& r,
+void put_result(ByteWriter& w, const std::shared_ptr<const ValueBytes>& r,
                 std::optional<std::size_t> position) {
     w.put_bool(r != nullptr);
     if (!r) return;
     w.put(static_cast<uint64_t>(*position));
-    write_value_result(w, *r);
+    w.put_raw(r->bytes);
 }
 
 }  // namespace
@@ -59,10 +59,26 @@ std::string encode_value_unit(const ValueUnit& u) {
     return w.take();
 }
 
-std::string encode_results(const std::vector<std::shared_ptr<const ValueResult>>& results) {
+std::string encode_results(const std::vector<std::shared_ptr<const ValueBytes>>& results) {
     ByteWriter w;
-    for (const auto& r : results) write_value_result(w, *r);
+    for (const auto& r : results) w.put_raw(r->bytes);
     return w.take();
+}
+
+ValueBytes decode_value_bytes(const std::string& result) {
+    // The events, then write_value_result's bytes (the kind first).
+    constexpr std::size_t k_head = sizeof(uint64_t) + 1;
+    if (result.size() < k_head) throw std::runtime_error("sweep unit: a value result cut short");
+    const std::string head = result.substr(0, k_head);
+    ByteReader r(head);
+    ValueBytes v;
+    v.events = r.get<uint64_t>();
+    const uint8_t kind = r.get<uint8_t>();
+    if (kind > static_cast<uint8_t>(ReplayKind::derived_equivalent))
+        throw std::runtime_error("sweep unit: unknown replay kind");
+    v.kind = static_cast<ReplayKind>(kind);
+    v.bytes = result.substr(sizeof(uint64_t));
+    return v;
 }
 
 std::string encode_point_unit(const PointUnit& u) {
@@ -182,6 +198,7 @@ std::string SweepWorker::run_value(ByteReader& r, int threads) {
     const ValueResult result =
         evaluate_member(*b, base.get(), config, in, m_trace.manifest_path(), threads);
     ByteWriter w;
+    w.put(result.audit.overflow.events);
     write_value_result(w, result);
     return w.take();
 }

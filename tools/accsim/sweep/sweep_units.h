@@ -25,6 +25,17 @@
 
 namespace accsim {
 
+// A chain member's result as the coordinator keeps it: the bytes write_value_result wrote on
+// the process that evaluated it (passed on as they are, never decoded there), and what the
+// chain's walk needs of it.
+struct ValueBytes {
+    std::string bytes;
+    ReplayKind kind = ReplayKind::simulated;
+    uint64_t events = 0;
+};
+// A value unit's result: its member's ValueBytes.
+ValueBytes decode_value_bytes(const std::string& result);
+
 // The coordinator's view of a value unit: chain member `position` of chain `chain`.
 struct ValueUnit {
     std::size_t chain = 0;
@@ -33,9 +44,9 @@ struct ValueUnit {
     bool dominated = false;
     std::optional<ReplayKind> known;  // recomputing a journalled result
     std::optional<std::size_t> sample_position;
-    std::shared_ptr<const ValueResult> sample;
+    std::shared_ptr<const ValueBytes> sample;
     std::optional<std::size_t> same_position;
-    std::shared_ptr<const ValueResult> same;
+    std::shared_ptr<const ValueBytes> same;
 };
 std::string encode_value_unit(const ValueUnit& u);
 
@@ -46,7 +57,7 @@ struct PointUnit {
 };
 std::string encode_point_unit(const PointUnit& u);
 // The values of distinct accumulator `value` for every layer (results[layer]).
-std::string encode_results(const std::vector<std::shared_ptr<const ValueResult>>& results);
+std::string encode_results(const std::vector<std::shared_ptr<const ValueBytes>>& results);
 
 void write_value_result(ByteWriter& w, const ValueResult& r);
 ValueResult read_value_result(ByteReader& r, const LayerSpec& layer, const AccumulatorSpec& acc);
