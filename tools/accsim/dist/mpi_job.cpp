@@ -47,6 +47,10 @@ void job_start(int* argc, char*** argv) {
 }
 
 void job_finish() {
+    // Rank 0 has said all it had to say: a signal from here on (mpirun stopping the job because
+    // another rank ended with an error while this one finalizes) adds no message.
+    if (g_started && g_info.rank == 0 && g_info.size > 1)
+        for (int sig : {SIGTERM, SIGINT, SIGHUP}) std::signal(sig, SIG_DFL);
     if (g_started) MPI_Finalize();
     g_started = false;
 }
