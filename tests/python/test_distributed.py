@@ -289,6 +289,28 @@ def test_an_error_on_another_rank_reaches_rank_0():
         assert p.stdout == ""
 
 
+@pytest.mark.parametrize("command", ["audit", "sweep"])
+@pytest.mark.parametrize("failing", [0, 1, 2])
+def test_a_rank_that_cannot_read_the_trace_ends_the_job(command, failing):
+    # One rank's machine lacks the trace (MPMD: its own --trace): the job ends at once with that
+    # rank's error, from rank 0, rather than leaving the others waiting for it.
+    missing = os.path.join(TMP, "not-on-this-machine.trace")
+    rest = (["--acc", "16"] if command == "audit" else
+            ["--config", OS32, "--grid", "accumulator.stages.0.bits=12,13",
+             "--out", os.path.join(TMP, f"unread-{failing}")]) + ["--threads", "1"]
+    argv = [MPIRUN, "--oversubscribe", "--bind-to", "none"]
+    for rank in range(3):
+        trace = missing if rank == failing else TINY_FACE
+        argv += (["-np", "1", ACCSIM, command, "--trace", trace, *rest] +
+                 ([":"] if rank < 2 else []))
+    p = subprocess.run(argv, capture_output=True, text=True, env=ENV, timeout=120)
+    assert p.returncode == 2, p.stderr
+    where = f" (on rank {failing})" if failing else ""
+    assert p.stderr.startswith(f"accsim: error: {missing}: file: no such trace directory{where}\n")
+    assert p.stderr.count("accsim: error:") == 1
+    assert p.stdout == ""
+
+
 @pytest.mark.parametrize("command", [
     ["run", "--trace", TINY_FACE, "--config", OS32],
     ["inspect", "--trace", TINY_FACE],

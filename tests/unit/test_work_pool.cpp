@@ -31,7 +31,10 @@ class ShufflePool : public WorkPool {
     ShufflePool(int processes, unsigned seed) : m_processes(processes), m_rng(seed) {}
     bool coordinates() const override { return true; }
     int processes() const override { return m_processes; }
-    void agree(bool) override {}
+    void agree(std::exception_ptr error) override {
+        if (error) std::rethrow_exception(error);
+    }
+    void leave(std::exception_ptr) override {}
     void drive(UnitSource* source, const UnitRunner& runner) override {
         std::vector<std::pair<uint64_t, std::string>> done;
         while (!source->finished()) {

@@ -100,20 +100,10 @@ WorkUnit read_unit_message(const std::string& m) {
     return u;
 }
 
-// A result's message: the unit's id, then the runner's bytes, or the error (an InputError's
-// parts, or another exception's text).
-std::string result_message(const UnitExecutor::Done& d, int rank, Tag& tag) {
-    ByteWriter w;
-    w.put(d.id);
-    if (!d.error) {
-        tag = k_result;
-        std::string m = w.take();
-        m += d.result;
-        return m;
-    }
-    tag = k_error;
+// An error as bytes: an InputError's parts, or another exception's text with the rank's number.
+void put_error(ByteWriter& w, const std::exception_ptr& error, int rank) {
     try {
-        std::rethrow_exception(d.error);
+        std::rethrow_exception(error);
     } catch (const InputError& e) {
         w.put(k_input_error);
         w.put_string(e.file());
@@ -126,6 +116,28 @@ std::string result_message(const UnitExecutor::Done& d, int rank, Tag& tag) {
         w.put(k_internal_error);
         w.put_string("rank " + std::to_string(rank) + ": an unknown exception");
     }
+}
+
+std::exception_ptr read_error(ByteReader& r) {
+    if (r.get<uint8_t>() == k_input_error) {
+        std::string file = r.get_string(), field = r.get_string();
+        return std::make_exception_ptr(InputError(file, field, r.get_string()));
+    }
+    return std::make_exception_ptr(std::runtime_error(r.get_string()));
+}
+
+// A result's message: the unit's id, then the runner's bytes, or the error.
+std::string result_message(const UnitExecutor::Done& d, int rank, Tag& tag) {
+    ByteWriter w;
+    w.put(d.id);
+    if (!d.error) {
+        tag = k_result;
+        std::string m = w.take();
+        m += d.result;
+        return m;
+    }
+    tag = k_error;
+    put_error(w, d.error, rank);
     return w.take();
 }
 
@@ -143,11 +155,7 @@ std::exception_ptr read_result_message(const std::string& m, int tag, uint64_t& 
     if (tag != k_error) throw std::runtime_error("mpi: an unexpected message");
     const std::string error = m.substr(sizeof(uint64_t));
     ByteReader r(error);
-    if (r.get<uint8_t>() == k_input_error) {
-        std::string file = r.get_string(), field = r.get_string();
-        return std::make_exception_ptr(InputError(file, field, r.get_string()));
-    }
-    return std::make_exception_ptr(std::runtime_error(r.get_string()));
+    return read_error(r);
 }
 
 }  // namespace
@@ -159,12 +167,37 @@ MpiPool::MpiPool(int rank, int size, int threads)
     MPI_Allgather(&m_threads, 1, MPI_INT, m_rank_threads.data(), 1, MPI_INT, MPI_COMM_WORLD);
 }
 
-void MpiPool::agree(bool ready) {
-    int mine = ready ? 1 : 0, all = 0;
-    MPI_Allreduce(&mine, &all, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
-    if (!all && ready)
+void MpiPool::agree(std::exception_ptr error) {
+    m_agreed = true;
+    // The first rank that failed, or m_size when none did.
+    int mine = error ? m_rank : m_size, first = m_size;
+    MPI_Allreduce(&mine, &first, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
+    if (first == m_size) return;
+    // Its error, to every rank (rank 0 reports it).
+    std::string bytes;
+    if (m_rank == first) {
+        ByteWriter w;
+        put_error(w, error, m_rank);
+        bytes = w.take();
+    }
+    int length = static_cast<int>(bytes.size());
+    MPI_Bcast(&length, 1, MPI_INT, first, MPI_COMM_WORLD);
+    bytes.resize(static_cast<std::size_t>(length));
+    MPI_Bcast(bytes.data(), length, MPI_BYTE, first, MPI_COMM_WORLD);
+    if (error) std::rethrow_exception(error);
+    if (m_rank != 0)  // silent: rank 0 reports the job's error
         throw InputError("mpirun", "rank " + std::to_string(m_rank),
-                         "another rank could not start (rank 0 says why)");
+                         "rank " + std::to_string(first) + " could not start");
+    ByteReader r(bytes);
+    try {
+        std::rethrow_exception(read_error(r));
+    } catch (const InputError& e) {
+        throw InputError(e.file(), e.field(), e.problem() + " (on rank " + std::to_string(first) + ")");
+    }
+}
+
+void MpiPool::leave(std::exception_ptr error) {
+    if (!m_agreed) agree(error);
 }
 
 void MpiPool::drive(UnitSource* source, const UnitRunner& runner) {

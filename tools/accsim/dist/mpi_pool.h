@@ -12,7 +12,9 @@
 // that its threads never wait for rank 0. Results are sent without blocking.
 //
 // When a rank reports an error, rank 0 hands out nothing more, waits for the units out, stops
-// every rank and rethrows the error: the job ends with it on stderr and exit 2.
+// every rank and rethrows the error: the job ends with it on stderr and exit 2. Before any unit,
+// agree() is one collective: when some rank could not get ready, the first such rank's error
+// goes to every rank, and rank 0 reports it naming the rank.
 #include <vector>
 
 #include "engine/work_pool.h"
@@ -24,7 +26,8 @@ class MpiPool : public WorkPool {
     MpiPool(int rank, int size, int threads);
     bool coordinates() const override { return m_rank == 0; }
     int processes() const override { return m_size; }
-    void agree(bool ready) override;
+    void agree(std::exception_ptr error) override;
+    void leave(std::exception_ptr error) override;
     void drive(UnitSource* source, const UnitRunner& runner) override;
 
   private:
@@ -33,6 +36,7 @@ class MpiPool : public WorkPool {
 
     int m_rank, m_size, m_threads;
     std::vector<int> m_rank_threads;  // every rank's threads
+    bool m_agreed = false;            // agree() was called
 };
 
 }  // namespace accsim

@@ -159,10 +159,10 @@ std::vector<LayerAudit> audit_layers_on(WorkPool& pool, const std::vector<const 
         for (const LayerSpec* l : layers)
             check_float_pairing(*l, config.accumulator, manifest_path);
     } catch (...) {
-        pool.agree(false);
+        pool.agree(std::current_exception());  // rethrows it
         throw;
     }
-    pool.agree(true);
+    pool.agree(nullptr);
     AuditRunner runner(layers, config, manifest_path);
     const UnitRunner run = [&](const std::string& unit, int t) { return runner.run(unit, t); };
     if (!pool.coordinates()) {

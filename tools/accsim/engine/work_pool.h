@@ -6,7 +6,7 @@
 //   struct Squares : UnitSource { ... };          // hands out units, takes their results
 //   const UnitRunner runner = [](const std::string& unit, int threads) { ...; return result; };
 //   LocalPool pool(threads);
-//   pool.agree(true);                             // every process got ready
+//   pool.agree(nullptr);                          // every process got ready
 //   pool.drive(&squares, runner);                 // until squares.finished()
 //
 // The coordinating process owns the UnitSource: it decides what is ready (a unit may wait for
@@ -14,6 +14,7 @@
 // of them must not depend on that order. The other processes (ranks > 0 of an MPI job) pass no
 // source: they run the units sent to them until the coordinator is done.
 #include <cstdint>
+#include <exception>
 #include <functional>
 #include <string>
 #include <vector>
@@ -47,13 +48,19 @@ class WorkPool {
     // This process coordinates: it holds the source, and writes the job's files.
     virtual bool coordinates() const = 0;
     virtual int processes() const = 0;
-    // Called by every process at the same point, with whether it got ready to work (its own
-    // error, if any, is then rethrown by the caller). Throws InputError on the processes that
-    // were ready when another was not, so that none waits for work that will not come.
-    virtual void agree(bool ready) = 0;
+    // Called by every process at the same point, with its error if it could not get ready
+    // (null when it did). Rethrows this process's own error. A process that was ready when
+    // another was not throws InputError too, so that none waits for work that will not come:
+    // on the coordinator, the first failing process's error (its file, field and problem, the
+    // process named), which the coordinator then reports for the job.
+    virtual void agree(std::exception_ptr error) = 0;
+    // Called on the way out of a failed command, with its error: a process that had not agreed
+    // yet (it failed before, e.g. loading a trace its machine cannot read) takes part in the
+    // agreement the others wait in. Nothing once it has agreed.
+    virtual void leave(std::exception_ptr error) = 0;
     // The coordinator runs `source` to the end (its units on every process); another process
     // runs what it is sent until then (`source` is null there). Every process calls it once
-    // per agree(true).
+    // per agree(nullptr) that returned.
     virtual void drive(UnitSource* source, const UnitRunner& runner) = 0;
 };
 
@@ -64,7 +71,10 @@ class LocalPool : public WorkPool {
     explicit LocalPool(int threads) : m_threads(threads < 1 ? 1 : threads) {}
     bool coordinates() const override { return true; }
     int processes() const override { return 1; }
-    void agree(bool) override {}
+    void agree(std::exception_ptr error) override {
+        if (error) std::rethrow_exception(error);
+    }
+    void leave(std::exception_ptr) override {}
     void drive(UnitSource* source, const UnitRunner& runner) override;
 
   private:

@@ -82,7 +82,7 @@ SweepOutcome run_sweep(const SweepOptions& o, const Trace& trace,
     };
     SweepOutcome outcome;
     if (!pool.coordinates()) {  // a rank that only runs units
-        pool.agree(true);
+        pool.agree(nullptr);
         pool.drive(nullptr, runner);
         outcome.coordinator = false;
         return outcome;
@@ -132,10 +132,10 @@ SweepOutcome run_sweep(const SweepOptions& o, const Trace& trace,
             if (!journal) throw InputError(journal_path, "--out", "cannot write");
         }
     } catch (...) {
-        pool.agree(false);
+        pool.agree(std::current_exception());  // rethrows it
         throw;
     }
-    pool.agree(true);
+    pool.agree(nullptr);
     const std::map<std::size_t, Json>& done = resumed.done;
 
     std::vector<std::size_t> todo;
