@@ -1,6 +1,7 @@
 #include "cli/cli.h"
 
 #include <boost/program_options.hpp>
+#include <exception>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -13,6 +14,7 @@
 #include "config/config_units.h"
 #include "datapath/parallel_for.h"
 #include "dist/job.h"
+#include "dist/launcher_env.h"
 #include "report/report_csv.h"
 #include "report/report_html.h"
 #include "report/report_table.h"
@@ -278,22 +280,51 @@ void emit(const nlohmann::ordered_json& report, const Common& c, std::ostream& o
     }
 }
 
+// Runs `body` with the job's pool (null for a job of one). A rank that fails before it has
+// agreed with the others on starting (it could not read the trace on its machine) joins their
+// agreement on its way out: no rank waits forever, and rank 0 reports the error.
+template <class Body>
+int with_job_pool(int threads, Body&& body) {
+    const std::unique_ptr<WorkPool> pool = job_pool(threads);
+    try {
+        return body(pool.get());
+    } catch (...) {
+        if (pool) pool->leave(std::current_exception());
+        throw;
+    }
+}
+
+// Slurm's srun without an MPI plugin starts its tasks as separate jobs of one: each would run
+// the whole command into the same --out. A shard of a sweep is each task's own slice. (Started
+// by an MPI launcher, the MPI job is what counts: mpirun in a Slurm allocation starts its own
+// daemons with srun, and its ranks see that step's task count.)
+void refuse_unjoined_tasks(const std::string& command, bool sharded) {
+    const int tasks = srun_step_tasks();
+    if (tasks <= 1 || launched_by_mpi() || sharded) return;
+    throw UsageError("srun", "started " + std::to_string(tasks) + " tasks that are not one MPI job "
+                     "(Slurm's MPI plugin is none), so each would run the whole " + command +
+                     ": use srun --mpi=pmix (or mpirun), or start one task" +
+                     (command == "sweep" ? ", or give each task its --shard K/N and --out" : ""));
+}
+
 int cmd_audit(const std::vector<std::string>& args, std::ostream& out) {
     Common c;
     parse("audit", args, c, out);
     if (c.help) return 0;
     if (c.trace.empty()) throw UsageError("--trace", "audit needs --trace DIR");
+    refuse_unjoined_tasks("audit", false);
     api::ReportOptions options = report_options(c);
-    const std::unique_ptr<WorkPool> pool = job_pool(thread_count_of(c));
-    options.pool = pool.get();
-    job_stop_message(
-        "accsim: error: audit: stopped by a signal (an MPI rank died, or the job was killed); "
-        "no report was written\n");
-    const api::Session session(c.trace, config_sources(c));
-    const api::Json report = session.audit(options);
-    if (pool && !pool->coordinates()) return 0;  // rank > 0: it only ran units
-    emit(report, c, out);
-    return 0;
+    return with_job_pool(thread_count_of(c), [&](WorkPool* pool) {
+        options.pool = pool;
+        job_stop_message(
+            "accsim: error: audit: stopped by a signal (an MPI rank died, or the job was killed); "
+            "no report was written\n");
+        const api::Session session(c.trace, config_sources(c));
+        const api::Json report = session.audit(options);
+        if (pool && !pool->coordinates()) return 0;  // rank > 0: it only ran units
+        emit(report, c, out);
+        return 0;
+    });
 }
 
 int cmd_run(const std::vector<std::string>& args, std::ostream& out) {
@@ -351,14 +382,8 @@ int cmd_sweep(const std::vector<std::string>& args, std::ostream& out, std::ostr
     request.derive = !c.no_derive;
     if (!c.shard.empty()) parse_shard(c.shard, request);
     api::check(request);
-    const std::unique_ptr<WorkPool> pool = job_pool(thread_count_of(c));
-    request.pool = pool.get();
-    job_stop_message(
-        "accsim: error: sweep: stopped by a signal (an MPI rank died, or the job "
-        "was killed); the finished points are kept in " +
-        c.out + "/points.jsonl: run the same command with --resume\n");
+    refuse_unjoined_tasks("sweep", request.shard_n > 0);
     const auto t0 = std::chrono::steady_clock::now();
-    const api::Session session(c.trace, sources);
     // The bar redraws in place: only on a terminal (a log file would fill with its frames).
     std::unique_ptr<ProgressBar> bar;
     api::SweepHooks hooks;
@@ -368,7 +393,18 @@ int cmd_sweep(const std::vector<std::string>& args, std::ostream& out, std::ostr
             bar->advance();
             (void)done;
         };
-    const api::SweepResult result = session.sweep(request, options, hooks);
+    api::SweepResult result;
+    with_job_pool(thread_count_of(c), [&](WorkPool* pool) {
+        request.pool = pool;
+        job_stop_message(
+            "accsim: error: sweep: stopped by a signal (an MPI rank died, or the job "
+            "was killed); the finished points are kept in " +
+            c.out + "/points.jsonl: run the same command with --resume\n");
+        const api::Session session(c.trace, sources);
+        result = session.sweep(request, options, hooks);
+        request.pool = nullptr;
+        return 0;
+    });
     if (bar) bar->finish();
     if (!result.coordinator) return 0;  // rank > 0: it only ran units
     if (!c.quiet && request.shard_n > 0) {

@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "dist/job.h"
+#include "dist/launcher_env.h"
 #include "dist/mpi_pool.h"
 
 namespace accsim {
@@ -16,14 +17,6 @@ namespace {
 bool g_started = false;
 JobInfo g_info;
 char g_stop_message[4096] = "accsim: error: the job was stopped by a signal\n";
-
-// Launched as a rank of an MPI job: what Open MPI's mpirun, PMIx (srun --mpi=pmix) and PMI
-// (MPICH, srun --mpi=pmi2) set. Started plainly, accsim never initializes MPI.
-bool launched_by_mpi() {
-    for (const char* v : {"OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_RANK", "PMI_SIZE"})
-        if (std::getenv(v)) return true;
-    return false;
-}
 
 extern "C" void on_stop_signal(int sig) {
     // Async-signal-safe: one write, then go with the signal's usual status.

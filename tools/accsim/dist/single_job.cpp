@@ -1,35 +1,19 @@
 // dist/job.h for a build without MPI: always a job of one process. Started by an MPI launcher
 // all the same, job_info() tells the launcher's rank and size, so that the CLI can refuse to
 // have every process run (and write) the whole job.
-#include <cstdlib>
 #include <string>
 
 #include "dist/job.h"
+#include "dist/launcher_env.h"
 
 namespace accsim {
-
-namespace {
-
-// The first of the launcher's variables that is set (Open MPI's mpirun, PMIx, PMI), as a count.
-int launcher_value(std::initializer_list<const char*> names, int fallback) {
-    for (const char* name : names) {
-        const char* v = std::getenv(name);
-        if (!v || !*v) continue;
-        char* end = nullptr;
-        const long n = std::strtol(v, &end, 10);
-        if (*end == '\0' && n >= 0 && n < (1 << 24)) return static_cast<int>(n);
-    }
-    return fallback;
-}
-
-}  // namespace
 
 void job_start(int*, char***) {}
 void job_finish() {}
 JobInfo job_info() {
     JobInfo j;
-    j.rank = launcher_value({"OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK"}, 0);
-    j.size = launcher_value({"OMPI_COMM_WORLD_SIZE", "PMI_SIZE"}, 1);
+    j.rank = launcher_count({"OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK"}, 0);
+    j.size = launcher_count({"OMPI_COMM_WORLD_SIZE", "PMI_SIZE"}, 1);
     if (j.size < 1 || j.rank >= j.size) j = JobInfo{};
     return j;
 }
