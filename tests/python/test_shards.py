@@ -154,6 +154,71 @@ def test_an_unfinished_or_damaged_shard_is_refused():
         "--resume\n")
 
 
+@pytest.mark.parametrize("change,problem", [
+    (lambda h: h.update(definition={}), "definition/grid: expected an array"),
+    (lambda h: h["definition"]["grid"][0].update(path=5),
+     "definition/grid: expected axes of a path and values (strings)"),
+    (lambda h: h["definition"]["grid"][0].update(values=[]),
+     "definition/grid: expected axes of a path and values (strings)"),
+    (lambda h: h["definition"].update(acc_grid=[3]),
+     "definition: expected layer names and accumulator layouts as strings"),
+    (lambda h: h["definition"].update(base_config=[]),
+     "definition/base_config: expected a configuration with its name"),
+    (lambda h: h.update(trace={"model": 1}), "trace: expected the trace's model and path"),
+])
+def test_a_forged_journal_header_is_refused(change, problem):
+    # Headers with the right format and version but not what accsim writes: every shard's the
+    # same, so that only the header's content is wrong.
+    dirs = shards("forged", 2)
+    for d in dirs:
+        journal = os.path.join(d, "points.jsonl")
+        lines = open(journal).read().splitlines(True)
+        header = json.loads(lines[0])
+        change(header)
+        with open(journal, "w") as f:
+            f.writelines([json.dumps(header) + "\n"] + lines[1:])
+    out = os.path.join(TMP, "forged-out")
+    assert error("sweep-merge", "--out", out, *dirs) == (
+        f"accsim: error: {dirs[0]}/points.jsonl: line 1: {problem}: not a journal accsim wrote "
+        "(run the shard again)\n")
+    assert not os.path.exists(out)
+
+
+@pytest.mark.parametrize("shard", [{"k": 1, "n": 4294967297}, {"k": 4294967297, "n": 1},
+                                   {"k": 0, "n": 2}, {"k": 3, "n": 2}])
+def test_shard_numbers_out_of_range_are_refused(shard):
+    dirs = shards("numbers", 1)
+    journal = os.path.join(dirs[0], "points.jsonl")
+    lines = open(journal).read().splitlines(True)
+    header = json.loads(lines[0])
+    header["shard"] = shard
+    with open(journal, "w") as f:
+        f.writelines([json.dumps(header, separators=(",", ":")) + "\n"] + lines[1:])
+    assert error("sweep-merge", "--out", os.path.join(TMP, "numbers-out"), *dirs) == (
+        f"accsim: error: {journal}: shard: not a shard k/N with 1 <= k <= N <= 100000: "
+        f"{json.dumps(shard, separators=(',', ':'))}\n")
+
+
+@pytest.mark.parametrize("command", [["audit", "--trace", TINY_FACE, "--acc", "16", "--quiet"],
+                                     ["sweep", *ARGS, "--out", os.path.join(TMP, "srun")]])
+def test_srun_tasks_that_are_not_an_mpi_job_are_refused(command):
+    # srun -n 4 without an MPI plugin: four jobs of one, each of which would run everything.
+    env = dict(os.environ, SLURM_STEP_NUM_TASKS="4", SLURM_PROCID="2")
+    p = subprocess.run([ACCSIM, *command], capture_output=True, text=True, env=env)
+    assert p.returncode == 2 and p.stdout == ""
+    assert p.stderr.startswith(
+        "accsim: error: command line: srun: started 4 tasks that are not one MPI job (Slurm's "
+        f"MPI plugin is none), so each would run the whole {command[0]}: use srun --mpi=pmix "
+        "(or mpirun), or start one task"), p.stderr
+    assert not os.path.exists(os.path.join(TMP, "srun"))
+    # One task, or each task its own shard: fine.
+    one = dict(os.environ, SLURM_STEP_NUM_TASKS="1", SLURM_PROCID="0")
+    assert subprocess.run([ACCSIM, *command], capture_output=True, env=one).returncode == 0
+    if command[0] == "sweep":
+        shard = [*command[:-1], os.path.join(TMP, "srun-3of4"), "--shard", "3/4"]
+        assert subprocess.run([ACCSIM, *shard], capture_output=True, env=env).returncode == 0
+
+
 @pytest.mark.parametrize("value,problem", [
     ("0/3", "1 <= k <= N <= 100000, got 0/3"), ("4/3", "got 4/3"), ("2/0", "got 2/0"),
     ("3", 'expected K/N (e.g. 2/8), got "3"'), ("a/b", 'expected K/N (e.g. 2/8), got "a/b"'),

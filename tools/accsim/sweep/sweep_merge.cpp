@@ -1,6 +1,7 @@
 #include "sweep/sweep_merge.h"
 
 #include <filesystem>
+#include <cstdint>
 #include <map>
 
 #include "datapath/input_error.h"
@@ -41,8 +42,13 @@ Shard read_shard(const std::string& dir) {
         !s.header.contains("trace"))
         throw InputError(journal, "shard",
                          "this is the journal of a whole sweep, not of a shard (--shard k/N)");
-    s.k = sh["k"].get<int>();
-    s.n = sh["n"].get<int>();
+    // As --shard takes them (1 <= k <= N <= 100000); read wide, so no number wraps into range.
+    const uint64_t k = sh["k"].get<uint64_t>(), n = sh["n"].get<uint64_t>();
+    if (k < 1 || k > n || n > 100000)
+        throw InputError(journal, "shard",
+                         "not a shard k/N with 1 <= k <= N <= 100000: " + dump(sh));
+    s.k = static_cast<int>(k);
+    s.n = static_cast<int>(n);
     if (!std::filesystem::is_regular_file(marker))
         throw InputError(marker, "shard",
                          "missing: shard " + std::to_string(s.k) + "/" + std::to_string(s.n) +
@@ -63,6 +69,39 @@ Shard read_shard(const std::string& dir) {
     return s;
 }
 
+bool is_string_array(const Json& j) {
+    if (!j.is_array()) return false;
+    for (const Json& e : j)
+        if (!e.is_string()) return false;
+    return true;
+}
+
+// Why the journal header `h` (its format and version checked) does not hold the sweep's
+// definition and trace section the merged files are built from, or "" when it does.
+std::string header_problem(const Json& h) {
+    const Json& def = h["definition"];
+    if (!def.is_object()) return "definition: expected an object";
+    for (const char* key : {"grid", "acc_grid", "layers"})
+        if (!def.contains(key) || !def[key].is_array())
+            return std::string("definition/") + key + ": expected an array";
+    if (!is_string_array(def["acc_grid"]) || !is_string_array(def["layers"]))
+        return "definition: expected layer names and accumulator layouts as strings";
+    for (const Json& a : def["grid"])
+        if (!a.is_object() || !a.contains("path") || !a["path"].is_string() ||
+            !a.contains("values") || !is_string_array(a["values"]) || a["values"].empty())
+            return "definition/grid: expected axes of a path and values (strings)";
+    if (def["grid"].empty() && def["acc_grid"].empty())
+        return "definition: a grid without axes";
+    if (!def.contains("base_config") || !def["base_config"].is_object() ||
+        !def["base_config"].contains("name") || !def["base_config"]["name"].is_string())
+        return "definition/base_config: expected a configuration with its name";
+    const Json& trace = h["trace"];
+    if (!trace.is_object() || !trace.contains("model") || !trace["model"].is_string() ||
+        !trace.contains("path") || !trace["path"].is_string())
+        return "trace: expected the trace's model and path";
+    return "";
+}
+
 }  // namespace
 
 Json merge_sweep_shards(const std::string& out, const std::vector<std::string>& dirs) {
@@ -71,6 +110,10 @@ Json merge_sweep_shards(const std::string& out, const std::vector<std::string>& 
     std::vector<Shard> shards;
     for (const std::string& d : dirs) shards.push_back(read_shard(d));
     const Shard& first = shards.front();
+    const std::string problem = header_problem(first.header);
+    if (!problem.empty())
+        throw InputError(first.dir + "/points.jsonl", "line 1",
+                         problem + ": not a journal accsim wrote (run the shard again)");
     const Json& def = first.header["definition"];
     std::map<int, const Shard*> by_k;
     for (const Shard& s : shards) {
