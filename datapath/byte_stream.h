@@ -86,7 +86,10 @@ class ByteReader {
     template <typename T>
     std::vector<T> get_vector() {
         const uint64_t n = get<uint64_t>();
-        need(n * sizeof(T));  // before allocating: a bad count is refused, not allocated
+        // Before allocating: a bad count is refused, not allocated (divided, not multiplied, so
+        // that no count wraps around to a small size).
+        if (n > (m_bytes.size() - m_at) / sizeof(T))
+            throw std::runtime_error("byte stream: read past the end");
         std::vector<T> v;
         v.reserve(n);
         for (uint64_t i = 0; i < n; ++i) v.push_back(get<T>());

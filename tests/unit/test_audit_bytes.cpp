@@ -411,10 +411,15 @@ TEST_CASE("audit bytes: truncated bytes throw, extra bytes fail finish") {
     small.put(uint32_t{7});
     ByteReader rs(small.bytes());
     CHECK_THROWS_AS(rs.get<uint64_t>(), std::runtime_error);
-    ByteWriter huge;
-    huge.put(uint64_t{1} << 60);
-    ByteReader rh(huge.bytes());
-    CHECK_THROWS_AS(rh.get_vector<uint64_t>(), std::runtime_error);
+    // Counts whose size in bytes wraps around 2^64 (to 0 and to 8) are refused all the same.
+    for (uint64_t count : {uint64_t{1} << 60, uint64_t{1} << 61, (uint64_t{1} << 61) + 1,
+                           ~uint64_t{0}}) {
+        ByteWriter huge;
+        huge.put(count);
+        huge.put(uint64_t{5});
+        ByteReader rh(huge.bytes());
+        CHECK_THROWS_AS(rh.get_vector<uint64_t>(), std::runtime_error);
+    }
 }
 
 TEST_CASE("a long double is written without its padding bytes: one value, one byte string") {
