@@ -412,8 +412,8 @@ TEST_CASE("audit bytes: truncated bytes throw, extra bytes fail finish") {
     ByteReader rs(small.bytes());
     CHECK_THROWS_AS(rs.get<uint64_t>(), std::runtime_error);
     // Counts whose size in bytes wraps around 2^64 (to 0 and to 8) are refused all the same.
-    for (uint64_t count : {uint64_t{1} << 60, uint64_t{1} << 61, (uint64_t{1} << 61) + 1,
-                           ~uint64_t{0}}) {
+    for (uint64_t count :
+         {uint64_t{1} << 60, uint64_t{1} << 61, (uint64_t{1} << 61) + 1, ~uint64_t{0}}) {
         ByteWriter huge;
         huge.put(count);
         huge.put(uint64_t{5});

@@ -301,10 +301,12 @@ int with_job_pool(int threads, Body&& body) {
 void refuse_unjoined_tasks(const std::string& command, bool sharded) {
     const int tasks = srun_step_tasks();
     if (tasks <= 1 || launched_by_mpi() || sharded) return;
-    throw UsageError("srun", "started " + std::to_string(tasks) + " tasks that are not one MPI job "
-                     "(Slurm's MPI plugin is none), so each would run the whole " + command +
-                     ": use srun --mpi=pmix (or mpirun), or start one task" +
-                     (command == "sweep" ? ", or give each task its --shard K/N and --out" : ""));
+    throw UsageError(
+        "srun", "started " + std::to_string(tasks) +
+                    " tasks that are not one MPI job "
+                    "(Slurm's MPI plugin is none), so each would run the whole " +
+                    command + ": use srun --mpi=pmix (or mpirun), or start one task" +
+                    (command == "sweep" ? ", or give each task its --shard K/N and --out" : ""));
 }
 
 int cmd_audit(const std::vector<std::string>& args, std::ostream& out) {

@@ -192,7 +192,8 @@ void MpiPool::agree(std::exception_ptr error) {
     try {
         std::rethrow_exception(read_error(r));
     } catch (const InputError& e) {
-        throw InputError(e.file(), e.field(), e.problem() + " (on rank " + std::to_string(first) + ")");
+        throw InputError(e.file(), e.field(),
+                         e.problem() + " (on rank " + std::to_string(first) + ")");
     }
 }
 

@@ -1,7 +1,7 @@
 #include "sweep/sweep_merge.h"
 
-#include <filesystem>
 #include <cstdint>
+#include <filesystem>
 #include <map>
 
 #include "datapath/input_error.h"
@@ -90,8 +90,7 @@ std::string header_problem(const Json& h) {
         if (!a.is_object() || !a.contains("path") || !a["path"].is_string() ||
             !a.contains("values") || !is_string_array(a["values"]) || a["values"].empty())
             return "definition/grid: expected axes of a path and values (strings)";
-    if (def["grid"].empty() && def["acc_grid"].empty())
-        return "definition: a grid without axes";
+    if (def["grid"].empty() && def["acc_grid"].empty()) return "definition: a grid without axes";
     if (!def.contains("base_config") || !def["base_config"].is_object() ||
         !def["base_config"].contains("name") || !def["base_config"]["name"].is_string())
         return "definition/base_config: expected a configuration with its name";

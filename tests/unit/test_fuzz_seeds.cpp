@@ -1,11 +1,15 @@
-// The journal fuzz harness's seeds are journals this accsim reads: a format or version change
-// that left them behind would leave the fuzzer stuck at the header, so it fails here.
+// The fuzz seeds of sweep journals are journals this accsim reads (and a shard's journal merges):
+// a format or version change that left them behind would leave the fuzzers stuck at the header,
+// so it fails here.
 #include <doctest/doctest.h>
 
+#include <filesystem>
+#include <fstream>
 #include <string>
 
 #include "datapath/input_error.h"
 #include "sweep/sweep_journal.h"
+#include "sweep/sweep_merge.h"
 
 using accsim::read_journal;
 using Json = nlohmann::ordered_json;
@@ -41,4 +45,19 @@ TEST_CASE("the journal fuzz seeds are current journals: records trusted, shards 
                     accsim::InputError);
     CHECK_THROWS_AS(read_journal(seeds + "records", Json{{"trace", "u"}}, nullptr, values, 1),
                     accsim::InputError);
+}
+
+TEST_CASE("the merge fuzz seed is a finished shard's journal: it merges into a sweep of 2 points") {
+    namespace fs = std::filesystem;
+    const fs::path dir = fs::path(ACCSIM_TEST_TMP) / "fuzz-merge-seed";
+    fs::remove_all(dir);
+    fs::create_directories(dir / "shard");
+    fs::copy_file(std::string(ACCSIM_SOURCE_DIR) + "/tests/fuzz/seeds/merge/shard-1of1",
+                  dir / "shard" / "points.jsonl");
+    std::ofstream(dir / "shard" / "shard.json")  // as in tests/fuzz/fuzz_merge.cpp
+        << R"({"shard":{"k":1,"n":1},"points":[0,1]})";
+    const Json sweep =
+        accsim::merge_sweep_shards((dir / "merged").string(), {(dir / "shard").string()});
+    CHECK(sweep["points"].size() == 2);
+    CHECK(fs::exists(dir / "merged" / "sweep.html"));
 }
