@@ -74,11 +74,11 @@ void check(const ReportOptions& options) {
 void check(const SweepRequest& request) {
     for (const std::string& g : request.grid) parse_grid(g);
     if (request.shard_n != 0 || request.shard_k != 0) {
-        if (request.shard_n < 1 || request.shard_n > 100000 || request.shard_k < 1 ||
+        if (request.shard_n < 1 || request.shard_n > k_max_shards || request.shard_k < 1 ||
             request.shard_k > request.shard_n)
             throw InputError("command line", "--shard",
-                             "expected k/N with 1 <= k <= N <= 100000, got " +
-                                 std::to_string(request.shard_k) + "/" +
+                             "expected k/N with 1 <= k <= N <= " + std::to_string(k_max_shards) +
+                                 ", got " + std::to_string(request.shard_k) + "/" +
                                  std::to_string(request.shard_n));
         if (request.out.empty())
             throw InputError("command line", "--shard", "a shard needs --out DIR");

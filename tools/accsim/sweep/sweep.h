@@ -31,6 +31,9 @@
 
 namespace accsim {
 
+// The most shards a sweep may be split into (--shard k/N, N at most this).
+inline constexpr int k_max_shards = 100000;
+
 struct SweepOptions {
     ConfigSources base;  // --config, --set, --acc: what every point starts from
     std::vector<GridAxis> axes;
@@ -41,7 +44,8 @@ struct SweepOptions {
     int threads = 1;
     bool resume = false;
     bool derive = true;  // false (--no-derive): replay every point and layer (brute force)
-    // --shard k/N (1 <= k <= N): only this slice of the points, into `out` as a shard.
+    // --shard k/N (1 <= k <= N <= k_max_shards): only this slice of the points, into `out` as
+    // a shard.
     std::optional<std::pair<int, int>> shard;
     // Who runs the units; null: this process, on `threads` threads.
     WorkPool* pool = nullptr;

@@ -5,6 +5,7 @@
 #include <map>
 
 #include "datapath/input_error.h"
+#include "sweep/sweep.h"
 #include "sweep/sweep_grid.h"
 #include "sweep/sweep_journal.h"
 #include "sweep/sweep_output.h"
@@ -42,11 +43,12 @@ Shard read_shard(const std::string& dir) {
         !s.header.contains("trace"))
         throw InputError(journal, "shard",
                          "this is the journal of a whole sweep, not of a shard (--shard k/N)");
-    // As --shard takes them (1 <= k <= N <= 100000); read wide, so no number wraps into range.
+    // As --shard takes them; read wide, so that no number wraps into range.
     const uint64_t k = sh["k"].get<uint64_t>(), n = sh["n"].get<uint64_t>();
-    if (k < 1 || k > n || n > 100000)
+    if (k < 1 || k > n || n > static_cast<uint64_t>(k_max_shards))
         throw InputError(journal, "shard",
-                         "not a shard k/N with 1 <= k <= N <= 100000: " + dump(sh));
+                         "not a shard k/N with 1 <= k <= N <= " + std::to_string(k_max_shards) +
+                             ": " + dump(sh));
     s.k = static_cast<int>(k);
     s.n = static_cast<int>(n);
     if (!std::filesystem::is_regular_file(marker))
@@ -121,9 +123,6 @@ Json merge_sweep_shards(const std::string& out, const std::vector<std::string>& 
             throw InputError(s.dir + "/points.jsonl", "definition",
                              "a shard of another sweep than " + first.dir +
                                  " (trace, layers, config, grid or shard count differ)");
-        if (s.k < 1 || s.k > s.n)
-            throw InputError(s.dir + "/points.jsonl", "shard",
-                             "not a shard number in 1.." + std::to_string(s.n));
         if (!by_k.emplace(s.k, &s).second)
             throw InputError(s.dir, "SHARD_DIR",
                              "shard " + std::to_string(s.k) + "/" + std::to_string(s.n) +
